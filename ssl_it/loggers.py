@@ -1,0 +1,115 @@
+"""Loggers that keep every logged number through a crash, a kill or a resume.
+
+``ResumableCSVLogger`` is Lightning's CSV logger with two changes: it writes
+after every logging call (so a kill loses nothing already logged), and on
+resume it keeps the rows of the finished epochs instead of deleting the file.
+
+``make_wandb_logger`` builds Lightning's W&B logger, offline when no API key
+is configured, and falls back to offline instead of crashing when the
+network is unreachable.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pytorch_lightning.loggers import CSVLogger, WandbLogger
+
+
+class ResumableCSVLogger(CSVLogger):
+    """``<save_dir>/metrics.csv``, appended after every log call.
+
+    Args:
+        save_dir: the run directory.
+        keep_until_epoch: on resume, the checkpoint's epoch; rows of later
+            (interrupted) epochs are dropped, earlier ones are kept.
+    """
+
+    def __init__(self, save_dir: str, keep_until_epoch: int | None = None) -> None:
+        super().__init__(save_dir=save_dir, name="", version="", flush_logs_every_n_steps=1)
+        self._kept_rows: list[dict[str, str]] = []
+        path = Path(save_dir) / "metrics.csv"
+        if keep_until_epoch is not None and path.is_file():
+            with path.open(newline="") as f:
+                self._kept_rows = [r for r in csv.DictReader(f) if _epoch_of(r) <= keep_until_epoch]
+            path.rename(path.with_suffix(".csv.before_resume"))
+
+    @property
+    def experiment(self) -> Any:
+        fresh = self._experiment is None
+        writer = super().experiment
+        if fresh and self._kept_rows:
+            writer.metrics = list(self._kept_rows)
+            self._kept_rows = []
+            writer.save()
+        return writer
+
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        super().log_metrics(metrics, step)
+        self.save()
+
+
+def _epoch_of(row: dict[str, str]) -> float:
+    try:
+        return float(row.get("epoch") or -1)
+    except ValueError:
+        return -1
+
+
+def make_wandb_logger(
+    save_dir: str,
+    run_id: str,
+    project: str = "ssl_it",
+    entity: str | None = None,
+    group: str | None = None,
+    tags: list[str] | None = None,
+    name: str | None = None,
+    mode: Literal["auto", "online", "offline", "disabled"] = "auto",
+    log_model: bool = False,
+) -> WandbLogger:
+    """Lightning's ``WandbLogger`` with the run id fixed (so a resume continues
+    the same W&B run) and offline mode whenever there is no API key.
+
+    ``mode="auto"`` means online with an API key (``WANDB_API_KEY`` or a
+    netrc login), offline otherwise.
+    """
+    if mode not in ("auto", "online", "offline", "disabled"):
+        raise ValueError(f"logger.mode must be one of auto/online/offline/disabled, got '{mode}'")
+    if mode == "auto":
+        mode = "online" if _has_wandb_credentials() else "offline"
+    kwargs: dict[str, Any] = dict(
+        save_dir=save_dir, id=run_id, project=project, entity=entity, group=group, tags=list(tags or []),
+        name=name, resume="allow", log_model=log_model,
+    )
+    logger = WandbLogger(mode=mode, **kwargs)
+    if mode == "online":
+        try:
+            _ = logger.experiment
+        except Exception as err:  # network down, bad key: keep training, log offline
+            print(f"ssl_it: W&B online init failed ({err}); logging offline instead")
+            logger = WandbLogger(mode="offline", **kwargs)
+    return logger
+
+
+def _has_wandb_credentials() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    return netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")
+
+
+def make_tensorboard_logger(save_dir: str, run_id: str, name: str = "tensorboard") -> Any:
+    """Lightning's TensorBoard logger in ``<run dir>/<name>`` (needs ``tensorboard``)."""
+    from pytorch_lightning.loggers import TensorBoardLogger
+
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        try:
+            import tensorboardX  # noqa: F401
+        except ImportError:
+            raise ValueError("logger=tensorboard needs the tensorboard package: pip install tensorboard") from None
+    return TensorBoardLogger(save_dir=save_dir, name=name, version=run_id)

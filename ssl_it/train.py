@@ -1,0 +1,123 @@
+"""Hydra entry point: compose -> validate -> instantiate -> fit -> report.
+
+The only module that imports Hydra. ``train(cfg)`` wires the config groups
+in dependency order, each instantiated once, and returns the final
+validation linear-probe accuracy (the metric sweepers optimise).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from ssl_it.augmentation import EvalTransform
+from ssl_it.callbacks import OnlineLinearProbe
+from ssl_it.config_checks import ConfigError, validate_config
+from ssl_it.loggers import ResumableCSVLogger
+from ssl_it.module import SSLModule
+from ssl_it.resume import RunState, resolve_resume
+
+CONFIG_DIR = os.environ.get("SSL_IT_CONFIG_DIR", str(Path(__file__).resolve().parents[1] / "configs"))
+
+
+def build_objective(cfg: DictConfig, in_dim: int, num_classes: int) -> Any:
+    factory = instantiate(cfg)
+    kwargs: dict[str, Any] = {"in_dim": in_dim}
+    if "num_classes" in inspect.signature(factory).parameters:
+        kwargs["num_classes"] = num_classes
+    return factory(**kwargs)
+
+
+def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
+    """Every non-null entry of ``cfg.callbacks`` (Lightning's checkpoint,
+    LR-monitor and progress-bar callbacks by default)."""
+    return [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+
+
+def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
+    loggers: list[Any] = [ResumableCSVLogger(str(state.run_dir), keep_until_epoch=state.resumed_epoch)]
+    if cfg.logger is not None:
+        loggers.append(instantiate(cfg.logger)(save_dir=str(state.run_dir), run_id=state.run_id))
+    return loggers
+
+
+def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any, OnlineLinearProbe]:
+    """Instantiate every group, in dependency order; raises on bad values."""
+    pl.seed_everything(cfg.seed, workers=True)
+    source = instantiate(cfg.data)
+    source.check_available()
+    augmentation = instantiate(cfg.augmentation)(
+        image_size=source.image_size, channels=source.channels, mean=source.mean, std=source.std
+    )
+    datamodule = instantiate(cfg.datamodule)(
+        source=source, augmentation=augmentation, eval_transform=EvalTransform(source.mean, source.std), seed=cfg.seed
+    )
+    backbone = instantiate(cfg.backbone)(input_shape=source.input_shape)
+    objective = build_objective(cfg.objective, backbone.out_dim, source.num_classes)
+    if getattr(augmentation, "n_views", 2) < objective.min_views:
+        raise ConfigError(
+            f"augmentation.n_views={augmentation.n_views}: objective '{type(objective).__name__}' "
+            f"needs at least {objective.min_views} views"
+        )
+    scheduler = instantiate(cfg.scheduler) if cfg.scheduler is not None else None
+    module = SSLModule(backbone, objective, optimizer=instantiate(cfg.optimizer), scheduler=scheduler)
+    probe = OnlineLinearProbe(num_classes=source.num_classes, **cfg.probe)
+    callbacks = [probe, *build_callbacks(cfg)]
+    trainer = instantiate(cfg.trainer)(
+        callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir)
+    )
+    return trainer, module, datamodule, probe
+
+
+def train(cfg: DictConfig) -> float:
+    """Run one training job described by ``cfg``; return the final val probe accuracy."""
+    warnings.filterwarnings("ignore", message=".*Experiment logs directory.*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    try:
+        validate_config(cfg)
+        state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root))
+        cfg = state.config
+        trainer, module, datamodule, probe = build(cfg, state)
+    except InstantiationException as err:
+        cause = err.__cause__
+        raise ConfigError(str(cause) if isinstance(cause, ValueError) else str(err)) from cause
+    except ConfigError:
+        raise
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    state.save_config()
+    for lg in trainer.loggers:
+        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=state.checkpoint)
+    acc = probe.final_val_accuracy
+    acc = float("nan") if acc is None else acc
+    if trainer.is_global_zero:
+        print(f"ssl_it: final val linear-probe accuracy = {acc:.4f}  (run dir: {state.run_dir})")
+    for lg in trainer.loggers:
+        if hasattr(lg, "experiment") and hasattr(lg.experiment, "summary"):
+            lg.experiment.summary["final/val_probe_acc"] = acc
+    return acc
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> float:
+    try:
+        return train(cfg)
+    except ConfigError as err:
+        print(f"ssl_it: invalid configuration: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
