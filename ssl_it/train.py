@@ -22,7 +22,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ssl_it.augmentation import EvalTransform
-from ssl_it.callbacks import OnlineLinearProbe
+from ssl_it.callbacks import InformationPlane, OnlineLinearProbe
 from ssl_it.config_checks import ConfigError, validate_config
 from ssl_it.loggers import ResumableCSVLogger
 from ssl_it.module import SSLModule
@@ -74,6 +74,11 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     module = SSLModule(backbone, objective, optimizer=instantiate(cfg.optimizer), scheduler=scheduler)
     probe = OnlineLinearProbe(num_classes=source.num_classes, **cfg.probe)
     callbacks = [probe, *build_callbacks(cfg)]
+    if cfg.get("infoplane") is not None:
+        infoplane: InformationPlane = instantiate(cfg.infoplane)(
+            estimator=instantiate(cfg.estimator), run_dir=str(state.run_dir)
+        )
+        callbacks.append(infoplane)
     trainer = instantiate(cfg.trainer)(
         callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir)
     )

@@ -1,5 +1,6 @@
 """Callbacks: measurement (probes, information plane, diagnostics) and run upkeep."""
 
+from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.linear_probe import OnlineLinearProbe
 
-__all__ = ["OnlineLinearProbe"]
+__all__ = ["InformationPlane", "OnlineLinearProbe"]

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Literal
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from ssl_it.data.sources import DataSource
 from ssl_it.data.views import EpochKeySampler, MultiViewDataset, TransformedDataset
+
+
+PROBE_VIEW_EPOCH = 2**31 - 1  # an epoch key no training epoch reaches
 
 
 def default_num_workers() -> int:
@@ -29,7 +33,11 @@ class SSLDataModule(pl.LightningDataModule):
         batch_size: training batch size per process.
         num_workers: loader worker processes; ``None`` picks one per spare core.
         pin_memory: ``None`` pins only when CUDA is available.
-        probe_size: size of the fixed probe subset drawn from the validation split.
+        probe_size: size of the fixed probe subset.
+        probe_split: where the probe subset is drawn from: the held-out
+            ``val`` split (default) or ``all`` samples (the classic
+            information-plane setting, where the plane is measured on the
+            whole finite input set).
         seed: seeds shuffling, augmentation and the probe subset.
         drop_last: drop the last incomplete training batch (batch statistics
             of the SSL losses are meaningless on tiny batches).
@@ -44,6 +52,7 @@ class SSLDataModule(pl.LightningDataModule):
         num_workers: int | None = None,
         pin_memory: bool | None = None,
         probe_size: int = 1000,
+        probe_split: Literal["val", "all"] = "val",
         seed: int = 0,
         drop_last: bool = True,
     ) -> None:
@@ -58,17 +67,24 @@ class SSLDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
+        if probe_split not in ("val", "all"):
+            raise ValueError(f"datamodule.probe_split must be 'val' or 'all', got '{probe_split}'")
         self.probe_size = probe_size
+        self.probe_split = probe_split
+        self._probe_base: Dataset | None = None
         self.seed = seed
         self.drop_last = drop_last
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self._probe: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._probe_index: torch.Tensor | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
             self.train_set = MultiViewDataset(self.source.load("train"), self.augmentation, self.seed)
-            self.val_set = TransformedDataset(self.source.load("val"), self.eval_transform)
+            val_base = self.source.load("val")
+            self.val_set = TransformedDataset(val_base, self.eval_transform)
+            self._probe_base = val_base if self.probe_split == "val" else ConcatDataset([self.train_set.base, val_base])
             if len(self.train_set) < self.batch_size and self.drop_last:
                 raise ValueError(
                     f"datamodule.batch_size={self.batch_size} exceeds the {len(self.train_set)} training samples"
@@ -100,10 +116,27 @@ class SSLDataModule(pl.LightningDataModule):
         """
         if self._probe is None:
             self.setup()
-            assert self.val_set is not None
-            n = min(self.probe_size, len(self.val_set))  # type: ignore[arg-type]
-            gen = torch.Generator().manual_seed(self.seed)
-            idx = torch.randperm(len(self.val_set), generator=gen)[:n].sort().values  # type: ignore[arg-type]
-            items = [self.val_set[int(i)] for i in idx]
+            probe = TransformedDataset(self._probe_base, self.eval_transform)  # type: ignore[arg-type]
+            items = [probe[int(i)] for i in self._probe_indices()]
             self._probe = torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
         return self._probe
+
+    def probe_views(self) -> list[torch.Tensor]:
+        """Augmented views of the probe samples, ``[(n, *shape), ...]`` per view.
+
+        The augmentation draws are fixed (the same views at every call), so
+        ``I(Z1;Z2)`` measured over training compares like with like.
+        """
+        indices = self._probe_indices()
+        views_ds = MultiViewDataset(self._probe_base, self.augmentation, self.seed)  # type: ignore[arg-type]
+        per_sample = [views_ds[(PROBE_VIEW_EPOCH, int(i))][0] for i in indices]
+        return [torch.stack(v) for v in zip(*per_sample)]
+
+    def _probe_indices(self) -> torch.Tensor:
+        if self._probe_index is None:
+            self.setup()
+            total = len(self._probe_base)  # type: ignore[arg-type]
+            n = min(self.probe_size, total)
+            gen = torch.Generator().manual_seed(self.seed)
+            self._probe_index = torch.randperm(total, generator=gen)[:n].sort().values
+        return self._probe_index

@@ -1,0 +1,265 @@
+"""The information-plane callback: I(X;T) and I(T;Y) per layer over training.
+
+At each evaluation (before training, at log-spaced steps early on where
+compression is fastest, and every ``every_n_epochs`` epochs) the fixed probe
+set is passed through the model in eval mode without gradients, and for
+every tapped layer T the callback estimates, in nats:
+
+* ``I(X;T)`` between a stated representation of X (flattened pixels, or a
+  fixed seeded Gaussian random projection of them) and T;
+* ``I(T;Y)`` between T and the integer labels;
+* ``H_gauss``: the Gaussian log-det entropy of T, and its effective rank
+  (RankMe) — collapse diagnostics;
+* ``I(Z1;Z2)`` between the projector embeddings of two fixed augmented views
+  of the probe samples (what contrastive objectives lower-bound).
+
+What the numbers mean depends on the estimator (DESIGN.md §2): each row
+carries its name, bound type, settings and ceilings. Rows go to
+``infoplane.csv`` (append-only, fsync'ed per evaluation), to every logger as
+``infoplane/<layer>/<quantity>`` scalars, and to W&B as a trajectory table,
+an information-plane chart and a figure; ``infoplane.png`` is redrawn each
+time. Neural estimators are warm-started: one deep copy per (layer,
+quantity) keeps its critic between evaluations and in the checkpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+
+from ssl_it.callbacks.plotting import plot_information_plane, save_figure
+from ssl_it.callbacks.taps import check_layers, probe_representations
+from ssl_it.callbacks.trajectory import TrajectoryFile, read_trajectory
+from ssl_it.estimators import MIEstimator, effective_rank, gaussian_entropy
+
+
+class InformationPlane(pl.Callback):
+    """Per-layer information-plane trajectory of the probe set.
+
+    Args:
+        estimator: the MI estimator (the ``estimator`` config group); deep
+            copies are made per layer and quantity.
+        run_dir: where ``infoplane.csv`` and ``infoplane.png`` are written.
+        layers: aliases ``backbone``/``projector`` or submodule names.
+        every_n_epochs: evaluate after every n-th epoch.
+        log_spaced_evals: extra evaluations at this many log-spaced steps
+            within the first ``log_spaced_epochs`` epochs.
+        log_spaced_epochs: span of the log-spaced evaluations, in epochs.
+        at_start: evaluate once before the first optimiser step.
+        x_representation: ``pixels`` (flattened input) or
+            ``random_projection`` (fixed Gaussian projection to ``x_dim``).
+        x_dim: dimension of the random projection of X.
+        measure_views: also estimate ``I(Z1;Z2)`` between two augmented views.
+        seed: seeds the random projection.
+    """
+
+    def __init__(
+        self,
+        estimator: MIEstimator,
+        run_dir: str,
+        layers: list[str] | tuple[str, ...] = ("backbone", "projector"),
+        every_n_epochs: int = 1,
+        log_spaced_evals: int = 3,
+        log_spaced_epochs: float = 1.0,
+        at_start: bool = True,
+        x_representation: Literal["pixels", "random_projection"] = "random_projection",
+        x_dim: int = 64,
+        measure_views: bool = True,
+        seed: int = 0,
+    ) -> None:
+        if every_n_epochs < 1:
+            raise ValueError(f"infoplane.every_n_epochs must be >= 1, got {every_n_epochs}")
+        if log_spaced_evals < 0:
+            raise ValueError(f"infoplane.log_spaced_evals must be >= 0, got {log_spaced_evals}")
+        if x_representation not in ("pixels", "random_projection"):
+            raise ValueError(f"infoplane.x_representation must be 'pixels' or 'random_projection', got '{x_representation}'")
+        if x_dim < 1:
+            raise ValueError(f"infoplane.x_dim must be >= 1, got {x_dim}")
+        if not layers:
+            raise ValueError("infoplane.layers must name at least one layer")
+        self.estimator = estimator
+        self.run_dir = Path(run_dir)
+        self.layers = list(layers)
+        self.every_n_epochs = every_n_epochs
+        self.log_spaced_evals = log_spaced_evals
+        self.log_spaced_epochs = log_spaced_epochs
+        self.at_start = at_start
+        self.x_representation = x_representation
+        self.x_dim = x_dim
+        self.measure_views = measure_views
+        self.seed = seed
+        self.trajectory = TrajectoryFile(self.run_dir / "infoplane.csv")
+        self.evaluated_steps: list[int] = []
+        self.estimators: dict[str, MIEstimator] = {}
+        self._restored: dict[str, Any] | None = None
+        self._scheduled_steps: set[int] = set()
+        self._probe: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    # ----------------------------------------------------------------- setup
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        check_layers(pl_module, self.layers)
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._restored is not None:
+            self.trajectory.truncate_to(int(self._restored["rows_written"]))
+            self.evaluated_steps = list(self._restored["evaluated_steps"])
+        steps_per_epoch = max(1, int(trainer.num_training_batches))
+        horizon = max(2, int(self.log_spaced_epochs * steps_per_epoch))
+        if self.log_spaced_evals:
+            grid = np.unique(np.round(np.geomspace(1, horizon, self.log_spaced_evals + 1)[:-1]).astype(int))
+            self._scheduled_steps = {int(s) for s in grid if s < horizon}
+
+    def _probe_data(self, trainer: pl.Trainer) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self._probe is None:
+            inputs, labels = trainer.datamodule.probe_set()
+            flat = inputs.flatten(1).double()
+            if self.x_representation == "random_projection" and flat.shape[1] > self.x_dim:
+                gen = torch.Generator().manual_seed(self.seed)
+                proj = torch.randn(flat.shape[1], self.x_dim, generator=gen, dtype=torch.float64)
+                flat = flat @ proj / math.sqrt(self.x_dim)
+            self._probe = inputs, labels, flat.float()
+        return self._probe
+
+    # ------------------------------------------------------------- schedule
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.at_start and trainer.global_step == 0:
+            self._evaluate(trainer, pl_module)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        if trainer.global_step in self._scheduled_steps:
+            self._evaluate(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            self._evaluate(trainer, pl_module)
+
+    # ------------------------------------------------------------ measuring
+    def _estimator_for(self, key: str) -> MIEstimator:
+        if key not in self.estimators:
+            est = copy.deepcopy(self.estimator)
+            saved = (self._restored or {}).get("estimators", {}).get(key)
+            if saved is not None and hasattr(est, "load_state_dict"):
+                est.load_state_dict(saved)
+            self.estimators[key] = est
+        return self.estimators[key]
+
+    def _gathered(self, trainer: pl.Trainer, pl_module: pl.LightningModule, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Representations of the whole probe set: each rank computes its
+        contiguous shard, then all ranks gather (identity on one process)."""
+        world, rank, n = trainer.world_size, trainer.global_rank, inputs.shape[0]
+        per_rank = math.ceil(n / world)
+        idx = torch.arange(rank * per_rank, (rank + 1) * per_rank).clamp(max=n - 1)
+        reps = probe_representations(pl_module, inputs[idx], self.layers)
+        if world == 1:
+            return reps
+        return {k: trainer.strategy.all_gather(v).reshape(world * per_rank, -1)[:n] for k, v in reps.items()}
+
+    def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        step = trainer.global_step
+        if step in self.evaluated_steps:
+            return
+        start = time.perf_counter()
+        inputs, labels, x_repr = self._probe_data(trainer)
+        reps = self._gathered(trainer, pl_module, inputs)
+        views_mi = self._views_mi(trainer, pl_module) if self.measure_views else None
+        self.evaluated_steps.append(step)
+        if not trainer.is_global_zero:
+            return
+        epoch = step / max(1, int(trainer.num_training_batches))
+        rows = [self._layer_row(name, t, x_repr, labels, step, epoch) for name, t in reps.items()]
+        if views_mi is not None:
+            rows.append(self._views_row(views_mi, step, epoch, labels))
+        total = time.perf_counter() - start
+        for row in rows:
+            row["seconds"] = round(total / len(rows), 4)
+        self.trajectory.append(rows)
+        self._log(trainer, rows, step, total)
+
+    def _layer_row(
+        self, layer: str, t: torch.Tensor, x_repr: torch.Tensor, labels: torch.Tensor, step: int, epoch: float
+    ) -> dict[str, Any]:
+        x_repr = x_repr.to(t.device)
+        xt = self._estimator_for(f"{layer}/I_XT").estimate_with_info(x_repr, t)
+        ty = self._estimator_for(f"{layer}/I_TY").estimate_with_info(t, labels.to(t.device))
+        n = t.shape[0]
+        return {
+            "step": step, "epoch": round(epoch, 4), "layer": layer, "estimator": self.estimator.name,
+            "bound": self.estimator.bound, "I_XT": xt.value, "I_TY": ty.value,
+            "H_gauss": gaussian_entropy(t), "effective_rank": effective_rank(t), "dim": t.shape[1],
+            "n_probe": n, "ceiling_XT": xt.ceiling, "ceiling_TY": ty.ceiling, "H_Y": _label_entropy(labels),
+            "log_n": math.log(n), "settings": json.dumps(self.estimator.settings(), sort_keys=True, default=str),
+        }
+
+    def _views_mi(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> float | None:
+        views = trainer.datamodule.probe_views()
+        if len(views) < 2 or views[0].shape != views[1].shape:
+            return None
+        z = [probe_representations(pl_module, v, ["projector"])["projector"] for v in views[:2]]
+        if not trainer.is_global_zero:
+            return None
+        return self._estimator_for("views/I_Z1Z2").estimate(z[0], z[1])
+
+    def _views_row(self, value: float, step: int, epoch: float, labels: torch.Tensor) -> dict[str, Any]:
+        n = labels.shape[0]
+        return {
+            "step": step, "epoch": round(epoch, 4), "layer": "views", "estimator": self.estimator.name,
+            "bound": self.estimator.bound, "I_Z1Z2": value, "n_probe": n, "log_n": math.log(n),
+            "H_Y": _label_entropy(labels), "settings": json.dumps(self.estimator.settings(), sort_keys=True, default=str),
+        }
+
+    # -------------------------------------------------------------- logging
+    def _log(self, trainer: pl.Trainer, rows: list[dict[str, Any]], step: int, seconds: float) -> None:
+        metrics: dict[str, float] = {"infoplane/seconds": seconds}
+        for row in rows:
+            for q in ("I_XT", "I_TY", "I_Z1Z2", "H_gauss", "effective_rank"):
+                if row.get(q) is not None:
+                    metrics[f"infoplane/{row['layer']}/{q}"] = float(row[q])
+        history = read_trajectory(self.trajectory.path)
+        fig = plot_information_plane([("", history)], title=f"Information plane ({self.estimator.name})")
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=step)
+            if type(logger).__name__ == "WandbLogger":
+                self._log_wandb(logger, history, fig, step)
+        save_figure(fig, self.run_dir / "infoplane.png")
+
+    def _log_wandb(self, logger: Any, history: list[dict[str, Any]], fig: Any, step: int) -> None:
+        import wandb
+
+        columns = ["step", "epoch", "layer", "estimator", "bound", "I_XT", "I_TY", "I_Z1Z2", "H_gauss", "effective_rank"]
+        table = wandb.Table(columns=columns, data=[[r.get(c) for c in columns] for r in history])
+        plane = [r for r in history if r.get("I_XT") is not None]
+        plane_table = wandb.Table(columns=["I_XT", "I_TY", "layer"], data=[[r["I_XT"], r["I_TY"], r["layer"]] for r in plane])
+        logger.experiment.log(
+            {
+                "infoplane/trajectory": table,
+                "infoplane/chart": wandb.plot.line(plane_table, "I_XT", "I_TY", stroke="layer", title="Information plane"),
+                "infoplane/figure": wandb.Image(fig),
+                "trainer/global_step": step,
+            }
+        )
+
+    # ------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "rows_written": self.trajectory.rows_written,
+            "evaluated_steps": list(self.evaluated_steps),
+            "estimators": {k: e.state_dict() for k, e in self.estimators.items() if hasattr(e, "state_dict")},
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._restored = state_dict
+        self.estimators = {}
+
+
+def _label_entropy(labels: torch.Tensor) -> float:
+    p = torch.bincount(labels.flatten().long()).double()
+    p = p[p > 0] / p.sum()
+    return float(-(p * p.log()).sum())
