@@ -7,6 +7,8 @@ backbone on the views and hands the features over.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -63,3 +65,95 @@ class Objective(nn.Module):
             value is a scalar tensor.
         """
         raise NotImplementedError
+
+    def _check_features(self, features: list[torch.Tensor]) -> int:
+        """Validate the per-view features and return the (local) batch size.
+
+        Raises:
+            ValueError: fewer than ``min_views`` views, views with different
+                batch sizes, a feature that is not ``(batch, dim)``, or a
+                batch of one for an objective whose statistics need two.
+        """
+        if len(features) < self.min_views:
+            raise ValueError(
+                f"features: {type(self).__name__} needs at least {self.min_views} "
+                f"view(s), got {len(features)}"
+            )
+        batch = features[0].shape[0]
+        for i, f in enumerate(features):
+            if f.dim() != 2:
+                raise ValueError(f"features[{i}]: expected (batch, dim), got shape {tuple(f.shape)}")
+            if f.shape[0] != batch:
+                raise ValueError(
+                    f"features[{i}]: batch size {f.shape[0]} differs from features[0]'s {batch}"
+                )
+        if self.min_views > 1 and batch < 2:
+            raise ValueError(f"features: batch size must be at least 2, got {batch}")
+        return batch
+
+
+def count_global_views(views: list[torch.Tensor]) -> int:
+    """Number of leading views with the shape of ``views[0]`` (the global
+    crops; multi-crop local crops are smaller and come after them)."""
+    n = 1
+    while n < len(views) and views[n].shape == views[0].shape:
+        n += 1
+    return n
+
+
+def view_pairs(n_views: int, n_targets: int) -> list[tuple[int, int]]:
+    """Ordered (student view, target view) pairs with different indices, the
+    targets drawn from the first ``n_targets`` views (multi-crop pairing of
+    BYOL/DINO/SwAV: every view predicts every other global view)."""
+    return [(s, t) for t in range(n_targets) for s in range(n_views) if s != t]
+
+
+def check_pair(z1: torch.Tensor, z2: torch.Tensor, min_batch: int = 2) -> None:
+    """Raise ``ValueError`` unless ``z1`` and ``z2`` are ``(batch, dim)`` tensors
+    of the same shape with ``batch >= min_batch``."""
+    if z1.dim() != 2 or z1.shape != z2.shape:
+        raise ValueError(
+            f"z1, z2: expected two (batch, dim) tensors of the same shape, got "
+            f"{tuple(z1.shape)} and {tuple(z2.shape)}"
+        )
+    if z1.shape[0] < min_batch:
+        raise ValueError(f"z1, z2: batch size must be at least {min_batch}, got {z1.shape[0]}")
+
+
+def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value > 0`` (``>= 0``)."""
+    ok = value >= 0 if allow_zero else value > 0
+    if not ok or value != value:  # value != value catches NaN
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: must be {bound}, got {value}")
+
+
+def check_interval(
+    name: str, value: float, low: float, high: float, *, closed_high: bool = True
+) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``low <= value <= high``
+    (``< high`` when ``closed_high`` is false)."""
+    ok = low <= value <= high if closed_high else low <= value < high
+    if not ok:
+        right = "]" if closed_high else ")"
+        raise ValueError(f"{name}: must lie in [{low}, {high}{right}, got {value}")
+
+
+def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is in ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{name}: must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def check_dims(name: str, dims: Sequence[int], *, allow_empty: bool = True) -> list[int]:
+    """Validate a list of layer widths (a Hydra ``ListConfig`` is fine) and
+    return it as a plain ``list[int]``."""
+    if isinstance(dims, (str, int)) or not isinstance(dims, Sequence):
+        raise ValueError(f"{name}: must be a list of positive ints, got {dims!r}")
+    out = list(dims)
+    if not allow_empty and not out:
+        raise ValueError(f"{name}: must hold at least one width, got []")
+    for d in out:
+        if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
+            raise ValueError(f"{name}: every width must be a positive int, got {out!r}")
+    return out

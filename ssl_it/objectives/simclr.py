@@ -1,0 +1,90 @@
+"""SimCLR: NT-Xent between two views, negatives from the (global) batch."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ssl_it.objectives.base import Objective, check_pair, check_positive
+from ssl_it.objectives.distributed import gather
+from ssl_it.objectives.heads import MLP
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Normalised-temperature cross-entropy (NT-Xent) of two views.
+
+    With ``u`` the 2N L2-normalised rows of ``[z1; z2]``, ``s_ij = u_i . u_j``
+    and ``p(i)`` the index of ``i``'s other view:
+
+        L = -1/(2N) sum_i log( exp(s_{i,p(i)}/tau) / sum_{k != i} exp(s_ik/tau) )
+
+    Each anchor has ``2N - 1`` candidates, so ``log(2N - 1) - L`` is the
+    InfoNCE lower bound on I(Z1;Z2) in nats.
+
+    Chen, Kornblith, Norouzi & Hinton (2020), "A Simple Framework for
+    Contrastive Learning of Visual Representations", arXiv:2002.05709.
+
+    Args:
+        z1: ``(batch, dim)`` embeddings of view 1 (any scale; normalised here).
+        z2: ``(batch, dim)`` embeddings of view 2, row i pairs with z1's row i.
+        temperature: ``tau > 0``.
+
+    Returns:
+        Scalar loss in nats.
+    """
+    check_pair(z1, z2)
+    check_positive("temperature", temperature)
+    n = z1.shape[0]
+    u = F.normalize(torch.cat([z1, z2]).float(), dim=1)  # (2N, dim)
+    logits = u @ u.T / temperature  # (2N, 2N)
+    self_mask = torch.eye(2 * n, dtype=torch.bool, device=u.device)
+    logits = logits.masked_fill(self_mask, float("-inf"))
+    idx = torch.arange(n, device=u.device)
+    targets = torch.cat([idx + n, idx])
+    return F.cross_entropy(logits, targets)
+
+
+class SimCLR(Objective):
+    """SimCLR: MLP projector + NT-Xent, averaged over all pairs of views.
+
+    Args:
+        in_dim: backbone feature width.
+        hidden_dims: projector hidden widths (paper: one layer of 2048 on
+            ResNet-50; default config: [512] for the 128-d convnet).
+        out_dim: embedding width (paper: 128).
+        temperature: NT-Xent temperature (paper's CIFAR-10 setting: 0.5).
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        hidden_dims: Sequence[int] = (512,),
+        out_dim: int = 128,
+        temperature: float = 0.5,
+    ) -> None:
+        super().__init__()
+        check_positive("temperature", temperature)
+        self.temperature = temperature
+        self.projector = MLP(in_dim, hidden_dims, out_dim)
+
+    def forward(
+        self,
+        features: list[torch.Tensor],
+        views: list[torch.Tensor],
+        labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        self._check_features(features)
+        # Gather here: the negatives of NT-Xent are the whole global batch.
+        z = [gather(self.projector(f)) for f in features]
+        pairs = list(itertools.combinations(range(len(z)), 2))
+        loss = sum(nt_xent(z[i], z[j], self.temperature) for i, j in pairs) / len(pairs)
+        n_candidates = 2 * z[0].shape[0] - 1
+        return {
+            "loss": loss,
+            "nt_xent": loss.detach(),
+            "nce_mi_lower_bound": math.log(n_candidates) - loss.detach(),
+        }
