@@ -1,0 +1,109 @@
+"""Multi-view pipelines' common shape, the identity pipeline and the
+evaluation transform."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+from ssl_it.augmentation import validation as check
+from ssl_it.augmentation.view import Normalize
+
+
+class MultiView:
+    """Maps ONE sample to a list of views: global views first, then local
+    crops. Subclasses fill ``transforms`` (one callable per view).
+
+    Attributes:
+        n_views: number of views per sample.
+        n_global_views: how many of them (the first ones) are global views.
+        global_size: side of the global views in px (``None`` for vectors).
+        local_size: side of the local crops (``None`` when there are none).
+        view_sizes: the side of each view, in order.
+    """
+
+    transforms: list[Callable[[torch.Tensor], torch.Tensor]]
+    n_global_views: int
+    global_size: int | None
+    local_size: int | None = None
+
+    @property
+    def n_views(self) -> int:
+        return len(self.transforms)
+
+    @property
+    def view_sizes(self) -> list[int | None]:
+        n_local = self.n_views - self.n_global_views
+        return [self.global_size] * self.n_global_views + [self.local_size] * n_local
+
+    def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Views of one sample ``(C, H, W)`` (or ``(D,)``) with values in [0, 1]."""
+        return [t(x) for t in self.transforms]
+
+    def __repr__(self) -> str:
+        inner = ",\n  ".join(repr(t) for t in self.transforms)
+        return f"{type(self).__name__}(\n  {inner}\n)"
+
+
+class NoAugmentation(MultiView):
+    """Identity views: the normalised input, repeated ``n_views`` times.
+
+    For deterministic information-plane studies and for vector data (the
+    classic 12-bit task). Each view is a separate tensor equal to
+    ``(x - mean) / std``.
+
+    Args:
+        image_size: the image side, or ``None`` for vector data.
+        channels: image channels (1 for vectors).
+        mean: per-channel means (vectors: 1 or D values).
+        std: per-channel standard deviations.
+        n_views: views per sample (>= 1).
+
+    Raises:
+        ValueError: ``n_views < 1``, malformed statistics.
+    """
+
+    def __init__(self, image_size: int | None, channels: int | None, mean: Sequence[float],
+                 std: Sequence[float], n_views: int = 2) -> None:
+        check.count(n_views, "n_views")
+        self.normalize = Normalize(mean, std, None if image_size is None else check.channels(channels))
+        self.transforms = [self.normalize] * n_views
+        self.n_global_views = n_views
+        self.global_size = image_size
+
+    def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
+        y = self.normalize(x)
+        return [y] + [y.clone() for _ in range(self.n_views - 1)]
+
+
+class EvalTransform:
+    """Normalisation only, one tensor: for the probe and validation sets.
+
+    Args:
+        mean: per-channel means (vectors: 1 or D values).
+        std: per-channel standard deviations (> 0).
+
+    Raises:
+        ValueError: empty statistics, a non-positive std, lengths that differ.
+    """
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        if len(mean) != len(std):
+            raise ValueError(f"data.mean and data.std must have the same length; got {len(mean)} and {len(std)}")
+        self.normalize = Normalize(mean, std, None)
+        n = self.normalize.mean.numel()
+        self._image_stats = (self.normalize.mean.view(-1, 1, 1), self.normalize.std.view(-1, 1, 1))
+        self._n = n
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise one sample ``(C, H, W)`` or ``(D,)``."""
+        if x.dim() == 3:
+            mean, std = self._image_stats
+            if self._n not in (1, x.shape[0]):
+                raise ValueError(f"data.mean has {self._n} values but the images have {x.shape[0]} channels")
+            return (x - mean) / std
+        return self.normalize(x)
+
+    def __repr__(self) -> str:
+        return f"EvalTransform({self.normalize!r})"

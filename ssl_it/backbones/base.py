@@ -1,0 +1,129 @@
+"""The backbone contract and the input-shape checks shared by every backbone.
+
+A backbone maps a batch ``(batch, *input_shape)`` to features
+``(batch, out_dim)``. ``input_shape`` is ``(C, H, W)`` for images and ``(D,)``
+for vector data; it comes from the data config, so shape errors name the data
+keys (``data.image_size``, ``data.channels``), while errors in the backbone's
+own arguments name ``backbone.<argument>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import nn
+
+ACTIVATIONS = ("tanh", "relu", "gelu", "sigmoid", "leaky_relu", "identity")
+
+
+class Backbone(nn.Module):
+    """Base class of the backbones.
+
+    Attributes:
+        out_dim: width of the feature vector returned by ``forward``.
+        input_shape: the per-sample input shape the backbone was built for.
+    """
+
+    out_dim: int
+    input_shape: tuple[int, ...]
+
+    def tap_points(self) -> list[str]:
+        """Names (as in ``named_modules()``) of the meaningful intermediate
+        layers, shallow to deep; a forward hook on each gives the
+        representation after that layer (post-activation)."""
+        return []
+
+
+def as_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
+    """Validate ``input_shape`` and return it as a tuple of ints.
+
+    Raises:
+        ValueError: not a sequence of one or three positive integers.
+    """
+    try:
+        shape = tuple(int(s) for s in input_shape)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"input_shape must be (C, H, W) for images or (D,) for vectors; got {input_shape!r}"
+        ) from None
+    if len(shape) not in (1, 3) or any(s < 1 for s in shape):
+        raise ValueError(
+            "input_shape must be (C, H, W) for images or (D,) for vectors, with positive "
+            f"sizes (check data.image_size and data.channels); got {shape}"
+        )
+    return shape
+
+
+def image_shape(input_shape: Sequence[int], backbone: str) -> tuple[int, int, int]:
+    """Validate an image input shape ``(C, H, W)``.
+
+    Args:
+        input_shape: the per-sample input shape.
+        backbone: the backbone's config name, for the error message.
+
+    Raises:
+        ValueError: the input is a vector (``data.image_size`` is None), or the
+            shape is malformed.
+    """
+    shape = as_shape(input_shape)
+    if len(shape) != 3:
+        raise ValueError(
+            f"backbone={backbone} needs image input (C, H, W) but the data gives vectors of "
+            f"shape {shape} (data.image_size is None); use backbone=mlp for vector data"
+        )
+    return shape[0], shape[1], shape[2]
+
+
+def positive_ints(value: Sequence[int], key: str, allow_empty: bool = False) -> list[int]:
+    """Validate a list of positive integers (layer widths, channel counts).
+
+    Args:
+        value: the list to check.
+        key: the config key to name in the error (e.g. ``backbone.channels``).
+        allow_empty: whether an empty list is allowed.
+
+    Raises:
+        ValueError: not a list of positive integers (or empty when not allowed).
+    """
+    try:
+        ints = [int(v) for v in value]
+        ok = all(int(v) == v for v in value)
+    except (TypeError, ValueError):
+        ints, ok = [], False
+    if not ok or any(v < 1 for v in ints) or (not ints and not allow_empty):
+        raise ValueError(f"{key} must be a non-empty list of positive integers; got {value!r}")
+    return ints
+
+
+def positive_int(value: int, key: str) -> int:
+    """Validate a positive integer.
+
+    Raises:
+        ValueError: ``value`` is not an integer >= 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{key} must be a positive integer; got {value!r}")
+    return value
+
+
+def make_activation(name: str, key: str = "backbone.activation") -> nn.Module:
+    """Build an activation module from its name.
+
+    Args:
+        name: one of ``tanh, relu, gelu, sigmoid, leaky_relu, identity``.
+        key: the config key to name in the error.
+
+    Raises:
+        ValueError: unknown name.
+    """
+    modules: dict[str, type[nn.Module]] = {
+        "tanh": nn.Tanh,
+        "relu": nn.ReLU,
+        "gelu": nn.GELU,
+        "sigmoid": nn.Sigmoid,
+        "leaky_relu": nn.LeakyReLU,
+        "identity": nn.Identity,
+    }
+    if name not in modules:
+        raise ValueError(f"{key} must be one of {', '.join(ACTIVATIONS)}; got {name!r}")
+    return modules[name]()
