@@ -58,7 +58,6 @@ class BYOL(MomentumObjective):
         check_dims("predictor_hidden_dims", predictor_hidden_dims)
         self.projector = MLP(in_dim, hidden_dims, out_dim)
         self.predictor = MLP(out_dim, predictor_hidden_dims, out_dim)
-        self.student_head = self.projector
         self._init_teacher_head()
 
     def forward(

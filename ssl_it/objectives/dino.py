@@ -71,12 +71,10 @@ class DINOHead(nn.Module):
     normalised linear to ``out_dim`` prototypes. ``projector`` is the part up
     to the (normalised) bottleneck."""
 
-    def __init__(
-        self, in_dim: int, hidden_dims: Sequence[int], bottleneck_dim: int, out_dim: int,
-        norm_last_layer: bool,
-    ) -> None:
+    def __init__(self, mlp: MLP, out_dim: int, norm_last_layer: bool) -> None:
         super().__init__()
-        self.mlp = MLP(in_dim, hidden_dims, bottleneck_dim, batch_norm=False, activation="gelu")
+        self.mlp = mlp
+        bottleneck_dim = mlp.out_dim
         self.last_layer = NormalizedLinear(bottleneck_dim, out_dim, learn_gain=not norm_last_layer)
 
     def forward(self, x: torch.Tensor, freeze_last: bool | torch.Tensor = False) -> torch.Tensor:
@@ -137,10 +135,14 @@ class DINO(MomentumObjective):
         self.warmup_teacher_temp_fraction = warmup_teacher_temp_fraction
         self.center_momentum = center_momentum
         self.freeze_last_layer_fraction = freeze_last_layer_fraction
-        self.student_head = DINOHead(in_dim, hidden_dims, bottleneck_dim, out_dim, norm_last_layer)
-        self.projector = self.student_head.mlp
+        self.projector = MLP(in_dim, hidden_dims, bottleneck_dim, batch_norm=False, activation="gelu")
+        self.head = DINOHead(self.projector, out_dim, norm_last_layer)
         self._init_teacher_head()
         self.register_buffer("center", torch.zeros(out_dim))
+
+    @property
+    def student_head(self) -> nn.Module:
+        return self.head
 
     @property
     def current_teacher_temp(self) -> torch.Tensor:

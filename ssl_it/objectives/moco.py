@@ -103,7 +103,6 @@ class MoCo(MomentumObjective):
         self.temperature = temperature
         self.projector = MLP(in_dim, hidden_dims, out_dim)
         self.predictor = MLP(out_dim, pred, out_dim) if pred else nn.Identity()
-        self.student_head = self.projector
         self._init_teacher_head()
         self.queue_size = queue_size
         self.register_buffer("queue", F.normalize(torch.randn(queue_size, out_dim), dim=1))

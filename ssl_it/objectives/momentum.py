@@ -65,9 +65,10 @@ def frozen_copy(module: nn.Module) -> nn.Module:
 class MomentumObjective(Objective):
     """An objective with an EMA teacher (backbone + head).
 
-    Subclasses build their student head ``self.student_head`` (the part the
-    teacher mirrors) and call :meth:`_init_teacher_head` at the end of their
-    constructor. ``attach_backbone`` creates ``self.teacher_backbone``.
+    Subclasses build the student head that the teacher mirrors (by default
+    ``self.projector``; override :attr:`student_head` otherwise) and call
+    :meth:`_init_teacher_head` at the end of their constructor.
+    ``attach_backbone`` creates ``self.teacher_backbone``.
 
     Args:
         base_momentum: EMA momentum at the start of training, in [0, 1].
@@ -81,6 +82,11 @@ class MomentumObjective(Objective):
         self.base_momentum = base_momentum
         self.final_momentum = final_momentum
         self.teacher_backbone: nn.Module | None = None
+
+    @property
+    def student_head(self) -> nn.Module:
+        """The student module after the backbone that the teacher mirrors."""
+        return self.projector
 
     def _init_teacher_head(self) -> None:
         self.teacher_head = frozen_copy(self.student_head)
