@@ -1,0 +1,186 @@
+"""View pipelines: number, order and shapes of views, statistics,
+determinism, errors naming the field, configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from ssl_it.augmentation import (
+    BYOL,
+    EvalTransform,
+    Minimal,
+    MultiCrop,
+    MultiView,
+    NoAugmentation,
+    SimCLR,
+    VICReg,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "augmentation"
+GRAY = dict(image_size=28, channels=1, mean=(0.1307,), std=(0.3081,))
+RGB = dict(image_size=32, channels=3, mean=(0.49, 0.48, 0.45), std=(0.25, 0.24, 0.26))
+PLAIN = dict(image_size=28, channels=1, mean=(0.0,), std=(1.0,))  # views in the [0, 1] pixel scale
+
+# (class, kwargs, n_views, n_global, view sizes at 28 px)
+PIPELINES = [
+    (SimCLR, {}, 2, 2, [28, 28]),
+    (SimCLR, {"n_views": 4}, 4, 4, [28] * 4),
+    (BYOL, {}, 2, 2, [28, 28]),
+    (VICReg, {"blur_prob": [1.0, 0.1, 0.5], "solarize_prob": [0.0, 0.2, 0.0]}, 3, 3, [28] * 3),
+    (MultiCrop, {}, 8, 2, [28, 28] + [12] * 6),
+    (MultiCrop, {"n_local": 3, "local_size": 16}, 5, 2, [28, 28, 16, 16, 16]),
+    (MultiCrop, {"n_local": 0}, 2, 2, [28, 28]),
+    (Minimal, {}, 2, 2, [28, 28]),
+    (NoAugmentation, {"n_views": 1}, 1, 1, [28]),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,n_views,n_global,sizes", PIPELINES)
+@pytest.mark.parametrize("data", [GRAY, RGB], ids=["1x28", "3x32"])
+def test_views_number_order_shapes(cls, kwargs, n_views, n_global, sizes, data) -> None:
+    aug: MultiView = cls(**data, **kwargs)
+    scale = data["image_size"] / 28
+    expected = [round(s * scale) if s != 12 else round(data["image_size"] * 96 / 224) for s in sizes]
+    if "local_size" in kwargs:
+        expected = [data["image_size"]] * 2 + [kwargs["local_size"]] * (n_views - 2)
+    assert (aug.n_views, aug.n_global_views) == (n_views, n_global)
+    assert aug.view_sizes == expected
+    assert aug.global_size == data["image_size"]
+    torch.manual_seed(0)
+    views = aug(torch.rand(data["channels"], data["image_size"], data["image_size"]))
+    assert isinstance(views, list) and len(views) == n_views
+    assert [tuple(v.shape) for v in views] == [(data["channels"], s, s) for s in expected]
+    assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in views)
+
+
+def test_none_gives_exactly_the_normalised_input() -> None:
+    x = torch.rand(3, 32, 32)
+    views = NoAugmentation(**RGB, n_views=3)(x)
+    mean, std = torch.tensor(RGB["mean"]).view(3, 1, 1), torch.tensor(RGB["std"]).view(3, 1, 1)
+    assert len(views) == 3
+    for v in views:
+        assert torch.equal(v, (x - mean) / std)
+    views[0].add_(1.0)  # views are separate tensors
+    assert torch.equal(views[1], (x - mean) / std)
+
+
+def test_none_and_eval_work_on_vectors() -> None:
+    x = torch.rand(12)
+    views = NoAugmentation(image_size=None, channels=1, mean=(0.5,), std=(2.0,), n_views=2)(x)
+    assert [v.shape for v in views] == [(12,), (12,)]
+    assert torch.equal(views[0], (x - 0.5) / 2.0)
+    per_feature = torch.linspace(0, 1, 12)
+    ev = EvalTransform(per_feature.tolist(), [1.0] * 12)
+    assert torch.allclose(ev(x), x - per_feature)
+    with pytest.raises(ValueError, match="data.mean"):
+        EvalTransform([0.0] * 5, [1.0] * 5)(x)
+
+
+def test_eval_transform_normalises_images() -> None:
+    x = torch.rand(3, 32, 32)
+    y = EvalTransform(RGB["mean"], RGB["std"])(x)
+    assert torch.allclose(y[1], (x[1] - 0.48) / 0.24)
+    assert y.shape == x.shape
+
+
+def test_flip_and_crop_change_pixels_but_keep_the_range() -> None:
+    torch.manual_seed(0)
+    x = 0.1 + 0.8 * torch.rand(1, 28, 28)
+    flip = Minimal(**PLAIN, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_prob=1.0)
+    assert torch.equal(flip(x)[0], x.flip(-1))
+    crop = Minimal(**PLAIN, flip_prob=0.5)(x)
+    simclr = SimCLR(**PLAIN, brightness=0.0, contrast=0.0)(x)
+    for v in crop + simclr:
+        assert not torch.allclose(v, x)
+        assert v.min() >= 0.1 - 1e-6 and v.max() <= 0.9 + 1e-6
+    for v in SimCLR(**PLAIN, jitter_prob=1.0)(x) + BYOL(**PLAIN, solarize_prob=[1.0, 1.0])(x):
+        assert v.min() >= 0.0 and v.max() <= 1.0
+
+
+@pytest.mark.parametrize("cls", [SimCLR, BYOL, VICReg, MultiCrop, Minimal, NoAugmentation])
+def test_constant_image_gives_constant_normalised_views(cls) -> None:
+    kwargs = {} if cls in (Minimal, NoAugmentation) else {"jitter_prob": 0.0, "grayscale_prob": 0.0}
+    x = torch.full((3, 32, 32), 0.3)  # below the solarize threshold: crops, flips, blur keep it
+    for v in cls(**RGB, **kwargs)(x):
+        expected = (0.3 - torch.tensor(RGB["mean"])) / torch.tensor(RGB["std"])
+        assert torch.allclose(v.mean(dim=(1, 2)), expected, atol=1e-5)
+        assert v.std(dim=(1, 2)).max() < 1e-5
+
+
+def test_mean_of_views_of_a_batch_matches_the_normalised_mean() -> None:
+    torch.manual_seed(0)
+    aug = SimCLR(**GRAY, jitter_prob=0.0)  # crop, flip, blur: mean-preserving on average
+    batch = 0.5 + 0.1 * (torch.rand(100, 1, 28, 28) - 0.5)
+    means = torch.stack([v.mean() for x in batch for v in aug(x)])
+    assert abs(means.mean().item() - (0.5 - 0.1307) / 0.3081) < 0.01
+
+
+@pytest.mark.parametrize("cls", [SimCLR, BYOL, MultiCrop, Minimal])
+def test_deterministic_under_manual_seed(cls) -> None:
+    aug = cls(**RGB)
+    x = torch.rand(3, 32, 32)
+    torch.manual_seed(7)
+    a = aug(x)
+    torch.manual_seed(7)
+    b = aug(x)
+    torch.manual_seed(8)
+    c = aug(x)
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    assert not all(torch.equal(u, v) for u, v in zip(a, c))
+    assert not torch.equal(a[0], a[1])  # the views of one sample differ
+
+
+def test_byol_views_are_asymmetric() -> None:
+    torch.manual_seed(0)
+    x = 0.6 + 0.4 * torch.rand(1, 28, 28)  # all above the solarize threshold
+    aug = BYOL(**PLAIN, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_prob=0.0, jitter_prob=0.0,
+               blur_prob=[0.0, 0.0], solarize_prob=[0.0, 1.0])
+    first, second = aug(x)
+    assert torch.equal(first, x)
+    assert torch.allclose(second, 1.0 - x)
+
+
+@pytest.mark.parametrize(
+    "make,field",
+    [
+        (lambda: SimCLR(**GRAY, scale=(0.0, 1.0)), "augmentation.scale"),
+        (lambda: SimCLR(**GRAY, scale=(0.6, 0.2)), "augmentation.scale"),
+        (lambda: SimCLR(**GRAY, scale=(0.2, 1.5)), "augmentation.scale"),
+        (lambda: Minimal(**GRAY, scale=(0.2,)), "augmentation.scale"),
+        (lambda: SimCLR(**GRAY, ratio=(0.0, 1.0)), "augmentation.ratio"),
+        (lambda: SimCLR(**GRAY, flip_prob=1.5), "augmentation.flip_prob"),
+        (lambda: SimCLR(**GRAY, jitter_prob=-0.1), "augmentation.jitter_prob"),
+        (lambda: SimCLR(**GRAY, brightness=-1.0), "augmentation.brightness"),
+        (lambda: SimCLR(**GRAY, hue=0.7), "augmentation.hue"),
+        (lambda: SimCLR(**GRAY, n_views=0), "augmentation.n_views"),
+        (lambda: NoAugmentation(**GRAY, n_views=0), "augmentation.n_views"),
+        (lambda: SimCLR(**GRAY, blur_kernel=31), "augmentation.blur_kernel"),
+        (lambda: SimCLR(**GRAY, blur_kernel=4), "augmentation.blur_kernel"),
+        (lambda: SimCLR(**GRAY, blur_sigma=(2.0, 0.1)), "augmentation.blur_sigma"),
+        (lambda: BYOL(**GRAY, blur_prob=[1.0, 0.1, 0.5]), "augmentation.solarize_prob"),
+        (lambda: BYOL(**GRAY, solarize_prob=[0.0, 1.2]), "augmentation.solarize_prob"),
+        (lambda: MultiCrop(**GRAY, local_size=40), "augmentation.local_size"),
+        (lambda: MultiCrop(**GRAY, n_local=-1), "augmentation.n_local"),
+        (lambda: MultiCrop(**GRAY, local_scale=(0.5, 0.1)), "augmentation.local_scale"),
+        (lambda: MultiCrop(**GRAY, global_blur_prob=[1.0]), "augmentation.global_blur_prob"),
+        (lambda: SimCLR(image_size=None, channels=1, mean=(0.0,), std=(1.0,)), "data.image_size"),
+        (lambda: SimCLR(**{**GRAY, "std": (0.0,)}), "data.std"),
+        (lambda: SimCLR(**{**RGB, "mean": (0.1, 0.2)}), "data.mean"),
+    ],
+)
+def test_errors_name_the_field(make, field: str) -> None:
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        make()
+
+
+@pytest.mark.parametrize("name", ["simclr", "simclr_mnist", "byol", "vicreg", "multicrop", "minimal", "none"])
+def test_configs_instantiate(name: str) -> None:
+    aug = instantiate(OmegaConf.load(CONFIG_DIR / f"{name}.yaml"))(**GRAY)
+    views = aug(torch.rand(1, 28, 28))
+    assert len(views) == aug.n_views >= 2
+    assert views[0].shape == (1, 28, 28)
