@@ -1,1 +1,39 @@
-"""ssl_it.estimators"""
+"""MI and entropy estimators: plain torch/NumPy, usable on their own.
+
+Every estimator implements :class:`MIEstimator` (``estimate(x, y) -> float``
+in nats; ``estimate_with_info`` for value, N, bound kind, ceiling and
+diagnostics). See DESIGN.md §2 for the finite quantity each one reports.
+"""
+
+from ssl_it.estimators.base import MIEstimate, MIEstimator, label_entropy
+from ssl_it.estimators.binning import BinningMI
+from ssl_it.estimators.entropy import effective_rank, gaussian_entropy, knn_entropy
+from ssl_it.estimators.gaussian import GaussianMI
+from ssl_it.estimators.kde import KDEMI
+from ssl_it.estimators.ksg import KSGMI
+from ssl_it.estimators.neural import CLUB, MINE, NWJ, SMILE, InfoNCE, JSMI, NeuralMIEstimator
+from ssl_it.estimators.renyi import RenyiMI
+from ssl_it.estimators.spread import Spread, fold_spread
+
+__all__ = [
+    "CLUB",
+    "KDEMI",
+    "KSGMI",
+    "MINE",
+    "NWJ",
+    "SMILE",
+    "BinningMI",
+    "GaussianMI",
+    "InfoNCE",
+    "JSMI",
+    "MIEstimate",
+    "MIEstimator",
+    "NeuralMIEstimator",
+    "RenyiMI",
+    "Spread",
+    "effective_rank",
+    "fold_spread",
+    "gaussian_entropy",
+    "knn_entropy",
+    "label_entropy",
+]

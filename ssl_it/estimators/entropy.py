@@ -1,0 +1,97 @@
+"""Entropy side: Gaussian log-det entropy, Kozachenko–Leonenko k-NN entropy, RankMe.
+
+Plain functions of an embedding ``z`` ``(N, d)`` (torch tensor on any device
+or NumPy array), returning Python floats (entropies in nats).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+from scipy.special import digamma
+
+from ssl_it.estimators.base import as_float_matrix, check_positive, to_tensor
+from ssl_it.estimators.gaussian import Shrinkage, check_shrinkage, shrunk_covariance
+from ssl_it.estimators.pairwise import row_chunks, sq_dists
+
+
+def _embedding(z: Any, min_samples: int) -> torch.Tensor:
+    t = as_float_matrix(to_tensor(z, "z"), "z", torch.float64)
+    if t.shape[0] < min_samples:
+        raise ValueError(f"N = {t.shape[0]} samples is below the minimum of {min_samples}")
+    return t
+
+
+def gaussian_entropy(z: Any, shrinkage: Shrinkage = 0.0, eps: float = 1e-6) -> float:
+    """Entropy of the Gaussian with the covariance of ``z``: an upper bound on ``H(Z)``.
+
+    ``H = d/2 log(2 pi e) + 1/2 log det(Sigma + eps I)`` (nats), the maximum
+    entropy of any density with covariance Sigma (Cover & Thomas, Thm 8.6.5);
+    the log-det view of VICReg (Shwartz-Ziv et al. 2023, arXiv:2303.00633).
+
+    Args:
+        z: ``(N, d)`` embedding.
+        shrinkage: ``"ledoit_wolf"`` or an intensity in [0, 1] towards ``mu I``.
+        eps: ridge added to the covariance (>= 0); a collapsed embedding gives
+            the finite degenerate value ``d/2 log(2 pi e eps)`` instead of -inf.
+    """
+    check_shrinkage(shrinkage)
+    check_positive("eps", eps, allow_zero=True)
+    t = _embedding(z, 2)
+    cov, _ = shrunk_covariance(t, shrinkage)
+    d = t.shape[1]
+    cov = cov + eps * torch.eye(d, dtype=t.dtype, device=t.device)
+    return 0.5 * d * math.log(2 * math.pi * math.e) + 0.5 * float(torch.linalg.slogdet(cov)[1])
+
+
+def knn_entropy(z: Any, k: int = 3, min_distance: float = 1e-12) -> float:
+    """Kozachenko–Leonenko k-NN differential entropy estimate (nats).
+
+    ``H = psi(N) - psi(k) + log V_d + d/N sum_i log r_i`` with ``r_i`` the
+    Euclidean distance of sample i to its k-th neighbour and ``V_d`` the
+    volume of the unit d-ball (Kozachenko & Leonenko 1987; Kraskov et al.
+    2004, arXiv:cond-mat/0305641, eq. 20). Asymptotically unbiased; biased
+    down when d is large relative to log N. Distances are floored at
+    ``min_distance`` so duplicates (a collapsed embedding) give a very
+    negative finite value, never -inf or NaN.
+
+    KD-tree on CPU; chunked torch distances on CUDA.
+
+    Args:
+        z: ``(N, d)`` samples, N > k.
+        k: neighbour order (>= 1).
+        min_distance: floor of ``r_i`` (> 0).
+    """
+    check_positive("k", k, integer=True)
+    check_positive("min_distance", min_distance)
+    t = _embedding(z, k + 1)
+    n, d = t.shape
+    if t.device.type == "cpu":
+        r = cKDTree(t.numpy()).query(t.numpy(), k=k + 1, workers=-1)[0][:, -1]
+    else:
+        parts = [torch.kthvalue(sq_dists(t[rows], t), k + 1, dim=1).values.sqrt() for rows in row_chunks(n, n)]
+        r = torch.cat(parts).cpu().numpy()
+    log_vd = 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1)
+    return float(digamma(n) - digamma(k) + log_vd + d * np.mean(np.log(np.maximum(r, min_distance))))
+
+
+def effective_rank(z: Any, eps: float = 1e-7) -> float:
+    """RankMe effective rank of an embedding (Garrido et al. 2023, arXiv:2210.02885).
+
+    ``exp(-sum_k p_k log p_k)`` with ``p_k = sigma_k / ||sigma||_1 + eps``
+    over the singular values of ``z`` ``(N, d)`` (not centred, as in the
+    paper). Between 1 and min(N, d); an all-zero embedding gives 0.0 (the
+    stated degenerate value).
+    """
+    check_positive("eps", eps, allow_zero=True)
+    t = _embedding(z, 1)
+    s = torch.linalg.svdvals(t)
+    total = s.sum()
+    if float(total) == 0.0:
+        return 0.0
+    p = s / total + eps
+    return float(torch.exp(-(p * p.log()).sum()))

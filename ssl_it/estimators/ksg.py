@@ -1,0 +1,221 @@
+"""Kraskov–Stögbauer–Grassberger k-NN mutual information (and Ross's mixed variant).
+
+Two neighbour searches give identical counts: KD-trees (scipy's ``cKDTree``
+with max-norm and ``workers=-1`` for the k-th neighbour; sklearn's
+``KDTree.query_radius(count_only=True)`` for the marginal counts) for
+CPU inputs of moderate dimension, and a chunked brute-force torch search
+(``(chunk, N)`` blocks, never ``(N, N)``) for CUDA tensors and high dimension.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+from scipy.special import digamma
+from sklearn.neighbors import KDTree
+
+from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive
+from ssl_it.estimators.pairwise import max_dists, row_chunks, seeded_normal, standardize
+
+Search = Literal["auto", "kdtree", "brute"]
+KDTREE_MAX_DIM: int = 40
+"""``search="auto"`` uses the KD-tree on CPU up to this joint dimension."""
+
+
+def _ball_counts(points: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Number of *other* points within max-norm ``radius`` (inclusive) of each point.
+
+    sklearn's ``KDTree.query_radius(count_only=True)`` measured ~2.5x faster
+    here than ``cKDTree.query_ball_point(return_length=True, workers=-1)``.
+    """
+    tree = KDTree(points, metric="chebyshev")
+    return tree.query_radius(points, r=radius, count_only=True) - 1
+
+
+def _ksg_kdtree(x: np.ndarray, y: np.ndarray, k: int, algorithm: int) -> tuple[np.ndarray, np.ndarray]:
+    """Marginal neighbour counts ``(n_x, n_y)`` of KSG algorithm 1 or 2 (KD-tree)."""
+    joint = np.hstack([x, y])
+    dist, idx = cKDTree(joint).query(joint, k=k + 1, p=np.inf, workers=-1)
+    if algorithm == 1:
+        eps = np.nextafter(dist[:, -1], 0)  # strictly closer than the k-th joint neighbour
+        return _ball_counts(x, eps), _ball_counts(y, eps)
+    nbr = idx[:, 1:]  # (N, k)
+    eps_x = np.abs(x[nbr] - x[:, None]).max(axis=(1, 2))
+    eps_y = np.abs(y[nbr] - y[:, None]).max(axis=(1, 2))
+    return _ball_counts(x, eps_x), _ball_counts(y, eps_y)
+
+
+def _ksg_brute(x: torch.Tensor, y: torch.Tensor, k: int, algorithm: int) -> tuple[np.ndarray, np.ndarray]:
+    """Same counts as :func:`_ksg_kdtree` by chunked torch distances (any device)."""
+    n = x.shape[0]
+    nx = torch.empty(n, dtype=torch.int64, device=x.device)
+    ny = torch.empty_like(nx)
+    for rows in row_chunks(n, n, n_blocks=6):
+        dx, dy = max_dists(x[rows], x), max_dists(y[rows], y)  # (chunk, N)
+        dist, idx = torch.topk(torch.maximum(dx, dy), k + 1, dim=1, largest=False)
+        if algorithm == 1:
+            eps = dist[:, -1:]
+            nx[rows] = (dx < eps).sum(1) - 1
+            ny[rows] = (dy < eps).sum(1) - 1
+        else:
+            eps_x = dx.gather(1, idx[:, 1:]).amax(1, keepdim=True)
+            eps_y = dy.gather(1, idx[:, 1:]).amax(1, keepdim=True)
+            nx[rows] = (dx <= eps_x).sum(1) - 1
+            ny[rows] = (dy <= eps_y).sum(1) - 1
+    return nx.cpu().numpy(), ny.cpu().numpy()
+
+
+def _class_radius(x: torch.Tensor, labels: torch.Tensor, k: int, use_tree: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the k_c-th same-class neighbour and k_c = min(k, N_c - 1) per sample."""
+    n = x.shape[0]
+    radius, k_used = np.zeros(n), np.zeros(n, dtype=np.int64)
+    lab = labels.cpu().numpy()
+    for c in np.unique(lab):
+        members = np.flatnonzero(lab == c)
+        kc = min(k, len(members) - 1)
+        if kc < 1:
+            continue
+        if use_tree:
+            pts = x.cpu().numpy()[members]
+            radius[members] = cKDTree(pts).query(pts, k=kc + 1, p=np.inf, workers=-1)[0][:, -1]
+        else:
+            pts = x[torch.as_tensor(members, device=x.device)]
+            for rows in row_chunks(len(members), len(members), n_blocks=2):
+                kth = torch.kthvalue(max_dists(pts[rows], pts), kc + 1, dim=1).values
+                radius[members[rows]] = kth.cpu().numpy()
+        k_used[members] = kc
+    return radius, k_used
+
+
+def _mixed_counts(x: torch.Tensor, radius: np.ndarray, use_tree: bool) -> np.ndarray:
+    """Number of other samples (any class) within ``radius`` of each sample."""
+    if use_tree:
+        return _ball_counts(x.cpu().numpy(), radius)
+    r = torch.as_tensor(radius, device=x.device, dtype=x.dtype)
+    counts = torch.empty(x.shape[0], dtype=torch.int64, device=x.device)
+    for rows in row_chunks(x.shape[0], x.shape[0], n_blocks=2):
+        counts[rows] = (max_dists(x[rows], x) <= r[rows, None]).sum(1) - 1
+    return counts.cpu().numpy()
+
+
+class KSGMI(MIEstimator):
+    """Kraskov–Stögbauer–Grassberger k-NN estimator of ``I(X;Y)`` (point estimate).
+
+    With max-norm distances in the joint space and ``eps_i`` the distance of
+    sample i to its k-th joint neighbour (Kraskov, Stögbauer & Grassberger
+    2004, arXiv:cond-mat/0305641)::
+
+        algorithm 1: I = psi(k) + psi(N) - < psi(n_x + 1) + psi(n_y + 1) >
+        algorithm 2: I = psi(k) - 1/k + psi(N) - < psi(n_x) + psi(n_y) >
+
+    where ``n_x`` counts samples strictly closer than ``eps_i`` in x
+    (algorithm 1) or within the x-extent of the k neighbours (algorithm 2).
+    With integer labels y it switches to Ross's mixed discrete/continuous
+    estimator (Ross 2014, PLoS ONE 9(2):e87357)::
+
+        I = psi(N) - < psi(N_y) > + < psi(k) > - < psi(m) >
+
+    with the k-th neighbour taken within the sample's class and ``m`` the
+    number of samples of any class within that radius (classes with a
+    single sample are left out).
+
+    Assumptions: i.i.d. samples of a distribution with a density (ties are
+    broken by ``noise`` std of Gaussian jitter after standardising each
+    column; a constant representation therefore gives ~0, not NaN). Known
+    bias: small and negative for weak dependence; large and negative when
+    the MI is high relative to log N (it cannot resolve MI >> log(N/k)).
+    For the information plane, ``estimate(x_repr, t)`` estimates the MI
+    between the stated representation of X and T plus the jitter.
+
+    Shapes: x ``(N, dx)``, y ``(N, dy)`` or ``(N,)`` labels. Units: nats.
+    Cost: KD-tree O(N log N) for low dimension (N=10,000, d=5+5 in well under
+    a second on 2 cores); brute force O(N^2 d) in ``(chunk, N)`` blocks.
+
+    Args:
+        k: neighbours (1 <= k < N).
+        algorithm: KSG algorithm 1 or 2 (continuous y only).
+        standardize: z-score each column first (KSG's max-norm is not
+            invariant to per-axis scale; MI is).
+        noise: std of the seeded jitter added after standardising (>= 0).
+        search: ``"kdtree"``, ``"brute"`` (chunked torch, any device) or
+            ``"auto"`` (KD-tree on CPU up to 40 joint dimensions, else brute).
+        seed: seed of the jitter.
+        y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
+    """
+
+    name = "ksg"
+    bound = "point"
+
+    def __init__(
+        self,
+        k: int = 3,
+        algorithm: int = 1,
+        standardize: bool = True,
+        noise: float = 1e-10,
+        search: Search = "auto",
+        seed: int = 0,
+        y_kind: YKind = "auto",
+    ) -> None:
+        super().__init__(seed=seed, y_kind=y_kind)
+        check_positive("k", k, integer=True)
+        check_choice("algorithm", algorithm, (1, 2))
+        check_choice("standardize", standardize, (True, False))
+        check_positive("noise", noise, allow_zero=True)
+        check_choice("search", search, ("auto", "kdtree", "brute"))
+        self.k, self.algorithm, self.standardize = k, algorithm, standardize
+        self.noise, self.search = float(noise), search
+
+    @property
+    def min_samples(self) -> int:
+        return self.k + 1
+
+    def settings(self) -> dict[str, Any]:
+        return {"k": self.k, "algorithm": self.algorithm, "standardize": self.standardize,
+                "noise": self.noise, "search": self.search, "seed": self.seed, "y_kind": self.y_kind}
+
+    def _prepare(self, t: torch.Tensor, offset: int) -> torch.Tensor:
+        if self.standardize:
+            t = standardize(t)
+        if self.noise > 0:
+            t = t + self.noise * seeded_normal(tuple(t.shape), self.seed + offset, t)
+        return t
+
+    def _use_tree(self, dim: int, device: torch.device) -> bool:
+        if self.search == "auto":
+            return device.type == "cpu" and dim <= KDTREE_MAX_DIM
+        return self.search == "kdtree"
+
+    def _estimate(self, pair: Pair) -> tuple[float, dict[str, Any]]:
+        x = self._prepare(pair.x, 0)
+        if pair.labels:
+            return self._mixed(x, pair.y)
+        y = self._prepare(pair.y, 1)
+        use_tree = self._use_tree(x.shape[1] + y.shape[1], x.device)
+        if use_tree:
+            nx, ny = _ksg_kdtree(x.cpu().numpy(), y.cpu().numpy(), self.k, self.algorithm)
+        else:
+            nx, ny = _ksg_brute(x, y, self.k, self.algorithm)
+        n, k = pair.n, self.k
+        if self.algorithm == 1:
+            value = digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(ny + 1))
+        else:
+            value = digamma(k) - 1.0 / k + digamma(n) - np.mean(digamma(nx) + digamma(ny))
+        return float(value), {"search": "kdtree" if use_tree else "brute",
+                              "mean_nx": float(nx.mean()), "mean_ny": float(ny.mean())}
+
+    def _mixed(self, x: torch.Tensor, labels: torch.Tensor) -> tuple[float, dict[str, Any]]:
+        use_tree = self._use_tree(x.shape[1], x.device)
+        radius, k_used = _class_radius(x, labels, self.k, use_tree)
+        keep = k_used > 0
+        if keep.sum() < 2:
+            raise ValueError("y needs at least one class with two or more samples for the mixed KSG estimator")
+        m = _mixed_counts(x, radius, use_tree)[keep]
+        lab = labels.cpu().numpy()[keep]
+        class_size = np.bincount(lab)[lab]
+        value = digamma(int(keep.sum())) + np.mean(digamma(k_used[keep])) - np.mean(digamma(class_size)) \
+            - np.mean(digamma(np.maximum(m, 1)))
+        return float(value), {"search": "kdtree" if use_tree else "brute", "variant": "ross2014",
+                              "dropped_singletons": int((~keep).sum())}

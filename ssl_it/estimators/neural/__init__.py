@@ -1,0 +1,7 @@
+"""Neural (critic-trained) MI estimators sharing one training loop."""
+
+from ssl_it.estimators.neural.base import NeuralMIEstimator
+from ssl_it.estimators.neural.critics import ConcatCritic, SeparableCritic
+from ssl_it.estimators.neural.estimators import CLUB, MINE, NWJ, SMILE, InfoNCE, JSMI
+
+__all__ = ["CLUB", "MINE", "NWJ", "SMILE", "ConcatCritic", "InfoNCE", "JSMI", "NeuralMIEstimator", "SeparableCritic"]

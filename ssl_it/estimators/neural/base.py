@@ -1,0 +1,244 @@
+"""Training machinery shared by every neural MI estimator.
+
+One loop for all of them (this is why the file is longer than most): a
+seeded train/held-out split, Adam on the training split, the bound read on
+the held-out split every ``eval_every`` steps, early stopping on it (the
+weights of the best held-out value are kept), warm starts through
+``state_dict`` / ``load_state_dict``, and NaN with a reason instead of an
+exception when training fails.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+import math
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive
+
+CriticKind = Literal["separable", "concat"]
+
+
+class NeuralMIEstimator(MIEstimator):
+    """Base of the critic-trained estimators (MINE, NWJ, InfoNCE, JS, SMILE, CLUB).
+
+    The critic is trained on a ``1 - test_fraction`` split and the estimate
+    is computed on the held-out split. Inputs are z-scored with the training
+    split's statistics; integer labels are one-hot encoded. Computation runs
+    in float32 on the input's device.
+
+    Selecting the best of several held-out evaluations (early stopping) adds
+    a small optimistic bias (at most ``steps / eval_every`` looks).
+
+    Args:
+        critic: ``"separable"`` (``g(x)^T h(y)``, fast) or ``"concat"``
+            (MLP on ``[x; y]`` for every pair, more expressive, slower).
+        hidden: width of the critic's hidden layers.
+        layers: number of hidden layers.
+        embed_dim: output width of g and h for the separable critic.
+        steps: maximum number of Adam steps per call.
+        batch_size: training (and held-out evaluation) batch size.
+        lr: Adam learning rate.
+        test_fraction: share of the samples held out for the reported value.
+        eval_every: steps between held-out evaluations.
+        patience: evaluations without improvement before stopping.
+        warm_start: keep the critic and optimiser between calls (for a
+            representation that changes slowly during training); ``False``
+            re-initialises them (from ``seed``) at every call.
+        seed: seed of the split, the critic initialisation and the batches.
+        y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
+    """
+
+    def __init__(
+        self,
+        critic: CriticKind = "separable",
+        hidden: int = 128,
+        layers: int = 2,
+        embed_dim: int = 32,
+        steps: int = 300,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        test_fraction: float = 0.3,
+        eval_every: int = 25,
+        patience: int = 4,
+        warm_start: bool = True,
+        seed: int = 0,
+        y_kind: YKind = "auto",
+    ) -> None:
+        super().__init__(seed=seed, y_kind=y_kind)
+        check_choice("critic", critic, ("separable", "concat"))
+        for name, value in [("hidden", hidden), ("layers", layers), ("embed_dim", embed_dim), ("steps", steps),
+                            ("batch_size", batch_size), ("eval_every", eval_every), ("patience", patience)]:
+            check_positive(name, value, integer=True)
+        check_positive("lr", lr)
+        if not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
+            raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+        check_choice("warm_start", warm_start, (True, False))
+        if batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2, got {batch_size}")
+        self.critic, self.hidden, self.layers, self.embed_dim = critic, hidden, layers, embed_dim
+        self.steps, self.batch_size, self.lr = steps, batch_size, float(lr)
+        self.test_fraction, self.eval_every, self.patience = float(test_fraction), eval_every, patience
+        self.warm_start = warm_start
+        self._module: nn.Module | None = None
+        self._optimizer: torch.optim.Optimizer | None = None
+        self._shape: tuple[int, int, int] | None = None
+        self._calls = 0
+
+    # ----- what subclasses provide -------------------------------------------------
+    @abc.abstractmethod
+    def _build(self, dx: int, dy: int, n_classes: int) -> nn.Module:
+        """The trainable module for inputs of these widths (``n_classes`` 0 if continuous)."""
+
+    @abc.abstractmethod
+    def _train_loss(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """``(loss to minimise, bound value on this batch)``."""
+
+    @abc.abstractmethod
+    def _evaluate(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        """``(reported value, selection score: higher is better)`` on the held-out split."""
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_extra_state` saved."""
+
+    # ----- interface -----------------------------------------------------------------
+    @property
+    def min_samples(self) -> int:
+        return 20
+
+    def n_test(self, n_samples: int) -> int:
+        """Size of the held-out split for N samples."""
+        return min(max(2, round(self.test_fraction * n_samples)), n_samples - 2)
+
+    def eval_batch(self, n_samples: int) -> int:
+        """Held-out batch size (the InfoNCE ceiling is its log)."""
+        return min(self.batch_size, self.n_test(n_samples))
+
+    def settings(self) -> dict[str, Any]:
+        return {"critic": self.critic, "hidden": self.hidden, "layers": self.layers, "embed_dim": self.embed_dim,
+                "steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,
+                "test_fraction": self.test_fraction, "eval_every": self.eval_every, "patience": self.patience,
+                "warm_start": self.warm_start, "seed": self.seed, "y_kind": self.y_kind}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Critic, optimiser and bookkeeping state (empty before the first call)."""
+        if self._module is None or self._optimizer is None:
+            return {}
+        return {"module": copy.deepcopy(self._module.state_dict()),
+                "optimizer": copy.deepcopy(self._optimizer.state_dict()),
+                "shape": self._shape, "calls": self._calls, "extra": self._extra_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (the next call continues from it)."""
+        if not state:
+            self._module = self._optimizer = self._shape = None
+            return
+        for key in ("module", "optimizer", "shape"):
+            if key not in state:
+                raise ValueError(f"state dict is missing {key!r}")
+        self._make(*state["shape"], device=torch.device("cpu"))
+        assert self._module is not None and self._optimizer is not None
+        self._module.load_state_dict(state["module"])
+        self._optimizer.load_state_dict(state["optimizer"])
+        self._calls = int(state.get("calls", 0))
+        self._load_extra_state(state.get("extra", {}))
+
+    # ----- training ------------------------------------------------------------------
+    def _make(self, dx: int, dy: int, n_classes: int, device: torch.device) -> None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            module = self._build(dx, dy, n_classes)
+        self._module = module.to(device)
+        self._optimizer = torch.optim.Adam(self._module.parameters(), lr=self.lr)
+        self._shape = (dx, dy, n_classes)
+        self._load_extra_state({})
+
+    def _prepare(self, pair: Pair, train: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+        def zscore(t: torch.Tensor) -> torch.Tensor:
+            t = t.float()
+            mean, std = t[train].mean(0), t[train].std(0)
+            return (t - mean) / torch.where(std > 0, std, torch.ones_like(std))
+
+        x = zscore(pair.x)
+        if not pair.labels:
+            return x, zscore(pair.y), 0
+        n_classes = max(int(pair.y.max()) + 1, self._shape[2] if self._shape else 0)
+        return x, torch.nn.functional.one_hot(pair.y, n_classes).float(), n_classes
+
+    def _estimate(self, pair: Pair) -> tuple[float, dict[str, Any]]:
+        n = pair.n
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed)).to(pair.x.device)
+        n_test = self.n_test(n)
+        test, train = perm[:n_test], perm[n_test:]
+        x, y, n_classes = self._prepare(pair, train)
+        shape, notes = (x.shape[1], y.shape[1], n_classes), []
+        if not self.warm_start or self._module is None or self._shape != shape:
+            if self._module is not None and self._shape != shape:
+                notes.append(f"critic re-initialised: input widths changed from {self._shape} to {shape}")
+            self._make(*shape, device=x.device)
+        assert self._module is not None
+        self._module.to(x.device)
+        _move_optimizer(self._optimizer, x.device)
+        diag: dict[str, Any] = {"n_train": len(train), "n_test": n_test, "notes": notes}
+        try:
+            value = self._fit(x, y, train, test, diag)
+        except (RuntimeError, FloatingPointError) as err:
+            value, diag["failure"] = math.nan, f"training failed: {err}"
+        self._calls += 1
+        return value, diag
+
+    def _fit(self, x: torch.Tensor, y: torch.Tensor, train: torch.Tensor, test: torch.Tensor,
+             diag: dict[str, Any]) -> float:
+        module, opt = self._module, self._optimizer
+        assert module is not None and opt is not None
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self._calls)
+        b = min(self.batch_size, len(train))
+        best_score, best_value, best_state, bad = -math.inf, math.nan, None, 0
+        curve, history = [], []
+        for step in range(1, self.steps + 1):
+            module.train()
+            idx = train[torch.randperm(len(train), generator=gen)[:b].to(train.device)]
+            loss, batch_value = self._train_loss(module, x[idx], y[idx])
+            if not math.isfinite(float(loss.detach())):
+                diag["failure"] = f"non-finite training loss at step {step}"
+                return math.nan
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            curve.append(batch_value)
+            if step % self.eval_every and step != self.steps:
+                continue
+            module.eval()
+            with torch.no_grad():
+                value, score = self._evaluate(module, x[test], y[test])
+            history.append((step, value))
+            if math.isfinite(score) and score > best_score:
+                best_score, best_value, bad = score, value, 0
+                best_state = copy.deepcopy(module.state_dict())
+            else:
+                bad += 1
+                if bad >= self.patience:
+                    break
+        diag.update({"steps_run": step, "train_curve": curve, "heldout_curve": history})
+        if best_state is None:
+            diag["failure"] = "no finite held-out value during training"
+            return math.nan
+        module.load_state_dict(best_state)
+        return best_value
+
+
+def _move_optimizer(opt: torch.optim.Optimizer | None, device: torch.device) -> None:
+    """Move Adam's moment buffers next to the parameters (after a device change)."""
+    if opt is None:
+        return
+    for state in opt.state.values():
+        for key, val in state.items():
+            if isinstance(val, torch.Tensor) and key != "step":
+                state[key] = val.to(device)

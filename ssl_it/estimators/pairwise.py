@@ -1,0 +1,46 @@
+"""Chunked pairwise-distance helpers shared by the KDE, Rényi and k-NN estimators.
+
+Nothing here allocates an ``(N, N)`` matrix: rows are processed in chunks so
+that one ``(chunk, N)`` block stays under :data:`BLOCK_BYTES` (with N = 50,000
+in float64 that is a few hundred rows at a time), on CPU or CUDA alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+BLOCK_BYTES: int = 64 * 2**20
+"""Budget of one ``(chunk, N)`` float block (64 MiB)."""
+
+
+def row_chunks(n_rows: int, n_cols: int, n_blocks: int = 4, element_bytes: int = 8) -> Iterator[slice]:
+    """Slices of rows so that ``n_blocks`` ``(chunk, n_cols)`` blocks fit the budget."""
+    size = max(1, BLOCK_BYTES // max(1, n_cols * element_bytes * n_blocks))
+    for start in range(0, n_rows, size):
+        yield slice(start, min(start + size, n_rows))
+
+
+def sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Squared Euclidean distances ``(n, m)`` between rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``."""
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
+    return d2.clamp_min_(0.0)
+
+
+def max_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Max-norm (Chebyshev) distances ``(n, m)`` between rows of ``a`` and ``b``."""
+    return torch.cdist(a, b, p=float("inf"))
+
+
+def standardize(t: torch.Tensor) -> torch.Tensor:
+    """Zero-mean, unit-variance columns; constant columns become exactly 0."""
+    t = t - t.mean(0, keepdim=True)
+    std = t.std(0, keepdim=True)
+    return torch.where(std > 0, t / std.clamp_min(torch.finfo(t.dtype).tiny), torch.zeros_like(t))
+
+
+def seeded_normal(shape: tuple[int, ...], seed: int, like: torch.Tensor) -> torch.Tensor:
+    """Standard normal noise from a private CPU generator (device-independent values)."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=gen, dtype=torch.float64).to(device=like.device, dtype=like.dtype)
