@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as nnf
 from torch import nn
 from torchvision.models import VisionTransformer
 
@@ -22,6 +23,11 @@ class ViT(Backbone):
     count. Encoder block ``i`` (0-based, torchvision's naming) is
     ``encoder.layers.encoder_layer_{i}``; its hook output is the residual
     stream ``(batch, 1 + n_patches, hidden_dim)``, CLS token first.
+
+    Other input sizes (the local crops of multi-crop) are accepted: the patch
+    position embeddings are resized bicubically to the new patch grid, as in
+    DINO (Caron et al. 2021, arXiv:2104.14294); pixels beyond a multiple of
+    ``patch_size`` are dropped by the patch projection.
 
     Args:
         input_shape: ``(C, S, S)``: square images whose side ``S`` is a
@@ -81,6 +87,7 @@ class ViT(Backbone):
         self.class_token = vit.class_token
         self.encoder = vit.encoder
         self.patch_size = patch_size
+        self.grid = height // patch_size
         self.num_layers = num_layers
         self.out_dim = hidden_dim
 
@@ -88,9 +95,22 @@ class ViT(Backbone):
         """``["encoder.layers.encoder_layer_0", ...]``: every encoder block."""
         return [f"encoder.layers.encoder_layer_{i}" for i in range(self.num_layers)]
 
+    def _pos_embedding(self, n_h: int, n_w: int) -> torch.Tensor:
+        pos = self.encoder.pos_embedding  # (1, 1 + grid^2, hidden)
+        if (n_h, n_w) == (self.grid, self.grid):
+            return pos
+        cls_pos, patch_pos = pos[:, :1], pos[:, 1:]
+        patch_pos = patch_pos.reshape(1, self.grid, self.grid, -1).permute(0, 3, 1, 2)
+        patch_pos = nnf.interpolate(patch_pos, size=(n_h, n_w), mode="bicubic", align_corners=False)
+        return torch.cat([cls_pos, patch_pos.flatten(2).transpose(1, 2)], dim=1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map ``(batch, C, S, S)`` to the CLS features ``(batch, hidden_dim)``."""
-        x = self.conv_proj(x)  # (batch, hidden, S/p, S/p)
+        """Map ``(batch, C, H, W)`` (H, W >= patch_size) to the CLS features
+        ``(batch, hidden_dim)``."""
+        x = self.conv_proj(x)  # (batch, hidden, H/p, W/p)
+        n_h, n_w = x.shape[-2:]
         x = x.flatten(2).transpose(1, 2)  # (batch, n_patches, hidden)
         x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
-        return self.encoder(x)[:, 0]
+        # torchvision's Encoder.forward, with the position embedding resized
+        x = self.encoder.dropout(x + self._pos_embedding(n_h, n_w))
+        return self.encoder.ln(self.encoder.layers(x))[:, 0]

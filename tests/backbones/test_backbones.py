@@ -117,3 +117,13 @@ def test_configs_instantiate() -> None:
         cfg = OmegaConf.load(config_dir / "backbone" / f"{name}.yaml")
         model = instantiate(cfg)(input_shape=(3, 32, 32))
         assert model.out_dim == out_dim, name
+
+
+def test_vit_matches_torchvision_encoder_and_takes_local_crops() -> None:
+    torch.manual_seed(0)
+    vit = ViT(IMG1, patch_size=4, hidden_dim=32, num_layers=2, num_heads=2).eval()
+    x = torch.rand(2, *IMG1)
+    tokens = torch.cat([vit.class_token.expand(2, -1, -1), vit.conv_proj(x).flatten(2).transpose(1, 2)], 1)
+    assert torch.allclose(vit(x), vit.encoder(tokens)[:, 0], atol=1e-6)
+    # multi-crop local views (12 px for 28 px globals): position embeddings resized to 3x3
+    assert vit(torch.rand(2, 1, 12, 12)).shape == (2, 32)
