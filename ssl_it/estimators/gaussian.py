@@ -140,4 +140,4 @@ class GaussianMI(MIEstimator):
 def _informative(t: torch.Tensor) -> torch.Tensor:
     """Standardised columns of ``t`` with the constant ones removed."""
     keep = t.std(0) > 0
-    return standardize(t[:, keep])
+    return standardize(t[:, keep]) if bool(keep.any()) else t[:, keep]

@@ -21,8 +21,19 @@ from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check
 from ssl_it.estimators.pairwise import max_dists, row_chunks, seeded_normal, standardize
 
 Search = Literal["auto", "kdtree", "brute"]
+Preprocess = Literal["standardize", "rank", "none"]
 KDTREE_MAX_DIM: int = 40
 """``search="auto"`` uses the KD-tree on CPU up to this joint dimension."""
+
+
+def rank_columns(t: torch.Tensor) -> torch.Tensor:
+    """Per-column ranks in [0, N) with ties given their average rank (float64)."""
+    out = torch.empty_like(t, dtype=torch.float64)
+    for j in range(t.shape[1]):
+        values, inverse, counts = torch.unique(t[:, j], sorted=True, return_inverse=True, return_counts=True)
+        start = torch.cumsum(counts, 0) - counts
+        out[:, j] = (start + (counts - 1) / 2.0).to(torch.float64)[inverse]
+    return out
 
 
 def _ball_counts(points: np.ndarray, radius: np.ndarray) -> np.ndarray:
@@ -137,8 +148,12 @@ class KSGMI(MIEstimator):
     Args:
         k: neighbours (1 <= k < N).
         algorithm: KSG algorithm 1 or 2 (continuous y only).
-        standardize: z-score each column first (KSG's max-norm is not
-            invariant to per-axis scale; MI is).
+        preprocess: ``"standardize"`` (z-score each column: KSG's max-norm
+            is not invariant to per-axis scale, MI is), ``"rank"`` (replace
+            each column by its ranks, ties averaged, then z-score: the
+            empirical copula, which makes the estimate exactly invariant to
+            strictly increasing maps of each coordinate and robust to heavy
+            tails) or ``"none"``.
         noise: std of the seeded jitter added after standardising (>= 0).
         search: ``"kdtree"``, ``"brute"`` (chunked torch, any device) or
             ``"auto"`` (KD-tree on CPU up to 40 joint dimensions, else brute).
@@ -153,7 +168,7 @@ class KSGMI(MIEstimator):
         self,
         k: int = 3,
         algorithm: int = 1,
-        standardize: bool = True,
+        preprocess: Preprocess = "standardize",
         noise: float = 1e-10,
         search: Search = "auto",
         seed: int = 0,
@@ -162,10 +177,10 @@ class KSGMI(MIEstimator):
         super().__init__(seed=seed, y_kind=y_kind)
         check_positive("k", k, integer=True)
         check_choice("algorithm", algorithm, (1, 2))
-        check_choice("standardize", standardize, (True, False))
+        check_choice("preprocess", preprocess, ("standardize", "rank", "none"))
         check_positive("noise", noise, allow_zero=True)
         check_choice("search", search, ("auto", "kdtree", "brute"))
-        self.k, self.algorithm, self.standardize = k, algorithm, standardize
+        self.k, self.algorithm, self.preprocess = k, algorithm, preprocess
         self.noise, self.search = float(noise), search
 
     @property
@@ -173,11 +188,13 @@ class KSGMI(MIEstimator):
         return self.k + 1
 
     def settings(self) -> dict[str, Any]:
-        return {"k": self.k, "algorithm": self.algorithm, "standardize": self.standardize,
+        return {"k": self.k, "algorithm": self.algorithm, "preprocess": self.preprocess,
                 "noise": self.noise, "search": self.search, "seed": self.seed, "y_kind": self.y_kind}
 
     def _prepare(self, t: torch.Tensor, offset: int) -> torch.Tensor:
-        if self.standardize:
+        if self.preprocess == "rank":
+            t = standardize(rank_columns(t))
+        elif self.preprocess == "standardize":
             t = standardize(t)
         if self.noise > 0:
             t = t + self.noise * seeded_normal(tuple(t.shape), self.seed + offset, t)

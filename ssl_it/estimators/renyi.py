@@ -21,6 +21,17 @@ def silverman_width(t: torch.Tensor) -> float:
     return s * (4.0 / ((d + 2) * n)) ** (1.0 / (d + 4)) if s > 0 else 1.0
 
 
+def median_width(t: torch.Tensor, seed: int, max_rows: int = 1000) -> float:
+    """Median heuristic: sigma = median pairwise Euclidean distance (on <= ``max_rows`` seeded rows)."""
+    if t.shape[0] > max_rows:
+        idx = torch.randperm(t.shape[0], generator=torch.Generator().manual_seed(seed))[:max_rows]
+        t = t[idx.to(t.device)]
+    d2 = sq_dists(t, t)
+    upper = d2[torch.triu(torch.ones_like(d2, dtype=torch.bool), diagonal=1)]
+    med = float(upper.median().sqrt()) if upper.numel() else 0.0
+    return med if med > 0 else 1.0
+
+
 def _gram_block(t: torch.Tensor | None, labels: torch.Tensor | None, rows: slice, width: float) -> torch.Tensor:
     """Rows of the Gaussian (or label-equality) kernel matrix: ``(chunk, N)``."""
     if labels is not None:
@@ -69,30 +80,34 @@ class RenyiMI(MIEstimator):
     time, O(chunk N) memory, N up to 50,000 on CPU or CUDA. Other alpha
     need the eigenvalues of N x N matrices (N <= 5,000).
 
-    Kernel width: ``"silverman"`` (per variable, Silverman's rule on the raw
-    columns; Giraldo et al. use this rule) or a fixed positive number.
+    Kernel width, per variable: ``"median"`` (default: the median pairwise
+    distance, which scales with the dimension and keeps the Gram matrix
+    informative for wide representations), ``"silverman"`` (Silverman's
+    rule on the raw columns, as in Giraldo et al.; it shrinks with N and in
+    high dimension makes every Gram matrix near-diagonal, so that
+    ``I -> log N`` even for independent variables) or a fixed number.
 
     Shapes: x ``(N, dx)``, y ``(N, dy)`` or ``(N,)`` labels. Units: nats.
 
     Args:
         alpha: Rényi order (> 0, != 1).
-        kernel_width: ``"silverman"`` or a positive width sigma.
-        seed: unused (deterministic); kept for a uniform interface.
+        kernel_width: ``"median"``, ``"silverman"`` or a positive width sigma.
+        seed: seed of the subsample used by the median heuristic.
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
     """
 
     name = "renyi"
     bound = "point"
 
-    def __init__(self, alpha: float = 2.0, kernel_width: float | str = "silverman", seed: int = 0,
+    def __init__(self, alpha: float = 2.0, kernel_width: float | str = "median", seed: int = 0,
                  y_kind: YKind = "auto") -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         check_positive("alpha", alpha)
         if alpha == 1:
             raise ValueError("alpha must differ from 1 (the Shannon limit is not defined by this formula)")
         if isinstance(kernel_width, str):
-            if kernel_width != "silverman":
-                raise ValueError(f"kernel_width must be 'silverman' or a positive number, got {kernel_width!r}")
+            if kernel_width not in ("median", "silverman"):
+                raise ValueError(f"kernel_width must be 'median', 'silverman' or a positive number, got {kernel_width!r}")
         else:
             check_positive("kernel_width", kernel_width)
         self.alpha, self.kernel_width = float(alpha), kernel_width
@@ -104,7 +119,9 @@ class RenyiMI(MIEstimator):
         return math.log(n_samples)
 
     def _width(self, t: torch.Tensor) -> float:
-        return silverman_width(t) if isinstance(self.kernel_width, str) else float(self.kernel_width)
+        if self.kernel_width == "median":
+            return median_width(t, self.seed)
+        return silverman_width(t) if self.kernel_width == "silverman" else float(self.kernel_width)
 
     def _estimate(self, pair: Pair) -> tuple[float, dict[str, Any]]:
         n = pair.n
