@@ -99,7 +99,8 @@ class WMSE(Objective):
         perm = broadcast(torch.randperm(n, device=device))
         chunks = list(perm.split(self.w_size))
         if len(chunks[-1]) < self.w_size:
-            chunks[-2] = torch.cat([chunks[-2], chunks.pop()])
+            last = chunks.pop()
+            chunks[-1] = torch.cat([chunks[-1], last])
         return chunks
 
     def forward(
