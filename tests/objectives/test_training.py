@@ -223,3 +223,38 @@ def test_feature_checks_name_the_problem() -> None:
         objective([torch.randn(1, IN)] * 2, [torch.randn(1, 1, 8, 8)] * 2)
     with pytest.raises(ValueError, match="features\\[1\\]"):
         objective([torch.randn(4, IN), torch.randn(5, IN)], [torch.randn(4, 1, 8, 8)] * 2)
+
+
+def test_wmse_whitens_within_random_sub_batches() -> None:
+    torch.manual_seed(0)
+    objective = O.WMSE(IN, [32], 4, w_size=10)  # 24 rows -> sub-batches of 10 and 14
+    objective.eval()
+    f = [torch.randn(BATCH, IN) for _ in range(2)]
+    torch.manual_seed(7)
+    got = objective(f, f)["loss"]
+    torch.manual_seed(7)
+    perm = torch.randperm(BATCH)
+    with torch.no_grad():
+        z = [objective.projector(x) for x in f]
+    chunks = [perm[:10], perm[10:]]
+    want = sum(O.wmse_loss(z[0][c], z[1][c]) for c in chunks) / 2
+    assert got.item() == pytest.approx(want.item(), rel=1e-5)
+
+
+def test_pairwise_objectives_average_over_view_pairs() -> None:
+    torch.manual_seed(0)
+    objective = O.SimCLR(IN, [32], 16)
+    objective.eval()
+    f = [torch.randn(BATCH, IN) for _ in range(3)]
+    with torch.no_grad():
+        z = [objective.projector(x) for x in f]
+        want = sum(O.nt_xent(z[i], z[j], 0.5) for i, j in [(0, 1), (0, 2), (1, 2)]) / 3
+        assert objective(f, f)["loss"].item() == pytest.approx(want.item(), rel=1e-6)
+        # swapping the views leaves every objective's loss unchanged
+        for name in ("simclr", "vicreg", "barlow_twins", "infonce", "simsiam", "swav"):
+            torch.manual_seed(0)
+            obj = FACTORIES[name]().eval()
+            pair = [torch.randn(BATCH, IN) for _ in range(2)]
+            views = [torch.zeros(BATCH, 1, 8, 8)] * 2
+            a, b = obj(pair, views)["loss"], obj(pair[::-1], views)["loss"]
+            assert a.item() == pytest.approx(b.item(), rel=1e-5), name
