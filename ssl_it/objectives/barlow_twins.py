@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 import torch
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive
+from ssl_it.objectives.base import Objective, check_pair, check_positive, full_precision
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.vicreg import off_diagonal
 
 
+@full_precision
 def batch_standardize(z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """``(z - mean) / sqrt(var + eps)`` per column with the biased batch
     variance: what the authors' affine-free ``BatchNorm1d`` does in training.
@@ -20,6 +21,7 @@ def batch_standardize(z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     return (z - z.mean(dim=0)) / torch.sqrt(z.var(dim=0, unbiased=False) + eps)
 
 
+@full_precision
 def cross_correlation(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     """``C_ij = 1/N sum_b zhat1_bi zhat2_bj`` of the batch-standardised views.
     Shapes ``(batch, dim) -> (dim, dim)``."""

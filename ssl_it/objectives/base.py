@@ -7,10 +7,31 @@ backbone on the views and hands the features over.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import ParamSpec, TypeVar
 
 import torch
 from torch import nn
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def full_precision(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a loss function with autocast off, so that batch statistics,
+    similarity matrices and normalisations are computed in float32 even inside
+    a bf16/fp16 mixed-precision step (the loss functions cast their inputs up)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        flat = [x for a in args for x in (a if isinstance(a, (list, tuple)) else [a])]
+        device = next((x.device.type for x in flat if isinstance(x, torch.Tensor)), "cpu")
+        with torch.autocast(device_type=device, enabled=False):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 class Objective(nn.Module):

@@ -7,11 +7,18 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import check_dims, check_pair, count_global_views, view_pairs
+from ssl_it.objectives.base import (
+    check_dims,
+    check_pair,
+    count_global_views,
+    full_precision,
+    view_pairs,
+)
 from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.momentum import MomentumObjective
 
 
+@full_precision
 def byol_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """``1/N sum_i || p_i/|p_i| - z_i/|z_i| ||^2 = 2 - 2 mean_i cos(p_i, z_i)``.
 

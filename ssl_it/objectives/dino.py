@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssl_it.objectives.base import (
+    full_precision,
     check_interval,
     check_positive,
     count_global_views,
@@ -19,6 +20,7 @@ from ssl_it.objectives.heads import MLP, NormalizedLinear
 from ssl_it.objectives.momentum import MomentumObjective
 
 
+@full_precision
 def dino_loss(
     student_logits: list[torch.Tensor],
     teacher_logits: list[torch.Tensor],

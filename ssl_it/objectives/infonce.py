@@ -10,7 +10,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_it.objectives.base import Objective, check_choice, check_pair, check_positive
+from ssl_it.objectives.base import (
+    Objective,
+    check_choice,
+    check_pair,
+    check_positive,
+    full_precision,
+)
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import MLP
 
@@ -18,6 +24,7 @@ Critic = Literal["cosine", "dot", "bilinear", "neg_l2"]
 CRITICS: tuple[str, ...] = ("cosine", "dot", "bilinear", "neg_l2")
 
 
+@full_precision
 def critic_scores(
     z1: torch.Tensor,
     z2: torch.Tensor,
@@ -58,6 +65,7 @@ def critic_scores(
     return s / temperature
 
 
+@full_precision
 def info_nce(scores: torch.Tensor) -> torch.Tensor:
     """InfoNCE loss of a score matrix whose diagonal holds the positives.
 

@@ -7,12 +7,20 @@ from collections.abc import Sequence
 
 import torch
 
-from ssl_it.objectives.base import Objective, check_choice, check_interval, check_pair, check_positive
+from ssl_it.objectives.base import (
+    Objective,
+    check_choice,
+    check_interval,
+    check_pair,
+    check_positive,
+    full_precision,
+)
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import GaussianHead
 from ssl_it.objectives.infonce import CRITICS, Critic, info_nce_views
 
 
+@full_precision
 def gaussian_kl(
     mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor
 ) -> torch.Tensor:
@@ -44,7 +52,9 @@ def symmetric_kl(
     return ((gaussian_kl(mu1, sigma1, mu2, sigma2) + gaussian_kl(mu2, sigma2, mu1, sigma1)) / 2).mean()
 
 
-def beta_schedule(progress: torch.Tensor, beta_start: float, beta: float, warmup_fraction: float) -> torch.Tensor:
+def beta_schedule(
+    progress: torch.Tensor, beta_start: float, beta: float, warmup_fraction: float
+) -> torch.Tensor:
     """Exponential ramp ``beta_start (beta / beta_start)^{min(p / w, 1)}``, as
     the authors raise beta from 1e-3 to its final value during training."""
     if warmup_fraction <= 0:

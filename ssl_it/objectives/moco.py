@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssl_it.objectives.base import (
+    full_precision,
     check_dims,
     check_pair,
     check_positive,
@@ -21,6 +22,7 @@ from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.momentum import MomentumObjective
 
 
+@full_precision
 def moco_loss(
     q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor | None, temperature: float
 ) -> torch.Tensor:

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive
+from ssl_it.objectives.base import Objective, check_pair, check_positive, full_precision
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import MLP
 
 
+@full_precision
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
     """Normalised-temperature cross-entropy (NT-Xent) of two views.
 

@@ -7,10 +7,18 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive, count_global_views, view_pairs
+from ssl_it.objectives.base import (
+    Objective,
+    check_pair,
+    check_positive,
+    count_global_views,
+    full_precision,
+    view_pairs,
+)
 from ssl_it.objectives.heads import MLP
 
 
+@full_precision
 def simsiam_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """Negative cosine similarity with stop-gradient on the target:
     ``D(p, z) = -1/N sum_i cos(p_i, stopgrad(z_i))``.

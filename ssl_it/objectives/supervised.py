@@ -8,10 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_it.objectives.base import Objective, check_dims, check_interval, check_positive
+from ssl_it.objectives.base import Objective, check_dims, check_interval, check_positive, full_precision
 from ssl_it.objectives.heads import MLP
 
 
+@full_precision
 def cross_entropy_loss(
     logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0
 ) -> torch.Tensor:

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssl_it.objectives.base import (
+    full_precision,
     Objective,
     check_interval,
     check_positive,
@@ -20,6 +21,7 @@ from ssl_it.objectives.heads import MLP
 
 
 @torch.no_grad()
+@full_precision
 def sinkhorn_knopp(scores: torch.Tensor, epsilon: float = 0.05, iterations: int = 3) -> torch.Tensor:
     """Equipartitioned soft assignments of samples to prototypes.
 
@@ -55,6 +57,13 @@ def sinkhorn_knopp(scores: torch.Tensor, epsilon: float = 0.05, iterations: int 
     return (q * b).T.float()
 
 
+@full_precision
+def prototype_scores(z: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+    """``S = z C^T`` in float32: ``(batch, dim) x (K, dim) -> (batch, K)``."""
+    return z.float() @ prototypes.float().T
+
+
+@full_precision
 def swav_loss(
     scores: list[torch.Tensor], codes: list[torch.Tensor], temperature: float = 0.1
 ) -> torch.Tensor:
@@ -172,10 +181,10 @@ class SwAV(Objective):
         z = [F.normalize(self.projector(f), dim=1) for f in features]
         frozen = self.progress < self.freeze_prototypes_fraction
         protos = torch.where(frozen, self.prototypes.detach(), self.prototypes)
-        scores = [zi @ protos.T for zi in z]  # (batch, K) per view
+        scores = [prototype_scores(zi, protos) for zi in z]  # (batch, K) per view
         use_queue = self._use_queue()
         codes = []
-        queue_scores = self.queue @ protos.detach().T if use_queue else None
+        queue_scores = prototype_scores(self.queue, protos.detach()) if use_queue else None
         for i in range(n_global):
             codes.append(self._codes(scores[i], queue_scores))
         loss = swav_loss(scores, codes, self.temperature)

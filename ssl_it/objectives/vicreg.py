@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive
+from ssl_it.objectives.base import Objective, check_pair, check_positive, full_precision
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import MLP
 
@@ -21,6 +21,7 @@ def off_diagonal(m: torch.Tensor) -> torch.Tensor:
     return m.flatten()[:-1].view(d - 1, d + 1)[:, 1:].flatten()
 
 
+@full_precision
 def invariance_loss(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     """Invariance term ``s(Z, Z') = 1/(N d) sum_i ||z_i - z'_i||^2`` (mean
     squared error). Bardes, Ponce & LeCun (2022), VICReg, arXiv:2105.04906.
@@ -29,6 +30,7 @@ def invariance_loss(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(z1.float(), z2.float())
 
 
+@full_precision
 def variance_loss(z: torch.Tensor, eps: float = 1e-4, gamma: float = 1.0) -> torch.Tensor:
     """Variance term ``v(Z) = 1/d sum_j max(0, gamma - sqrt(Var(z^j) + eps))``
     with the unbiased variance over the batch. Bardes, Ponce & LeCun (2022),
@@ -38,6 +40,7 @@ def variance_loss(z: torch.Tensor, eps: float = 1e-4, gamma: float = 1.0) -> tor
     return F.relu(gamma - std).mean()
 
 
+@full_precision
 def covariance_loss(z: torch.Tensor) -> torch.Tensor:
     """Covariance term ``c(Z) = 1/d sum_{i != j} C(Z)_ij^2`` with
     ``C(Z) = 1/(N-1) sum_n (z_n - zbar)(z_n - zbar)^T``. Bardes, Ponce & LeCun

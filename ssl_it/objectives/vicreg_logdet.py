@@ -16,12 +16,13 @@ from collections.abc import Sequence
 
 import torch
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive
+from ssl_it.objectives.base import Objective, check_pair, check_positive, full_precision
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.vicreg import invariance_loss
 
 
+@full_precision
 def logdet_entropy(z: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """Gaussian entropy of the batch: ``H = 1/2 log det(2 pi e (C + eps I))``.
 

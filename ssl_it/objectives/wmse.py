@@ -7,11 +7,12 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import Objective, check_interval, check_pair, check_positive
+from ssl_it.objectives.base import Objective, check_interval, check_pair, check_positive, full_precision
 from ssl_it.objectives.distributed import broadcast, gather
 from ssl_it.objectives.heads import MLP
 
 
+@full_precision
 def whiten(z: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """Cholesky whitening ``w = (z - zbar) L^{-T}`` with ``L L^T = (1 - eps) C
     + eps I``, ``C`` the unbiased batch covariance; the whitened batch has
@@ -40,6 +41,7 @@ def whiten(z: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     return w.float()
 
 
+@full_precision
 def normalized_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``1/N sum_i ||a_i/|a_i| - b_i/|b_i|||^2 = 2 - 2 mean_i cos(a_i, b_i)``.
     Shapes ``(batch, dim)``."""
@@ -112,6 +114,11 @@ class WMSE(Objective):
         self._check_features(features)
         # Gather here: whitening uses the covariance of the global batch.
         z = [gather(self.projector(f)) for f in features]
+        if z[0].shape[0] <= self.projector.out_dim:
+            raise ValueError(
+                f"WMSE: the (global) batch size ({z[0].shape[0]}) must exceed out_dim "
+                f"({self.projector.out_dim}) to whiten: use a larger batch or a smaller out_dim"
+            )
         losses = [
             wmse_loss(z[i][idx], z[j][idx], self.w_eps)
             for _ in range(self.w_iter)

@@ -258,3 +258,10 @@ def test_pairwise_objectives_average_over_view_pairs() -> None:
             views = [torch.zeros(BATCH, 1, 8, 8)] * 2
             a, b = obj(pair, views)["loss"], obj(pair[::-1], views)["loss"]
             assert a.item() == pytest.approx(b.item(), rel=1e-5), name
+
+
+def test_wmse_rejects_a_batch_it_cannot_whiten() -> None:
+    objective = O.WMSE(IN, [32], 8, w_size=12)
+    f = [torch.randn(6, IN) for _ in range(2)]
+    with pytest.raises(ValueError, match="must exceed out_dim"):
+        objective(f, f)
