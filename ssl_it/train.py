@@ -17,9 +17,12 @@ from typing import Any
 import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import ProgressBar
+from pytorch_lightning.loggers import WandbLogger
 
 from ssl_it.augmentation import EvalTransform
 from ssl_it.callbacks import InformationPlane, OnlineLinearProbe
@@ -41,15 +44,40 @@ def build_objective(cfg: DictConfig, in_dim: int, num_classes: int) -> Any:
 
 def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
     """Every non-null entry of ``cfg.callbacks`` (Lightning's checkpoint,
-    LR-monitor and progress-bar callbacks by default)."""
-    return [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    LR-monitor and progress-bar callbacks by default); a progress bar only
+    when the trainer shows one."""
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    show_bar = cfg.trainer.get("enable_progress_bar", True)
+    return [c for c in callbacks if show_bar or not isinstance(c, ProgressBar)]
+
+
+def sweep_group() -> str | None:
+    """The multirun sweep's directory name (jobs of one sweep share a W&B group)."""
+    if not HydraConfig.initialized():
+        return None
+    hydra_cfg = HydraConfig.get()
+    return Path(hydra_cfg.sweep.dir).name if hydra_cfg.mode == RunMode.MULTIRUN else None
 
 
 def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
     loggers: list[Any] = [ResumableCSVLogger(str(state.run_dir), keep_until_epoch=state.resumed_epoch)]
     if cfg.logger is not None:
-        loggers.append(instantiate(cfg.logger)(save_dir=str(state.run_dir), run_id=state.run_id))
+        extra = {}
+        if "group" in cfg.logger and cfg.logger.group is None and (group := sweep_group()):
+            extra["group"] = group
+        loggers.append(instantiate(cfg.logger)(save_dir=str(state.run_dir), run_id=state.run_id, **extra))
     return loggers
+
+
+def finish_loggers(trainer: pl.Trainer, summary: dict[str, float], failed: bool) -> None:
+    """Write the final numbers and close W&B runs, so the run file is complete
+    (and the next multirun job in this process starts a run of its own)."""
+    for lg in trainer.loggers:
+        if not isinstance(lg, WandbLogger) or lg._experiment is None:
+            continue
+        for key, value in summary.items():
+            lg.experiment.summary[key] = value
+        lg.experiment.finish(exit_code=1 if failed else 0)
 
 
 def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any, OnlineLinearProbe]:
@@ -104,14 +132,16 @@ def train(cfg: DictConfig) -> float:
     state.save_config()
     for lg in trainer.loggers:
         lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    trainer.fit(module, datamodule=datamodule, ckpt_path=state.checkpoint)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=state.checkpoint)
+    except BaseException:
+        finish_loggers(trainer, {}, failed=True)
+        raise
     acc = probe.final_val_accuracy
     acc = float("nan") if acc is None else acc
+    finish_loggers(trainer, {"final/val_probe_acc": acc}, failed=False)
     if trainer.is_global_zero:
         print(f"ssl_it: final val linear-probe accuracy = {acc:.4f}  (run dir: {state.run_dir})")
-    for lg in trainer.loggers:
-        if hasattr(lg, "experiment") and hasattr(lg.experiment, "summary"):
-            lg.experiment.summary["final/val_probe_acc"] = acc
     return acc
 
 

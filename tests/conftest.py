@@ -1,0 +1,45 @@
+"""Shared fixtures: compose the real configs with test-sized overrides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+FAST_DATA = ["data=synthetic", "data.n_samples=96"]
+FAST = [
+    "datamodule.batch_size=16",
+    "datamodule.num_workers=0",
+    "datamodule.probe_size=32",
+    "trainer.max_epochs=1",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_progress_bar=false",
+    "callbacks.progress_bar=null",
+    "logger=none",
+    "infoplane.log_spaced_evals=0",
+]
+
+
+@pytest.fixture
+def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
+    """``make_cfg(*overrides, fast=True, run="run")`` -> composed config writing under tmp_path."""
+
+    def _make(*overrides: str, fast: bool = True, run: str = "run") -> DictConfig:
+        paths = [f"paths.output_dir={tmp_path / run}", f"paths.outputs_root={tmp_path}"]
+        from ssl_it.train import CONFIG_DIR
+
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            data = [] if any(o.startswith("data=") for o in overrides) else FAST_DATA
+            return compose("train", overrides=[*(data + FAST if fast else []), *paths, *overrides])
+
+    return _make

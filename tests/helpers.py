@@ -1,0 +1,22 @@
+"""Test-only callbacks, referenced from configs by ``_target_``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+
+
+class SimulatedKill(RuntimeError):
+    pass
+
+
+class KillAtStep(pl.Callback):
+    """Raises after optimiser step ``step`` (as a kill would stop the process there)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if trainer.global_step == self.step:
+            raise SimulatedKill(f"killed after step {self.step}")
