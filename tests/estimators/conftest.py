@@ -30,3 +30,15 @@ NEURAL = ["mine", "nwj", "infonce", "js", "smile", "club"]
 @pytest.fixture(params=NAMES)
 def any_estimator(request: pytest.FixtureRequest) -> MIEstimator:
     return FACTORIES[request.param]()
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """The critics here are tiny: one thread is as fast and does not fight the other
+    test processes on a shared 2-core machine. Restored after each test."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -169,7 +169,7 @@ def _renyi_dense(kx: np.ndarray, ky: np.ndarray, alpha: float) -> float:
 
 @pytest.mark.parametrize("alpha", [2.0, 3.0, 1.5])
 def test_renyi_matches_dense_eigendecomposition(alpha: float) -> None:
-    s = synthetic.correlated_gaussian(300, 2, 0.7, seed=10)
+    s = synthetic.correlated_gaussian(200, 2, 0.7, seed=10)
     width = 0.8
     kx = np.exp(-((s.x[:, None] - s.x[None]) ** 2).sum(-1) / (2 * width**2))
     ky = np.exp(-((s.y[:, None] - s.y[None]) ** 2).sum(-1) / (2 * width**2))

@@ -198,7 +198,7 @@ class NeuralMIEstimator(MIEstimator):
              diag: dict[str, Any]) -> float:
         module, opt = self._module, self._optimizer
         assert module is not None and opt is not None
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self._calls)
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + (self._calls if self.warm_start else 0))
         b = min(self.batch_size, len(train))
         best_score, best_value, best_state, bad = -math.inf, math.nan, None, 0
         curve, history = [], []
