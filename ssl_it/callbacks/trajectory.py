@@ -43,7 +43,8 @@ class TrajectoryFile:
         self.rows_written = n_rows
         if not self.path.exists():
             return
-        rows = read_trajectory(self.path)[:n_rows]
+        with self.path.open(newline="") as f:
+            rows = list(csv.DictReader(f))[:n_rows]
         with self.path.open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
             writer.writeheader()
