@@ -73,6 +73,7 @@ def test_min_samples_is_enforced_exactly(name: str) -> None:
         ("nwj", {"batch_size": 1}, "batch_size"),
         ("js", {"test_fraction": 1.0}, "test_fraction"),
         ("club", {"lr": 0.0}, "lr"),
+        ("mine", {"cpu_threads": 0}, "cpu_threads"),
         ("ksg", {"seed": -1}, "seed"),
         ("gaussian", {"y_kind": "ordinal"}, "y_kind"),
     ],

@@ -93,6 +93,16 @@ def test_warm_start_continues_and_cold_start_repeats() -> None:
     assert curve2[0] > curve1[0] + 0.3  # starts where the first call stopped, not from 0
 
 
+def test_cpu_threads_restored_after_training() -> None:
+    torch.set_num_threads(2)
+    est = InfoNCE(steps=5, cpu_threads=1)
+    seen = []
+    original = est._train_loss
+    est._train_loss = lambda *a: (seen.append(torch.get_num_threads()), original(*a))[1]  # type: ignore[method-assign]
+    est.estimate(GAUSS.x, GAUSS.y)
+    assert seen == [1] * 5 and torch.get_num_threads() == 2
+
+
 def test_failed_training_returns_nan_with_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     est = MINE(steps=20)
     monkeypatch.setattr(est, "_train_loss", lambda *a: (torch.tensor(float("nan")), float("nan")))
