@@ -39,7 +39,8 @@ def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
         from ssl_it.train import CONFIG_DIR
 
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            data = [] if any(o.startswith("data=") for o in overrides) else FAST_DATA
-            return compose("train", overrides=[*(data + FAST if fast else []), *paths, *overrides])
+            chosen = {o.split("=", 1)[0] for o in overrides if "=" in o and "." not in o.split("=", 1)[0]}
+            fast_overrides = [o for o in FAST_DATA + FAST if o.split("=", 1)[0].split(".")[0] not in chosen]
+            return compose("train", overrides=[*(fast_overrides if fast else []), *paths, *overrides])
 
     return _make
