@@ -2,7 +2,9 @@
 
 The only module that imports Hydra. ``train(cfg)`` wires the config groups
 in dependency order, each instantiated once, and returns the final
-validation linear-probe accuracy (the metric sweepers optimise).
+validation accuracy of a linear classifier on the frozen features (the
+metric sweepers optimise; the online probe's accuracy when linear
+evaluation is switched off).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import WandbLogger
 
 from ssl_it.augmentation import EvalTransform
-from ssl_it.callbacks import InformationPlane, OnlineLinearProbe
+from ssl_it.callbacks import InformationPlane, LinearEvaluation, OnlineLinearProbe
 from ssl_it.config_checks import ConfigError, validate_config
 from ssl_it.loggers import ResumableCSVLogger
 from ssl_it.module import SSLModule
@@ -80,7 +82,7 @@ def finish_loggers(trainer: pl.Trainer, summary: dict[str, float], failed: bool)
         lg.experiment.finish(exit_code=1 if failed else 0)
 
 
-def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any, OnlineLinearProbe]:
+def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any, list[pl.Callback]]:
     """Instantiate every group, in dependency order; raises on bad values."""
     pl.seed_everything(cfg.seed, workers=True)
     source = instantiate(cfg.data)
@@ -102,6 +104,8 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     module = SSLModule(backbone, objective, optimizer=instantiate(cfg.optimizer), scheduler=scheduler)
     probe = OnlineLinearProbe(num_classes=source.num_classes, **cfg.probe)
     callbacks = [probe, *build_callbacks(cfg)]
+    if cfg.get("linear_eval") is not None:
+        callbacks.append(LinearEvaluation(**cfg.linear_eval))
     if cfg.get("infoplane") is not None:
         infoplane: InformationPlane = instantiate(cfg.infoplane)(
             estimator=instantiate(cfg.estimator), run_dir=str(state.run_dir)
@@ -110,7 +114,7 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     trainer = instantiate(cfg.trainer)(
         callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir)
     )
-    return trainer, module, datamodule, probe
+    return trainer, module, datamodule, callbacks
 
 
 def train(cfg: DictConfig) -> float:
@@ -121,7 +125,7 @@ def train(cfg: DictConfig) -> float:
         validate_config(cfg)
         state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root))
         cfg = state.config
-        trainer, module, datamodule, probe = build(cfg, state)
+        trainer, module, datamodule, callbacks = build(cfg, state)
     except InstantiationException as err:
         cause = err.__cause__
         raise ConfigError(str(cause) if isinstance(cause, ValueError) else str(err)) from cause
@@ -137,11 +141,20 @@ def train(cfg: DictConfig) -> float:
     except BaseException:
         finish_loggers(trainer, {}, failed=True)
         raise
-    acc = probe.final_val_accuracy
-    acc = float("nan") if acc is None else acc
-    finish_loggers(trainer, {"final/val_probe_acc": acc}, failed=False)
+    online = next(c for c in callbacks if isinstance(c, OnlineLinearProbe)).final_val_accuracy
+    online = float("nan") if online is None else online
+    summary = {"final/val_probe_acc": online}
+    evaluation = next((c.result for c in callbacks if isinstance(c, LinearEvaluation)), None)
+    if evaluation:
+        summary.update({f"final/linear_eval_{k}": v for k, v in evaluation.items()})
+    finish_loggers(trainer, summary, failed=False)
+    acc = evaluation["top1"] if evaluation else online
     if trainer.is_global_zero:
-        print(f"ssl_it: final val linear-probe accuracy = {acc:.4f}  (run dir: {state.run_dir})")
+        print(
+            f"ssl_it: final val linear-probe accuracy = {acc:.4f} "
+            f"({'frozen-feature logistic regression' if evaluation else 'online probe'}; "
+            f"online probe {online:.4f})  run dir: {state.run_dir}"
+        )
     return acc
 
 

@@ -1,6 +1,7 @@
 """Callbacks: measurement (probes, information plane, diagnostics) and run upkeep."""
 
 from ssl_it.callbacks.infoplane import InformationPlane
+from ssl_it.callbacks.linear_eval import LinearEvaluation
 from ssl_it.callbacks.linear_probe import OnlineLinearProbe
 
-__all__ = ["InformationPlane", "OnlineLinearProbe"]
+__all__ = ["InformationPlane", "LinearEvaluation", "OnlineLinearProbe"]

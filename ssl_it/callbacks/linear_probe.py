@@ -2,7 +2,10 @@
 
 A linear classifier with its own optimiser is trained on the detached
 backbone features of the first view of each training batch, and evaluated on
-the validation set every epoch; the SSL gradients never see it. Its state is
+the validation set every epoch; the SSL gradients never see it. The features
+are standardised by a non-affine batch norm first (running statistics at
+evaluation), so the probe's learning rate does not depend on the backbone's
+feature scale, which varies by orders of magnitude across objectives. Its state is
 saved in the checkpoint, so a resumed run continues the same probe.
 
 Also logs, at no extra cost, the Barber–Agakov lower bound on the
@@ -25,7 +28,7 @@ from torch import nn
 
 
 class OnlineLinearProbe(pl.Callback):
-    """Trains ``Linear(out_dim, num_classes)`` on detached features.
+    """Trains ``BatchNorm1d(affine=False) -> Linear(out_dim, num_classes)`` on detached features.
 
     Args:
         num_classes: number of label classes.
@@ -33,7 +36,7 @@ class OnlineLinearProbe(pl.Callback):
         weight_decay: probe weight decay.
     """
 
-    def __init__(self, num_classes: int, lr: float = 1e-3, weight_decay: float = 1e-6) -> None:
+    def __init__(self, num_classes: int, lr: float = 1e-2, weight_decay: float = 1e-6) -> None:
         if num_classes < 2:
             raise ValueError(f"probe.num_classes must be >= 2, got {num_classes}")
         if lr <= 0:
@@ -41,7 +44,7 @@ class OnlineLinearProbe(pl.Callback):
         self.num_classes = num_classes
         self.lr = lr
         self.weight_decay = weight_decay
-        self.classifier: nn.Linear | None = None
+        self.classifier: nn.Sequential | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self._pending_state: dict[str, Any] | None = None
         self._reset_epoch_stats()
@@ -56,7 +59,9 @@ class OnlineLinearProbe(pl.Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if self.classifier is None:
             out_dim = int(pl_module.backbone.out_dim)
-            self.classifier = nn.Linear(out_dim, self.num_classes).to(pl_module.device)
+            self.classifier = nn.Sequential(
+                nn.BatchNorm1d(out_dim, affine=False), nn.Linear(out_dim, self.num_classes)
+            ).to(pl_module.device)
             self.optimizer = torch.optim.Adam(self.classifier.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         if self._pending_state is not None:
             self._load(self._pending_state)
@@ -64,7 +69,7 @@ class OnlineLinearProbe(pl.Callback):
 
     def _ensure_device(self, device: torch.device) -> None:
         assert self.classifier is not None
-        if self.classifier.weight.device != device:
+        if self.classifier[1].weight.device != device:
             self.classifier.to(device)
             for state in self.optimizer.state.values():  # type: ignore[union-attr]
                 for k, v in state.items():
@@ -80,6 +85,7 @@ class OnlineLinearProbe(pl.Callback):
     ) -> None:
         assert self.classifier is not None and self.optimizer is not None
         feats, labels = outputs["features"].float(), outputs["labels"]
+        self.classifier.train()
         with torch.enable_grad():
             logits = self.classifier(feats)
             loss = F.cross_entropy(logits, labels)
@@ -105,6 +111,7 @@ class OnlineLinearProbe(pl.Callback):
     ) -> None:
         assert self.classifier is not None
         feats, labels = outputs["features"].float(), outputs["labels"]
+        self.classifier.eval()
         with torch.no_grad():
             logits = self.classifier(feats)
             self._val_ce += F.cross_entropy(logits, labels, reduction="sum")

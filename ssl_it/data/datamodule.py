@@ -104,6 +104,12 @@ class SSLDataModule(pl.LightningDataModule):
         sampler = EpochKeySampler(len(self.train_set), seed=self.seed)  # type: ignore[arg-type]
         return self._loader(self.train_set, batch_size=self.batch_size, sampler=sampler, drop_last=self.drop_last)
 
+    def train_eval_dataloader(self) -> DataLoader:
+        """The training split, un-augmented (for linear evaluation on frozen features)."""
+        assert self.train_set is not None
+        plain = TransformedDataset(self.train_set.base, self.eval_transform)
+        return DataLoader(plain, batch_size=max(self.batch_size, 256), shuffle=False, num_workers=0)
+
     def val_dataloader(self) -> DataLoader:
         assert self.val_set is not None
         return self._loader(self.val_set, batch_size=max(self.batch_size, 256), shuffle=False)

@@ -1,0 +1,76 @@
+"""Linear evaluation on frozen features at the end of training.
+
+The standard protocol behind "linear-probe accuracy" in SSL papers: freeze
+the backbone, compute features of the un-augmented training and validation
+sets, fit a multinomial logistic regression (scikit-learn's L-BFGS, to
+convergence, on standardised features) on the training features and report
+top-1 accuracy on the validation features. Unlike the online probe, which
+sees a few hundred SGD steps on augmented views, this number does not depend
+on the probe's own optimisation budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+@torch.no_grad()
+def frozen_features(backbone: torch.nn.Module, loader: Any, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """``(features (N, out_dim), labels (N,))`` of a ``(x, y)`` loader, eval mode."""
+    was_training = backbone.training
+    backbone.eval()
+    feats, labels = [], []
+    for x, y in loader:
+        feats.append(backbone(x.to(device)).float().cpu())
+        labels.append(y)
+    backbone.train(was_training)
+    return torch.cat(feats).numpy(), torch.cat(labels).numpy()
+
+
+def linear_eval_accuracy(
+    train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray], c: float = 1.0, max_iter: int = 1000
+) -> dict[str, float]:
+    """Top-1 (and top-5 when there are more than 5 classes) validation accuracy."""
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
+    clf.fit(*train)
+    proba = clf.predict_proba(val[0])
+    classes = clf.classes_
+    ranked = classes[np.argsort(-proba, axis=1)]
+    out = {"top1": float((ranked[:, 0] == val[1]).mean())}
+    if len(classes) > 5:
+        out["top5"] = float((ranked[:, :5] == val[1][:, None]).any(axis=1).mean())
+    return out
+
+
+class LinearEvaluation(pl.Callback):
+    """Fits the frozen-feature linear classifier once training ends and logs
+    ``final/linear_eval_top1`` (and ``top5``).
+
+    Args:
+        c: inverse L2 regularisation strength of the logistic regression.
+        max_iter: L-BFGS iterations.
+    """
+
+    def __init__(self, c: float = 1.0, max_iter: int = 1000) -> None:
+        if c <= 0:
+            raise ValueError(f"linear_eval.c must be > 0, got {c}")
+        self.c = c
+        self.max_iter = max_iter
+        self.result: dict[str, float] | None = None
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        dm = trainer.datamodule
+        train = frozen_features(pl_module.backbone, dm.train_eval_dataloader(), pl_module.device)
+        val = frozen_features(pl_module.backbone, dm.val_dataloader(), pl_module.device)
+        self.result = linear_eval_accuracy(train, val, self.c, self.max_iter)
+        for logger in trainer.loggers:
+            logger.log_metrics({f"final/linear_eval_{k}": v for k, v in self.result.items()}, step=trainer.global_step)
