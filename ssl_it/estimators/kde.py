@@ -13,7 +13,7 @@ from ssl_it.estimators.pairwise import row_chunks, sq_dists
 
 def mixture_entropy_bounds(
     t: torch.Tensor, noise_var: float, groups: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Pairwise-distance bounds on the entropy of ``T + N(0, s^2 I)`` minus the noise entropy.
 
     For the mixture ``p = 1/N sum_i N(t_i, s^2 I)`` (Kolchinsky & Tracey 2017,
@@ -23,25 +23,28 @@ def mixture_entropy_bounds(
         H(p) - H(N(0, s^2 I)) >= -1/N sum_i log 1/N sum_j exp(-D_ij / (8 s^2))   (Bhattacharyya)
 
     Computed in row chunks (no ``(N, N)`` matrix). With ``groups`` ``(N,)``
-    the inner sums run over j in i's group only, giving the per-group terms.
+    the same pass also gives the per-group terms (inner sums over j in i's
+    group only), used for ``H(T_s | Y)``.
 
     Returns:
-        ``(upper, lower)``: per-sample terms ``(N,)`` whose means are the bounds.
+        ``(upper, lower, upper_within, lower_within)``: per-sample terms ``(N,)``
+        whose means are the bounds; the last two are ``None`` without groups.
     """
     n = t.shape[0]
-    upper = torch.empty(n, dtype=t.dtype, device=t.device)
-    lower = torch.empty_like(upper)
-    if groups is not None:
-        log_size = torch.bincount(groups).to(t.dtype).log()[groups]
-    else:
-        log_size = torch.full((n,), math.log(n), dtype=t.dtype, device=t.device)
-    for rows in row_chunks(n, n):
+    upper, lower = torch.empty(n, dtype=t.dtype, device=t.device), torch.empty(n, dtype=t.dtype, device=t.device)
+    up_in = torch.empty_like(upper) if groups is not None else None
+    lo_in = torch.empty_like(upper) if groups is not None else None
+    log_n = math.log(n)
+    log_size = torch.bincount(groups).to(t.dtype).log()[groups] if groups is not None else None
+    for rows in row_chunks(n, n, n_blocks=3):
         d2 = sq_dists(t[rows], t)  # (chunk, N)
+        upper[rows] = log_n - torch.logsumexp(-d2 / (2 * noise_var), 1)
+        lower[rows] = log_n - torch.logsumexp(-d2 / (8 * noise_var), 1)
         if groups is not None:
-            d2 = d2.masked_fill(groups[rows, None] != groups[None, :], math.inf)
-        upper[rows] = log_size[rows] - torch.logsumexp(-d2 / (2 * noise_var), 1)
-        lower[rows] = log_size[rows] - torch.logsumexp(-d2 / (8 * noise_var), 1)
-    return upper, lower
+            d2 = d2.masked_fill_(groups[rows, None] != groups[None, :], math.inf)
+            up_in[rows] = log_size[rows] - torch.logsumexp(-d2 / (2 * noise_var), 1)
+            lo_in[rows] = log_size[rows] - torch.logsumexp(-d2 / (8 * noise_var), 1)
+    return upper, lower, up_in, lo_in
 
 
 class KDEMI(MIEstimator):
@@ -92,11 +95,11 @@ class KDEMI(MIEstimator):
 
     def _estimate(self, pair: Pair) -> tuple[float, dict[str, Any]]:
         if not pair.labels:
-            upper, lower = mixture_entropy_bounds(pair.y, self.noise_var)
+            upper, lower, _, _ = mixture_entropy_bounds(pair.y, self.noise_var)
             return float(upper.mean()), {"lower": float(lower.mean()), "quantity": "I(X;Y+noise)"}
         groups = torch.unique(pair.y, return_inverse=True)[1]
-        up_all, lo_all = mixture_entropy_bounds(pair.x, self.noise_var)
-        up_cond, lo_cond = mixture_entropy_bounds(pair.x, self.noise_var, groups)
+        up_all, lo_all, up_cond, lo_cond = mixture_entropy_bounds(pair.x, self.noise_var, groups)
+        assert up_cond is not None and lo_cond is not None
         diag = {"lower": float((lo_all - lo_cond).mean()), "quantity": "I(X+noise;Y)",
                 "H_upper_minus_noise": float(up_all.mean())}
         return float((up_all - up_cond).mean()), diag

@@ -18,22 +18,12 @@ from scipy.special import digamma
 from sklearn.neighbors import KDTree
 
 from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive
-from ssl_it.estimators.pairwise import max_dists, row_chunks, seeded_normal, standardize
+from ssl_it.estimators.pairwise import max_dists, rank_columns, row_chunks, seeded_normal, standardize
 
 Search = Literal["auto", "kdtree", "brute"]
 Preprocess = Literal["standardize", "rank", "none"]
 KDTREE_MAX_DIM: int = 40
 """``search="auto"`` uses the KD-tree on CPU up to this joint dimension."""
-
-
-def rank_columns(t: torch.Tensor) -> torch.Tensor:
-    """Per-column ranks in [0, N) with ties given their average rank (float64)."""
-    out = torch.empty_like(t, dtype=torch.float64)
-    for j in range(t.shape[1]):
-        values, inverse, counts = torch.unique(t[:, j], sorted=True, return_inverse=True, return_counts=True)
-        start = torch.cumsum(counts, 0) - counts
-        out[:, j] = (start + (counts - 1) / 2.0).to(torch.float64)[inverse]
-    return out
 
 
 def _ball_counts(points: np.ndarray, radius: np.ndarray) -> np.ndarray:
