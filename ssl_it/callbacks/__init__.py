@@ -1,7 +1,9 @@
 """Callbacks: measurement (probes, information plane, diagnostics) and run upkeep."""
 
+from ssl_it.callbacks.diagnostics import EmbeddingDiagnostics
 from ssl_it.callbacks.infoplane import InformationPlane
+from ssl_it.callbacks.knn import KNNClassifier
 from ssl_it.callbacks.linear_eval import LinearEvaluation
 from ssl_it.callbacks.linear_probe import OnlineLinearProbe
 
-__all__ = ["InformationPlane", "LinearEvaluation", "OnlineLinearProbe"]
+__all__ = ["EmbeddingDiagnostics", "InformationPlane", "KNNClassifier", "LinearEvaluation", "OnlineLinearProbe"]

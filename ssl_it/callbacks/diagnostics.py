@@ -1,0 +1,97 @@
+"""Embedding diagnostics each validation epoch: collapse, rank, alignment, uniformity.
+
+On the DataModule's fixed probe set, for the backbone features and the
+projector embedding (``pl_module.objective.projector(features)``), it logs
+``diagnostics/<layer>/<name>``:
+
+- ``std``: mean per-dimension std of the L2-normalised embedding
+  (:func:`embedding_std`; ``~1/sqrt(d)`` when spread, 0 when collapsed);
+- ``collapsed``: 1.0 when ``std < collapse_threshold / sqrt(d)``, else 0.0;
+  a warning is emitted too (rule: a tenth of the isotropic value by default);
+- ``effective_rank``: RankMe (Garrido et al. 2023, arXiv:2210.02885);
+- ``uniformity``: Wang & Isola (2020) with ``t = 2``, on the clean probe set;
+- ``alignment``: Wang & Isola (2020) with ``alpha = 2``, between the first two
+  (fixed) augmented views of the probe samples.
+
+Computed on rank 0 only (the probe set is the same on every rank and the
+forward passes use the bare submodules, so no collective is involved) and
+logged with ``rank_zero_only=True``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import rank_zero_warn
+
+from ssl_it.callbacks.embedding_metrics import alignment, embedding_std, uniformity
+from ssl_it.callbacks.taps import probe_representations
+from ssl_it.estimators import effective_rank
+
+LAYERS = ("backbone", "projector")
+
+
+def diagnose(z: torch.Tensor, z1: torch.Tensor | None = None, z2: torch.Tensor | None = None) -> dict[str, float]:
+    """``{"std", "effective_rank", "uniformity"[, "alignment"]}`` of ``z`` ``(n, d)``
+    (alignment only when the two view embeddings ``z1``, ``z2`` are given)."""
+    out = {"std": embedding_std(z), "effective_rank": effective_rank(z), "uniformity": uniformity(z)}
+    if z1 is not None and z2 is not None:
+        out["alignment"] = alignment(z1, z2)
+    return out
+
+
+class EmbeddingDiagnostics(pl.Callback):
+    """Logs collapse / rank / alignment / uniformity of backbone and projector.
+
+    Args:
+        collapse_threshold: warn (and log ``collapsed = 1``) when the mean
+            per-dimension std of the normalised embedding falls below
+            ``collapse_threshold / sqrt(d)``.
+        every_n_epochs: run on every n-th validation epoch.
+    """
+
+    def __init__(self, collapse_threshold: float = 0.1, every_n_epochs: int = 1) -> None:
+        if not 0 < collapse_threshold <= 1:
+            raise ValueError(f"diagnostics.collapse_threshold must be in (0, 1], got {collapse_threshold}")
+        if every_n_epochs < 1:
+            raise ValueError(f"diagnostics.every_n_epochs must be >= 1, got {every_n_epochs}")
+        self.collapse_threshold = collapse_threshold
+        self.every_n_epochs = every_n_epochs
+        self._views: list[torch.Tensor] | None = None
+        self.last: dict[str, float] = {}
+
+    def _two_views(self, trainer: pl.Trainer) -> list[torch.Tensor]:
+        """The first two augmented views of the probe set (fixed draws, cached);
+        empty when the augmentation gives fewer than two same-shape views."""
+        if self._views is None:
+            views = trainer.datamodule.probe_views()
+            ok = len(views) >= 2 and views[0].shape == views[1].shape
+            self._views = views[:2] if ok else []
+        return self._views
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs != 0:
+            return
+        if not trainer.is_global_zero:
+            return
+        inputs, _ = trainer.datamodule.probe_set()
+        reps = probe_representations(pl_module, inputs, list(LAYERS))
+        view_reps = [probe_representations(pl_module, v, list(LAYERS)) for v in self._two_views(trainer)]
+        metrics: dict[str, float] = {}
+        for layer in LAYERS:
+            z = reps[layer]
+            pair = (view_reps[0][layer], view_reps[1][layer]) if view_reps else (None, None)
+            values = diagnose(z, *pair)
+            limit = self.collapse_threshold / math.sqrt(z.shape[1])
+            values["collapsed"] = float(values["std"] < limit)
+            if values["collapsed"]:
+                rank_zero_warn(
+                    f"diagnostics: {layer} embedding collapsed at epoch {trainer.current_epoch}: "
+                    f"mean std of the normalised embedding {values['std']:.3g} < "
+                    f"{self.collapse_threshold}/sqrt({z.shape[1]}) = {limit:.3g}"
+                )
+            metrics.update({f"diagnostics/{layer}/{k}": v for k, v in values.items()})
+        self.last = metrics
+        pl_module.log_dict(metrics, rank_zero_only=True)

@@ -1,0 +1,128 @@
+"""Weighted k-nearest-neighbour classifier on frozen backbone features.
+
+The monitoring protocol of instance discrimination (Wu et al. 2018,
+arXiv:1805.01978) as used by DINO (Caron et al. 2021, arXiv:2104.14294):
+features are L2-normalised, each validation sample's ``k`` most similar
+training samples (cosine similarity ``s_i``) vote for their label with weight
+``exp(s_i / T)``, and the class with the largest total weight wins:
+
+    y_hat(x) = argmax_c  sum_{i in N_k(x)} exp(s_i / T) * 1[y_i = c].
+
+Unlike the online probe it has no parameters to train, so it reads the
+geometry of the feature space directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+
+from ssl_it.callbacks.linear_eval import frozen_features
+
+
+@torch.no_grad()
+def knn_predict(
+    bank: torch.Tensor,
+    bank_labels: torch.Tensor,
+    queries: torch.Tensor,
+    num_classes: int,
+    k: int = 20,
+    temperature: float = 0.07,
+    chunk_size: int = 1024,
+) -> torch.Tensor:
+    """Weighted kNN vote (cosine similarity, weights ``exp(sim / T)``).
+
+    Args:
+        bank: ``(n_bank, dim)`` training features (normalised here).
+        bank_labels: ``(n_bank,)`` integer labels in ``[0, num_classes)``.
+        queries: ``(n_query, dim)`` features to classify (normalised here).
+        num_classes: number of classes.
+        k: neighbours per query (capped at ``n_bank``).
+        temperature: ``T`` of the vote weights.
+        chunk_size: queries per similarity block, so memory stays
+            ``O(chunk_size * n_bank)``.
+
+    Returns:
+        ``(n_query, num_classes)`` class scores (summed vote weights); the
+        prediction is their ``argmax``.
+    """
+    bank = F.normalize(bank.float(), dim=1)
+    queries = F.normalize(queries.float(), dim=1).to(bank.device)
+    bank_labels = bank_labels.to(bank.device).long()
+    k = min(k, bank.shape[0])
+    scores = []
+    for chunk in queries.split(chunk_size):
+        sim = chunk @ bank.T  # (chunk, n_bank)
+        top_sim, top_idx = sim.topk(k, dim=1)  # (chunk, k)
+        weights = (top_sim / temperature).exp()
+        votes = torch.zeros(chunk.shape[0], num_classes, device=bank.device)
+        scores.append(votes.scatter_add_(1, bank_labels[top_idx], weights))
+    return torch.cat(scores)
+
+
+class KNNClassifier(pl.Callback):
+    """Logs ``val/knn_acc``: weighted kNN accuracy of the frozen backbone.
+
+    Each validation epoch the bank is recomputed from the un-augmented
+    training split (``trainer.datamodule.train_eval_dataloader()``, eval
+    mode, no gradients) and the validation features returned by
+    ``validation_step`` are classified against it. Under DDP every rank
+    builds the same bank and classifies the validation samples it saw; the
+    correct/total counts are summed across ranks (a collective every rank
+    reaches), so every rank logs the same value.
+
+    Args:
+        k: neighbours (DINO reports 20 and 200).
+        temperature: vote temperature ``T`` (0.07 in Wu et al. and DINO).
+        chunk_size: validation samples per similarity block.
+        num_classes: ``None`` infers ``max(label) + 1`` from the bank.
+    """
+
+    def __init__(
+        self, k: int = 20, temperature: float = 0.07, chunk_size: int = 1024, num_classes: int | None = None
+    ) -> None:
+        if k < 1:
+            raise ValueError(f"knn.k must be >= 1, got {k}")
+        if temperature <= 0:
+            raise ValueError(f"knn.temperature must be > 0, got {temperature}")
+        if chunk_size < 1:
+            raise ValueError(f"knn.chunk_size must be >= 1, got {chunk_size}")
+        if num_classes is not None and num_classes < 2:
+            raise ValueError(f"knn.num_classes must be >= 2 or null, got {num_classes}")
+        self.k = k
+        self.temperature = temperature
+        self.chunk_size = chunk_size
+        self.num_classes = num_classes
+        self._feats: list[torch.Tensor] = []
+        self._labels: list[torch.Tensor] = []
+        self.last_accuracy: float | None = None
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._feats, self._labels = [], []
+
+    def on_validation_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        self._feats.append(outputs["features"].detach().float())
+        self._labels.append(outputs["labels"].detach())
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not self._feats:
+            return
+        loader = trainer.datamodule.train_eval_dataloader()
+        bank, bank_labels = frozen_features(pl_module.backbone, loader, pl_module.device)
+        bank_t = torch.from_numpy(bank).to(pl_module.device)
+        labels_t = torch.from_numpy(bank_labels).to(pl_module.device)
+        queries, query_labels = torch.cat(self._feats), torch.cat(self._labels).to(pl_module.device)
+        n_cls = self.num_classes or int(max(labels_t.max(), query_labels.max())) + 1
+        scores = knn_predict(bank_t, labels_t, queries, n_cls, self.k, self.temperature, self.chunk_size)
+        counts = torch.stack([(scores.argmax(1) == query_labels).sum().float(), torch.tensor(float(len(query_labels)))])
+        counts = trainer.strategy.reduce(counts.to(pl_module.device), reduce_op="sum")
+        acc = counts[0] / counts[1]
+        self.last_accuracy = float(acc)
+        pl_module.log("val/knn_acc", acc, sync_dist=False)
+        self._feats, self._labels = [], []
