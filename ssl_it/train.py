@@ -18,6 +18,7 @@ from typing import Any
 
 import hydra
 import pytorch_lightning as pl
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.errors import InstantiationException
@@ -34,6 +35,13 @@ from ssl_it.module import SSLModule
 from ssl_it.resume import RunState, resolve_resume
 
 CONFIG_DIR = os.environ.get("SSL_IT_CONFIG_DIR", str(Path(__file__).resolve().parents[1] / "configs"))
+
+
+def enabled(node: Any) -> bool:
+    """An optional group (logger, infoplane) is off when null; an experiment
+    preset's settings merged onto a null option leave a node with no
+    ``_target_``, which means off too."""
+    return node is not None and "_target_" in node
 
 
 def build_objective(cfg: DictConfig, in_dim: int, num_classes: int) -> Any:
@@ -63,7 +71,7 @@ def sweep_group() -> str | None:
 
 def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
     loggers: list[Any] = [ResumableCSVLogger(str(state.run_dir), keep_until_epoch=state.resumed_epoch)]
-    if cfg.logger is not None:
+    if enabled(cfg.logger):
         extra = {}
         if "group" in cfg.logger and cfg.logger.group is None and (group := sweep_group()):
             extra["group"] = group
@@ -85,6 +93,8 @@ def finish_loggers(trainer: pl.Trainer, summary: dict[str, float], failed: bool)
 def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any, list[pl.Callback]]:
     """Instantiate every group, in dependency order; raises on bad values."""
     pl.seed_everything(cfg.seed, workers=True)
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg.torch_threads))
     source = instantiate(cfg.data)
     source.check_available()
     augmentation = instantiate(cfg.augmentation)(
@@ -106,7 +116,7 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     callbacks = [probe, *build_callbacks(cfg)]
     if cfg.get("linear_eval") is not None:
         callbacks.append(LinearEvaluation(**cfg.linear_eval))
-    if cfg.get("infoplane") is not None:
+    if enabled(cfg.get("infoplane")):
         infoplane: InformationPlane = instantiate(cfg.infoplane)(
             estimator=instantiate(cfg.estimator), run_dir=str(state.run_dir)
         )

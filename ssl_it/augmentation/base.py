@@ -64,6 +64,8 @@ class NoAugmentation(MultiView):
         ValueError: ``n_views < 1``, malformed statistics.
     """
 
+    is_random = False  # draws no random numbers: the data pipeline skips seeding it
+
     def __init__(self, image_size: int | None, channels: int | None, mean: Sequence[float],
                  std: Sequence[float], n_views: int = 2) -> None:
         check.count(n_views, "n_views")

@@ -2,8 +2,10 @@
 
 Aliases: ``backbone`` is the backbone's output, ``projector`` the objective's
 projector applied to it (the embedding Z). Any other name is a submodule of
-the LightningModule (``backbone.layer2``, ``objective.projector.0``...),
-tapped by a forward hook; its output is flattened to ``(n, features)``.
+the LightningModule (``backbone.layer2``, ``objective.projector.0``,
+``objective.classifier``...), tapped by a forward hook; its output is
+flattened to ``(n, features)``. The probe pass runs backbone -> projector
+(-> the supervised objective's classifier, when a tap sits in it).
 """
 
 from __future__ import annotations
@@ -41,12 +43,18 @@ def probe_representations(
     module.eval()
     try:
         device = next(module.parameters()).device
+        run_projector = any(n == "projector" or n.startswith("objective.") for n in layers)
+        run_classifier = any(n.startswith("objective.classifier") for n in layers)
         for chunk in inputs.split(batch_size):
             feats = module.backbone(chunk.to(device))
             if "backbone" in captured:
                 captured["backbone"].append(feats.float())
-            if "projector" in captured:
-                captured["projector"].append(module.objective.projector(feats).float())
+            if run_projector:
+                z = module.objective.projector(feats)
+                if "projector" in captured:
+                    captured["projector"].append(z.float())
+                if run_classifier:
+                    module.objective.classifier(z)
     finally:
         for h in handles:
             h.remove()
