@@ -59,6 +59,10 @@ class InformationPlane(pl.Callback):
         x_dim: dimension of the random projection of X.
         measure_views: also estimate ``I(Z1;Z2)`` between two augmented views.
         seed: seeds the random projection.
+        cpu_threads: intra-op threads while estimating on the CPU (restored
+            afterwards); 1 avoids the oversubscription that made LAPACK calls
+            50x slower beside a busy data-loader worker on 2 cores. ``None``
+            keeps torch's setting.
     """
 
     def __init__(
@@ -74,6 +78,7 @@ class InformationPlane(pl.Callback):
         x_dim: int = 64,
         measure_views: bool = True,
         seed: int = 0,
+        cpu_threads: int | None = 1,
     ) -> None:
         if every_n_epochs < 1:
             raise ValueError(f"infoplane.every_n_epochs must be >= 1, got {every_n_epochs}")
@@ -96,6 +101,8 @@ class InformationPlane(pl.Callback):
         self.x_dim = x_dim
         self.measure_views = measure_views
         self.seed = seed
+        self.cpu_threads = cpu_threads
+        self._views: list[torch.Tensor] | None = None
         self.trajectory = TrajectoryFile(self.run_dir / "infoplane.csv")
         self.evaluated_steps: list[int] = []
         self.estimators: dict[str, MIEstimator] = {}
@@ -163,9 +170,18 @@ class InformationPlane(pl.Callback):
         return {k: trainer.strategy.all_gather(v).reshape(world * per_rank, -1)[:n] for k, v in reps.items()}
 
     def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        step = trainer.global_step
-        if step in self.evaluated_steps:
+        if trainer.global_step in self.evaluated_steps:
             return
+        threads = torch.get_num_threads()
+        if self.cpu_threads is not None and pl_module.device.type == "cpu":
+            torch.set_num_threads(self.cpu_threads)
+        try:
+            self._evaluate_now(trainer, pl_module)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _evaluate_now(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        step = trainer.global_step
         start = time.perf_counter()
         inputs, labels, x_repr = self._probe_data(trainer)
         reps = self._gathered(trainer, pl_module, inputs)
@@ -199,7 +215,9 @@ class InformationPlane(pl.Callback):
         }
 
     def _views_mi(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> float | None:
-        views = trainer.datamodule.probe_views()
+        if self._views is None:
+            self._views = trainer.datamodule.probe_views()
+        views = self._views
         if len(views) < 2 or views[0].shape != views[1].shape:
             return None
         z = [probe_representations(pl_module, v, ["projector"])["projector"] for v in views[:2]]

@@ -1,0 +1,50 @@
+"""Overhead of the information-plane callback on the default run.
+
+Runs the default configuration (or the given overrides) twice in this
+process, with and without ``infoplane``, and prints both wall times and the
+ratio. Loggers are off in both runs (the CSV metrics are still written).
+
+    python scripts/bench_infoplane.py                       # default run
+    python scripts/bench_infoplane.py trainer.max_epochs=3  # shorter
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+
+from ssl_it.train import CONFIG_DIR, train
+
+
+def timed_run(overrides: list[str], out: Path) -> tuple[float, float]:
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[*overrides, "logger=none", "trainer.enable_progress_bar=false",
+                       f"paths.output_dir={out}", f"paths.outputs_root={out.parent}"],
+        )
+    start = time.perf_counter()
+    acc = train(cfg)
+    return time.perf_counter() - start, acc
+
+
+def main() -> None:
+    overrides = sys.argv[1:]
+    with tempfile.TemporaryDirectory() as tmp:
+        off, acc_off = timed_run([*overrides, "infoplane=none"], Path(tmp) / "off")
+        on, acc_on = timed_run(overrides, Path(tmp) / "on")
+        n_evals = len({line.split(",")[0] for line in (Path(tmp) / "on" / "infoplane.csv").read_text().splitlines()[1:]})
+    print()
+    print("| run | wall time (s) | linear-eval top-1 |")
+    print("|---|---|---|")
+    print(f"| without infoplane | {off:.1f} | {acc_off:.4f} |")
+    print(f"| with infoplane ({n_evals} evaluations) | {on:.1f} | {acc_on:.4f} |")
+    print(f"\noverhead ratio (with / without) = {on / off:.3f}  ({100 * (on / off - 1):+.1f} %)")
+
+
+if __name__ == "__main__":
+    main()
