@@ -28,6 +28,7 @@ import copy
 import json
 import math
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,7 +59,13 @@ class InformationPlane(pl.Callback):
             ``random_projection`` (fixed Gaussian projection to ``x_dim``).
         x_dim: dimension of the random projection of X.
         measure_views: also estimate ``I(Z1;Z2)`` between two augmented views.
-        seed: seeds the random projection.
+        max_dim: layers wider than this (flattened convolutional maps) are
+            reduced to ``max_dim`` by a fixed seeded Gaussian projection
+            before the MI estimates: ``I(X;PT) <= I(X;T)`` by data processing,
+            so the point is a lower bound on the layer's information, and the
+            Gaussian and k-NN estimators stay within memory. ``H_gauss`` and
+            the effective rank use the full layer. ``None`` never projects.
+        seed: seeds the random projections.
         cpu_threads: intra-op threads while estimating on the CPU (restored
             afterwards); 1 avoids the oversubscription that made LAPACK calls
             50x slower beside a busy data-loader worker on 2 cores. ``None``
@@ -77,6 +84,7 @@ class InformationPlane(pl.Callback):
         x_representation: Literal["pixels", "random_projection"] = "random_projection",
         x_dim: int = 64,
         measure_views: bool = True,
+        max_dim: int | None = 2048,
         seed: int = 0,
         cpu_threads: int | None = 1,
     ) -> None:
@@ -88,6 +96,8 @@ class InformationPlane(pl.Callback):
             raise ValueError(f"infoplane.x_representation must be 'pixels' or 'random_projection', got '{x_representation}'")
         if x_dim < 1:
             raise ValueError(f"infoplane.x_dim must be >= 1, got {x_dim}")
+        if max_dim is not None and max_dim < 1:
+            raise ValueError(f"infoplane.max_dim must be >= 1 or null, got {max_dim}")
         if not layers:
             raise ValueError("infoplane.layers must name at least one layer")
         self.estimator = estimator
@@ -100,6 +110,7 @@ class InformationPlane(pl.Callback):
         self.x_representation = x_representation
         self.x_dim = x_dim
         self.measure_views = measure_views
+        self.max_dim = max_dim
         self.seed = seed
         self.cpu_threads = cpu_threads
         self._views: list[torch.Tensor] | None = None
@@ -203,16 +214,27 @@ class InformationPlane(pl.Callback):
         self, layer: str, t: torch.Tensor, x_repr: torch.Tensor, labels: torch.Tensor, step: int, epoch: float
     ) -> dict[str, Any]:
         x_repr = x_repr.to(t.device)
-        xt = self._estimator_for(f"{layer}/I_XT").estimate_with_info(x_repr, t)
-        ty = self._estimator_for(f"{layer}/I_TY").estimate_with_info(t, labels.to(t.device))
+        t_est = self._narrowed(layer, t)
+        xt = self._estimator_for(f"{layer}/I_XT").estimate_with_info(x_repr, t_est)
+        ty = self._estimator_for(f"{layer}/I_TY").estimate_with_info(t_est, labels.to(t.device))
         n = t.shape[0]
         return {
             "step": step, "epoch": round(epoch, 4), "layer": layer, "estimator": self.estimator.name,
             "bound": self.estimator.bound, "I_XT": xt.value, "I_TY": ty.value,
             "H_gauss": gaussian_entropy(t), "effective_rank": effective_rank(t), "dim": t.shape[1],
+            "estimated_dim": t_est.shape[1],
             "n_probe": n, "ceiling_XT": xt.ceiling, "ceiling_TY": ty.ceiling, "H_Y": _label_entropy(labels),
             "log_n": math.log(n), "settings": json.dumps(self.estimator.settings(), sort_keys=True, default=str),
         }
+
+    def _narrowed(self, layer: str, t: torch.Tensor) -> torch.Tensor:
+        """``t`` itself, or ``t P / sqrt(max_dim)`` with a Gaussian ``P`` seeded
+        by (seed, layer name) when the layer is wider than ``max_dim``."""
+        if self.max_dim is None or t.shape[1] <= self.max_dim:
+            return t
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + zlib.crc32(layer.encode()))
+        proj = torch.randn(t.shape[1], self.max_dim, generator=gen).to(device=t.device, dtype=t.dtype)
+        return t @ proj / math.sqrt(self.max_dim)
 
     def _views_mi(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> float | None:
         if self._views is None:

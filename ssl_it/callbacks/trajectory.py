@@ -15,7 +15,7 @@ from typing import Any
 
 COLUMNS = [
     "step", "epoch", "layer", "estimator", "bound", "I_XT", "I_TY", "I_Z1Z2", "H_gauss", "effective_rank",
-    "dim", "n_probe", "ceiling_XT", "ceiling_TY", "H_Y", "log_n", "settings", "seconds",
+    "dim", "estimated_dim", "n_probe", "ceiling_XT", "ceiling_TY", "H_Y", "log_n", "settings", "seconds",
 ]
 
 

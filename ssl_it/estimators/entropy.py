@@ -15,7 +15,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from ssl_it.estimators.base import as_float_matrix, check_positive, to_tensor
-from ssl_it.estimators.gaussian import Shrinkage, check_shrinkage, shrunk_covariance
+from ssl_it.estimators.gaussian import Shrinkage, check_shrinkage, ledoit_wolf_intensity
 from ssl_it.estimators.pairwise import row_chunks, sq_dists
 
 
@@ -42,10 +42,34 @@ def gaussian_entropy(z: Any, shrinkage: Shrinkage = 0.0, eps: float = 1e-6) -> f
     check_shrinkage(shrinkage)
     check_positive("eps", eps, allow_zero=True)
     t = _embedding(z, 2)
-    cov, _ = shrunk_covariance(t, shrinkage)
-    d = t.shape[1]
-    cov = cov + eps * torch.eye(d, dtype=t.dtype, device=t.device)
-    return 0.5 * d * math.log(2 * math.pi * math.e) + 0.5 * float(torch.linalg.slogdet(cov)[1])
+    n, d = t.shape
+    zc = t - t.mean(0, keepdim=True)
+    lam = covariance_eigenvalues(zc)
+    mu = float(lam.sum()) / d
+    if isinstance(shrinkage, str):
+        a = ledoit_wolf_intensity(zc, lam, mu)
+    else:
+        a = float(shrinkage)
+    shrunk = (1 - a) * lam + a * mu + eps
+    n_zero = d - lam.shape[0]
+    logdet = float(torch.log(shrunk).sum())
+    if n_zero:
+        logdet += n_zero * math.log(a * mu + eps) if a * mu + eps > 0 else -math.inf
+    return 0.5 * d * math.log(2 * math.pi * math.e) + 0.5 * logdet
+
+
+def covariance_eigenvalues(zc: torch.Tensor) -> torch.Tensor:
+    """Eigenvalues of ``S = zc^T zc / N`` for centred ``zc`` ``(N, d)``.
+
+    Taken from whichever of ``S`` (d x d) and the Gram matrix ``zc zc^T / N``
+    (N x N) is smaller: both share their non-zero spectrum, so a 25,000-wide
+    convolutional feature map on 1,000 probe samples costs a 1,000 x 1,000
+    eigendecomposition, not a 5 GB covariance. Returns ``min(N, d)`` values
+    (the remaining ``d - N`` are zero).
+    """
+    n, d = zc.shape
+    gram = zc.T @ zc if d <= n else zc @ zc.T
+    return torch.linalg.eigvalsh(gram / n).clamp(min=0)
 
 
 def knn_entropy(z: Any, k: int = 3, min_distance: float = 1e-12) -> float:
@@ -89,7 +113,12 @@ def effective_rank(z: Any, eps: float = 1e-7) -> float:
     """
     check_positive("eps", eps, allow_zero=True)
     t = _embedding(z, 1)
-    s = torch.linalg.svdvals(t)
+    n, d = t.shape
+    if d > 4 * n or n > 4 * d:  # singular values from the smaller Gram matrix
+        gram = t.T @ t if d < n else t @ t.T
+        s = torch.linalg.eigvalsh(gram).clamp(min=0).sqrt()
+    else:
+        s = torch.linalg.svdvals(t)
     total = s.sum()
     if float(total) == 0.0:
         return 0.0

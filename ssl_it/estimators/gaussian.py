@@ -39,13 +39,26 @@ def shrunk_covariance(z: torch.Tensor, shrinkage: Shrinkage = "ledoit_wolf") -> 
     s = zc.T @ zc / n
     mu = float(torch.diagonal(s).mean())
     if isinstance(shrinkage, str):
-        d2 = float(((s - mu * torch.eye(d, dtype=s.dtype, device=s.device)) ** 2).sum())
-        b2 = (float((zc.pow(2).sum(1) ** 2).mean()) - float((s**2).sum())) / n
-        a = 0.0 if d2 <= 0 else min(max(b2, 0.0), d2) / d2
+        a = ledoit_wolf_intensity(zc, s, mu)
     else:
         a = float(shrinkage)
     eye = torch.eye(d, dtype=s.dtype, device=s.device)
     return (1 - a) * s + a * mu * eye, a
+
+
+def ledoit_wolf_intensity(zc: torch.Tensor, s_or_eigenvalues: torch.Tensor, mu: float) -> float:
+    """Ledoit–Wolf intensity ``min(b^2, d^2) / d^2`` for centred ``zc`` ``(N, d)``.
+
+    ``s_or_eigenvalues`` is the covariance ``S`` (d x d) or its non-zero
+    eigenvalues (1-D): ``||S||_F^2 = sum lambda^2`` and
+    ``||S - mu I||_F^2 = ||S||_F^2 - 2 mu tr S + d mu^2``, so both give the
+    same intensity.
+    """
+    n, d = zc.shape
+    frob2 = float((s_or_eigenvalues**2).sum())  # same for S and for its spectrum
+    d2 = frob2 - d * mu * mu
+    b2 = (float((zc.pow(2).sum(1) ** 2).mean()) - frob2) / n
+    return 0.0 if d2 <= 0 else min(max(b2, 0.0), d2) / d2
 
 
 def gaussian_log_densities(t: torch.Tensor, labels: torch.Tensor, shrinkage: Shrinkage) -> torch.Tensor:

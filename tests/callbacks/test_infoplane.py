@@ -40,10 +40,15 @@ def test_every_estimator_works_in_the_callback(make_cfg, tmp_path, estimator):
 
 def test_binning_respects_log_n_and_h_y_and_taps_named_layers(make_cfg, tmp_path):
     layers = "[backbone,projector,backbone.layer1,backbone.pool]"
-    train(make_cfg("estimator=binning", f"infoplane.layers={layers}", "infoplane.log_spaced_evals=2"))
+    train(make_cfg("estimator=binning", f"infoplane.layers={layers}", "infoplane.log_spaced_evals=2",
+                   "infoplane.max_dim=256"))
     got = [r for r in rows(tmp_path / "run") if r["layer"] != "views"]
     assert {r["layer"] for r in got} == {"backbone", "projector", "backbone.layer1", "backbone.pool"}
     for r in got:
+        # layers wider than max_dim (the flattened conv map) are projected to it
+        assert int(r["estimated_dim"]) == min(int(r["dim"]), 256)
+        if r["layer"] == "backbone.layer1":
+            assert int(r["dim"]) > 256
         assert float(r["I_XT"]) <= float(r["log_n"]) + 1e-9 == math.log(int(r["n_probe"])) + 1e-9
         assert float(r["I_TY"]) <= float(r["H_Y"]) + 1e-9
         assert r["bound"] == "plugin" and '"n_bins": 30' in r["settings"]

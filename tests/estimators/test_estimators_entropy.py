@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from scipy.stats import multivariate_t
 
 from ssl_it import synthetic
@@ -97,3 +98,22 @@ def test_mixture_and_discrete_ground_truth() -> None:
     with pytest.raises(ValueError, match="pmf"):
         synthetic.discrete_joint(10, np.array([[0.5, 0.6]]))
     assert synthetic.rho_for_mi(2.0, 4) == pytest.approx(math.sqrt(1 - math.exp(-1.0)))
+
+
+@pytest.mark.parametrize("shrinkage", [0.0, 0.25, "ledoit_wolf"])
+def test_gaussian_entropy_of_a_wide_embedding_matches_the_full_covariance(shrinkage):
+    # d > N: computed from the N x N Gram spectrum, it must equal the d x d log-det
+    from ssl_it.estimators.gaussian import shrunk_covariance
+
+    z = torch.as_tensor(np.random.default_rng(3).standard_normal((40, 150)), dtype=torch.float64)
+    cov, _ = shrunk_covariance(z, shrinkage)
+    cov = cov + 1e-6 * torch.eye(150, dtype=torch.float64)
+    want = 75 * math.log(2 * math.pi * math.e) + 0.5 * float(torch.linalg.slogdet(cov)[1])
+    assert gaussian_entropy(z, shrinkage) == pytest.approx(want, rel=1e-6, abs=1e-6)
+
+
+def test_effective_rank_of_a_wide_embedding_matches_its_svd():
+    z = torch.as_tensor(np.random.default_rng(4).standard_normal((30, 400)), dtype=torch.float64)
+    p = torch.linalg.svdvals(z)
+    p = p / p.sum() + 1e-7
+    assert effective_rank(z) == pytest.approx(float(torch.exp(-(p * p.log()).sum())), rel=1e-9)
