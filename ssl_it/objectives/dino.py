@@ -103,6 +103,10 @@ class DINO(MomentumObjective):
             fraction of training (paper: the first epoch of 100, 0.01).
         base_momentum: teacher EMA momentum at the start (paper 0.996).
         final_momentum: at the end, cosine schedule (paper 1.0).
+        use_bn_in_head: batch norm after the head's hidden layers (the
+            authors' ``use_bn_in_head``, off for ViTs; convolutional
+            backbones with non-negative pooled features need it to start
+            from spread-out embeddings).
     """
 
     def __init__(
@@ -120,6 +124,7 @@ class DINO(MomentumObjective):
         freeze_last_layer_fraction: float = 0.01,
         base_momentum: float = 0.996,
         final_momentum: float = 1.0,
+        use_bn_in_head: bool = False,
     ) -> None:
         super().__init__(base_momentum, final_momentum)
         for name, value in [
@@ -137,7 +142,7 @@ class DINO(MomentumObjective):
         self.warmup_teacher_temp_fraction = warmup_teacher_temp_fraction
         self.center_momentum = center_momentum
         self.freeze_last_layer_fraction = freeze_last_layer_fraction
-        self.projector = MLP(in_dim, hidden_dims, bottleneck_dim, batch_norm=False, activation="gelu")
+        self.projector = MLP(in_dim, hidden_dims, bottleneck_dim, batch_norm=use_bn_in_head, activation="gelu")
         self.head = DINOHead(self.projector, out_dim, norm_last_layer)
         self._init_teacher_head()
         self.register_buffer("center", torch.zeros(out_dim))
