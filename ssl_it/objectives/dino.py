@@ -94,7 +94,7 @@ class DINO(MomentumObjective):
         out_dim: number of prototypes K (paper 65536; config 4096).
         norm_last_layer: fix the last layer's weight-norm gain to 1 (paper True).
         student_temp: tau_s (paper 0.1).
-        teacher_temp: tau_t after warm-up (paper 0.04-0.07; config 0.07).
+        teacher_temp: tau_t after warm-up (paper 0.04-0.07; config 0.04).
         warmup_teacher_temp: tau_t at the start (paper 0.04).
         warmup_teacher_temp_fraction: warm-up length as a fraction of
             training (paper 30 of 100 epochs: 0.3).
