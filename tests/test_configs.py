@@ -81,3 +81,14 @@ def test_eval_transform_normalises():
     t = EvalTransform((0.5,), (0.25,))
     x = torch.full((1, 4, 4), 0.75)
     assert torch.allclose(t(x), torch.ones(1, 4, 4))
+
+
+def test_the_issue_example_command_runs_on_embedded_digits(make_cfg, tmp_path):
+    # `python train.py objective=vicreg backbone=resnet18 augmentation=byol data=digits trainer.max_epochs=1`
+    # with few batches: 8 px digits through the ResNet and BYOL's views, information plane included
+    from ssl_it.train import train
+
+    acc = train(make_cfg("objective=vicreg", "backbone=resnet18", "augmentation=byol", "data=digits",
+                         "trainer.max_epochs=1", "+trainer.limit_train_batches=2", "linear_eval=null"))
+    assert 0.0 <= acc <= 1.0
+    assert (tmp_path / "run" / "infoplane.csv").stat().st_size > 0
