@@ -94,19 +94,20 @@ class DINO(MomentumObjective):
         out_dim: number of prototypes K (paper 65536; config 4096).
         norm_last_layer: fix the last layer's weight-norm gain to 1 (paper True).
         student_temp: tau_s (paper 0.1).
-        teacher_temp: tau_t after warm-up (paper 0.04-0.07; config 0.04).
+        teacher_temp: tau_t after warm-up (paper 0.04-0.07; the authors'
+            code default and ours 0.04).
         warmup_teacher_temp: tau_t at the start (paper 0.04).
         warmup_teacher_temp_fraction: warm-up length as a fraction of
             training (paper 30 of 100 epochs: 0.3).
         center_momentum: EMA momentum of the centre (paper 0.9).
         freeze_last_layer_fraction: the last layer gets no gradient for this
             fraction of training (paper: the first epoch of 100, 0.01).
-        base_momentum: teacher EMA momentum at the start (paper 0.996).
+        base_momentum: teacher EMA momentum at the start (paper 0.996 over
+            100+ epochs; 0.99 here for short runs).
         final_momentum: at the end, cosine schedule (paper 1.0).
         use_bn_in_head: batch norm after the head's hidden layers (the
-            authors' ``use_bn_in_head``, off for ViTs; convolutional
-            backbones with non-negative pooled features need it to start
-            from spread-out embeddings).
+            authors' ``use_bn_in_head``, off in their ViT runs; on here: with
+            the convnet on MNIST it took DINO from 0.796 to 0.822).
     """
 
     def __init__(
@@ -117,14 +118,14 @@ class DINO(MomentumObjective):
         out_dim: int = 4096,
         norm_last_layer: bool = True,
         student_temp: float = 0.1,
-        teacher_temp: float = 0.07,
+        teacher_temp: float = 0.04,
         warmup_teacher_temp: float = 0.04,
         warmup_teacher_temp_fraction: float = 0.3,
         center_momentum: float = 0.9,
         freeze_last_layer_fraction: float = 0.01,
-        base_momentum: float = 0.996,
+        base_momentum: float = 0.99,
         final_momentum: float = 1.0,
-        use_bn_in_head: bool = False,
+        use_bn_in_head: bool = True,
     ) -> None:
         super().__init__(base_momentum, final_momentum)
         for name, value in [

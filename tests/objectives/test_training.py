@@ -148,6 +148,9 @@ def test_moco_queue_receives_normalised_keys_in_order() -> None:
 def test_dino_centre_update_and_checkpointed_schedule() -> None:
     objective, backbone, opt = setup("dino")
     assert isinstance(objective, O.DINO)
+    objective.teacher_temp = 0.07  # the paper's long-run value, so the warm-up is visible
+    objective.set_progress(15, 100)
+    assert objective.current_teacher_temp.item() == pytest.approx(0.055, rel=1e-6)  # half-way from 0.04
     views = make_views(2, 2)
     objective.set_progress(3, 10)
     with torch.no_grad():
