@@ -69,9 +69,10 @@ class InformationPlane(pl.Callback):
             the effective rank use the full layer. ``None`` never projects.
         seed: seeds the random projections.
         cpu_threads: intra-op threads while estimating on the CPU (the probe
-            forward passes keep the training's; restored afterwards); 1 avoids the oversubscription that made LAPACK calls
-            50x slower beside a busy data-loader worker on 2 cores. ``None``
-            keeps torch's setting.
+            forward passes keep the training's; restored afterwards); 1
+            avoids the oversubscription that made LAPACK calls 50x slower
+            beside a busy data-loader worker on 2 cores. ``None`` keeps
+            torch's setting.
     """
 
     def __init__(
@@ -116,6 +117,7 @@ class InformationPlane(pl.Callback):
         self.seed = seed
         self.cpu_threads = cpu_threads
         self._views: list[torch.Tensor] | None = None
+        self._projections: dict[str, torch.Tensor] = {}
         self.trajectory = TrajectoryFile(self.run_dir / "infoplane.csv")
         self.evaluated_steps: list[int] = []
         self.estimators: dict[str, MIEstimator] = {}
@@ -183,9 +185,9 @@ class InformationPlane(pl.Callback):
         return {k: trainer.strategy.all_gather(v).reshape(world * per_rank, -1)[:n] for k, v in reps.items()}
 
     def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.global_step in self.evaluated_steps:
-            return
         step = trainer.global_step
+        if step in self.evaluated_steps:
+            return
         start = time.perf_counter()
         inputs, labels, x_repr = self._probe_data(trainer)
         reps = self._gathered(trainer, pl_module, inputs)
@@ -238,11 +240,16 @@ class InformationPlane(pl.Callback):
 
     def _narrowed(self, layer: str, t: torch.Tensor) -> torch.Tensor:
         """``t`` itself, or ``t P / sqrt(max_dim)`` with a Gaussian ``P`` seeded
-        by (seed, layer name) when the layer is wider than ``max_dim``."""
+        by (seed, layer name) when the layer is wider than ``max_dim``; ``P`` is
+        drawn once per layer and kept (a pure function of the seed, so it is not
+        checkpointed)."""
         if self.max_dim is None or t.shape[1] <= self.max_dim:
             return t
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + zlib.crc32(layer.encode()))
-        proj = torch.randn(t.shape[1], self.max_dim, generator=gen).to(device=t.device, dtype=t.dtype)
+        proj = self._projections.get(layer)
+        if proj is None:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + zlib.crc32(layer.encode()))
+            proj = torch.randn(t.shape[1], self.max_dim, generator=gen).to(device=t.device, dtype=t.dtype)
+            self._projections[layer] = proj
         return t @ proj / math.sqrt(self.max_dim)
 
     def _view_embeddings(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> list[torch.Tensor] | None:

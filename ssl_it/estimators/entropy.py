@@ -42,7 +42,7 @@ def gaussian_entropy(z: Any, shrinkage: Shrinkage = 0.0, eps: float = 1e-6) -> f
     check_shrinkage(shrinkage)
     check_positive("eps", eps, allow_zero=True)
     t = _embedding(z, 2)
-    n, d = t.shape
+    d = t.shape[1]
     zc = t - t.mean(0, keepdim=True)
     lam = covariance_eigenvalues(zc)
     mu = float(lam.sum()) / d

@@ -49,7 +49,8 @@ def test_binning_respects_log_n_and_h_y_and_taps_named_layers(make_cfg, tmp_path
         assert int(r["estimated_dim"]) == min(int(r["dim"]), 256)
         if r["layer"] == "backbone.layer1":
             assert int(r["dim"]) > 256
-        assert float(r["I_XT"]) <= float(r["log_n"]) + 1e-9 == math.log(int(r["n_probe"])) + 1e-9
+        assert float(r["log_n"]) == pytest.approx(math.log(int(r["n_probe"])))
+        assert float(r["I_XT"]) <= float(r["log_n"]) + 1e-9
         assert float(r["I_TY"]) <= float(r["H_Y"]) + 1e-9
         assert r["bound"] == "plugin" and '"n_bins": 30' in r["settings"]
     steps = sorted({int(r["step"]) for r in got})
@@ -62,3 +63,22 @@ def test_unknown_layer_fails_before_training(make_cfg):
 
     with pytest.raises((ConfigError, ValueError), match=r"infoplane\.layers"):
         train(make_cfg("infoplane.layers=[backbone.nope]"))
+
+
+def test_wide_layer_projection_is_fixed_per_layer_and_seed(tmp_path):
+    # the same P at every evaluation and after a resume (a new callback, same seed)
+    import torch
+
+    from ssl_it.callbacks.infoplane import InformationPlane
+    from ssl_it.estimators import BinningMI
+
+    t = torch.randn(20, 300)
+    make = lambda seed: InformationPlane(BinningMI(), str(tmp_path), max_dim=16, seed=seed)  # noqa: E731
+    first, resumed, other_seed = make(0), make(0), make(1)
+    a = first._narrowed("backbone.layer1", t)
+    assert a.shape == (20, 16)
+    assert torch.equal(a, first._narrowed("backbone.layer1", t))
+    assert torch.equal(a, resumed._narrowed("backbone.layer1", t))
+    assert not torch.equal(a, first._narrowed("backbone.layer2", t))
+    assert not torch.equal(a, other_seed._narrowed("backbone.layer1", t))
+    assert first._narrowed("projector", torch.randn(20, 16)).shape == (20, 16)  # not wider: untouched
