@@ -52,6 +52,16 @@ def build_objective(cfg: DictConfig, in_dim: int, num_classes: int) -> Any:
     return factory(**kwargs)
 
 
+def build_estimator(node: DictConfig) -> Any:
+    """One estimator for every quantity (a node with a ``_target_``:
+    ``estimator=kde``), or ``{quantity: estimator}`` from a node of per-quantity
+    sub-nodes (``estimator=calibrated``: ``I_XT``, ``I_TY``, ``I_Z1Z2``);
+    :class:`InformationPlane` checks the keys."""
+    if "_target_" in node:
+        return instantiate(node)
+    return {key: instantiate(sub) if isinstance(sub, DictConfig) else sub for key, sub in node.items()}
+
+
 def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
     """Every non-null entry of ``cfg.callbacks`` (Lightning's checkpoint,
     LR-monitor and progress-bar callbacks by default); a progress bar only
@@ -118,7 +128,7 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
         callbacks.append(LinearEvaluation(**cfg.linear_eval))
     if enabled(cfg.get("infoplane")):
         infoplane: InformationPlane = instantiate(cfg.infoplane)(
-            estimator=instantiate(cfg.estimator), run_dir=str(state.run_dir)
+            estimator=build_estimator(cfg.estimator), run_dir=str(state.run_dir)
         )
         callbacks.append(infoplane)
     trainer = instantiate(cfg.trainer)(

@@ -13,9 +13,11 @@ projector embedding (``pl_module.objective.projector(features)``), it logs
 - ``alignment``: Wang & Isola (2020) with ``alpha = 2``, between the first two
   (fixed) augmented views of the probe samples.
 
-Computed on rank 0 only (the probe set is the same on every rank and the
-forward passes use the bare submodules, so no collective is involved) and
-logged with ``rank_zero_only=True``.
+The representations come from the probe pass shared with the information
+plane (:mod:`ssl_it.callbacks.probe_cache`: one forward pass per step for
+both callbacks, and one effective rank). Under DDP every rank takes part in
+that pass (it gathers the probe shards); the metrics are computed on rank 0
+and logged with ``rank_zero_only=True``.
 """
 
 from __future__ import annotations
@@ -27,16 +29,20 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
 from ssl_it.callbacks.embedding_metrics import alignment, embedding_std, uniformity
-from ssl_it.callbacks.taps import probe_representations
+from ssl_it.callbacks.probe_cache import probe_cache
 from ssl_it.estimators import effective_rank
 
 LAYERS = ("backbone", "projector")
 
 
-def diagnose(z: torch.Tensor, z1: torch.Tensor | None = None, z2: torch.Tensor | None = None) -> dict[str, float]:
+def diagnose(
+    z: torch.Tensor, z1: torch.Tensor | None = None, z2: torch.Tensor | None = None, rank: float | None = None
+) -> dict[str, float]:
     """``{"std", "effective_rank", "uniformity"[, "alignment"]}`` of ``z`` ``(n, d)``
-    (alignment only when the two view embeddings ``z1``, ``z2`` are given)."""
-    out = {"std": embedding_std(z), "effective_rank": effective_rank(z), "uniformity": uniformity(z)}
+    (alignment only when the two view embeddings ``z1``, ``z2`` are given;
+    ``rank``: the effective rank of ``z`` when already computed)."""
+    rank = effective_rank(z) if rank is None else rank
+    out = {"std": embedding_std(z), "effective_rank": rank, "uniformity": uniformity(z)}
     if z1 is not None and z2 is not None:
         out["alignment"] = alignment(z1, z2)
     return out
@@ -59,31 +65,27 @@ class EmbeddingDiagnostics(pl.Callback):
             raise ValueError(f"diagnostics.every_n_epochs must be >= 1, got {every_n_epochs}")
         self.collapse_threshold = collapse_threshold
         self.every_n_epochs = every_n_epochs
-        self._views: list[torch.Tensor] | None = None
         self.last: dict[str, float] = {}
 
-    def _two_views(self, trainer: pl.Trainer) -> list[torch.Tensor]:
-        """The first two augmented views of the probe set (fixed draws, cached);
-        empty when the augmentation gives fewer than two same-shape views."""
-        if self._views is None:
-            views = trainer.datamodule.probe_views()
-            ok = len(views) >= 2 and views[0].shape == views[1].shape
-            self._views = views[:2] if ok else []
-        return self._views
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        cache = probe_cache(trainer)
+        cache.register("probe", LAYERS)
+        cache.register("views", LAYERS)
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs != 0:
             return
+        cache = probe_cache(trainer)
+        reps = cache.representations(trainer, pl_module, "probe", list(LAYERS))
+        view_reps = [cache.representations(trainer, pl_module, s, list(LAYERS)) for s in cache.view_sources(trainer)]
         if not trainer.is_global_zero:
             return
-        inputs, _ = trainer.datamodule.probe_set()
-        reps = probe_representations(pl_module, inputs, list(LAYERS))
-        view_reps = [probe_representations(pl_module, v, list(LAYERS)) for v in self._two_views(trainer)]
         metrics: dict[str, float] = {}
         for layer in LAYERS:
             z = reps[layer]
             pair = (view_reps[0][layer], view_reps[1][layer]) if view_reps else (None, None)
-            values = diagnose(z, *pair)
+            rank = cache.derived("probe", layer, "effective_rank", lambda z=z: effective_rank(z))
+            values = diagnose(z, *pair, rank=rank)
             limit = self.collapse_threshold / math.sqrt(z.shape[1])
             values["collapsed"] = float(values["std"] < limit)
             if values["collapsed"]:

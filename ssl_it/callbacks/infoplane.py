@@ -1,55 +1,76 @@
 """The information-plane callback: I(X;T) and I(T;Y) per layer over training.
 
-At each evaluation (before training, at log-spaced steps early on where
-compression is fastest, and every ``every_n_epochs`` epochs) the fixed probe
-set is passed through the model in eval mode without gradients, and for
-every tapped layer T the callback estimates, in nats:
+At each evaluation (``infoplane_schedule``: before training, at log-spaced
+steps early on, every ``every_n_epochs`` epochs) the fixed probe set is passed
+through the model in eval mode without gradients (one pass per step, shared
+with the embedding diagnostics: ``probe_cache``), and for every tapped layer
+T the callback estimates, in nats:
 
 * ``I(X;T)`` between a stated representation of X (flattened pixels, or a
   fixed seeded Gaussian random projection of them) and T;
 * ``I(T;Y)`` between T and the integer labels;
 * ``H_gauss``: the Gaussian log-det entropy of T, and its effective rank
-  (RankMe) — collapse diagnostics;
+  (RankMe): collapse diagnostics;
 * ``I(Z1;Z2)`` between the projector embeddings of two fixed augmented views
   of the probe samples (what contrastive objectives lower-bound).
 
-What the numbers mean depends on the estimator (DESIGN.md §2): each row
-carries its name, bound type, settings and ceilings. Rows go to
-``infoplane.csv`` (append-only, fsync'ed per evaluation), to every logger as
-``infoplane/<layer>/<quantity>`` scalars, and to W&B as a trajectory table,
-an information-plane chart and a figure; ``infoplane.png`` is redrawn each
-time. Neural estimators are warm-started: one deep copy per (layer,
-quantity) keeps its critic between evaluations and in the checkpoint.
+Each quantity may have its own estimator. What a number means depends on it
+(docs/design.md §2): every row records, per quantity, the estimator, its
+bound kind, the ceiling (the smaller of the quantity's bound on the probe
+set and the estimator's own) and a ``saturated`` flag for values within
+``saturation_tolerance`` of it (``infoplane_rows``; a warning names the
+layer once). Rows are appended to ``infoplane.csv`` (fsync'ed), kept in
+memory for ``infoplane.png`` and sent to the loggers (``infoplane_logging``).
+Neural estimators are warm-started: one deep copy per (layer, quantity)
+keeps its critic between evaluations and in the checkpoint.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import math
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from ssl_it.callbacks.plotting import plot_information_plane, save_figure
-from ssl_it.callbacks.taps import check_layers, probe_representations
+from ssl_it.callbacks import infoplane_rows as rows_lib
+from ssl_it.callbacks.infoplane_logging import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
+from ssl_it.callbacks.infoplane_schedule import EvaluationSchedule
+from ssl_it.callbacks.probe_cache import probe_cache
+from ssl_it.callbacks.taps import check_layers
 from ssl_it.callbacks.trajectory import TrajectoryFile, read_trajectory
-from ssl_it.estimators import MIEstimator, effective_rank, gaussian_entropy
+from ssl_it.estimators import MIEstimator, effective_rank, gaussian_entropy, label_entropy
+
+
+@dataclass
+class ProbeSet:
+    """The probe set as the estimators see it (fixed for the run)."""
+
+    labels: torch.Tensor
+    x_repr: torch.Tensor
+    h_x: float
+    h_y: float
+
+    @property
+    def n(self) -> int:
+        return int(self.labels.shape[0])
 
 
 class InformationPlane(pl.Callback):
     """Per-layer information-plane trajectory of the probe set.
 
     Args:
-        estimator: the MI estimator (the ``estimator`` config group); deep
-            copies are made per layer and quantity.
+        estimator: one MI estimator for every quantity (``estimator=kde``),
+            or ``{"I_XT": ..., "I_TY": ..., "I_Z1Z2": ...}``, one per quantity
+            (``estimator=calibrated``); deep copies are made per layer and
+            quantity.
         run_dir: where ``infoplane.csv`` and ``infoplane.png`` are written.
         layers: aliases ``backbone``/``projector`` or submodule names.
         every_n_epochs: evaluate after every n-th epoch.
@@ -63,21 +84,27 @@ class InformationPlane(pl.Callback):
         measure_views: also estimate ``I(Z1;Z2)`` between two augmented views.
         max_dim: layers wider than this (flattened convolutional maps) are
             reduced to ``max_dim`` by a fixed seeded Gaussian projection
-            before the MI estimates: ``I(X;PT) <= I(X;T)`` by data processing,
-            so the point is a lower bound on the layer's information, and the
-            Gaussian and k-NN estimators stay within memory. ``H_gauss`` and
-            the effective rank use the full layer. ``None`` never projects.
+            before every number of their row: ``I(X;PT) <= I(X;T)`` by data
+            processing, so the point is a lower bound on the layer's
+            information, and the estimators, ``H_gauss`` and the effective
+            rank stay within memory at large probe sets (``estimated_dim``
+            says which width was used). ``None`` never projects.
         seed: seeds the random projections.
         cpu_threads: intra-op threads while estimating on the CPU (the probe
             forward passes keep the training's; restored afterwards); 1
             avoids the oversubscription that made LAPACK calls 50x slower
             beside a busy data-loader worker on 2 cores. ``None`` keeps
             torch's setting.
+        saturation_tolerance: a value within this fraction of its ceiling
+            is flagged ``saturated`` (0.02 = 2 %).
+        wandb_chart_preset: ``entity/name`` of a W&B custom-chart preset made
+            from ``docs/wandb/infoplane_chart.json``, used for the run-end
+            chart (``None``: W&B's built-in line chart).
     """
 
     def __init__(
         self,
-        estimator: MIEstimator,
+        estimator: MIEstimator | Mapping[str, MIEstimator],
         run_dir: str,
         layers: list[str] | tuple[str, ...] = ("backbone", "projector"),
         every_n_epochs: int = 1,
@@ -90,11 +117,9 @@ class InformationPlane(pl.Callback):
         max_dim: int | None = 2048,
         seed: int = 0,
         cpu_threads: int | None = 1,
+        saturation_tolerance: float = 0.02,
+        wandb_chart_preset: str | None = None,
     ) -> None:
-        if every_n_epochs < 1:
-            raise ValueError(f"infoplane.every_n_epochs must be >= 1, got {every_n_epochs}")
-        if log_spaced_evals < 0:
-            raise ValueError(f"infoplane.log_spaced_evals must be >= 0, got {log_spaced_evals}")
         if x_representation not in ("pixels", "random_projection"):
             raise ValueError(f"infoplane.x_representation must be 'pixels' or 'random_projection', got '{x_representation}'")
         if x_dim < 1:
@@ -103,43 +128,49 @@ class InformationPlane(pl.Callback):
             raise ValueError(f"infoplane.max_dim must be >= 1 or null, got {max_dim}")
         if not layers:
             raise ValueError("infoplane.layers must name at least one layer")
+        if not 0 <= saturation_tolerance < 1:
+            raise ValueError(f"infoplane.saturation_tolerance must be in [0, 1), got {saturation_tolerance}")
+        self.schedule = EvaluationSchedule(every_n_epochs, log_spaced_evals, log_spaced_epochs, at_start)
         self.estimator = estimator
+        self.per_quantity = rows_lib.per_quantity(estimator, measure_views)
+        prefix = {q: f"estimator.{q}" if isinstance(estimator, Mapping) else "estimator" for q in self.per_quantity}
+        self.saturation = rows_lib.SaturationWarnings(self.per_quantity, prefix, saturation_tolerance)
         self.run_dir = Path(run_dir)
         self.layers = list(layers)
-        self.every_n_epochs = every_n_epochs
-        self.log_spaced_evals = log_spaced_evals
-        self.log_spaced_epochs = log_spaced_epochs
-        self.at_start = at_start
         self.x_representation = x_representation
         self.x_dim = x_dim
         self.measure_views = measure_views
         self.max_dim = max_dim
         self.seed = seed
         self.cpu_threads = cpu_threads
-        self._views: list[torch.Tensor] | None = None
-        self._projections: dict[str, torch.Tensor] = {}
+        self.saturation_tolerance = saturation_tolerance
+        self.wandb = WandbTrajectory(wandb_chart_preset)
         self.trajectory = TrajectoryFile(self.run_dir / "infoplane.csv")
+        self.rows: list[dict[str, Any]] = []
         self.evaluated_steps: list[int] = []
         self.estimators: dict[str, MIEstimator] = {}
+        self._projections: dict[str, torch.Tensor] = {}
         self._restored: dict[str, Any] | None = None
-        self._scheduled_steps: set[int] = set()
-        self._probe: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._probe: ProbeSet | None = None
 
     # ----------------------------------------------------------------- setup
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         check_layers(pl_module, self.layers)
+        cache = probe_cache(trainer)
+        cache.register("probe", self.layers)
+        if self.measure_views:
+            cache.register("views", ["projector"])
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._restored is not None:
             self.trajectory.truncate_to(int(self._restored["rows_written"]))
             self.evaluated_steps = list(self._restored["evaluated_steps"])
-        steps_per_epoch = max(1, int(trainer.num_training_batches))
-        horizon = max(2, int(self.log_spaced_epochs * steps_per_epoch))
-        if self.log_spaced_evals:
-            grid = np.unique(np.round(np.geomspace(1, horizon, self.log_spaced_evals + 1)[:-1]).astype(int))
-            self._scheduled_steps = {int(s) for s in grid if s < horizon}
+            self.saturation.warned = {tuple(k) for k in self._restored.get("warned", [])}  # type: ignore[misc]
+            path = self.trajectory.path
+            self.rows = read_trajectory(path) if path.exists() else []
+        self.schedule.fit_start(int(trainer.num_training_batches))
 
-    def _probe_data(self, trainer: pl.Trainer) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _probe_set(self, trainer: pl.Trainer) -> ProbeSet:
         if self._probe is None:
             inputs, labels = trainer.datamodule.probe_set()
             flat = inputs.flatten(1).double()
@@ -147,65 +178,65 @@ class InformationPlane(pl.Callback):
                 gen = torch.Generator().manual_seed(self.seed)
                 proj = torch.randn(flat.shape[1], self.x_dim, generator=gen, dtype=torch.float64)
                 flat = flat @ proj / math.sqrt(self.x_dim)
-            self._probe = inputs, labels, flat.float()
+            h_x, h_y = rows_lib.input_entropy(inputs), label_entropy(labels)
+            self._probe = ProbeSet(labels=labels, x_repr=flat.float(), h_x=h_x, h_y=h_y)
         return self._probe
 
     # ------------------------------------------------------------- schedule
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.at_start and trainer.global_step == 0:
+        if self.schedule.due_at_start(trainer.global_step):
             self._evaluate(trainer, pl_module)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        if trainer.global_step in self._scheduled_steps:
+        if self.schedule.due_after_batch(trainer.global_step):
             self._evaluate(trainer, pl_module)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+        if self.schedule.due_after_epoch(trainer.current_epoch):
             self._evaluate(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero and self.rows:
+            for logger in trainer.loggers:
+                if is_wandb(logger):
+                    self.wandb.log_final(logger, self.rows, _objective_name(pl_module))
 
     # ------------------------------------------------------------ measuring
     def _estimator_for(self, key: str) -> MIEstimator:
+        """The warm-started copy for ``"<layer>/<quantity>"``."""
         if key not in self.estimators:
-            est = copy.deepcopy(self.estimator)
+            est = copy.deepcopy(self.per_quantity[key.rsplit("/", 1)[1]])
             saved = (self._restored or {}).get("estimators", {}).get(key)
             if saved is not None and hasattr(est, "load_state_dict"):
                 est.load_state_dict(saved)
             self.estimators[key] = est
         return self.estimators[key]
 
-    def _gathered(self, trainer: pl.Trainer, pl_module: pl.LightningModule, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Representations of the whole probe set: each rank computes its
-        contiguous shard, then all ranks gather (identity on one process)."""
-        world, rank, n = trainer.world_size, trainer.global_rank, inputs.shape[0]
-        per_rank = math.ceil(n / world)
-        idx = torch.arange(rank * per_rank, (rank + 1) * per_rank).clamp(max=n - 1)
-        reps = probe_representations(pl_module, inputs[idx], self.layers)
-        if world == 1:
-            return reps
-        return {k: trainer.strategy.all_gather(v).reshape(world * per_rank, -1)[:n] for k, v in reps.items()}
-
     def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         step = trainer.global_step
         if step in self.evaluated_steps:
             return
         start = time.perf_counter()
-        inputs, labels, x_repr = self._probe_data(trainer)
-        reps = self._gathered(trainer, pl_module, inputs)
-        views = self._view_embeddings(trainer, pl_module) if self.measure_views else None
+        probe = self._probe_set(trainer)
+        cache = probe_cache(trainer)
+        reps = cache.representations(trainer, pl_module, "probe", self.layers)
+        sources = cache.view_sources(trainer) if self.measure_views else []
+        views = [cache.representations(trainer, pl_module, s, ["projector"])["projector"] for s in sources]
         self.evaluated_steps.append(step)
         if not trainer.is_global_zero:
             return
-        epoch = step / max(1, int(trainer.num_training_batches))
+        epoch = round(step / max(1, int(trainer.num_training_batches)), 4)
         with self._capped_threads(pl_module.device):
-            rows = [self._layer_row(name, t, x_repr, labels, step, epoch) for name, t in reps.items()]
-            if views is not None:
-                value = self._estimator_for("views/I_Z1Z2").estimate(views[0], views[1])
-                rows.append(self._views_row(value, step, epoch, labels))
+            new = [self._layer_row(layer, t, probe, cache) for layer, t in reps.items()]
+            if views:
+                new.append(self._views_row(views[0], views[1], probe))
         total = time.perf_counter() - start
-        for row in rows:
-            row["seconds"] = round(total / len(rows), 4)
-        self.trajectory.append(rows)
-        self._log(trainer, rows, step, total)
+        for row in new:
+            row.update(step=step, epoch=epoch, seconds=round(total / len(new), 4))
+        self.trajectory.append(new)
+        self.rows.extend(new)
+        self.saturation.check(new)
+        self._log(trainer, new, step, total, _objective_name(pl_module))
 
     @contextlib.contextmanager
     def _capped_threads(self, device: torch.device) -> Iterator[None]:
@@ -221,22 +252,34 @@ class InformationPlane(pl.Callback):
         finally:
             torch.set_num_threads(threads)
 
-    def _layer_row(
-        self, layer: str, t: torch.Tensor, x_repr: torch.Tensor, labels: torch.Tensor, step: int, epoch: float
-    ) -> dict[str, Any]:
-        x_repr = x_repr.to(t.device)
+    def _measure(self, layer: str, quantity: str, a: torch.Tensor, b: torch.Tensor, probe: ProbeSet) -> dict[str, Any]:
+        est = self._estimator_for(f"{layer}/{quantity}")
+        result = est.estimate_with_info(a, b)
+        ceiling = rows_lib.ceiling_of(quantity, result, probe.h_x, probe.h_y)
+        return rows_lib.quantity_columns(quantity, result, est, ceiling, self.saturation_tolerance)
+
+    def _layer_row(self, layer: str, t: torch.Tensor, probe: ProbeSet, cache: Any) -> dict[str, Any]:
         t_est = self._narrowed(layer, t)
-        xt = self._estimator_for(f"{layer}/I_XT").estimate_with_info(x_repr, t_est)
-        ty = self._estimator_for(f"{layer}/I_TY").estimate_with_info(t_est, labels.to(t.device))
-        n = t.shape[0]
-        return {
-            "step": step, "epoch": round(epoch, 4), "layer": layer, "estimator": self.estimator.name,
-            "bound": self.estimator.bound, "I_XT": xt.value, "I_TY": ty.value,
-            "H_gauss": gaussian_entropy(t), "effective_rank": effective_rank(t), "dim": t.shape[1],
-            "estimated_dim": t_est.shape[1],
-            "n_probe": n, "ceiling_XT": xt.ceiling, "ceiling_TY": ty.ceiling, "H_Y": _label_entropy(labels),
-            "log_n": math.log(n), "settings": json.dumps(self.estimator.settings(), sort_keys=True, default=str),
+        rank = (cache.derived("probe", layer, "effective_rank", lambda: effective_rank(t)) if t_est is t
+                else effective_rank(t_est))
+        row = {
+            "layer": layer, "H_gauss": gaussian_entropy(t_est), "effective_rank": rank,
+            "dim": t.shape[1], "estimated_dim": t_est.shape[1], **self._probe_columns(probe),
         }
+        row.update(self._measure(layer, "I_XT", probe.x_repr.to(t.device), t_est, probe))
+        row.update(self._measure(layer, "I_TY", t_est, probe.labels.to(t.device), probe))
+        row.update(rows_lib.summary_columns({q: self.per_quantity[q] for q in ("I_XT", "I_TY")}))
+        return row
+
+    def _views_row(self, z1: torch.Tensor, z2: torch.Tensor, probe: ProbeSet) -> dict[str, Any]:
+        row = {"layer": "views", **self._probe_columns(probe)}
+        row.update(self._measure("views", "I_Z1Z2", z1, z2, probe))
+        row.update(rows_lib.summary_columns({"I_Z1Z2": self.per_quantity["I_Z1Z2"]}))
+        return row
+
+    @staticmethod
+    def _probe_columns(probe: ProbeSet) -> dict[str, Any]:
+        return {"n_probe": probe.n, "log_n": math.log(probe.n), "H_X": probe.h_x, "H_Y": probe.h_y}
 
     def _narrowed(self, layer: str, t: torch.Tensor) -> torch.Tensor:
         """``t`` itself, or ``t P / sqrt(max_dim)`` with a Gaussian ``P`` seeded
@@ -252,55 +295,16 @@ class InformationPlane(pl.Callback):
             self._projections[layer] = proj
         return t @ proj / math.sqrt(self.max_dim)
 
-    def _view_embeddings(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> list[torch.Tensor] | None:
-        """Projector embeddings of two fixed augmented views of the probe set
-        (every rank runs the forward; ``None`` where there is nothing to measure)."""
-        if self._views is None:
-            self._views = trainer.datamodule.probe_views()
-        views = self._views
-        if len(views) < 2 or views[0].shape != views[1].shape:
-            return None
-        return [probe_representations(pl_module, v, ["projector"])["projector"] for v in views[:2]]
-
-    def _views_row(self, value: float, step: int, epoch: float, labels: torch.Tensor) -> dict[str, Any]:
-        n = labels.shape[0]
-        return {
-            "step": step, "epoch": round(epoch, 4), "layer": "views", "estimator": self.estimator.name,
-            "bound": self.estimator.bound, "I_Z1Z2": value, "n_probe": n, "log_n": math.log(n),
-            "H_Y": _label_entropy(labels), "settings": json.dumps(self.estimator.settings(), sort_keys=True, default=str),
-        }
-
     # -------------------------------------------------------------- logging
-    def _log(self, trainer: pl.Trainer, rows: list[dict[str, Any]], step: int, seconds: float) -> None:
-        metrics: dict[str, float] = {"infoplane/seconds": seconds}
-        for row in rows:
-            for q in ("I_XT", "I_TY", "I_Z1Z2", "H_gauss", "effective_rank"):
-                if row.get(q) is not None:
-                    metrics[f"infoplane/{row['layer']}/{q}"] = float(row[q])
-        history = read_trajectory(self.trajectory.path)
-        figure_path = self.run_dir / "infoplane.png"
-        fig = plot_information_plane([("", history)], title=f"Information plane ({self.estimator.name})")
-        save_figure(fig, figure_path)
+    def _log(self, trainer: pl.Trainer, new: list[dict[str, Any]], step: int, seconds: float, objective: str) -> None:
+        names = "+".join(dict.fromkeys(e.name for e in self.per_quantity.values()))
+        figure = draw_figure(self.rows, self.run_dir / "infoplane.png", f"Information plane ({names})",
+                             self.saturation_tolerance)
+        metrics = scalar_metrics(new, seconds)
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=step)
-            if type(logger).__name__ == "WandbLogger":
-                self._log_wandb(logger, history, figure_path, step)
-
-    def _log_wandb(self, logger: Any, history: list[dict[str, Any]], figure_path: Path, step: int) -> None:
-        import wandb
-
-        columns = ["step", "epoch", "layer", "estimator", "bound", "I_XT", "I_TY", "I_Z1Z2", "H_gauss", "effective_rank"]
-        table = wandb.Table(columns=columns, data=[[r.get(c) for c in columns] for r in history])
-        plane = [r for r in history if r.get("I_XT") is not None]
-        plane_table = wandb.Table(columns=["I_XT", "I_TY", "layer"], data=[[r["I_XT"], r["I_TY"], r["layer"]] for r in plane])
-        logger.experiment.log(
-            {
-                "infoplane/trajectory": table,
-                "infoplane/chart": wandb.plot.line(plane_table, "I_XT", "I_TY", stroke="layer", title="Information plane"),
-                "infoplane/figure": wandb.Image(str(figure_path)),
-                "trainer/global_step": step,
-            }
-        )
+            if is_wandb(logger):
+                self.wandb.log_evaluation(logger, new, objective, figure, step)
 
     # ------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
@@ -308,6 +312,7 @@ class InformationPlane(pl.Callback):
             "rows_written": self.trajectory.rows_written,
             "evaluated_steps": list(self.evaluated_steps),
             "estimators": {k: e.state_dict() for k, e in self.estimators.items() if hasattr(e, "state_dict")},
+            "warned": sorted(self.saturation.warned),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -315,7 +320,7 @@ class InformationPlane(pl.Callback):
         self.estimators = {}
 
 
-def _label_entropy(labels: torch.Tensor) -> float:
-    p = torch.bincount(labels.flatten().long()).double()
-    p = p[p > 0] / p.sum()
-    return float(-(p * p.log()).sum())
+def _objective_name(pl_module: pl.LightningModule) -> str:
+    """The SSL objective's class name (``VICReg``...), carried by the W&B rows."""
+    objective = getattr(pl_module, "objective", None)
+    return type(objective).__name__ if objective is not None else ""

@@ -1,5 +1,6 @@
 """Information-plane figures: I(X;T) on x, I(T;Y) on y, one line per layer,
-points coloured by epoch, ceilings (log N of the probe set, H(Y)) dashed."""
+points coloured by epoch, ceilings (log N of the probe set, H(Y)) dashed, and
+saturated points (within the tolerance of their ceiling) drawn hollow."""
 
 from __future__ import annotations
 
@@ -7,15 +8,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 MARKERS = "os^Dv<>phP*X"
+STYLES = ["-", "--", ":", "-."]
+
+
+def point_saturated(row: dict[str, Any]) -> bool:
+    """A plane point is saturated when either coordinate is."""
+    return bool(row.get("saturated_XT")) or bool(row.get("saturated_TY"))
 
 
 def plot_information_plane(
     runs: Sequence[tuple[str, list[dict[str, Any]]]],
     title: str = "Information plane",
     units: str = "nats",
+    saturation_tolerance: float = 0.02,
 ) -> Figure:
     """One figure for one or several runs.
 
@@ -23,6 +35,7 @@ def plot_information_plane(
         runs: ``(label, trajectory rows)`` pairs; rows as in ``infoplane.csv``.
         title: figure title.
         units: ``"nats"`` or ``"bits"`` (values are divided by ln 2).
+        saturation_tolerance: named in the legend of the hollow markers.
     """
     scale = 1.0 / 0.6931471805599453 if units == "bits" else 1.0
     # A bare Figure (no pyplot state, no GUI backend) with a fixed layout:
@@ -31,34 +44,51 @@ def plot_information_plane(
     ax = fig.add_subplot()
     fig.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.93)
     max_epoch = max((r["epoch"] or 0 for _, rows in runs for r in rows), default=1) or 1
-    scatter = None
-    styles = ["-", "--", ":", "-."]
+    colour = ScalarMappable(norm=Normalize(vmin=0, vmax=max_epoch), cmap=colormaps["viridis"])
+    drawn = hollow = False
     for run_i, (label, rows) in enumerate(runs):
         layers = list(dict.fromkeys(r["layer"] for r in rows if r.get("I_XT") is not None))
         for li, layer in enumerate(layers):
             pts = sorted((r for r in rows if r["layer"] == layer and r.get("I_TY") is not None), key=lambda r: r["step"])
             if not pts:
                 continue
-            xs = [r["I_XT"] * scale for r in pts]
-            ys = [r["I_TY"] * scale for r in pts]
             name = f"{label}: {layer}" if label else layer
-            ax.plot(xs, ys, styles[run_i % len(styles)], color="0.6", lw=0.8, zorder=1)
-            scatter = ax.scatter(
-                xs, ys, c=[r["epoch"] or 0 for r in pts], cmap="viridis", vmin=0, vmax=max_epoch,
-                marker=MARKERS[li % len(MARKERS)], s=22, edgecolors="k", linewidths=0.3, label=name, zorder=2,
-            )
+            ax.plot([r["I_XT"] * scale for r in pts], [r["I_TY"] * scale for r in pts],
+                    STYLES[run_i % len(STYLES)], color="0.6", lw=0.8, zorder=1)
+            marker = MARKERS[li % len(MARKERS)]
+            ax.plot([], [], ls="", marker=marker, mfc="0.5", mec="k", mew=0.3, label=name)
+            for saturated in (False, True):
+                group = [r for r in pts if point_saturated(r) == saturated]
+                if group:
+                    _scatter(ax, group, scale, marker, colour, saturated)
+                    drawn, hollow = True, hollow or saturated
     _draw_ceilings(ax, [r for _, rows in runs for r in rows], scale)
+    if hollow:
+        ax.plot([], [], ls="", marker="o", mfc="none", mec="0.3", mew=1.0,
+                label=f"hollow: saturated (within {100 * saturation_tolerance:g} % of a ceiling)")
     ax.set_xlabel(f"I(X;T) [{units}]")
     ax.set_ylabel(f"I(T;Y) [{units}]")
     ax.set_title(title)
-    if scatter is not None:
-        fig.colorbar(scatter, ax=ax, label="epoch")
+    if drawn:
+        fig.colorbar(colour, ax=ax, label="epoch")
         ax.legend(fontsize=7, loc="lower right")
     return fig
 
 
+def _scatter(ax: Any, rows: list[dict[str, Any]], scale: float, marker: str, colour: ScalarMappable, hollow: bool) -> None:
+    """Filled points (black rim) or hollow ones (rim in the epoch colour, no face)."""
+    xs = [r["I_XT"] * scale for r in rows]
+    ys = [r["I_TY"] * scale for r in rows]
+    rgba = colour.to_rgba([r["epoch"] or 0 for r in rows])
+    if hollow:
+        ax.scatter(xs, ys, marker=marker, s=26, facecolors="none", edgecolors=rgba, linewidths=1.1, zorder=2,
+                   gid="saturated")
+    else:
+        ax.scatter(xs, ys, marker=marker, s=22, c=rgba, edgecolors="k", linewidths=0.3, zorder=2, gid="measured")
+
+
 def _draw_ceilings(ax: Any, rows: list[dict[str, Any]], scale: float) -> None:
-    log_n = next((r["log_n"] for r in rows if r.get("log_n") is not None), None)
+    log_n = next((r.get("H_X") or r["log_n"] for r in rows if r.get("log_n") is not None), None)
     h_y = next((r["H_Y"] for r in rows if r.get("H_Y") is not None), None)
     if log_n is not None:
         ax.axvline(log_n * scale, color="tab:red", ls="--", lw=0.8, label="log N (probe)")

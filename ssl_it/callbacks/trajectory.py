@@ -1,6 +1,8 @@
 """The append-only information-plane trajectory file (``infoplane.csv``).
 
-One row per layer per evaluation, flushed and fsync'ed after every
+One row per layer per evaluation (and one ``views`` row for ``I(Z1;Z2)``),
+with, per quantity, the estimator, its bound kind, the ceiling and the
+``saturated`` flag (``infoplane_rows``). Flushed and fsync'ed after every
 evaluation, so a killed run keeps every finished point. On resume the file is
 cut back to the rows the checkpoint knew about, so the trajectory continues
 with no duplicated and no missing evaluations.
@@ -15,8 +17,17 @@ from typing import Any
 
 COLUMNS = [
     "step", "epoch", "layer", "estimator", "bound", "I_XT", "I_TY", "I_Z1Z2", "H_gauss", "effective_rank",
-    "dim", "estimated_dim", "n_probe", "ceiling_XT", "ceiling_TY", "H_Y", "log_n", "settings", "seconds",
+    "dim", "estimated_dim", "n_probe", "log_n", "H_X", "H_Y",
+    "estimator_XT", "bound_XT", "ceiling_XT", "saturated_XT",
+    "estimator_TY", "bound_TY", "ceiling_TY", "saturated_TY",
+    "estimator_Z1Z2", "bound_Z1Z2", "ceiling_Z1Z2", "saturated_Z1Z2",
+    "settings", "seconds",
 ]
+TEXT_COLUMNS = {
+    "layer", "estimator", "bound", "settings",
+    "estimator_XT", "bound_XT", "estimator_TY", "bound_TY", "estimator_Z1Z2", "bound_Z1Z2",
+}
+FLAG_COLUMNS = {"saturated_XT", "saturated_TY", "saturated_Z1Z2"}
 
 
 class TrajectoryFile:
@@ -52,12 +63,18 @@ class TrajectoryFile:
 
 
 def read_trajectory(path: Path) -> list[dict[str, Any]]:
-    """Rows of a trajectory file, numbers parsed (empty cells become ``None``)."""
+    """Rows of a trajectory file, numbers parsed (empty cells become ``None``,
+    ``saturated_*`` flags ``bool``)."""
     with Path(path).open(newline="") as f:
         rows = list(csv.DictReader(f))
     for row in rows:
         for key, value in row.items():
-            if key in ("layer", "estimator", "bound", "settings"):
+            if key in TEXT_COLUMNS:
                 continue
-            row[key] = None if value in ("", None) else float(value)
+            if value in ("", None):
+                row[key] = None
+            elif key in FLAG_COLUMNS:
+                row[key] = value.strip().lower() in ("1", "1.0", "true")
+            else:
+                row[key] = float(value)
     return rows

@@ -1,6 +1,7 @@
 """Data: dataset sources, multi-view datasets and the DataModule."""
 
 from ssl_it.data.datamodule import SSLDataModule
+from ssl_it.data.ib12 import IB12Mat
 from ssl_it.data.sources import Arrays, DataSource, Digits, MNIST5k, SyntheticImages
 from ssl_it.data.torchvision_sources import CIFAR10, CIFAR100, MNIST, STL10, SVHN, FashionMNIST, ImageFolder
 
@@ -11,6 +12,7 @@ __all__ = [
     "DataSource",
     "Digits",
     "FashionMNIST",
+    "IB12Mat",
     "ImageFolder",
     "MNIST",
     "MNIST5k",

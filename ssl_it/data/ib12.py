@@ -1,17 +1,26 @@
-"""The 12-bit task of the classic information-plane experiments.
+"""The 12-bit task of the classic information-plane experiments, two ways.
 
-Following the construction described by Shwartz-Ziv & Tishby (2017,
-arXiv:1703.00810, §3): the 12 inputs stand for 12 uniformly distributed
-points p_1..p_12 on the 2-sphere (here the vertices of the icosahedron), X
-ranges over all 2^12 = 4,096 binary patterns, and the label thresholds a
-spherically symmetric function of the pattern,
+**The published task file.** Shwartz-Ziv & Tishby (2017, arXiv:1703.00810)
+trained on a fixed file of 4,096 patterns, shipped as ``data/var_u.mat`` in
+the authors' public IDNNs repository (download it yourself; nothing here
+fetches it). It is a MATLAB file with ``F``: ``(4096, 12)`` uint8 inputs, all
+2^12 binary patterns, and ``y``: ``(1, 4096)`` uint8 labels. Its labels lie
+close to a threshold on the number of active bits: p(y=1 | <= 4 active) = 0,
+p(y=1 | >= 8 active) = 1, p(y=1) = 0.517. :class:`IB12Mat` reads it
+(``data=ib12_mat data.path=/path/var_u.mat``).
+
+**The generator** (:func:`make_12bit_task`, ``scripts/make_12bit_dataset.py``)
+is this project's own rule, built from the paper's description rather than
+its file: the 12 inputs stand for the vertices p_1..p_12 of the icosahedron
+on the 2-sphere and
 
     f(x) = || sum_i x_i p_i ||^2,    y = 1[f(x) > theta],
 
 with theta the value that splits the patterns closest to half/half
-(p(y=1) = 0.497, so H(Y) = 0.99998 bits). f is invariant under rotations of
-the sphere that permute the points. Labels are deterministic here, so
-I(X;Y) = H(Y); the paper's noisy sigmoid labels gave 0.99 bits.
+(p(y=1) = 0.497). f is invariant under the rotations of the sphere that
+permute the points, as in the paper, but the labels are *not* the published
+ones: they agree with ``var_u.mat`` on 50.8 % of the patterns (chance
+level). Labels are deterministic, so I(X;Y) = H(Y).
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
+from ssl_it.data.sources import InMemorySource
 
 
 def icosahedron_vertices() -> np.ndarray:
@@ -33,7 +44,7 @@ def icosahedron_vertices() -> np.ndarray:
 
 
 def make_12bit_task() -> tuple[np.ndarray, np.ndarray]:
-    """All 4,096 patterns ``(4096, 12)`` float32 in {0, 1} and their labels ``(4096,)``."""
+    """All 4,096 patterns ``(4096, 12)`` float32 in {0, 1} and the generator's labels ``(4096,)``."""
     x = ((np.arange(4096)[:, None] >> np.arange(12)) & 1).astype(np.float32)
     f = np.linalg.norm(x.astype(np.float64) @ icosahedron_vertices(), axis=1) ** 2
     values = np.unique(np.round(f, 9))
@@ -44,7 +55,7 @@ def make_12bit_task() -> tuple[np.ndarray, np.ndarray]:
 
 def write_12bit_npz(path: str | Path, train_fraction: float = 0.85, seed: int = 0) -> Path:
     """Write ``x_train, y_train, x_val, y_val`` (a seeded split; 85 % train as in
-    the paper) and the full ``x, y`` to ``path``."""
+    the paper) of the generated task to ``path``."""
     x, y = make_12bit_task()
     order = np.random.default_rng(seed).permutation(len(x))
     n_train = int(round(train_fraction * len(x)))
@@ -53,3 +64,55 @@ def write_12bit_npz(path: str | Path, train_fraction: float = 0.85, seed: int = 
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, x_train=x[tr], y_train=y[tr], x_val=x[va], y_val=y[va])
     return path
+
+
+def load_12bit_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs ``(N, D)`` float32 in {0, 1} and labels ``(N,)`` int64 of a task
+    file in the published ``.mat`` format (keys ``F`` and ``y``).
+
+    Raises:
+        ValueError: naming ``data.path`` when the file is missing, is not a
+            MATLAB file, lacks ``F``/``y``, or their shapes or values do not fit.
+    """
+    from scipy.io import loadmat
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"data.path: no .mat file at '{path}' (the published task is data/var_u.mat in the IDNNs repository)")
+    try:
+        mat = loadmat(str(path))
+    except (ValueError, OSError, NotImplementedError) as err:
+        raise ValueError(f"data.path: '{path}' is not a readable MATLAB .mat file ({err})") from err
+    if "F" not in mat or "y" not in mat:
+        found = sorted(k for k in mat if not k.startswith("__"))
+        raise ValueError(f"data.path: '{path}' must hold 'F' (inputs) and 'y' (labels); found {found}")
+    x, y = np.asarray(mat["F"]), np.asarray(mat["y"]).reshape(-1)
+    if x.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise ValueError(f"data.path: 'F' must be (N, D) with N = len(y) = {y.shape[0]}, got shape {x.shape}")
+    if not np.isin(x, (0, 1)).all() or not np.isin(y, (0, 1)).all():
+        raise ValueError(f"data.path: '{path}': 'F' and 'y' must hold only 0 and 1")
+    return x.astype(np.float32), y.astype(np.int64)
+
+
+class IB12Mat(InMemorySource):
+    """The published 12-bit task (or any task file in its ``.mat`` format).
+
+    Args:
+        path: the ``.mat`` file (``data/var_u.mat`` of the IDNNs repository).
+        val_fraction: held-out share, split by class and ``split_seed``
+            (0.15: the paper trained on 85 % of the patterns).
+        split_seed: seeds the split.
+    """
+
+    num_classes = 2
+    mean = (0.0,)
+    std = (1.0,)
+
+    def __init__(self, path: str, val_fraction: float = 0.15, split_seed: int = 0) -> None:
+        super().__init__(val_fraction=val_fraction, split_seed=split_seed)
+        self.path = Path(path)
+        x, _ = load_12bit_mat(self.path)
+        self.input_shape = (int(x.shape[1]),)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return load_12bit_mat(self.path)
