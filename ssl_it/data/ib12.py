@@ -75,13 +75,14 @@ def load_12bit_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             MATLAB file, lacks ``F``/``y``, or their shapes or values do not fit.
     """
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"data.path: no .mat file at '{path}' (the published task is data/var_u.mat in the IDNNs repository)")
     try:
         mat = loadmat(str(path))
-    except (ValueError, OSError, NotImplementedError) as err:
+    except (MatReadError, ValueError, OSError, NotImplementedError) as err:
         raise ValueError(f"data.path: '{path}' is not a readable MATLAB .mat file ({err})") from err
     if "F" not in mat or "y" not in mat:
         found = sorted(k for k in mat if not k.startswith("__"))

@@ -28,9 +28,16 @@ def test_every_estimator_works_in_the_callback(make_cfg, tmp_path, estimator):
     layers = [r for r in got if r["layer"] != "views"]
     assert {r["layer"] for r in layers} == {"backbone", "projector"}
     assert all(r["estimator"] == estimator for r in got)
+    for r in got:
+        assert r["estimator_Z1Z2" if r["layer"] == "views" else "estimator_XT"] == estimator
     for r in layers:
         assert math.isfinite(float(r["I_XT"])) and math.isfinite(float(r["I_TY"])), r
         assert float(r["H_Y"]) <= math.log(10) + 1e-9
+        # every estimator has both ceilings: at most H(Y) (not log N) and at most log N
+        assert 0 < float(r["ceiling_TY"]) <= float(r["H_Y"]) + 1e-12
+        assert 0 < float(r["ceiling_XT"]) <= float(r["log_n"]) + 1e-12
+        if estimator != "infonce":  # InfoNCE's own log(batch) may be lower
+            assert float(r["ceiling_TY"]) == float(r["H_Y"]) and float(r["ceiling_XT"]) == float(r["H_X"])
         if estimator not in NEURAL:
             # I(T;Y) <= H(Y), up to small-sample bias. Not asserted for the neural
             # bounds here: with 32 probe samples their held-out split has ~10, where

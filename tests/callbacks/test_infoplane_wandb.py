@@ -1,0 +1,66 @@
+"""The information-plane trajectory read back from the offline W&B run file."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from ssl_it.callbacks.infoplane_logging import WANDB_COLUMNS
+from ssl_it.callbacks.trajectory import read_trajectory
+from ssl_it.train import train
+from tests.wandb_files import offline_run_files, read_offline_run
+
+SUFFIX = {"I_XT": "XT", "I_TY": "TY", "I_Z1Z2": "Z1Z2"}
+
+
+def _table(run_file, entry: dict) -> dict:
+    return json.loads((run_file.parent / "files" / entry["path"]).read_text())
+
+
+def test_trajectory_rows_in_wandb_match_infoplane_csv(make_cfg, tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    train(make_cfg("logger=wandb", "logger.project=test", "infoplane.log_spaced_evals=2", "linear_eval=null",
+                   "estimator=calibrated", "estimator@estimator.I_TY=gaussian"))
+    run_dir = tmp_path / "run"
+    run_file = offline_run_files(run_dir)[0]
+    run = read_offline_run(run_file)
+    csv_rows = read_trajectory(run_dir / "infoplane.csv")
+    evaluations = sorted({int(r["step"]) for r in csv_rows})
+
+    increments = [h["infoplane/rows"] for h in run["history"] if "infoplane/rows" in h]
+    assert [i["_type"] for i in increments] == ["incremental-table-file"] * len(evaluations)
+    assert [i["increment_num"] for i in increments] == list(range(len(evaluations)))
+    tables = [_table(run_file, i) for i in increments]
+    assert all(t["columns"] == WANDB_COLUMNS for t in tables)
+    # each increment holds only its own evaluation's rows
+    assert [sorted({r[3] for r in t["data"]}) for t in tables] == [[s] for s in evaluations]
+    logged = [dict(zip(WANDB_COLUMNS, r)) for t in tables for r in t["data"]]
+
+    expected = [(r, q) for r in csv_rows for q in SUFFIX if r.get(q) is not None]
+    assert len(logged) == len(expected)
+    by_key = {(w["step"], w["layer"], w["quantity"]): w for w in logged}
+    run_id = (run_dir / "wandb_run_id.txt").read_text().strip()
+    for r, q in expected:
+        w = by_key[(int(r["step"]), r["layer"], q)]
+        s = SUFFIX[q]
+        assert w["value"] == pytest.approx(r[q], rel=1e-9)
+        assert w["ceiling"] == pytest.approx(r[f"ceiling_{s}"], rel=1e-9)
+        assert w["saturated"] is r[f"saturated_{s}"]
+        assert (w["estimator"], w["bound"]) == (r[f"estimator_{s}"], r[f"bound_{s}"])
+        assert w["epoch"] == pytest.approx(r["epoch"]) and w["n_probe"] == r["n_probe"]
+        assert w["run_id"] == run_id and w["run_name"] and w["objective"] == "VICReg"
+    assert {w["estimator"] for w in logged if w["quantity"] == "I_TY"} == {"gaussian"}
+    assert all(not math.isnan(w["value"]) for w in logged)
+
+    # the whole trajectory once more at the end, for custom charts and cross-run queries
+    final = [h["infoplane/trajectory"] for h in run["history"] if "infoplane/trajectory" in h]
+    assert len(final) == 1 and final[0]["_type"] == "table-file"
+    assert [dict(zip(WANDB_COLUMNS, r)) for r in _table(run_file, final[0])["data"]] == logged
+    assert run["summary"]["infoplane/trajectory"]["nrows"] == len(logged)
+    figures = [h for h in run["history"] if "infoplane/figure" in h]
+    assert len(figures) == len(evaluations)
+    # two tables per evaluation used to be logged (whole trajectory + chart); now one increment each, plus the end
+    table_files = list((run_file.parent / "files" / "media" / "table").rglob("*.table.json"))
+    assert len(table_files) == len(evaluations) + 2  # increments + final trajectory + its chart's table
