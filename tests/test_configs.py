@@ -34,7 +34,12 @@ def test_every_option_composes(make_cfg, group, option):
         pytest.importorskip("hydra_plugins.hydra_optuna_sweeper" if group == "hparams_search" else "hydra_plugins.hydra_submitit_launcher")
     cfg = make_cfg(f"{group}={option}", fast=group != "experiment")
     if group in ("backbone", "augmentation", "objective", "estimator", "optimizer", "scheduler"):
-        assert cfg[group] is not None and "_target_" in cfg[group]
+        node = cfg[group]
+        # the estimator group also has a per-quantity form: one estimator node per quantity
+        per_quantity = group == "estimator" and "_target_" not in node
+        assert node is not None and ("_target_" in node or per_quantity)
+        if per_quantity:
+            assert set(node) == {"I_XT", "I_TY", "I_Z1Z2"} and all("_target_" in node[q] for q in node)
 
 
 BACKBONES = options("backbone")
