@@ -166,7 +166,7 @@ def write_tables(rows: list[dict], out: Path, header: str) -> None:
             if got:
                 cols = [f"{got[c]['estimate']:.3f} ({got[c]['seconds']:.2f})" if c in got else "" for c in cells]
                 lines.append(f"| {name} | " + " | ".join(cols) + " |")
-    lines += ["", "† binning, kde and renyi report a bin/noise/kernel-dependent quantity (DESIGN.md §2), "
+    lines += ["", "† binning, kde and renyi report a bin/noise/kernel-dependent quantity (docs/design.md §2), "
               "not the Shannon MI of the continuous pair; their error column is not an accuracy."]
     out.write_text("\n".join(lines) + "\n")
 
