@@ -29,11 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import time
-import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,25 +39,12 @@ import torch
 
 from ssl_it.callbacks import infoplane_rows as rows_lib
 from ssl_it.callbacks.infoplane_logging import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
+from ssl_it.callbacks.infoplane_probe import ProbeSet, WideLayerProjection, probe_set
 from ssl_it.callbacks.infoplane_schedule import EvaluationSchedule
 from ssl_it.callbacks.probe_cache import probe_cache
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.callbacks.trajectory import TrajectoryFile, read_trajectory
-from ssl_it.estimators import MIEstimator, effective_rank, gaussian_entropy, label_entropy
-
-
-@dataclass
-class ProbeSet:
-    """The probe set as the estimators see it (fixed for the run)."""
-
-    labels: torch.Tensor
-    x_repr: torch.Tensor
-    h_x: float
-    h_y: float
-
-    @property
-    def n(self) -> int:
-        return int(self.labels.shape[0])
+from ssl_it.estimators import MIEstimator, effective_rank, gaussian_entropy
 
 
 class InformationPlane(pl.Callback):
@@ -149,7 +133,7 @@ class InformationPlane(pl.Callback):
         self.rows: list[dict[str, Any]] = []
         self.evaluated_steps: list[int] = []
         self.estimators: dict[str, MIEstimator] = {}
-        self._projections: dict[str, torch.Tensor] = {}
+        self.projection = WideLayerProjection(max_dim, seed)
         self._restored: dict[str, Any] | None = None
         self._probe: ProbeSet | None = None
 
@@ -173,13 +157,7 @@ class InformationPlane(pl.Callback):
     def _probe_set(self, trainer: pl.Trainer) -> ProbeSet:
         if self._probe is None:
             inputs, labels = trainer.datamodule.probe_set()
-            flat = inputs.flatten(1).double()
-            if self.x_representation == "random_projection" and flat.shape[1] > self.x_dim:
-                gen = torch.Generator().manual_seed(self.seed)
-                proj = torch.randn(flat.shape[1], self.x_dim, generator=gen, dtype=torch.float64)
-                flat = flat @ proj / math.sqrt(self.x_dim)
-            h_x, h_y = rows_lib.input_entropy(inputs), label_entropy(labels)
-            self._probe = ProbeSet(labels=labels, x_repr=flat.float(), h_x=h_x, h_y=h_y)
+            self._probe = probe_set(inputs, labels, self.x_representation, self.x_dim, self.seed)
         return self._probe
 
     # ------------------------------------------------------------- schedule
@@ -264,7 +242,7 @@ class InformationPlane(pl.Callback):
                 else effective_rank(t_est))
         row = {
             "layer": layer, "H_gauss": gaussian_entropy(t_est), "effective_rank": rank,
-            "dim": t.shape[1], "estimated_dim": t_est.shape[1], **self._probe_columns(probe),
+            "dim": t.shape[1], "estimated_dim": t_est.shape[1], **probe.columns(),
         }
         row.update(self._measure(layer, "I_XT", probe.x_repr.to(t.device), t_est, probe))
         row.update(self._measure(layer, "I_TY", t_est, probe.labels.to(t.device), probe))
@@ -272,28 +250,14 @@ class InformationPlane(pl.Callback):
         return row
 
     def _views_row(self, z1: torch.Tensor, z2: torch.Tensor, probe: ProbeSet) -> dict[str, Any]:
-        row = {"layer": "views", **self._probe_columns(probe)}
+        row = {"layer": "views", **probe.columns()}
         row.update(self._measure("views", "I_Z1Z2", z1, z2, probe))
         row.update(rows_lib.summary_columns({"I_Z1Z2": self.per_quantity["I_Z1Z2"]}))
         return row
 
-    @staticmethod
-    def _probe_columns(probe: ProbeSet) -> dict[str, Any]:
-        return {"n_probe": probe.n, "log_n": math.log(probe.n), "H_X": probe.h_x, "H_Y": probe.h_y}
-
     def _narrowed(self, layer: str, t: torch.Tensor) -> torch.Tensor:
-        """``t`` itself, or ``t P / sqrt(max_dim)`` with a Gaussian ``P`` seeded
-        by (seed, layer name) when the layer is wider than ``max_dim``; ``P`` is
-        drawn once per layer and kept (a pure function of the seed, so it is not
-        checkpointed)."""
-        if self.max_dim is None or t.shape[1] <= self.max_dim:
-            return t
-        proj = self._projections.get(layer)
-        if proj is None:
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + zlib.crc32(layer.encode()))
-            proj = torch.randn(t.shape[1], self.max_dim, generator=gen).to(device=t.device, dtype=t.dtype)
-            self._projections[layer] = proj
-        return t @ proj / math.sqrt(self.max_dim)
+        """The layer as estimated: projected to ``max_dim`` when wider (``WideLayerProjection``)."""
+        return self.projection(layer, t)
 
     # -------------------------------------------------------------- logging
     def _log(self, trainer: pl.Trainer, new: list[dict[str, Any]], step: int, seconds: float, objective: str) -> None:
