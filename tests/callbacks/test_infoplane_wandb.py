@@ -22,7 +22,8 @@ def _table(run_file, entry: dict) -> dict:
 def test_trajectory_rows_in_wandb_match_infoplane_csv(make_cfg, tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     train(make_cfg("logger=wandb", "logger.project=test", "infoplane.log_spaced_evals=2", "linear_eval=null",
-                   "estimator=calibrated", "estimator@estimator.I_TY=gaussian"))
+                   "estimator=calibrated", "estimator@estimator.I_TY=gaussian",
+                   "infoplane.wandb_chart_preset=me/ssl-it-infoplane"))
     run_dir = tmp_path / "run"
     run_file = offline_run_files(run_dir)[0]
     run = read_offline_run(run_file)
@@ -59,8 +60,12 @@ def test_trajectory_rows_in_wandb_match_infoplane_csv(make_cfg, tmp_path, monkey
     assert len(final) == 1 and final[0]["_type"] == "table-file"
     assert [dict(zip(WANDB_COLUMNS, r)) for r in _table(run_file, final[0])["data"]] == logged
     assert run["summary"]["infoplane/trajectory"]["nrows"] == len(logged)
+    # the run-end chart names the custom-chart preset and reads the long rows
+    chart = run["config"]["_wandb"]["visualize"]["infoplane/chart"]
+    assert chart["panel_config"]["panelDefId"] == "me/ssl-it-infoplane"
+    assert chart["panel_config"]["fieldSettings"]["layer"] == "layer"
     figures = [h for h in run["history"] if "infoplane/figure" in h]
     assert len(figures) == len(evaluations)
     # two tables per evaluation used to be logged (whole trajectory + chart); now one increment each, plus the end
     table_files = list((run_file.parent / "files" / "media" / "table").rglob("*.table.json"))
-    assert len(table_files) == len(evaluations) + 2  # increments + final trajectory + its chart's table
+    assert len(table_files) == len(evaluations) + 1  # increments + the final trajectory (the chart reuses it)
