@@ -71,7 +71,7 @@ def plot_information_plane(
     ax.set_title(title)
     if drawn:
         fig.colorbar(colour, ax=ax, label="epoch")
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")
     return fig
 
 
