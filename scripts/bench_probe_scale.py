@@ -23,37 +23,54 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from torch import nn
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 WIDE = 32 * 28 * 28  # the flattened convolutional tap
 
 
-def _model() -> nn.Module:
-    from tests.callbacks.fakes import TinyModel
+class _Model(nn.Module):
+    """``backbone`` and ``objective.projector``, as the probe pass expects them."""
 
+    def __init__(self, backbone: nn.Module, projector: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.objective = nn.Module()
+        self.objective.projector = projector
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def log_dict(self, metrics: dict[str, float], **kwargs: object) -> None:
+        pass
+
+
+def _trainer(x: torch.Tensor, labels: torch.Tensor, views: list[torch.Tensor]) -> SimpleNamespace:
+    """What the measuring callbacks read from a trainer, on one process."""
+    dm = SimpleNamespace(probe_set=lambda: (x, labels), probe_views=lambda: views)
+    return SimpleNamespace(global_step=1, current_epoch=0, num_training_batches=1, world_size=1, global_rank=0,
+                           is_global_zero=True, sanity_checking=False, datamodule=dm, loggers=[])
+
+
+def _model() -> nn.Module:
     backbone = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(),
                              nn.Linear(512, 2048))
-    return TinyModel(backbone, nn.Sequential(nn.Linear(2048, 512), nn.ReLU(), nn.Linear(512, 512)))
+    return _Model(backbone, nn.Sequential(nn.Linear(2048, 512), nn.ReLU(), nn.Linear(512, 512)))
 
 
 def one(n: int, estimator: str) -> dict[str, float]:
     """Run one evaluation of both callbacks at probe size ``n`` (in this process)."""
     from ssl_it.callbacks import EmbeddingDiagnostics, InformationPlane
     from ssl_it.estimators import KDEMI, KSGMI, BinningMI, GaussianMI
-    from tests.callbacks.fakes import fake_trainer
-
     torch.set_num_threads(1)
     base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # after the imports
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(n, 1, 28, 28, generator=gen)
     views = [x + 0.05 * torch.randn(x.shape, generator=gen) for _ in range(2)]
-    trainer = fake_trainer(x, torch.randint(0, 10, (n,), generator=gen), views=views, step=1)
+    trainer = _trainer(x, torch.randint(0, 10, (n,), generator=gen), views)
     model = _model()
     est = {"binning": BinningMI, "kde": KDEMI, "ksg": KSGMI, "gaussian": GaussianMI}[estimator]()
     with tempfile.TemporaryDirectory() as tmp:
