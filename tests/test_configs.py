@@ -13,7 +13,7 @@ from ssl_it.module import SSLModule
 from ssl_it.train import CONFIG_DIR, build_objective
 
 GROUPS = ["data", "backbone", "augmentation", "objective", "estimator", "infoplane", "optimizer", "scheduler",
-          "trainer", "logger", "callbacks", "experiment", "hparams_search", "launcher"]
+          "trainer", "logger", "callbacks", "experiment", "hparams_search", "launcher", "debug"]
 
 
 def options(group: str) -> list[str]:
