@@ -53,7 +53,7 @@ def find_runs(paths: Sequence[Path]) -> list[Path]:
         if (path / "config.yaml").is_file():
             runs.append(path)
             continue
-        found = [p.parent for p in path.rglob("config.yaml") if not any(part.startswith(".") for part in p.parts[-3:-1])]
+        found = [p.parent for p in path.rglob("config.yaml") if not p.parent.name.startswith(".")]  # not .hydra/
         runs += sorted(found, key=_natural_key)
     return runs
 
@@ -85,7 +85,8 @@ def load_run(run_dir: Path) -> RunRecord:
     config = _flatten(cfg)
     choices = {str(k): str(v) for k, v in ((cfg.get("run") or {}).get("choices") or {}).items()}
     if not choices:
-        choices = {g: str(config[f"{g}._target_"]).rsplit(".", 1)[-1].lower() for g in GROUPS if f"{g}._target_" in config}
+        targets = {g: str(config[f"{g}._target_"]) for g in GROUPS if f"{g}._target_" in config}
+        choices = {g: target.rsplit(".", 1)[-1].lower() for g, target in targets.items()}
     rows: list[dict[str, str]] = []
     if (run_dir / "metrics.csv").is_file():
         with (run_dir / "metrics.csv").open(newline="") as f:
@@ -167,7 +168,8 @@ def comparison_table(runs: Sequence[RunRecord]) -> tuple[list[str], list[list[An
     header = ["run", *config, *measures, "wall_time_s"]
     rows = []
     for i, run in enumerate(runs):
-        rows.append([run.path.name, *(v[i] for v in config.values()), *(run.metrics.get(m) for m in measures), run.wall_time_s])
+        values = [v[i] for v in config.values()] + [run.metrics.get(m) for m in measures]
+        rows.append([run.path.name, *values, run.wall_time_s])
     return header, rows
 
 
@@ -190,7 +192,9 @@ def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_runs(runs: Sequence[RunRecord], labels: Sequence[str], units: str = "nats", layers: Sequence[str] | None = None) -> Figure:
+def plot_runs(
+    runs: Sequence[RunRecord], labels: Sequence[str], units: str = "nats", layers: Sequence[str] | None = None
+) -> Figure:
     """One panel per layer; each run's trajectory in its own colour, from a
     hollow first point to a large last point; probe-set ceilings dashed."""
     scale = 1 / 0.6931471805599453 if units == "bits" else 1.0

@@ -130,7 +130,9 @@ def run_identity(cfg: DictConfig) -> RunIdentity:
     logger = cfg.get("logger") or {}
     measured = cfg.get("infoplane") is not None and "_target_" in cfg.infoplane
     swept = run.get("swept")
-    name = logger.get("name") or build_name(choices, overrides, cfg.get("seed"), measured, None if swept is None else list(swept))
-    tags = [f"{g}:{choices[g]}"[:WANDB_TAG_LIMIT] for g in TAG_GROUPS if choices.get(g) and (g != "estimator" or measured)]
+    swept = None if swept is None else list(swept)
+    name = logger.get("name") or build_name(choices, overrides, cfg.get("seed"), measured, swept)
+    groups = [g for g in TAG_GROUPS if choices.get(g) and (g != "estimator" or measured)]
+    tags = [f"{g}:{choices[g]}"[:WANDB_TAG_LIMIT] for g in groups]
     tags += [t for t in (logger.get("tags") or []) if t not in tags]
     return RunIdentity(name=name, tags=tags, group=logger.get("group") or run.get("sweep"))

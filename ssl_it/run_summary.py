@@ -27,7 +27,7 @@ from omegaconf import DictConfig
 
 SUMMARY_FILE = "summary.json"
 PLANE_QUANTITIES = ("I_XT", "I_TY", "I_Z1Z2")
-_PLANE_METRIC = re.compile(r"final/infoplane/[^/]+(/[^/]+)*/(I_XT|I_TY|I_Z1Z2)")
+_PLANE_METRIC = re.compile(r"final/infoplane/(.+)/(I_XT|I_TY|I_Z1Z2)")
 
 
 def final_infoplane_metrics(run_dir: Path) -> dict[str, float]:
@@ -82,11 +82,16 @@ def check_optimized_metric(cfg: DictConfig) -> None:
         fixed |= {"final/linear_eval_top1", "final/linear_eval_top5"}
     if (cfg.get("callbacks") or {}).get("knn") is not None:
         fixed.add("final/knn_acc")
-    plane_on = cfg.get("infoplane") is not None and "_target_" in cfg.infoplane
+    plane = cfg.get("infoplane")
+    layers: list[str] = []
+    if plane is not None and "_target_" in plane:
+        layers = list(plane.get("layers") or [])
+        layers += ["views"] if plane.get("measure_views") else []
     for name in names:
-        if name in fixed or (plane_on and _PLANE_METRIC.fullmatch(name)):
+        match = _PLANE_METRIC.fullmatch(name)
+        if name in fixed or (match and match.group(1) in layers):
             continue
-        allowed = sorted(fixed) + (["final/infoplane/<layer>/<I_XT|I_TY|I_Z1Z2>"] if plane_on else [])
+        allowed = sorted(fixed) + [f"final/infoplane/{layer}/<I_XT|I_TY|I_Z1Z2>" for layer in layers]
         raise ValueError(f"optimized_metric={name!r}: not a final metric of this run; allowed: {', '.join(allowed)}")
 
 

@@ -99,7 +99,8 @@ def record_invocation(cfg: DictConfig) -> None:
     if not HydraConfig.initialized() or "run" not in cfg:
         return
     hydra_cfg = HydraConfig.get()
-    cfg.run.choices = {k: v for k, v in hydra_cfg.runtime.choices.items() if v is not None and not k.startswith("hydra/")}
+    choices = hydra_cfg.runtime.choices
+    cfg.run.choices = {k: v for k, v in choices.items() if v is not None and not k.startswith("hydra/")}
     cfg.run.overrides = list(hydra_cfg.overrides.task)
     cfg.run.sweep = sweep_group()
     cfg.run.swept = swept_keys(hydra_cfg)
@@ -117,7 +118,9 @@ def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
     return loggers
 
 
-def finish_loggers(trainer: pl.Trainer, summary: dict[str, float], failed: bool, hp_metric: float | None = None) -> None:
+def finish_loggers(
+    trainer: pl.Trainer, summary: dict[str, float], failed: bool, hp_metric: float | None = None
+) -> None:
     """Write the final numbers and close W&B runs, so the run file is complete
     (and the next multirun job in this process starts a run of its own);
     TensorBoard gets them with ``hp_metric``, the value the run returns."""
@@ -214,6 +217,8 @@ def train(cfg: DictConfig) -> float | tuple[float, ...]:
             f"({'frozen-feature logistic regression' if evaluation else 'online probe'}; "
             f"online probe {online:.4f})  run dir: {state.run_dir}"
         )
+    if not trainer.is_global_zero:  # linear evaluation runs on rank 0; sweepers read rank 0's value
+        return acc
     return returned_value(summary, acc, cfg.get("optimized_metric"))
 
 

@@ -32,7 +32,7 @@ def test_every_group_has_options():
 def test_every_option_composes(make_cfg, group, option):
     if group in NEEDS_SWEEPS:
         pytest.importorskip("hydra_plugins.hydra_optuna_sweeper" if group == "hparams_search" else "hydra_plugins.hydra_submitit_launcher")
-    cfg = make_cfg(f"{group}={option}", fast=group != "experiment")
+    cfg = make_cfg(f"{group}={option}", fast=group not in ("experiment", "debug"))
     if group in ("backbone", "augmentation", "objective", "estimator", "optimizer", "scheduler"):
         assert cfg[group] is not None and "_target_" in cfg[group]
 

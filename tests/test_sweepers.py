@@ -88,7 +88,8 @@ def test_submitit_local_runs_a_multi_objective_sweep_in_parallel(tmp_path):
     for trial in trials:
         run = sweep / str(trial.number)
         summary = json.loads((run / "summary.json").read_text())
-        assert trial.values == pytest.approx([summary["final/linear_eval_top1"], summary["final/infoplane/backbone/I_XT"]])
+        returned = [summary["final/linear_eval_top1"], summary["final/infoplane/backbone/I_XT"]]
+        assert trial.values == pytest.approx(returned)
         spans.append(((run / "config.yaml").stat().st_mtime, (run / "summary.json").stat().st_mtime))
     (start_a, end_a), (start_b, end_b) = spans
     assert start_a < end_b and start_b < end_a  # the two jobs overlapped in time

@@ -7,6 +7,8 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import RichProgressBar
 
+Metric = int | str | float | dict[str, float]
+
 
 class LossProgressBar(RichProgressBar):
     """Lightning's ``RichProgressBar`` whose metric columns (``train/loss``,
@@ -22,9 +24,9 @@ class LossProgressBar(RichProgressBar):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._shown: dict[str, int | str | float | dict[str, float]] | None = None
+        self._shown: dict[str, Metric] | None = None
 
-    def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, int | str | float | dict[str, float]]:
+    def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Metric]:
         every = max(1, int(trainer.log_every_n_steps or 1))
         if self._shown is None or not trainer.training or trainer.global_step % every == 0:
             self._shown = super().get_metrics(trainer, pl_module)
