@@ -26,8 +26,10 @@ def load(path: Path) -> RunRecord:
     run_dir, csv_path = (path, path / "infoplane.csv") if path.is_dir() else (path.parent, path)
     if not csv_path.is_file():
         raise FileNotFoundError(f"no infoplane.csv at {csv_path}")
-    if path.is_dir() and (run_dir / "config.yaml").is_file():
-        return load_run(run_dir)
+    if (run_dir / "config.yaml").is_file():
+        run = load_run(run_dir)
+        run.trajectory = read_trajectory(csv_path)
+        return run
     return RunRecord(run_dir, {}, {}, {}, read_trajectory(csv_path))
 
 

@@ -200,7 +200,7 @@ def plot_runs(
     scale = 1 / 0.6931471805599453 if units == "bits" else 1.0
     planes = [[r for r in run.trajectory if r.get("I_XT") is not None and r.get("I_TY") is not None] for run in runs]
     names = layers or list(dict.fromkeys(r["layer"] for rows in planes for r in rows))
-    fig = Figure(figsize=(4.2 * max(1, len(names)) + 1.8, 4.0), dpi=100)
+    fig = Figure(figsize=(4.2 * max(1, len(names)) + 2.4, 4.0), dpi=100, layout="constrained")
     axes = fig.subplots(1, max(1, len(names)), squeeze=False)[0]
     colours = [f"C{i % 10}" for i in range(len(runs))]
     for ax, layer in zip(axes, names):
@@ -217,10 +217,8 @@ def plot_runs(
         ax.set_xlabel(f"I(X;T) [{units}]")
     axes[0].set_ylabel(f"I(T;Y) [{units}]")
     handles, texts = axes[0].get_legend_handles_labels()
-    fig.legend(handles, texts, loc="center right", fontsize=7, title="run (hollow: first, large: last evaluation)",
-               title_fontsize=7)
-    fig.suptitle("dashed: log N of the probe set; dotted: H(Y)", fontsize=8)
-    fig.subplots_adjust(left=0.07, right=0.97 - 1.9 / fig.get_figwidth(), bottom=0.13, top=0.86, wspace=0.25)
+    fig.legend(handles, texts, loc="outside right center", fontsize=7, title_fontsize=7,
+               title="run\n(hollow: first, large: last evaluation;\ndashed: log N of the probe set; dotted: H(Y))")
     return fig
 
 
