@@ -15,6 +15,7 @@ information-plane trajectories, one colour per run. Used by
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -151,7 +152,7 @@ def run_labels(runs: Sequence[RunRecord], keys: Sequence[str] | None = None) -> 
 
 
 def _format(key: str, value: Any) -> str:
-    if "." not in key and key in GROUPS or key.endswith("_target_"):
+    if key in GROUPS or key.endswith("_target_"):
         return str(value).rsplit(".", 1)[-1]
     return f"{key.rsplit('.', 1)[-1]}={value}"
 
@@ -167,10 +168,20 @@ def comparison_table(runs: Sequence[RunRecord]) -> tuple[list[str], list[list[An
         measures.append("I_Z1Z2/views")
     header = ["run", *config, *measures, "wall_time_s"]
     rows = []
-    for i, run in enumerate(runs):
+    for i, (run, name) in enumerate(zip(runs, run_names(runs))):
         values = [v[i] for v in config.values()] + [run.metrics.get(m) for m in measures]
-        rows.append([run.path.name, *values, run.wall_time_s])
+        rows.append([name, *values, run.wall_time_s])
     return header, rows
+
+
+def run_names(runs: Sequence[RunRecord]) -> list[str]:
+    """Directory names (``0``, ``1``, ...), or paths below the runs' common
+    folder when names repeat (runs of several sweeps)."""
+    names = [r.path.name for r in runs]
+    if len(set(names)) == len(names):
+        return names
+    common = Path(os.path.commonpath([r.path.resolve() for r in runs]))
+    return [str(r.path.resolve().relative_to(common)) for r in runs]
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from matplotlib.colors import to_hex
 
-from ssl_it.compare import RunRecord, differing_columns, plot_runs, run_labels
+from ssl_it.compare import RunRecord, differing_columns, plot_runs, run_labels, run_names
 from tests.conftest import FAST, FAST_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,3 +99,10 @@ def test_each_run_gets_its_own_colour_and_legend_entry():
     assert [ln.get_label() for ln in lines] == ["lr=0.001", "lr=0.003", "lr=0.01"]
     assert len({to_hex(ln.get_color()) for ln in lines}) == 3
     assert [t.get_text() for t in fig.legends[0].get_texts()] == labels
+
+
+def test_runs_of_two_sweeps_keep_distinct_names():
+    runs = [record("0", {}, {}), record("0", {}, {})]
+    runs[0].path, runs[1].path = Path("/sweeps/a/0"), Path("/sweeps/b/0")
+    assert run_names(runs) == ["a/0", "b/0"]
+    assert run_names([record("0", {}, {}), record("1", {}, {})]) == ["0", "1"]
