@@ -1,10 +1,14 @@
 """Overlay the information-plane trajectories of several runs in one figure.
 
     python scripts/plot_infoplane.py outputs/multirun/2026-11-28/12-00-00/* --out plane.png
-    python scripts/plot_infoplane.py RUN_A RUN_B --label-keys objective._target_ estimator._target_ --bits
+    python scripts/plot_infoplane.py RUN_A RUN_B --label-keys objective optimizer.lr --bits
 
 Each argument is a run directory holding ``infoplane.csv`` (and
-``config.yaml``, from which the legend label is built), or a trajectory file.
+``config.yaml``), or a trajectory file. Several runs are drawn one colour per
+run, one panel per layer, labelled by the config values that differ between
+them (or by ``--label-keys``: config keys such as ``optimizer.lr`` or group
+names such as ``objective``). A single run is drawn as the callback draws it:
+all layers in one panel, points coloured by epoch.
 """
 
 from __future__ import annotations
@@ -12,48 +16,46 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from ssl_it.callbacks.plotting import plot_information_plane, save_figure
 from ssl_it.callbacks.trajectory import read_trajectory
+from ssl_it.compare import RunRecord, load_run, plot_runs, run_labels
 
-DEFAULT_LABEL_KEYS = ["objective._target_", "estimator._target_", "seed"]
 
-
-def run_label(run_dir: Path, keys: list[str]) -> str:
-    """A legend label from the run's resolved config (last dotted part of targets)."""
-    cfg_path = run_dir / "config.yaml"
-    if not cfg_path.is_file():
-        return run_dir.name
-    cfg = OmegaConf.load(cfg_path)
-    parts = []
-    for key in keys:
-        value = OmegaConf.select(cfg, key, default=None)
-        if value is not None:
-            parts.append(str(value).rsplit(".", 1)[-1] if key.endswith("_target_") else f"{key.split('.')[-1]}={value}")
-    return " ".join(parts) or run_dir.name
+def load(path: Path) -> RunRecord:
+    """A run directory (with or without config.yaml) or a bare trajectory file."""
+    run_dir, csv_path = (path, path / "infoplane.csv") if path.is_dir() else (path.parent, path)
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"no infoplane.csv at {csv_path}")
+    if (run_dir / "config.yaml").is_file():
+        run = load_run(run_dir)
+        run.trajectory = read_trajectory(csv_path)
+        return run
+    return RunRecord(run_dir, {}, {}, {}, read_trajectory(csv_path))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=Path("outputs/infoplane_compare.png"))
-    parser.add_argument("--label-keys", nargs="*", default=DEFAULT_LABEL_KEYS)
-    parser.add_argument("--layers", nargs="*", default=None, help="only these layers")
+    parser.add_argument("--label-keys", nargs="+", default=None, help="legend from these config keys or groups")
+    parser.add_argument("--layers", nargs="+", default=None, help="only these layers")
     parser.add_argument("--bits", action="store_true", help="plot in bits instead of nats")
     args = parser.parse_args()
-    runs = []
-    for run in args.runs:
-        path = run / "infoplane.csv" if run.is_dir() else run
-        if not path.is_file():
-            parser.error(f"no infoplane.csv at {path}")
-        rows = read_trajectory(path)
-        if args.layers:
-            rows = [r for r in rows if r["layer"] in args.layers]
-        runs.append((run_label(path.parent, args.label_keys), rows))
-    fig = plot_information_plane(runs, title="Information plane", units="bits" if args.bits else "nats")
+    try:
+        runs = [load(p) for p in args.runs]
+    except FileNotFoundError as err:
+        parser.error(str(err))
+    if args.layers:
+        for run in runs:
+            run.trajectory = [r for r in run.trajectory if r["layer"] in args.layers]
+    units = "bits" if args.bits else "nats"
+    labels = run_labels(runs, args.label_keys)
+    if len(runs) == 1:
+        fig = plot_information_plane([(labels[0], runs[0].trajectory)], title="Information plane", units=units)
+    else:
+        fig = plot_runs(runs, labels, units=units, layers=args.layers)
     save_figure(fig, args.out)
-    print(f"wrote {args.out} ({len(runs)} runs)")
+    print(f"wrote {args.out} ({len(runs)} runs: {'; '.join(labels)})")
 
 
 if __name__ == "__main__":

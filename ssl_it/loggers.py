@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pytorch_lightning.loggers import CSVLogger, WandbLogger
+from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 
 
 class ResumableCSVLogger(CSVLogger):
@@ -102,14 +102,60 @@ def _has_wandb_credentials() -> bool:
 
 
 def make_tensorboard_logger(save_dir: str, run_id: str, name: str = "tensorboard") -> Any:
-    """Lightning's TensorBoard logger in ``<run dir>/<name>`` (needs ``tensorboard``)."""
-    from pytorch_lightning.loggers import TensorBoardLogger
-
+    """Lightning's TensorBoard logger in ``<run dir>/<name>/<run id>`` (needs
+    ``tensorboard``: ``pip install -e ".[tensorboard]"``, part of ``dev``),
+    with the information-plane figure as an image and the final metric as
+    ``hp_metric`` (see :class:`FigureTensorBoardLogger`)."""
     try:
         import tensorboard  # noqa: F401
     except ImportError:
         try:
             import tensorboardX  # noqa: F401
         except ImportError:
-            raise ValueError("logger=tensorboard needs the tensorboard package: pip install tensorboard") from None
-    return TensorBoardLogger(save_dir=save_dir, name=name, version=run_id)
+            raise ValueError(
+                "logger=tensorboard needs the tensorboard package: pip install -e '.[tensorboard]' (part of '.[dev]')"
+            ) from None
+    return FigureTensorBoardLogger(save_dir=save_dir, name=name, version=run_id, default_hp_metric=False)
+
+
+class FigureTensorBoardLogger(TensorBoardLogger):
+    """TensorBoard logger that also shows the information-plane figure and
+    the run's final numbers.
+
+    - Whenever ``infoplane/...`` metrics are logged, ``infoplane.png`` in the
+      run directory (redrawn by the information-plane callback just before)
+      is added as the image ``infoplane/figure`` at that step, once per
+      redraw.
+    - ``hp_metric`` is not set to -1 at the start; :meth:`log_final` writes
+      the hyperparameters with the final metrics, so TensorBoard's HParams
+      tab shows the value the run returns (``hp_metric``) beside every
+      ``final/...`` number.
+    """
+
+    FIGURE = "infoplane.png"
+
+    def __init__(self, save_dir: str, **kwargs: Any) -> None:
+        super().__init__(save_dir=save_dir, **kwargs)
+        self._figure = Path(save_dir) / self.FIGURE
+        self._figure_mtime: float | None = None
+
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        super().log_metrics(metrics, step)
+        if any(k.startswith("infoplane/") for k in metrics):
+            self._log_figure(step)
+
+    def _log_figure(self, step: int | None) -> None:
+        if not self._figure.is_file() or self._figure.stat().st_mtime == self._figure_mtime:
+            return
+        import numpy as np
+        from matplotlib.image import imread
+
+        image = np.asarray(imread(self._figure))[..., :3]  # (H, W, RGB) floats in [0, 1]
+        self.experiment.add_image("infoplane/figure", image, global_step=step, dataformats="HWC")
+        self._figure_mtime = self._figure.stat().st_mtime
+
+    def log_final(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """Hyperparameters (as logged at the start) with the final metrics;
+        ``metrics`` should hold ``hp_metric``."""
+        self.log_hyperparams(self.hparams, metrics=metrics, step=step)
+        self.experiment.flush()

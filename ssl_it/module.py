@@ -75,10 +75,10 @@ class SSLModule(pl.LightningModule):
         self.objective.set_progress(self.global_step, self._total_steps)
         feats = self.features_of_views(views)
         terms = self.objective(feats, views, labels)
-        self.log_dict(
-            {f"train/{k}": v.detach() for k, v in terms.items()},
-            on_step=True, on_epoch=True, batch_size=labels.shape[0], sync_dist=False,
-        )
+        logged = {f"train/{k}": v.detach() for k, v in terms.items()}
+        kwargs: dict[str, Any] = dict(on_step=True, on_epoch=True, batch_size=labels.shape[0], sync_dist=False)
+        self.log("train/loss", logged.pop("train/loss"), prog_bar=True, **kwargs)
+        self.log_dict(logged, **kwargs)
         return {"loss": terms["loss"], "features": feats[0].detach(), "labels": labels}
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:

@@ -1,10 +1,11 @@
 """Hydra entry point: compose -> validate -> instantiate -> fit -> report.
 
 The only module that imports Hydra. ``train(cfg)`` wires the config groups
-in dependency order, each instantiated once, and returns the final
-validation accuracy of a linear classifier on the frozen features (the
-metric sweepers optimise; the online probe's accuracy when linear
-evaluation is switched off).
+in dependency order, each instantiated once, writes the final numbers to
+``summary.json`` and returns the final validation accuracy of a linear
+classifier on the frozen features (the metric sweepers optimise; the online
+probe's accuracy when linear evaluation is switched off), or the final
+metric(s) that ``optimized_metric`` names (run_summary.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import hydra
 import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
@@ -30,9 +33,11 @@ from pytorch_lightning.loggers import WandbLogger
 from ssl_it.augmentation import EvalTransform
 from ssl_it.callbacks import InformationPlane, LinearEvaluation, OnlineLinearProbe
 from ssl_it.config_checks import ConfigError, validate_config
-from ssl_it.loggers import ResumableCSVLogger
+from ssl_it.loggers import FigureTensorBoardLogger, ResumableCSVLogger
 from ssl_it.module import SSLModule
 from ssl_it.resume import RunState, resolve_resume
+from ssl_it.run_names import adopt_wandb_sweep_run_id, run_identity, sweep_name, wandb_sweep_id
+from ssl_it.run_summary import check_optimized_metric, final_infoplane_metrics, returned_value, write_summary
 
 CONFIG_DIR = os.environ.get("SSL_IT_CONFIG_DIR", str(Path(__file__).resolve().parents[1] / "configs"))
 
@@ -72,27 +77,66 @@ def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
 
 
 def sweep_group() -> str | None:
-    """The multirun sweep's directory name (jobs of one sweep share a W&B group)."""
+    """The sweep this job belongs to: a W&B sweep id, or the multirun sweep
+    directory's name (jobs of one sweep share a W&B group)."""
+    if wandb_sweep_id():
+        return wandb_sweep_id()
     if not HydraConfig.initialized():
         return None
     hydra_cfg = HydraConfig.get()
-    return Path(hydra_cfg.sweep.dir).name if hydra_cfg.mode == RunMode.MULTIRUN else None
+    return sweep_name(hydra_cfg.sweep.dir) if hydra_cfg.mode == RunMode.MULTIRUN else None
+
+
+def swept_keys(hydra_cfg: DictConfig) -> list[str] | None:
+    """Keys the current sweep varies (W&B sweep parameters, Optuna's search
+    space, multirun overrides such as ``seed=0,1``); ``None`` outside a sweep."""
+    if wandb_sweep_id() and os.environ.get("WANDB_SWEEP_PARAM_PATH"):
+        return [k for k in OmegaConf.load(os.environ["WANDB_SWEEP_PARAM_PATH"]) if k != "wandb_version"]
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return None
+    keys = [str(k) for k in (hydra_cfg.sweeper.get("params") or {})]
+    multirun = Path(hydra_cfg.sweep.dir) / "multirun.yaml"  # the command line, saved by Hydra's basic sweeper
+    if multirun.is_file():
+        parsed = OverridesParser.create().parse_overrides(list(OmegaConf.load(multirun).hydra.overrides.task))
+        keys += [o.get_key_element() for o in parsed if o.is_sweep_override()]
+    return keys
+
+
+def record_invocation(cfg: DictConfig) -> None:
+    """Fill ``cfg.run`` (group choices, command-line overrides, the sweep and
+    the keys it varies) from Hydra; saved in config.yaml, it names and tags
+    the run (run_names.py)."""
+    if not HydraConfig.initialized() or "run" not in cfg:
+        return
+    hydra_cfg = HydraConfig.get()
+    choices = hydra_cfg.runtime.choices
+    cfg.run.choices = {k: v for k, v in choices.items() if v is not None and not k.startswith("hydra/")}
+    cfg.run.overrides = list(hydra_cfg.overrides.task)
+    cfg.run.sweep = sweep_group()
+    cfg.run.swept = swept_keys(hydra_cfg)
 
 
 def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
     loggers: list[Any] = [ResumableCSVLogger(str(state.run_dir), keep_until_epoch=state.resumed_epoch)]
     if enabled(cfg.logger):
         extra = {}
-        if "group" in cfg.logger and cfg.logger.group is None and (group := sweep_group()):
-            extra["group"] = group
+        if "group" in cfg.logger:  # W&B: readable name, tags from the choices, the sweep as group
+            identity = run_identity(cfg)
+            extra = {"name": identity.name, "tags": identity.tags, "group": identity.group}
+            state.run_id = adopt_wandb_sweep_run_id(state.run_dir, state.run_id)
         loggers.append(instantiate(cfg.logger)(save_dir=str(state.run_dir), run_id=state.run_id, **extra))
     return loggers
 
 
-def finish_loggers(trainer: pl.Trainer, summary: dict[str, float], failed: bool) -> None:
+def finish_loggers(
+    trainer: pl.Trainer, summary: dict[str, float], failed: bool, hp_metric: float | None = None
+) -> None:
     """Write the final numbers and close W&B runs, so the run file is complete
-    (and the next multirun job in this process starts a run of its own)."""
+    (and the next multirun job in this process starts a run of its own);
+    TensorBoard gets them with ``hp_metric``, the value the run returns."""
     for lg in trainer.loggers:
+        if isinstance(lg, FigureTensorBoardLogger) and not failed:
+            lg.log_final({"hp_metric": hp_metric, **summary}, step=trainer.global_step)
         if not isinstance(lg, WandbLogger) or lg._experiment is None:
             continue
         for key, value in summary.items():
@@ -137,12 +181,16 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     return trainer, module, datamodule, callbacks
 
 
-def train(cfg: DictConfig) -> float:
-    """Run one training job described by ``cfg``; return the final val probe accuracy."""
+def train(cfg: DictConfig) -> float | tuple[float, ...]:
+    """Run one training job described by ``cfg``; return the final val
+    accuracy, or the final metric(s) named by ``optimized_metric``."""
     warnings.filterwarnings("ignore", message=".*Experiment logs directory.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    started = time.monotonic()
     try:
         validate_config(cfg)
+        check_optimized_metric(cfg)
+        record_invocation(cfg)
         state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root))
         cfg = state.config
         trainer, module, datamodule, callbacks = build(cfg, state)
@@ -167,19 +215,25 @@ def train(cfg: DictConfig) -> float:
     evaluation = next((c.result for c in callbacks if isinstance(c, LinearEvaluation)), None)
     if evaluation:
         summary.update({f"final/linear_eval_{k}": v for k, v in evaluation.items()})
-    finish_loggers(trainer, summary, failed=False)
+    if "val/knn_acc" in trainer.callback_metrics:
+        summary["final/knn_acc"] = float(trainer.callback_metrics["val/knn_acc"])
+    summary.update(final_infoplane_metrics(state.run_dir))
     acc = evaluation["top1"] if evaluation else online
+    finish_loggers(trainer, summary, failed=False, hp_metric=acc)
     if trainer.is_global_zero:
+        write_summary(state.run_dir, summary, time.monotonic() - started)
         print(
             f"ssl_it: final val linear-probe accuracy = {acc:.4f} "
             f"({'frozen-feature logistic regression' if evaluation else 'online probe'}; "
             f"online probe {online:.4f})  run dir: {state.run_dir}"
         )
-    return acc
+    if not trainer.is_global_zero:  # linear evaluation runs on rank 0; sweepers read rank 0's value
+        return acc
+    return returned_value(summary, acc, cfg.get("optimized_metric"))
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | tuple[float, ...]:
     try:
         return train(cfg)
     except ConfigError as err:

@@ -13,7 +13,7 @@ from ssl_it.module import SSLModule
 from ssl_it.train import CONFIG_DIR, build_objective
 
 GROUPS = ["data", "backbone", "augmentation", "objective", "estimator", "infoplane", "optimizer", "scheduler",
-          "trainer", "logger", "callbacks", "experiment", "hparams_search", "launcher"]
+          "trainer", "logger", "callbacks", "experiment", "hparams_search", "launcher", "debug"]
 
 
 def options(group: str) -> list[str]:
@@ -32,7 +32,7 @@ def test_every_group_has_options():
 def test_every_option_composes(make_cfg, group, option):
     if group in NEEDS_SWEEPS:
         pytest.importorskip("hydra_plugins.hydra_optuna_sweeper" if group == "hparams_search" else "hydra_plugins.hydra_submitit_launcher")
-    cfg = make_cfg(f"{group}={option}", fast=group != "experiment")
+    cfg = make_cfg(f"{group}={option}", fast=group not in ("experiment", "debug"))
     if group in ("backbone", "augmentation", "objective", "estimator", "optimizer", "scheduler"):
         node = cfg[group]
         # the estimator group also has a per-quantity form: one estimator node per quantity

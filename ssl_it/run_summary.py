@@ -1,0 +1,109 @@
+"""A run's final numbers: ``summary.json`` and the value returned to a sweeper.
+
+``train()`` gathers the final metrics (``final/linear_eval_top1``,
+``final/val_probe_acc``, ``final/knn_acc``, and the last information-plane
+evaluation as ``final/infoplane/<layer>/<I_XT|I_TY|I_Z1Z2>``, read back from
+``infoplane.csv``), writes them with the wall time to ``summary.json`` in the
+run directory, and returns what ``optimized_metric`` names:
+
+- ``null``: the final linear-eval top-1 (the online probe's accuracy when
+  linear evaluation is off), as before;
+- one metric name: that number (a single-objective sweep);
+- a list of names: a tuple in that order (a multi-objective Optuna sweep,
+  ``direction: [maximize, minimize]``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+SUMMARY_FILE = "summary.json"
+PLANE_QUANTITIES = ("I_XT", "I_TY", "I_Z1Z2")
+_PLANE_METRIC = re.compile(r"final/infoplane/(.+)/(I_XT|I_TY|I_Z1Z2)")
+
+
+def final_infoplane_metrics(run_dir: Path) -> dict[str, float]:
+    """``final/infoplane/<layer>/<quantity>`` of the last evaluation (the
+    largest step) in ``<run_dir>/infoplane.csv``; empty without the file."""
+    path = Path(run_dir) / "infoplane.csv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("step")]
+    if not rows:
+        return {}
+    last = max(float(r["step"]) for r in rows)
+    out = {}
+    for row in rows:
+        if float(row["step"]) != last:
+            continue
+        for q in PLANE_QUANTITIES:
+            if row.get(q) not in (None, ""):
+                out[f"final/infoplane/{row['layer']}/{q}"] = float(row[q])
+    return out
+
+
+def write_summary(run_dir: Path, metrics: Mapping[str, float], wall_time_s: float) -> Path:
+    """``<run_dir>/summary.json``: the final metrics (NaN written as null) and
+    the seconds this process spent in ``train()``."""
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
+    path = Path(run_dir) / SUMMARY_FILE
+    path.write_text(json.dumps({**clean, "wall_time_s": round(wall_time_s, 2)}, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / SUMMARY_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _names(names: str | Sequence[str] | None) -> list[str]:
+    if names is None:
+        return []
+    if isinstance(names, str):
+        return [names]
+    return [str(n) for n in names]
+
+
+def check_optimized_metric(cfg: DictConfig) -> None:
+    """Raise ``ValueError`` naming ``optimized_metric`` when a name cannot be
+    among this run's final metrics (checked before training)."""
+    names = _names(cfg.get("optimized_metric"))
+    fixed = {"final/val_probe_acc"}
+    if cfg.get("linear_eval") is not None:
+        fixed |= {"final/linear_eval_top1", "final/linear_eval_top5"}
+    if (cfg.get("callbacks") or {}).get("knn") is not None:
+        fixed.add("final/knn_acc")
+    plane = cfg.get("infoplane")
+    layers: list[str] = []
+    if plane is not None and "_target_" in plane:
+        layers = list(plane.get("layers") or [])
+        layers += ["views"] if plane.get("measure_views") else []
+    for name in names:
+        match = _PLANE_METRIC.fullmatch(name)
+        if name in fixed or (match and match.group(1) in layers):
+            continue
+        allowed = sorted(fixed) + [f"final/infoplane/{layer}/<I_XT|I_TY|I_Z1Z2>" for layer in layers]
+        raise ValueError(f"optimized_metric={name!r}: not a final metric of this run; allowed: {', '.join(allowed)}")
+
+
+def returned_value(
+    summary: Mapping[str, float], default: float, names: str | Sequence[str] | None
+) -> float | tuple[float, ...]:
+    """``default`` when ``names`` is null, else the named final metric(s)."""
+    if names is None:
+        return default
+    missing = [n for n in _names(names) if n not in summary]
+    if missing:
+        raise ValueError(f"optimized_metric: {missing} not among this run's final metrics {sorted(summary)}")
+    if isinstance(names, str):
+        return float(summary[names])
+    return tuple(float(summary[n]) for n in names)

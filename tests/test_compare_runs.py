@@ -1,0 +1,108 @@
+"""scripts/compare_runs.py and scripts/plot_infoplane.py on a real 2x2 sweep:
+the table's numbers are the runs' own, the runs are told apart."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from matplotlib.colors import to_hex
+
+from ssl_it.compare import RunRecord, differing_columns, plot_runs, run_labels, run_names
+from tests.conftest import FAST, FAST_DATA
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(script: str, *args: str, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    runpy.run_path(str(ROOT / "scripts" / script), run_name="__main__")
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def last(rows: list[dict[str, str]], key: str) -> float:
+    return [float(r[key]) for r in rows if r.get(key)][-1]
+
+
+@pytest.mark.slow
+def test_two_by_two_sweep_table_and_figure(tmp_path, monkeypatch, capsys):
+    sweep = tmp_path / "sweep"
+    small = [o for o in FAST_DATA + FAST if not o.startswith("infoplane.")] + ["infoplane.log_spaced_evals=0"]
+    proc = subprocess.run(
+        [sys.executable, "train.py", "-m", "objective=simclr,vicreg", "optimizer.lr=0.001,0.003", *small,
+         "torch_threads=1", f"hydra.sweep.dir={sweep}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_script("compare_runs.py", str(sweep), monkeypatch=monkeypatch)
+    table = read_csv(sweep / "compare.csv")
+    assert [r["run"] for r in table] == ["0", "1", "2", "3"]
+    assert list(table[0])[:3] == ["run", "objective", "optimizer.lr"]  # only what differs, choices first
+    assert [(r["objective"], float(r["optimizer.lr"])) for r in table] == [
+        ("simclr", 0.001), ("simclr", 0.003), ("vicreg", 0.001), ("vicreg", 0.003)]
+    for row in table:
+        run = sweep / row["run"]
+        metrics = read_csv(run / "metrics.csv")
+        assert float(row["linear_eval_top1"]) == last(metrics, "final/linear_eval_top1")
+        assert float(row["knn_acc"]) == last(metrics, "val/knn_acc")
+        plane = read_csv(run / "infoplane.csv")
+        final_step = max(int(r["step"]) for r in plane)
+        for r in plane:
+            if int(r["step"]) != final_step:
+                continue
+            for q in ("I_XT", "I_TY") if r["layer"] != "views" else ("I_Z1Z2",):
+                assert float(row[f"{q}/{r['layer']}"]) == float(r[q])
+        assert float(row["wall_time_s"]) == json.loads((run / "summary.json").read_text())["wall_time_s"]
+    assert (sweep / "compare.md").read_text().count("\n") == 6 and (sweep / "compare.png").stat().st_size > 10_000
+
+    out = tmp_path / "plane.png"
+    run_script("plot_infoplane.py", str(sweep / "0"), str(sweep / "1"), "--out", str(out), monkeypatch=monkeypatch)
+    assert "(2 runs: lr=0.001; lr=0.003)" in capsys.readouterr().out and out.is_file()
+    run_script("plot_infoplane.py", str(sweep / "0"), str(sweep / "3"), "--label-keys", "optimizer.lr",
+               "--out", str(out), monkeypatch=monkeypatch)
+    assert "(2 runs: lr=0.001; lr=0.003)" in capsys.readouterr().out
+
+
+def record(name: str, config: dict, choices: dict, steps: int = 3) -> RunRecord:
+    trajectory = [{"step": s, "layer": "backbone", "I_XT": 1.0 + s, "I_TY": 0.1 * s, "log_n": 5.0, "H_Y": 2.3}
+                  for s in range(steps)]
+    return RunRecord(Path(f"/runs/{name}"), config, choices, {}, trajectory)
+
+
+def test_differing_columns_leave_out_what_a_choice_or_a_path_explains():
+    runs = [
+        record("0", {"seed": 0, "infoplane.seed": 0, "objective.temperature": 0.1, "optimizer.lr": 1e-3,
+                     "callbacks.ckpt.dirpath": "/runs/0/checkpoints"}, {"objective": "simclr"}),
+        record("1", {"seed": 1, "infoplane.seed": 1, "objective.sim_coeff": 25.0, "optimizer.lr": 1e-3,
+                     "callbacks.ckpt.dirpath": "/runs/1/checkpoints"}, {"objective": "vicreg"}),
+    ]
+    assert differing_columns(runs) == {"objective": ["simclr", "vicreg"], "seed": [0, 1]}
+    assert run_labels(runs) == ["simclr seed=0", "vicreg seed=1"]
+    assert run_labels(runs, ["optimizer.lr"]) == ["lr=0.001 (0)", "lr=0.001 (1)"]  # still ambiguous: dir added
+
+
+def test_each_run_gets_its_own_colour_and_legend_entry():
+    runs = [record(str(i), {"optimizer.lr": lr}, {}) for i, lr in enumerate([1e-3, 3e-3, 1e-2])]
+    labels = run_labels(runs)
+    fig = plot_runs(runs, labels)
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label() in labels]
+    assert [ln.get_label() for ln in lines] == ["lr=0.001", "lr=0.003", "lr=0.01"]
+    assert len({to_hex(ln.get_color()) for ln in lines}) == 3
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == labels
+
+
+def test_runs_of_two_sweeps_keep_distinct_names():
+    runs = [record("0", {}, {}), record("0", {}, {})]
+    runs[0].path, runs[1].path = Path("/sweeps/a/0"), Path("/sweeps/b/0")
+    assert run_names(runs) == ["a/0", "b/0"]
+    assert run_names([record("0", {}, {}), record("1", {}, {})]) == ["0", "1"]
