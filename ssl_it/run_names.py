@@ -81,9 +81,15 @@ def _fallback_choices(cfg: DictConfig) -> dict[str, str]:
     without Hydra's run context (tests, notebooks)."""
     out = {}
     for group in TAG_GROUPS:
-        target = OmegaConf.select(cfg, f"{group}._target_", default=None)
-        if target:
-            out[group] = str(target).rsplit(".", 1)[-1].lower()
+        node = OmegaConf.select(cfg, group, default=None)
+        if not isinstance(node, DictConfig):
+            continue
+        targets = [node.get("_target_")] if "_target_" in node else [
+            sub.get("_target_") for sub in node.values() if isinstance(sub, DictConfig)  # one estimator per quantity
+        ]
+        names = list(dict.fromkeys(str(t).rsplit(".", 1)[-1].lower() for t in targets if t))
+        if names:
+            out[group] = "+".join(names)
     return out
 
 

@@ -57,8 +57,10 @@ def test_identity_tags_and_group(make_cfg):
 
 
 def test_identity_without_hydra_falls_back_to_target_names(make_cfg):
-    ident = run_identity(make_cfg("logger=wandb", "objective=simclr"))
+    ident = run_identity(make_cfg("logger=wandb", "objective=simclr", "estimator=kde"))
     assert ident.name == "simclr-convnet-kdemi-s0"
+    per_quantity = run_identity(make_cfg("logger=wandb", "estimator=calibrated", "estimator@estimator.I_TY=ksg"))
+    assert "ksgmi" in per_quantity.name.split("-")[2].split("+")
     assert "data:syntheticimages" in ident.tags and ident.group is None
 
 
