@@ -33,7 +33,9 @@ def test_every_option_composes(make_cfg, group, option):
     if group in NEEDS_SWEEPS:
         pytest.importorskip("hydra_plugins.hydra_optuna_sweeper" if group == "hparams_search" else "hydra_plugins.hydra_submitit_launcher")
     cfg = make_cfg(f"{group}={option}", fast=group != "experiment")
-    if group in ("backbone", "augmentation", "objective", "estimator", "optimizer", "scheduler"):
+    if (group, option) == ("estimator", "calibrated"):  # one estimator per quantity, not one object
+        assert set(cfg.estimator) == {"I_XT", "I_TY", "I_Z1Z2"} and all("_target_" in n for n in cfg.estimator.values())
+    elif group in ("backbone", "augmentation", "objective", "estimator", "optimizer", "scheduler"):
         assert cfg[group] is not None and "_target_" in cfg[group]
 
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import torch
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive, label_entropy
+from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive, label_entropy, to_tensor
 from ssl_it.estimators.reduction import principal_scores
 
 Standardize = Literal["layer", "unit"]
@@ -91,10 +91,11 @@ def ridge_loo_scores(x_train: torch.Tensor, onehot: torch.Tensor, x_eval: torch.
         proj, coef = (xe @ xc.T) @ vecs, vecs.T @ yc
     lam = penalties.to(ev) * (ev.sum() / d).clamp_min(torch.finfo(ev.dtype).tiny)
     shrink = 1.0 / (ev[None, :] + lam[:, None])  # (L, rank)
-    fitted = torch.einsum("nr,lr,rc->lnc", rows, shrink * rows_weight, coef)
-    hat = torch.einsum("nr,lr->ln", rows * rows, shrink * rows_weight)[..., None]
+    weight = shrink * rows_weight  # (L, rank)
+    fitted = rows @ (weight[:, :, None] * coef)  # (L, N_train, C)
+    hat = ((rows * rows) @ weight.T).T[..., None]  # (L, N_train, 1): diagonal of the hat matrix
     loo = (fitted - hat * yc) / (1 - hat).clamp_min(1e-12) + target_mean
-    return loo, torch.einsum("er,lr,rc->lec", proj, shrink, coef) + target_mean
+    return loo, proj @ (shrink[:, :, None] * coef) + target_mean
 
 
 class DiscriminantCalibration:
@@ -264,31 +265,56 @@ class ClassifierMI(MIEstimator):
         h_y = label_entropy(pair.y)
         if len(classes) < 2:
             return 0.0, {"H_Y": h_y, "note": "a single class: I(T;Y) = H(Y) = 0"}
-        t = pair.x
-        if self.max_dim is not None and t.shape[1] > self.max_dim:
-            t = principal_scores(t, self.max_dim, self.seed)[0]
-        nll, acc, chosen = self._cross_fit(t, y, len(classes))
-        ce = nll / pair.n
+        t = self._reduced(pair.x)
+        log_q, chosen = self._cross_fit(t, y, len(classes))
+        ce = float(-log_q.gather(1, y[:, None]).mean())
+        acc = float((log_q.argmax(1) == y).double().mean())
         return h_y - ce, {"H_Y": h_y, "cross_entropy": ce, "accuracy": acc, "dim": int(t.shape[1]),
                           "penalty": [c[0] for c in chosen], "rank": [c[1] for c in chosen]}
 
-    def _cross_fit(self, t: torch.Tensor, y: torch.Tensor, n_classes: int) -> tuple[float, float, list]:
-        """Summed held-out NLL, held-out accuracy and the (penalty, rank) chosen per fold."""
+    def held_out_log_proba(self, x: Any, y: Any, folds: Any | None = None) -> torch.Tensor:
+        """The cross-fitted ``log q(c | t_i)`` ``(N, C)``, classes in sorted order.
+
+        Row i comes from the probe fitted without sample i's fold: for given
+        folds it does not depend on any label of that fold.
+
+        Args:
+            x: T ``(N, d)``; y: ``(N,)`` integer labels.
+            folds: ``(N,)`` fold ids in ``[0, n_folds)``; default: the
+                seeded stratified folds of :meth:`estimate` (which depend on
+                the labels through the class sizes and memberships).
+        """
+        pair = self._check(x, y)
+        classes, labels = torch.unique(pair.y, return_inverse=True)
+        if len(classes) < 2:
+            return torch.zeros(pair.n, 1, dtype=pair.x.dtype, device=pair.x.device)
+        fold = None if folds is None else to_tensor(folds, "folds").to(device=pair.x.device, dtype=torch.long)
+        if fold is not None and (fold.shape != labels.shape or int(fold.min()) < 0 or int(fold.max()) >= self.n_folds):
+            raise ValueError(f"folds must be (N,) integers in [0, {self.n_folds}), got shape {tuple(fold.shape)}")
+        return self._cross_fit(self._reduced(pair.x), labels, len(classes), fold)[0]
+
+    def _reduced(self, t: torch.Tensor) -> torch.Tensor:
+        if self.max_dim is not None and t.shape[1] > self.max_dim:
+            return principal_scores(t, self.max_dim, self.seed)[0]
+        return t
+
+    def _cross_fit(self, t: torch.Tensor, y: torch.Tensor, n_classes: int,
+                   fold: torch.Tensor | None = None) -> tuple[torch.Tensor, list]:
+        """Held-out ``log q`` ``(N, C)`` and the (penalty, rank) chosen for each fold."""
         ranks = self._ranks(n_classes)
         penalties = torch.tensor(self.penalties, dtype=t.dtype, device=t.device)
-        fold = stratified_folds(y, self.n_folds, self.seed)
+        fold = stratified_folds(y, self.n_folds, self.seed) if fold is None else fold
         onehot = torch.nn.functional.one_hot(y, n_classes).to(t.dtype)
-        nll, correct, chosen = 0.0, 0, []
+        log_q = torch.empty(len(y), n_classes, dtype=t.dtype, device=t.device)
+        chosen = []
         for k in range(self.n_folds):
             train, test = (fold != k).nonzero()[:, 0], (fold == k).nonzero()[:, 0]
             loo, scores = ridge_loo_scores(t[train], onehot[train], t[test], penalties, self.standardize)
             li = int(((loo - onehot[train]) ** 2).sum((1, 2)).argmin())
             r = ranks[int(self._rank_losses(loo[li], y[train], ranks, n_classes).argmin())]
-            log_q = DiscriminantCalibration(loo[li], y[train], n_classes).log_proba(scores[li], [r])[0]
-            nll += float(-log_q.gather(1, y[test, None]).sum())
-            correct += int((log_q.argmax(1) == y[test]).sum())
+            log_q[test] = DiscriminantCalibration(loo[li], y[train], n_classes).log_proba(scores[li], [r])[0]
             chosen.append((self.penalties[li], r))
-        return nll, correct / len(y), chosen
+        return log_q, chosen
 
     def _rank_losses(self, scores: torch.Tensor, labels: torch.Tensor, ranks: list[int],
                      n_classes: int) -> torch.Tensor:

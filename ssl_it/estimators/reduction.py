@@ -14,13 +14,13 @@ def principal_scores(t: torch.Tensor, q: int, seed: int = 0, rel_tol: float = 1e
                      power_iters: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """Coordinates of the centred rows of ``t`` ``(N, d)`` on its top ``q`` principal axes.
 
-    Exact when ``min(N, d) <= 3 (q + 10)`` (eigendecomposition of the
+    Exact when ``min(N, d) <= 8 (q + 10)`` (eigendecomposition of the
     smaller of ``t^T t`` and ``t t^T``); otherwise the randomised range
     finder of Halko, Martinsson & Tropp (2011, arXiv:0909.4061) with
     ``q + 10`` seeded Gaussian probes and ``power_iters`` power iterations,
     which recovers the leading axes to high accuracy when the spectrum
-    decays (at N = 512, d = 2,048, q = 16 it costs about a tenth of the
-    exact ``N x N`` eigendecomposition). Axes whose
+    decays (at N = 512, d = 2,048, q = 16 it measured about half the time
+    of the exact ``N x N`` route, Gram matrix plus eigendecomposition). Axes whose
     variance is below ``rel_tol`` times the largest are dropped (a rank-k
     embedding gives k columns, not k plus round-off).
 
@@ -37,7 +37,7 @@ def principal_scores(t: torch.Tensor, q: int, seed: int = 0, rel_tol: float = 1e
     n, d = t.shape
     tc = t - t.mean(0, keepdim=True)
     q = min(q, n, d)
-    if min(n, d) <= 3 * (q + OVERSAMPLE):
+    if 8 * (q + OVERSAMPLE) >= min(n, d):
         if d <= n:
             ev, vecs = torch.linalg.eigh(tc.T @ tc)
             ev, vecs = ev.flip(0)[:q], vecs.flip(1)[:, :q]
@@ -51,7 +51,9 @@ def principal_scores(t: torch.Tensor, q: int, seed: int = 0, rel_tol: float = 1e
         basis = torch.linalg.qr(tc @ probes)[0]
         for _ in range(power_iters):
             basis = torch.linalg.qr(tc @ (tc.T @ basis))[0]
-        u, sv, _ = torch.linalg.svd(basis.T @ tc, full_matrices=False)
-        ev, scores = sv[:q] ** 2, (basis @ u[:, :q]) * sv[:q]
+        small = basis.T @ tc  # (q + 10, d); its Gram's eigenvectors rotate the basis onto the axes
+        ev, rot = torch.linalg.eigh(small @ small.T)
+        ev, rot = ev.flip(0)[:q].clamp_min(0), rot.flip(1)[:, :q]
+        scores = basis @ rot * ev.sqrt()
     keep = ev > rel_tol * ev[0].clamp_min(torch.finfo(t.dtype).tiny)
     return scores[:, keep], ev[keep] / n

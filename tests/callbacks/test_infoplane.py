@@ -10,7 +10,10 @@ import pytest
 
 from ssl_it.train import CONFIG_DIR, train
 
-ESTIMATORS = sorted(p.stem for p in (Path(CONFIG_DIR) / "estimator").glob("*.yaml"))
+# calibrated (one estimator per quantity) and classifier (I(T;Y) with labels only) need the
+# per-quantity wiring of the callback; they are tested where that wiring lives.
+ESTIMATORS = sorted(p.stem for p in (Path(CONFIG_DIR) / "estimator").glob("*.yaml")
+                    if p.stem not in ("calibrated", "classifier"))
 NEURAL = {"mine", "nwj", "infonce", "js", "smile", "club"}
 
 
