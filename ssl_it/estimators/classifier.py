@@ -36,16 +36,16 @@ DEFAULT_PENALTIES: tuple[float, ...] = tuple(10.0 ** (e / 2) for e in range(-6, 
 
 
 def stratified_folds(labels: torch.Tensor, n_folds: int, seed: int) -> torch.Tensor:
-    """Fold id ``(N,)`` in ``[0, n_folds)``: each class shuffled (seeded) and dealt round-robin."""
-    gen = torch.Generator().manual_seed(seed)
+    """Fold id ``(N,)`` in ``[0, n_folds)``: each class shuffled (seeded) and dealt round-robin.
+
+    Classes are dealt one after the other with a running offset, so small
+    classes do not all start in fold 0.
+    """
     lab = labels.cpu()
+    perm = torch.randperm(len(lab), generator=torch.Generator().manual_seed(seed))
+    order = perm[torch.argsort(lab[perm], stable=True)]  # grouped by class, random within
     fold = torch.empty(len(lab), dtype=torch.long)
-    offset = 0
-    for c in torch.unique(lab):
-        members = (lab == c).nonzero()[:, 0]
-        members = members[torch.randperm(len(members), generator=gen)]
-        fold[members] = (torch.arange(len(members)) + offset) % n_folds
-        offset += len(members)
+    fold[order] = torch.arange(len(lab)) % n_folds
     return fold.to(labels.device)
 
 
