@@ -122,7 +122,7 @@ ESTIMATORS: dict[str, Callable[[], MIEstimator]] = {
     "ksg[euclidean]": from_config("ksg", metric="euclidean"),
     "ksg[gao2017]": from_config("ksg", variant="gao2017"),
     "gaussian": from_config("gaussian"),
-    "gaussian[max_dim=16]": from_config("gaussian", max_dim=16),
+    "gaussian[max_dim=null]": from_config("gaussian", max_dim=None),
     "kde": from_config("kde"),
     "kde[absolute]": from_config("kde", scale="absolute"),
     "binning": from_config("binning"),
