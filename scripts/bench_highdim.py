@@ -330,13 +330,15 @@ def _rel(v: float, ref: float) -> float:
     return abs(v - ref) / max(abs(ref), 0.05)
 
 
-def invariance_table(rows: list[dict[str, Any]], names: list[str]) -> tuple[list[str], dict[str, dict[str, float]]]:
+def invariance_table(rows: list[dict[str, Any]], names: list[str]) -> tuple[list[str], dict[tuple[str, str, str], float]]:
+    """Markdown table and {(estimator, "pair" | "labels", "scale" | "rotation" | "linear"): worst change}."""
     inv = {(r["task"], r["estimator"], r["transform"]): r["value"] for r in rows if r["section"] == "invariance"}
-    task_names = list(dict.fromkeys(r["task"] for r in rows if r["section"] == "invariance"))
+    kinds = {r["task"]: "labels" if r["labels"] else "pair" for r in rows if r["section"] == "invariance"}
+    task_names = list(kinds)
     labels = ("x0.01", "x100", "rotation", "linear")
     out = ["| estimator | " + " | ".join(f"{t}: {lab}" for t in task_names for lab in labels) + " |",
            "|---|" + "---|" * (len(task_names) * len(labels))]
-    worst: dict[str, dict[str, float]] = {}
+    worst: dict[tuple[str, str, str], float] = {}
     for name in names:
         vals = []
         for t in task_names:
@@ -347,8 +349,8 @@ def invariance_table(rows: list[dict[str, Any]], names: list[str]) -> tuple[list
                     vals.append("")
                     continue
                 change = _rel(v, ref) if math.isfinite(v) and math.isfinite(ref) else math.nan
-                group = "scale" if lab.startswith("x") else lab
-                worst.setdefault(name, {})[group] = max(worst.get(name, {}).get(group, 0.0), change)
+                key = (name, kinds[t], "scale" if lab.startswith("x") else lab)
+                worst[key] = max(worst.get(key, 0.0), change) if math.isfinite(change) else math.nan
                 vals.append(f"{100 * change:.1f} %")
         if any(vals):
             out.append(f"| {name} | " + " | ".join(vals) + " |")
@@ -365,22 +367,23 @@ def timing_table(rows: list[dict[str, Any]], names: list[str]) -> tuple[list[str
     return out, t
 
 
-def summary_table(rows: list[dict[str, Any]], names: list[str], worst: dict[str, dict[str, float]],
+def summary_table(rows: list[dict[str, Any]], names: list[str], worst: dict[tuple[str, str, str], float],
                   times: dict[tuple[str, str, int], float]) -> list[str]:
     cells = _cells(rows)
     meta = {r["task"]: r for r in rows if r["section"] == "accuracy"}
 
     def worst_bias(pred: Callable[[dict[str, Any], int], bool], name: str) -> str:
         sel = [c for (t, n, e), c in cells.items() if e == name and pred(meta[t], n)]
-        if not sel or all(c.get("skipped") == "labels only" for c in sel):
-            return ""
-        if any("skipped" in c for c in sel):
-            return "not run"
-        rels = [abs(c["bias"]) / c["truth"] for c in sel]
-        above = sum(1 for c in sel if c["bias"] > c["sd"])
-        flag = f", {above} above truth + sd" if above and meta[next(t for (t, n, e) in cells if e == name and
-                                                                      pred(meta[t], n))]["labels"] else ""
-        return f"{100 * max(rels):.0f} %{flag}" if all(math.isfinite(r) for r in rels) else "NaN"
+        ran = [c for c in sel if "skipped" not in c]
+        if not ran:
+            return "" if all(c.get("skipped") == "labels only" for c in sel) else "not run"
+        rels = [abs(c["bias"]) / c["truth"] for c in ran]
+        if not all(math.isfinite(r) for r in rels):
+            return "NaN"
+        labels = meta[next(t for (t, n, e) in cells if e == name and pred(meta[t], n))]["labels"]
+        above = sum(1 for c in ran if c["bias"] > c["sd"])
+        return (f"{100 * max(rels):.0f} %" + (f", {above} above truth + sd" if labels and above else "")
+                + (f" ({len(ran)} of {len(sel)} cells)" if len(ran) < len(sel) else ""))
 
     def chan(m: dict[str, Any], n: int) -> bool:
         return m["family"] == "channel" and m["latent"] <= 4 and m["dim"] <= 1024 and n >= 2048
@@ -388,15 +391,21 @@ def summary_table(rows: list[dict[str, Any]], names: list[str], worst: dict[str,
     def mix(m: dict[str, Any], n: int) -> bool:
         return m["family"] == "mixture" and m["dim"] <= 256 and n >= 2048
 
-    out = ["| estimator | channels k ≤ 4, d ≤ 1,024, N ≥ 2,048: worst abs bias | mixtures d ≤ 256, N ≥ 2,048: "
-           "worst abs bias | invariance (worst change): rescale / rotation / linear | s at N = 512, d = 128 / 2,048 |",
-           "|---|---|---|---|---|"]
+    def det(m: dict[str, Any], n: int) -> bool:
+        return m["family"] == "deterministic" and n >= 2048
+
+    def pct(key: tuple[str, str, str]) -> str:
+        return f"{100 * worst[key]:.1f}" if key in worst else "–"
+
+    out = ["| estimator | channels k ≤ 4, d ≤ 1,024, N ≥ 2,048 | mixtures d ≤ 256, N ≥ 2,048 | deterministic "
+           "(log 64), N ≥ 2,048 | change (%) pair: rescale / rotation / linear | labels: rescale / rotation / linear "
+           "| s, N = 512, pair d = 128 / 2,048 | labels d = 128 / 2,048 |", "|---|---|---|---|---|---|---|---|"]
     for name in names:
-        w = worst.get(name, {})
-        inv = " / ".join(f"{100 * w[g]:.1f} %" if g in w else "" for g in ("scale", "rotation", "linear"))
-        kind = "labels" if name in LABELS_ONLY else "pair"
-        secs = " / ".join(f"{times[(name, kind, d)]:.3f}" if (name, kind, d) in times else "" for d in (128, 2048))
-        out.append(f"| {name} | {worst_bias(chan, name)} | {worst_bias(mix, name)} | {inv} | {secs} |")
+        inv = [" / ".join(pct((name, kind, g)) for g in ("scale", "rotation", "linear")) for kind in ("pair", "labels")]
+        secs = [" / ".join(f"{times[(name, kind, d)]:.3f}" if (name, kind, d) in times else "–" for d in (128, 2048))
+                for kind in ("pair", "labels")]
+        out.append(f"| {name} | {worst_bias(chan, name)} | {worst_bias(mix, name)} | {worst_bias(det, name)} | "
+                   f"{inv[0]} | {inv[1]} | {secs[0]} | {secs[1]} |")
     return out
 
 
@@ -408,9 +417,11 @@ def report(log: Log, out: Path, names: list[str], quick: bool, wall: float) -> N
             f"torch {torch.__version__}, 1 thread; {wall / 60:.0f} min. Cells: mean ± sd over seeds "
             "(relative bias; mean seconds per call; seeds within 2 % of the estimator's ceiling).", "",
             "## Summary", "", *summary_table(log.rows, names, worst, times), "",
-            "Worst abs bias: the largest |mean - truth| / truth over the cells named (means over 3 seeds); "
-            "for labels, how many cells have a mean above the truth by more than their spread. "
-            "Invariance: |change| / max(|value|, 0.05) at N = 512, D = 256 (channel k = 4 tanh; mixture sep = 1.5).",
+            "Accuracy columns: the worst |mean - truth| / truth over the cells named (means over 3 seeds); for "
+            "labels, how many cells have a mean above the truth by more than their spread; cells not run are "
+            "counted. Change: the worst |value(transformed T) - value(T)| / max(|value(T)|, 0.05) at N = 512, "
+            "D = 256 (channel k = 4 tanh; mixture sep = 1.5), T multiplied by 0.01 and 100, rotated, or mapped "
+            "by a random invertible matrix (condition number <= e^2).",
             "", "## Invariance (relative change of the estimate)", "", *inv_lines, "",
             "## Seconds per call at N = 512 (pair: channel k = 4 tanh 64 x d; labels: mixture, d dims)", "",
             *time_lines, "", "## Accuracy, task by task", "", *accuracy_tables(log.rows, names)]

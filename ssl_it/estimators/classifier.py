@@ -8,8 +8,11 @@ scored on, ``E[-log q(Y|T)] >= H(Y|T)`` (Gibbs), so
 (Barber & Agakov 2003, "The IM algorithm", NeurIPS; the predictive
 "V-information" of Xu, Zhao, Song, Stewart & Ermon 2020, arXiv:2002.10689).
 Every sample is scored by a model fitted on the other folds, so no held-out
-label is ever seen by the model that predicts it; the only approximation is
-the plug-in ``H(Y)`` (bias ``-(C - 1) / (2N)``).
+label is ever seen by the model that predicts it; what remains is the
+sampling noise of the held-out average and the plug-in ``H(Y)`` (bias
+``-(C - 1) / (2N)``). The folds are stratified, so a sample's own label
+lowers its class's share of the training split by about 1/N: a
+conservative effect, which can only lower the bound.
 
 This file is longer than most because the probe, its nested validation and
 its calibration belong together: splitting them would scatter one algorithm.

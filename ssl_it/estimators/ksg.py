@@ -8,6 +8,10 @@ CPU inputs of moderate dimension, and a chunked brute-force torch search
 With ``metric="euclidean"`` and continuous y the joint distance
 ``max(||dx||_2, ||dy||_2)`` has no KD-tree, so the chunked torch search is
 always used there (the marginal counts come from the same blocks).
+
+The file is longer than most because the two searches must give identical
+counts and are kept side by side; Gao et al.'s variant lives in
+:mod:`ssl_it.estimators.ksg_gao`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sklearn.neighbors import KDTree
 
 from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive, to_tensor
 from ssl_it.estimators.ksg_gao import gao_continuous, gao_labels
-from ssl_it.estimators.pairwise import knn_scale, max_dists, rank_columns, row_chunks, seeded_normal, standardize
+from ssl_it.estimators.pairwise import knn_scale, rank_columns, row_chunks, seeded_normal, space_dists, standardize
 
 Search = Literal["auto", "kdtree", "brute"]
 Preprocess = Literal["standardize", "rank", "none"]
@@ -40,18 +44,6 @@ _REL_SLACK: float = 1e-12
 """Relative widening of Euclidean radii in inclusive counts: the same pair's L2
 distance summed in another order (another tree, another block) may differ in the
 last bits, whereas max-norm distances are exact there."""
-
-
-def _dists(a: torch.Tensor, b: torch.Tensor, metric: str) -> torch.Tensor:
-    """Pairwise ``(n, m)`` distances of the within-space metric.
-
-    Euclidean distances are summed directly (not by the ``|a|^2 + |b|^2 - 2ab``
-    matrix product), so a point's distance to itself is exactly 0 and near ties
-    keep full precision; measured at the same speed as the max-norm ``cdist``.
-    """
-    if metric == "max":
-        return max_dists(a, b)
-    return torch.cdist(a, b, p=2.0, compute_mode="donot_use_mm_for_euclid_dist")
 
 
 def _ball_counts(points: np.ndarray, radius: np.ndarray, metric: str = "max") -> np.ndarray:
@@ -92,7 +84,7 @@ def _ksg_brute(x: torch.Tensor, y: torch.Tensor, k: int, algorithm: int,
     nx = torch.empty(n, dtype=torch.int64, device=x.device)
     ny = torch.empty_like(nx)
     for rows in row_chunks(n, n, n_blocks=6):
-        dx, dy = _dists(x[rows], x, metric), _dists(y[rows], y, metric)  # (chunk, N)
+        dx, dy = space_dists(x[rows], x, metric), space_dists(y[rows], y, metric)  # (chunk, N)
         dist, idx = torch.topk(torch.maximum(dx, dy), k + 1, dim=1, largest=False)
         if algorithm == 1:
             eps = dist[:, -1:]
@@ -123,7 +115,7 @@ def _class_radius(x: torch.Tensor, labels: torch.Tensor, k: int, use_tree: bool,
         else:
             pts = x[torch.as_tensor(members, device=x.device)]
             for rows in row_chunks(len(members), len(members), n_blocks=2):
-                kth = torch.kthvalue(_dists(pts[rows], pts, metric), kc + 1, dim=1).values
+                kth = torch.kthvalue(space_dists(pts[rows], pts, metric), kc + 1, dim=1).values
                 radius[members[rows]] = kth.cpu().numpy()
         k_used[members] = kc
     return radius, k_used
@@ -138,7 +130,7 @@ def _mixed_counts(x: torch.Tensor, radius: np.ndarray, use_tree: bool, metric: s
     r = torch.as_tensor(radius, device=x.device, dtype=x.dtype)
     counts = torch.empty(x.shape[0], dtype=torch.int64, device=x.device)
     for rows in row_chunks(x.shape[0], x.shape[0], n_blocks=2):
-        counts[rows] = (_dists(x[rows], x, metric) <= r[rows, None]).sum(1) - 1
+        counts[rows] = (space_dists(x[rows], x, metric) <= r[rows, None]).sum(1) - 1
     return counts.cpu().numpy()
 
 

@@ -22,13 +22,7 @@ import math
 
 import torch
 
-from ssl_it.estimators.pairwise import max_dists, row_chunks
-
-
-def _dists(a: torch.Tensor, b: torch.Tensor, metric: str) -> torch.Tensor:
-    if metric == "max":
-        return max_dists(a, b)
-    return torch.cdist(a, b, p=2.0, compute_mode="donot_use_mm_for_euclid_dist")
+from ssl_it.estimators.pairwise import row_chunks, space_dists
 
 
 def gao_continuous(x: torch.Tensor, y: torch.Tensor, k: int, metric: str) -> tuple[float, dict[str, float]]:
@@ -37,7 +31,7 @@ def gao_continuous(x: torch.Tensor, y: torch.Tensor, k: int, metric: str) -> tup
     terms = torch.empty(n, dtype=torch.float64, device=x.device)
     tied = 0
     for rows in row_chunks(n, n, n_blocks=6):
-        dx, dy = _dists(x[rows], x, metric), _dists(y[rows], y, metric)  # (chunk, N)
+        dx, dy = space_dists(x[rows], x, metric), space_dists(y[rows], y, metric)  # (chunk, N)
         joint = torch.maximum(dx, dy)
         rho = torch.kthvalue(joint, k + 1, dim=1).values[:, None]  # the row itself is the 0th
         zero = rho[:, 0] == 0
@@ -67,7 +61,7 @@ def gao_labels(x: torch.Tensor, labels: torch.Tensor, k: int, metric: str) -> tu
     terms = torch.zeros(n, dtype=torch.float64, device=x.device)
     tied = torch.zeros(n, dtype=torch.bool, device=x.device)
     for rows in row_chunks(n, n, n_blocks=3):
-        dx = _dists(x[rows], x, metric)  # (chunk, N)
+        dx = space_dists(x[rows], x, metric)  # (chunk, N)
         within = dx.masked_fill(labels[rows, None] != labels[None, :], math.inf)
         nearest = torch.topk(within, min(k + 1, n), dim=1, largest=False).values  # self first
         rho = nearest.gather(1, k_c[rows, None].clamp(max=nearest.shape[1] - 1))
