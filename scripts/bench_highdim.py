@@ -198,6 +198,37 @@ def transforms(d: int, seed: int) -> dict[str, Callable[[np.ndarray], np.ndarray
             "linear": lambda t: t @ lin}
 
 
+def evaluation_cost(log: Log, repeats: int = 5) -> None:
+    """Seconds of one default information-plane evaluation's estimates, calibrated.yaml against KDE.
+
+    The default run taps a 128-d backbone and a 1,024-d projector on N = 512: I(X;T) for both (x a
+    64-d projection), I(T;Y) for both, I(Z1;Z2) between two 1,024-d views. Median of ``repeats``.
+    """
+    pair_b = synthetic.gaussian_channel(512, 4, 64, 0.8, "tanh", 0, 128)
+    pair_p = synthetic.gaussian_channel(512, 4, 64, 0.8, "tanh", 1, 1024)
+    views = synthetic.gaussian_channel(512, 4, 1024, 0.8, "tanh", 2)
+    lab_b = synthetic.subspace_mixture(512, 128, 10, 4, 1.5, seed=0)
+    lab_p = synthetic.subspace_mixture(512, 1024, 10, 4, 1.5, seed=1)
+    calibrated = {q: instantiate(node) for q, node in yaml.safe_load((CONFIGS / "calibrated.yaml").read_text()).items()}
+    plans = {"calibrated": calibrated, "kde (scale: absolute, the old default)": dict.fromkeys(
+        ("I_XT", "I_TY", "I_Z1Z2"), instantiate({**yaml.safe_load((CONFIGS / "kde.yaml").read_text()),
+                                                  "scale": "absolute"}))}
+    calls = [("I_XT", pair_b.x, pair_b.y), ("I_XT", pair_p.x, pair_p.y), ("I_TY", lab_b.x, lab_b.y),
+             ("I_TY", lab_p.x, lab_p.y), ("I_Z1Z2", views.x, views.y)]
+    for plan, ests in plans.items():
+        key = f"cost|{plan}"
+        if key in log.done:
+            continue
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for quantity, x, y in calls:
+                ests[quantity].estimate(x, y)
+            times.append(time.perf_counter() - start)
+        log.add({"key": key, "section": "cost", "estimator": plan, "seconds": float(np.median(times))})
+    print("evaluation cost: done", flush=True)
+
+
 class Log:
     """Append-only JSON lines, flushed per row; ``done`` holds the keys already there (for --resume)."""
 
@@ -214,10 +245,12 @@ class Log:
             f.write(json.dumps(row) + "\n")
 
 
-def accuracy_grid(log: Log, names: list[str], quick: bool) -> None:
+def accuracy_grid(log: Log, names: list[str], quick: bool, only: list[str]) -> None:
     ns = (512, 2048) if quick else (512, 2048, 8192)
     seeds = (0,) if quick else SEEDS
     for task in tasks(quick):
+        if only and not any(part in task.name for part in only):
+            continue
         for n in ns:
             for seed in seeds:
                 sample = None
@@ -367,6 +400,15 @@ def timing_table(rows: list[dict[str, Any]], names: list[str]) -> tuple[list[str
     return out, t
 
 
+def cost_lines(rows: list[dict[str, Any]]) -> list[str]:
+    cost = {r["estimator"]: r["seconds"] for r in rows if r["section"] == "cost"}
+    out = ["| estimators | seconds |", "|---|---|"] + [f"| {k} | {v:.3f} |" for k, v in cost.items()]
+    if len(cost) == 2:
+        a, b = cost.values()
+        out.append(f"| ratio | {a / b:.2f} |")
+    return out
+
+
 def summary_table(rows: list[dict[str, Any]], names: list[str], worst: dict[tuple[str, str, str], float],
                   times: dict[tuple[str, str, int], float]) -> list[str]:
     cells = _cells(rows)
@@ -423,6 +465,8 @@ def report(log: Log, out: Path, names: list[str], quick: bool, wall: float) -> N
             "D = 256 (channel k = 4 tanh; mixture sep = 1.5), T multiplied by 0.01 and 100, rotated, or mapped "
             "by a random invertible matrix (condition number <= e^2).",
             "", "## Invariance (relative change of the estimate)", "", *inv_lines, "",
+            "## One default evaluation's estimates (N = 512: I(X;T) and I(T;Y) for a 128-d and a 1,024-d layer, "
+            "I(Z1;Z2) for two 1,024-d views), median of 5", "", *cost_lines(log.rows), "",
             "## Seconds per call at N = 512 (pair: channel k = 4 tanh 64 x d; labels: mixture, d dims)", "",
             *time_lines, "", "## Accuracy, task by task", "", *accuracy_tables(log.rows, names)]
     out.write_text("\n".join(text) + "\n")
@@ -434,8 +478,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 tasks per family, N = 512 and 2,048, 1 seed")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "bench" / "highdim.md"))
     parser.add_argument("--estimators", default="", help="comma-separated subset of: " + ", ".join(ESTIMATORS))
-    parser.add_argument("--sections", default="accuracy,invariance,timing")
+    parser.add_argument("--sections", default="cost,timing,invariance,accuracy")
     parser.add_argument("--resume", action="store_true", help="keep the rows already in <out>.jsonl")
+    parser.add_argument("--tasks", default="", help="comma-separated substrings: run only the accuracy tasks "
+                        "whose name contains one (to split the grid over processes)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     names = [n for n in args.estimators.split(",") if n] or list(ESTIMATORS)
@@ -447,12 +493,14 @@ def main() -> None:
     log = Log(out.with_suffix(".jsonl"), args.resume)
     start = time.perf_counter()
     sections = args.sections.split(",")
+    if "cost" in sections:
+        evaluation_cost(log)
     if "timing" in sections:
         timing(log, names)
     if "invariance" in sections:
         invariance(log, names)
     if "accuracy" in sections:
-        accuracy_grid(log, names, args.quick)
+        accuracy_grid(log, names, args.quick, [t for t in args.tasks.split(",") if t])
     report(log, out, list(ESTIMATORS) if args.resume else names, args.quick, time.perf_counter() - start)
 
 

@@ -180,10 +180,13 @@ class ClassifierMI(MIEstimator):
     PCA); an invertible linear map changes the ridge penalty's geometry, so
     the value moves a little.
 
-    Wide T: when ``d > max_dim``, T is first replaced by its coordinates on
-    its top ``max_dim`` principal axes, computed from T alone (all N rows, no
-    labels). No label takes part, so each held-out label is still predicted
-    by a model that never saw it and the bound still holds.
+    Wide T: when d exceeds ``min(max_dim, N // 4)``, T is first replaced by
+    its coordinates on that many top principal axes, computed from T alone
+    (all N rows, no labels). No label takes part, so each held-out label is
+    still predicted by a model that never saw it and the bound still holds.
+    The N // 4 cap halves the cost at N = 512 (128 axes instead of 256) for
+    the same bound there (scripts/bench_highdim.py, mixtures at N = 512),
+    while larger probe sets keep up to ``max_dim`` axes, which they use.
 
     Ceiling: ``H(Y)`` (plug-in). Bound: ``"lower"`` (in expectation: the
     held-out cross-entropy has sampling noise, so a value may exceed the
@@ -201,7 +204,8 @@ class ClassifierMI(MIEstimator):
             ``N_train x`` the mean per-unit variance.
         ranks: discriminant ranks to choose from (``None``: 1, 2, 4, 8, ...
             up to C - 1, and C - 1).
-        max_dim: principal axes kept when T is wider (``None``: never reduce).
+        max_dim: principal axes kept when T is wider, at most N // 4
+            (``None``: never reduce).
         standardize: ``"layer"`` (centre, divide by the RMS per-unit std)
             or ``"unit"`` (z-score each unit); training-split statistics.
         seed: seed of the folds and of the randomised PCA.
@@ -297,9 +301,10 @@ class ClassifierMI(MIEstimator):
         return self._cross_fit(self._reduced(pair.x), labels, len(classes), fold)[0]
 
     def _reduced(self, t: torch.Tensor) -> torch.Tensor:
-        if self.max_dim is not None and t.shape[1] > self.max_dim:
-            return principal_scores(t, self.max_dim, self.seed)[0]
-        return t
+        if self.max_dim is None:
+            return t
+        keep = max(1, min(self.max_dim, t.shape[0] // 4))
+        return principal_scores(t, keep, self.seed)[0] if t.shape[1] > keep else t
 
     def _cross_fit(self, t: torch.Tensor, y: torch.Tensor, n_classes: int,
                    fold: torch.Tensor | None = None) -> tuple[torch.Tensor, list]:
