@@ -456,7 +456,8 @@ def report(log: Log, out: Path, names: list[str], quick: bool, wall: float) -> N
     time_lines, times = timing_table(log.rows, names)
     text = ["# MI estimators in the information plane's regime", "",
             f"`python scripts/bench_highdim.py{' --quick' if quick else ''}` on {platform.processor() or platform.machine()}, "
-            f"torch {torch.__version__}, 1 thread; {wall / 60:.0f} min. Cells: mean ± sd over seeds "
+            f"torch {torch.__version__}, 1 thread; {sum(r.get('seconds', 0.0) for r in log.rows) / 3600:.1f} h "
+            f"inside the estimators (this invocation: {wall / 60:.0f} min). Cells: mean ± sd over seeds "
             "(relative bias; mean seconds per call; seeds within 2 % of the estimator's ceiling).", "",
             "## Summary", "", *summary_table(log.rows, names, worst, times), "",
             "Accuracy columns: the worst |mean - truth| / truth over the cells named (means over 3 seeds); for "
