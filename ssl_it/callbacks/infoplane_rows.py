@@ -98,6 +98,11 @@ def per_quantity(estimator: MIEstimator | Mapping[str, MIEstimator], need_views:
     or a mapping with keys ``I_XT``, ``I_TY`` (and ``I_Z1Z2`` when the views
     are measured). Raises ``ValueError`` naming ``estimator.<key>``."""
     if not isinstance(estimator, Mapping):
+        if estimator.labels_only:
+            raise ValueError(
+                f"estimator: '{estimator.name}' estimates I(T;Y) from class labels only and cannot serve I(X;T) "
+                f"or I(Z1;Z2); use it for one quantity: estimator=calibrated estimator@estimator.I_TY={estimator.name}"
+            )
         return {q: estimator for q in QUANTITIES}
     unknown = sorted(set(estimator) - set(QUANTITIES))
     if unknown:
@@ -111,6 +116,9 @@ def per_quantity(estimator: MIEstimator | Mapping[str, MIEstimator], need_views:
             raise ValueError(f"estimator.{q}: missing; the per-quantity form needs {needed}")
         if not hasattr(estimator[q], "estimate_with_info"):
             raise ValueError(f"estimator.{q}: must be an MI estimator node with a _target_, got {estimator[q]!r}")
+        if q != "I_TY" and estimator[q].labels_only:
+            raise ValueError(f"estimator.{q}: '{estimator[q].name}' estimates I(T;Y) from class labels only; "
+                             f"{q} needs a continuous-pair estimator (e.g. pca_ksg, ksg, kde)")
     return {q: estimator[q] for q in QUANTITIES if q in estimator}
 
 

@@ -2,16 +2,19 @@
 
 Every estimator implements :class:`MIEstimator` (``estimate(x, y) -> float``
 in nats; ``estimate_with_info`` for value, N, bound kind, ceiling and
-diagnostics). See DESIGN.md §2 for the finite quantity each one reports.
+diagnostics). Each estimator's docstring states the finite quantity it
+reports, its ceiling and its regime.
 """
 
 from ssl_it.estimators.base import MIEstimate, MIEstimator, label_entropy
 from ssl_it.estimators.binning import BinningMI
+from ssl_it.estimators.classifier import ClassifierMI
 from ssl_it.estimators.entropy import effective_rank, gaussian_entropy, knn_entropy
 from ssl_it.estimators.gaussian import GaussianMI
 from ssl_it.estimators.kde import KDEMI
 from ssl_it.estimators.ksg import KSGMI
 from ssl_it.estimators.neural import CLUB, MINE, NWJ, SMILE, InfoNCE, JSMI, NeuralMIEstimator
+from ssl_it.estimators.reduced import PCAReducedMI
 from ssl_it.estimators.renyi import RenyiMI
 from ssl_it.estimators.spread import Spread, fold_spread
 
@@ -23,12 +26,14 @@ __all__ = [
     "NWJ",
     "SMILE",
     "BinningMI",
+    "ClassifierMI",
     "GaussianMI",
     "InfoNCE",
     "JSMI",
     "MIEstimate",
     "MIEstimator",
     "NeuralMIEstimator",
+    "PCAReducedMI",
     "RenyiMI",
     "Spread",
     "effective_rank",

@@ -42,7 +42,9 @@ class MIEstimate:
         bound: what the number is: ``"point"`` estimate, ``"lower"`` or
             ``"upper"`` bound, or ``"plugin"`` value of a discretised quantity.
         ceiling: the largest value the estimator can report for this call
-            (InfoNCE: log(batch); binning: log N), ``None`` if unbounded.
+            (continuous pair: log N for binning and KDE, ``psi(N) - psi(k)``
+            for KSG, log(batch) for InfoNCE; labels: H(Y) or the estimator's
+            own bound on it), ``None`` if unbounded.
         diagnostics: estimator-specific numbers and notes.
         seconds: wall time of the call.
     """
@@ -187,6 +189,8 @@ class MIEstimator(abc.ABC):
 
     name: str = "base"
     bound: BoundKind = "point"
+    labels_only: bool = False
+    """True for estimators of ``I(T;Y)`` with class labels ``y`` only (no continuous pairs)."""
 
     def __init__(self, seed: int = 0, y_kind: YKind = "auto") -> None:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -200,9 +204,23 @@ class MIEstimator(abc.ABC):
         """The smallest N the estimator accepts."""
         return 2
 
-    def ceiling(self, n_samples: int) -> float | None:
-        """The largest value the estimator can return at this N, if any."""
-        return None
+    def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
+        """The largest value the estimator can return for this call, if any.
+
+        Args:
+            n_samples: N.
+            labels: the ``(N,)`` integer labels of an ``I(T;Y)`` call, ``None``
+                for a continuous pair.
+
+        Returns:
+            Here (the default): the plug-in ``H(Y)`` of ``labels``, since
+            ``I(T;Y) <= H(Y)`` whatever T is, and ``None`` for a continuous
+            pair. Subclasses give their own maximum (log N for the plug-in and
+            KDE estimators, ``psi(N) - psi(k)`` for KSG, log(batch) for InfoNCE).
+        """
+        if labels is None:
+            return None
+        return label_entropy(to_tensor(labels, "labels"))
 
     @abc.abstractmethod
     def settings(self) -> dict[str, Any]:
@@ -216,7 +234,7 @@ class MIEstimator(abc.ABC):
         return check_pair(x, y, min_samples=self.min_samples, y_kind=self.y_kind)
 
     def _ceiling_for(self, pair: Pair) -> float | None:
-        return self.ceiling(pair.n)
+        return self.ceiling(pair.n, pair.y if pair.labels else None)
 
     def estimate_with_info(self, x: Any, y: Any) -> MIEstimate:
         """Estimate ``I(X;Y)`` and report value, N, bound kind, ceiling, diagnostics."""

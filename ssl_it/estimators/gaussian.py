@@ -7,8 +7,9 @@ from typing import Any
 
 import torch
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind
+from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_positive
 from ssl_it.estimators.pairwise import standardize
+from ssl_it.estimators.reduction import principal_scores
 
 Shrinkage = float | str
 
@@ -105,32 +106,57 @@ class GaussianMI(MIEstimator):
     Constant columns carry no information and are dropped (a fully
     collapsed representation gives exactly 0).
 
+    Regime. The log-det estimate has no ceiling: with ``dx + dy`` close to
+    N the sample canonical correlations approach 1 and the value grows
+    without bound (9-37 nats for I(X;T) at N = 512 with 64 + 2,048 dims,
+    against log N = 6.2), its upward bias for independent data being about
+    ``dx dy / (2N)``; through a nonlinearity the Gaussian surrogate's MI is
+    not a bound on the true MI either. ``max_dim`` keeps each side's top
+    principal axes (computed per side from that side alone) before the
+    log-dets, which makes the value finite and meaningful for
+    low-dimensional dependence; ``diagnostics["bias_if_independent"]``
+    states ``dx dy / (2N)`` for the dimensions used, and
+    ``diagnostics["regime"]`` says "outside" when it exceeds 0.1 nats.
+    With labels the QDA plug-in is at most H(Y) (its ceiling); with
+    class sizes close to d it can be far below 0 (resubstitution with
+    per-class shrinkage), which ``max_dim`` also prevents.
+
     Shapes: x ``(N, dx)``, y ``(N, dy)`` or ``(N,)`` labels. Units: nats.
     Cost: O(N d^2 + d^3), on the input's device.
 
     Args:
         shrinkage: ``"ledoit_wolf"`` or a fixed intensity in [0, 1].
-        seed: unused (deterministic); kept for a uniform interface.
+        seed: seed of the randomised PCA (``max_dim``); otherwise unused.
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
+        max_dim: principal axes kept per side (``None``: all columns).
     """
 
     name = "gaussian"
     bound = "point"
 
-    def __init__(self, shrinkage: Shrinkage = "ledoit_wolf", seed: int = 0, y_kind: YKind = "auto") -> None:
+    def __init__(self, shrinkage: Shrinkage = "ledoit_wolf", seed: int = 0, y_kind: YKind = "auto",
+                 max_dim: int | None = None) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         check_shrinkage(shrinkage)
+        if max_dim is not None:
+            check_positive("max_dim", max_dim, integer=True)
         self.shrinkage = shrinkage
+        self.max_dim = max_dim
 
     @property
     def min_samples(self) -> int:
         return 3
 
     def settings(self) -> dict[str, Any]:
-        return {"shrinkage": self.shrinkage, "seed": self.seed, "y_kind": self.y_kind}
+        return {"shrinkage": self.shrinkage, "max_dim": self.max_dim, "seed": self.seed, "y_kind": self.y_kind}
+
+    def _reduce(self, t: torch.Tensor, offset: int) -> torch.Tensor:
+        if self.max_dim is not None and t.shape[1] > self.max_dim:
+            t = principal_scores(t, self.max_dim, self.seed + offset)[0]
+        return _informative(t)
 
     def _estimate(self, pair: Pair) -> tuple[float, dict[str, Any]]:
-        x = _informative(pair.x)
+        x = self._reduce(pair.x, 0)
         if pair.labels:
             if x.shape[1] == 0:
                 return 0.0, {"dropped_all_constant": True}
@@ -140,14 +166,16 @@ class GaussianMI(MIEstimator):
             marg = torch.logsumexp(logp + log_prior, 1)
             own = logp.gather(1, idx[:, None])[:, 0]
             return float((own - marg).mean()), {"variant": "qda_plugin", "n_classes": len(classes)}
-        y = _informative(pair.y)
+        y = self._reduce(pair.y, 1)
         if x.shape[1] == 0 or y.shape[1] == 0:
             return 0.0, {"dropped_all_constant": True}
         cov, a = shrunk_covariance(torch.cat([x, y], 1), self.shrinkage)
         dx = x.shape[1]
         ld = torch.linalg.slogdet
         value = 0.5 * (ld(cov[:dx, :dx])[1] + ld(cov[dx:, dx:])[1] - ld(cov)[1])
-        return float(value), {"shrinkage_intensity": a}
+        bias = dx * y.shape[1] / (2 * pair.n)
+        return float(value), {"shrinkage_intensity": a, "dims": [dx, int(y.shape[1])], "bias_if_independent": bias,
+                              "regime": "outside" if bias > 0.1 else "inside"}
 
 
 def _informative(t: torch.Tensor) -> torch.Tensor:

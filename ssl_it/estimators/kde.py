@@ -7,9 +7,8 @@ from typing import Any
 
 import torch
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_positive
-from ssl_it.estimators.pairwise import row_chunks, sq_dists
-
+from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive
+from ssl_it.estimators.pairwise import Scale, layer_scale, row_chunks, sq_dists
 
 def mixture_entropy_bounds(
     t: torch.Tensor, noise_var: float, groups: torch.Tensor | None = None
@@ -68,39 +67,63 @@ class KDEMI(MIEstimator):
 
     The Bhattacharyya lower bound of the same quantity is in
     ``diagnostics["lower"]``. The value depends on ``noise_var`` relative to
-    the scale of T (raw activations, not standardised).
+    the scale of T, set by ``scale``:
+
+    * ``"absolute"``: raw activations, ``s^2 = noise_var`` (Saxe et al.'s
+      setting; the value then moves with any rescaling of the layer, which
+      training does by orders of magnitude);
+    * ``"unit_rms"``: T divided by the RMS of its per-unit std first, so
+      ``s^2`` is a fraction of the mean per-unit variance;
+    * ``"total"``: T divided by ``sqrt(tr Cov T)`` first, so ``s^2`` is a
+      fraction of the total variance: a signal-to-noise ratio
+      ``1 / noise_var`` that does not grow with the width d.
+
+    The two relative modes are exactly invariant to rescaling and rotation
+    of T (not to general linear maps). The divisor is in
+    ``diagnostics["scale"]``.
 
     Shapes: x ``(N, dx)``, y ``(N, dy)`` or ``(N,)`` labels. Units: nats.
     Cost: O(N^2 d) time, O(chunk * N) memory, on the input's device.
 
+    Ceiling: log N (continuous pair), the plug-in H(Y) (labels).
+
     Args:
-        noise_var: variance ``s^2`` of the added Gaussian noise (> 0).
+        noise_var: variance ``s^2`` of the added Gaussian noise (> 0), in
+            the units chosen by ``scale``.
         seed: unused (deterministic); kept for a uniform interface.
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
+        scale: ``"absolute"`` (default, Saxe et al.), ``"unit_rms"`` or
+            ``"total"``; see above.
     """
 
     name = "kde"
     bound = "upper"
 
-    def __init__(self, noise_var: float = 0.1, seed: int = 0, y_kind: YKind = "auto") -> None:
+    def __init__(self, noise_var: float = 0.1, seed: int = 0, y_kind: YKind = "auto",
+                 scale: Scale = "absolute") -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         check_positive("noise_var", noise_var)
+        check_choice("scale", scale, ("absolute", "unit_rms", "total"))
         self.noise_var = float(noise_var)
+        self.scale: Scale = scale
 
     def settings(self) -> dict[str, Any]:
-        return {"noise_var": self.noise_var, "seed": self.seed, "y_kind": self.y_kind}
+        return {"noise_var": self.noise_var, "scale": self.scale, "seed": self.seed, "y_kind": self.y_kind}
 
-    def ceiling(self, n_samples: int) -> float | None:
-        return math.log(n_samples)
+    def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
+        return math.log(n_samples) if labels is None else super().ceiling(n_samples, labels)
 
     def _estimate(self, pair: Pair) -> tuple[float, dict[str, Any]]:
+        t = pair.x if pair.labels else pair.y
+        divisor = layer_scale(t, self.scale)
+        t = t / divisor
         if not pair.labels:
-            upper, lower, _, _ = mixture_entropy_bounds(pair.y, self.noise_var)
-            return float(upper.mean()), {"lower": float(lower.mean()), "quantity": "I(X;Y+noise)"}
+            upper, lower, _, _ = mixture_entropy_bounds(t, self.noise_var)
+            return float(upper.mean()), {"lower": float(lower.mean()), "quantity": "I(X;Y+noise)", "scale": divisor}
         groups = torch.unique(pair.y, return_inverse=True)[1]
-        up_all, lo_all, up_cond, lo_cond = mixture_entropy_bounds(pair.x, self.noise_var, groups)
+        up_all, lo_all, up_cond, lo_cond = mixture_entropy_bounds(t, self.noise_var, groups)
         assert up_cond is not None and lo_cond is not None
         diag = {"lower": float((lo_all - lo_cond).mean()), "quantity": "I(X+noise;Y)",
-                "H_upper_minus_noise": float(up_all.mean())}
+                "H_upper_minus_noise": float(up_all.mean()), "scale": divisor}
         return float((up_all - up_cond).mean()), diag
 

@@ -7,9 +7,13 @@ in float64 that is a few hundred rows at a time), on CPU or CUDA alike.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
+from typing import Literal
 
 import torch
+
+Scale = Literal["absolute", "unit_rms", "total"]
 
 BLOCK_BYTES: int = 64 * 2**20
 """Budget of one ``(chunk, N)`` float block (64 MiB)."""
@@ -31,6 +35,18 @@ def sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def max_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Max-norm (Chebyshev) distances ``(n, m)`` between rows of ``a`` and ``b``."""
     return torch.cdist(a, b, p=float("inf"))
+
+
+def space_dists(a: torch.Tensor, b: torch.Tensor, metric: str) -> torch.Tensor:
+    """Distances ``(n, m)`` of the within-space metric of the k-NN estimators (``"max"`` or ``"euclidean"``).
+
+    Euclidean distances are summed directly (not by the ``|a|^2 + |b|^2 - 2ab``
+    matrix product), so a point's distance to itself is exactly 0 and near ties
+    keep full precision; measured at the same speed as the max-norm ``cdist``.
+    """
+    if metric == "max":
+        return max_dists(a, b)
+    return torch.cdist(a, b, p=2.0, compute_mode="donot_use_mm_for_euclid_dist")
 
 
 def standardize(t: torch.Tensor) -> torch.Tensor:
@@ -66,3 +82,37 @@ def gauss_rank(t: torch.Tensor) -> torch.Tensor:
     n = t.shape[0]
     u = (rank_columns(t) + 1.0) / (n + 1.0)
     return standardize(torch.special.ndtri(u).to(t.dtype))
+
+
+def knn_scale(t: torch.Tensor, k: int, seed: int, p: float = 2.0, max_queries: int = 512) -> float:
+    """Median distance from a row of ``t`` to its k-th nearest other row (Minkowski ``p``).
+
+    Computed for at most ``max_queries`` seeded rows against all N rows (so
+    O(max_queries N d), never ``(N, N)``). Returns 1.0 when the median is 0
+    (a constant or heavily tied representation).
+    """
+    n = t.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    rows = torch.randperm(n, generator=gen)[:max_queries].to(t.device)
+    kth = torch.empty(len(rows), dtype=t.dtype, device=t.device)
+    for block in row_chunks(len(rows), n, n_blocks=2):
+        dist = torch.cdist(t[rows[block]], t, p=p)  # (chunk, N); the row itself is at 0
+        kth[block] = torch.kthvalue(dist, min(k + 1, n), dim=1).values
+    med = float(kth.median())
+    return med if med > 0 else 1.0
+
+
+def layer_scale(t: torch.Tensor, scale: Scale) -> float:
+    """Divisor that puts T ``(N, d)`` on the chosen reference scale (1.0 for ``"absolute"``).
+
+    ``"unit_rms"``: the RMS of the per-unit standard deviations,
+    ``sqrt(tr Cov(T) / d)``; ``"total"``: ``sqrt(tr Cov(T))``, so that the
+    mean squared distance between two samples is 2 whatever d. Both are
+    unchanged by rotations of T and scale with it; 1.0 for a constant T.
+    """
+    if scale == "absolute":
+        return 1.0
+    total = float(t.var(0, unbiased=False).sum()) if t.shape[0] > 1 else 0.0
+    if total <= 0:
+        return 1.0
+    return math.sqrt(total / t.shape[1]) if scale == "unit_rms" else math.sqrt(total)

@@ -115,8 +115,13 @@ class RenyiMI(MIEstimator):
     def settings(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "kernel_width": self.kernel_width, "seed": self.seed, "y_kind": self.y_kind}
 
-    def ceiling(self, n_samples: int) -> float | None:
-        return math.log(n_samples)
+    def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
+        """log N; with labels, the Renyi-alpha entropy of the label frequencies (<= H(Y) for alpha > 1)."""
+        if labels is None:
+            return math.log(n_samples)
+        counts = torch.unique(torch.as_tensor(labels), return_counts=True)[1].double()
+        p = counts / counts.sum()
+        return min(math.log(n_samples), float(torch.log((p**self.alpha).sum()) / (1 - self.alpha)))
 
     def _width(self, t: torch.Tensor) -> float:
         if self.kernel_width == "median":

@@ -82,3 +82,17 @@ def test_neural_estimators_are_warm_started_per_layer_and_quantity(tmp_path):
 def test_bad_per_quantity_config_names_the_field(make_cfg, overrides, field):
     with pytest.raises(ConfigError, match=field):
         train(make_cfg("estimator=calibrated", *overrides))
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        (["estimator=classifier"], r"estimator: 'classifier' estimates I\(T;Y\) from class labels only"),
+        (["estimator=calibrated", "estimator@estimator.I_XT=classifier"], r"estimator\.I_XT: 'classifier'"),
+        (["estimator=calibrated", "estimator@estimator.I_Z1Z2=classifier"], r"estimator\.I_Z1Z2: 'classifier'"),
+    ],
+)
+def test_a_labels_only_estimator_is_refused_for_continuous_pairs_before_training(make_cfg, tmp_path, overrides, field):
+    with pytest.raises(ConfigError, match=field):
+        train(make_cfg(*overrides))
+    assert not (tmp_path / "run" / "infoplane.csv").exists()

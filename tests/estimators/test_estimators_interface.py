@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from scipy.special import digamma
 from conftest import FACTORIES, NAMES
 
 import ssl_it.estimators as est
@@ -132,7 +133,8 @@ def test_ceilings() -> None:
     # InfoNCE ceiling: log of the held-out batch = min(batch_size, round(0.3 N)).
     assert est.InfoNCE(batch_size=64).ceiling(1000) == pytest.approx(math.log(64))
     assert est.InfoNCE(batch_size=128).ceiling(100) == pytest.approx(math.log(30))
-    assert est.KSGMI().ceiling(1000) is None and est.MINE().ceiling(1000) is None
+    # KSG: counts of at least k - 1 give psi(N) - psi(k) (algorithm 1); MINE's DV bound has no maximum.
+    assert est.KSGMI(k=3).ceiling(1000) == pytest.approx(digamma(1000) - digamma(3)) and est.MINE().ceiling(1000) is None
     info = est.InfoNCE(steps=20, batch_size=16).estimate_with_info(X, Y)
     assert info.ceiling == pytest.approx(math.log(16)) and info.value <= info.ceiling
 

@@ -5,7 +5,9 @@ seeded train/held-out split, Adam on the training split, the bound read on
 the held-out split every ``eval_every`` steps, early stopping on it (the
 weights of the best held-out value are kept), warm starts through
 ``state_dict`` / ``load_state_dict``, and NaN with a reason instead of an
-exception when training fails.
+exception when training fails. A failed call discards the critic (and
+MINE's moving average), so the next call starts afresh instead of
+inheriting NaN weights; that is noted in ``diagnostics["notes"]``.
 """
 
 from __future__ import annotations
@@ -203,6 +205,9 @@ class NeuralMIEstimator(MIEstimator):
             if self._module is not None and self._shape != shape:
                 notes.append(f"critic re-initialised: input widths changed from {self._shape} to {shape}")
             self._make(*shape, device=x.device)
+        elif not _finite_parameters(self._module):
+            notes.append("critic re-initialised: its warm-started parameters were not finite")
+            self._make(*shape, device=x.device)
         assert self._module is not None
         self._module.to(x.device)
         _move_optimizer(self._optimizer, x.device)
@@ -217,6 +222,11 @@ class NeuralMIEstimator(MIEstimator):
         finally:
             torch.set_num_threads(threads)
         self._calls += 1
+        if not math.isfinite(value):
+            # A failed critic (or a non-finite moving average in MINE) would poison every warm start after it.
+            self._module = self._optimizer = self._shape = None
+            self._load_extra_state({})
+            notes.append("this call failed: the critic is discarded and the next call starts from a fresh one")
         return value, diag
 
     def _fit(self, x: torch.Tensor, y: torch.Tensor, train: torch.Tensor, test: torch.Tensor,
@@ -257,6 +267,11 @@ class NeuralMIEstimator(MIEstimator):
             return math.nan
         module.load_state_dict(best_state)
         return best_value
+
+
+def _finite_parameters(module: nn.Module) -> bool:
+    """Whether every parameter of ``module`` is finite."""
+    return all(bool(torch.isfinite(p).all()) for p in module.parameters())
 
 
 def _move_optimizer(opt: torch.optim.Optimizer | None, device: torch.device) -> None:

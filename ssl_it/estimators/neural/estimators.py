@@ -94,7 +94,10 @@ class MINE(CriticEstimator):
         joint, marginal = torch.diagonal(scores), bounds.off_diagonal(scores)
         mean_exp = torch.exp(bounds.log_mean_exp(marginal))
         now = float(mean_exp.detach())
-        self._ema = now if self._ema is None else (1 - self.ema_rate) * self._ema + self.ema_rate * now
+        if math.isfinite(now):  # a non-finite batch would stay in the average for good
+            self._ema = now if self._ema is None else (1 - self.ema_rate) * self._ema + self.ema_rate * now
+        if self._ema is None:
+            self._ema = now
         # gradient of -(E_p f - E_q e^f / ema) = bias-corrected DV gradient
         return joint.mean() - mean_exp / self._ema, bounds.dv_bound(joint, marginal)
 
@@ -127,8 +130,9 @@ class InfoNCE(CriticEstimator):
 
     name, bound = "infonce", "lower"
 
-    def ceiling(self, n_samples: int) -> float | None:
-        return math.log(self.eval_batch(n_samples))
+    def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
+        cap = math.log(self.eval_batch(n_samples))
+        return cap if labels is None else min(cap, float(super().ceiling(n_samples, labels)))
 
     def _pooled(self, joint: torch.Tensor, marginal: torch.Tensor, batches: list[torch.Tensor]) -> torch.Tensor:
         return torch.stack([bounds.infonce_bound(s) for s in batches]).mean()

@@ -1,8 +1,8 @@
-"""Distributions with known mutual information, shared by tests and benchmarks.
+"""Low-dimensional distributions with closed-form mutual information.
 
-Every sampler returns a :class:`KnownMISample`: NumPy arrays ``x``, ``y``
-(float ``(N, d)``, or ``(N,)`` int64 labels) and the exact MI in nats.
-Seeds make every draw reproducible.
+Correlated Gaussians, Student-t, coordinatewise transforms, a 1-D Gaussian
+mixture against its label and discrete joint tables. Every sampler returns a
+:class:`KnownMISample`; seeds make every draw reproducible.
 """
 
 from __future__ import annotations
@@ -19,12 +19,21 @@ Transform = Literal["cubic", "sinh", "sigmoid"]
 
 @dataclass
 class KnownMISample:
-    """A sample and its exact mutual information (nats)."""
+    """A sample and its mutual information (nats).
+
+    Attributes:
+        x: ``(N, dx)`` floats.
+        y: ``(N, dy)`` floats or ``(N,)`` int64 class labels.
+        mi: the true MI of the distribution the sample was drawn from.
+        name: a short description of the task.
+        mi_se: standard error of ``mi`` when it is a Monte Carlo value, 0 when exact.
+    """
 
     x: np.ndarray
     y: np.ndarray
     mi: float
     name: str = ""
+    mi_se: float = 0.0
 
 
 def _check(n: int, dim: int) -> None:

@@ -1,0 +1,337 @@
+"""Cross-fitted classifier lower bound on ``I(T;Y)`` for class labels (usable information).
+
+For any classifier ``q(y|t)`` chosen without looking at the labels it is
+scored on, ``E[-log q(Y|T)] >= H(Y|T)`` (Gibbs), so
+
+    I(T;Y) = H(Y) - H(Y|T) >= H(Y) - E[-log q(Y|T)]
+
+(Barber & Agakov 2003, "The IM algorithm", NeurIPS; the predictive
+"V-information" of Xu, Zhao, Song, Stewart & Ermon 2020, arXiv:2002.10689).
+Every sample is scored by a model fitted on the other folds, so no held-out
+label is ever seen by the model that predicts it; what remains is the
+sampling noise of the held-out average and the plug-in ``H(Y)`` (bias
+``-(C - 1) / (2N)``). The folds are stratified, so a sample's own label
+lowers its class's share of the training split by about 1/N: a
+conservative effect, which can only lower the bound.
+
+This file is longer than most because the probe, its nested validation and
+its calibration belong together: splitting them would scatter one algorithm.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import torch
+
+from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive, label_entropy, to_tensor
+from ssl_it.estimators.reduction import principal_scores
+
+Standardize = Literal["layer", "unit"]
+PRIOR_MIX: float = 1e-3
+"""Share of the (add-1/2 smoothed) class prior mixed into every predicted
+distribution: it caps one sample's loss at ``-log(PRIOR_MIX * p_c)`` (classes
+absent from a training split, a rare overconfident mistake) and costs at most
+``-log(1 - PRIOR_MIX) = 0.001`` nats."""
+DEFAULT_PENALTIES: tuple[float, ...] = tuple(10.0 ** (e / 2) for e in range(-6, 5))
+"""Ridge penalties (x N_train x mean per-unit variance): 1e-3 ... 1e2, half-decade steps."""
+
+
+def stratified_folds(labels: torch.Tensor, n_folds: int, seed: int) -> torch.Tensor:
+    """Fold id ``(N,)`` in ``[0, n_folds)``: each class shuffled (seeded) and dealt round-robin.
+
+    Classes are dealt one after the other with a running offset, so small
+    classes do not all start in fold 0.
+    """
+    lab = labels.cpu()
+    perm = torch.randperm(len(lab), generator=torch.Generator().manual_seed(seed))
+    order = perm[torch.argsort(lab[perm], stable=True)]  # grouped by class, random within
+    fold = torch.empty(len(lab), dtype=torch.long)
+    fold[order] = torch.arange(len(lab)) % n_folds
+    return fold.to(labels.device)
+
+
+def ridge_loo_scores(x_train: torch.Tensor, onehot: torch.Tensor, x_eval: torch.Tensor, penalties: torch.Tensor,
+                     standardize: Standardize = "layer") -> tuple[torch.Tensor, torch.Tensor]:
+    """Ridge regression of one-hot labels on T: leave-one-out scores of the training rows and scores of ``x_eval``.
+
+    T is centred and scaled with training statistics only (``"layer"``: one
+    factor, the RMS per-unit std, which keeps the fit rotation-invariant;
+    ``"unit"``: each column's std); the targets are centred by the training
+    class frequencies. The penalty is ``penalties x N_train x mean per-unit
+    variance``. One eigendecomposition (of ``X^T X`` or ``X X^T``, whichever
+    is smaller) serves every penalty. The leave-one-out score of training
+    row i is the exact prediction of the fit without row i,
+    ``(f_i - h_ii y_i) / (1 - h_ii)`` with ``H = X (X^T X + lam I)^-1 X^T``,
+    keeping the centring of the full split: a refitted intercept would make
+    each row's own-class score lower by ~1/N, a label-dependent shift that
+    a calibration fitted on these scores would learn and test rows lack.
+
+    Returns:
+        ``(loo (L, N_train, C), eval (L, N_eval, C))`` for the L penalties.
+    """
+    mean = x_train.mean(0)
+    if standardize == "layer":
+        scale = (x_train - mean).pow(2).mean().sqrt()
+        scale = scale if scale > 0 else torch.ones_like(scale)
+    else:
+        scale = x_train.std(0)
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    xc, xe = (x_train - mean) / scale, (x_eval - mean) / scale
+    target_mean = onehot.mean(0)
+    yc = onehot - target_mean
+    n, d = xc.shape
+    if d <= n:
+        ev, vecs = torch.linalg.eigh(xc.T @ xc)
+        ev = ev.clamp_min(0)
+        rows, rows_weight = xc @ vecs, torch.ones_like(ev)  # fitted = rows diag(f) rows^T yc
+        proj, coef = xe @ vecs, vecs.T @ (xc.T @ yc)
+    else:
+        ev, vecs = torch.linalg.eigh(xc @ xc.T)
+        ev = ev.clamp_min(0)
+        rows, rows_weight = vecs, ev  # fitted = U diag(ev f) U^T yc
+        proj, coef = (xe @ xc.T) @ vecs, vecs.T @ yc
+    lam = penalties.to(ev) * (ev.sum() / d).clamp_min(torch.finfo(ev.dtype).tiny)
+    shrink = 1.0 / (ev[None, :] + lam[:, None])  # (L, rank)
+    weight = shrink * rows_weight  # (L, rank)
+    fitted = rows @ (weight[:, :, None] * coef)  # (L, N_train, C)
+    hat = ((rows * rows) @ weight.T).T[..., None]  # (L, N_train, 1): diagonal of the hat matrix
+    loo = (fitted - hat * yc) / (1 - hat).clamp_min(1e-12) + target_mean
+    return loo, proj @ (shrink[:, :, None] * coef) + target_mean
+
+
+class DiscriminantCalibration:
+    """Fisher's reduced-rank LDA on the C-dimensional ridge scores: ``q(y | s)`` at several ranks.
+
+    The scores of class c are modelled as ``N(m_c, W)`` with a pooled
+    within-class covariance W; the discriminant axes are the eigenvectors of
+    the between-class scatter in W-whitened coordinates, and the rank-r
+    posterior uses the first r axes (Hastie, Tibshirani & Friedman, ESL
+    §4.3.3; with ridge scores this is penalised discriminant analysis,
+    Hastie, Buja & Tibshirani 1995, Ann. Statist. 23:73). The posterior is a
+    softmax of functions linear in the scores, hence in T.
+    """
+
+    def __init__(self, scores: torch.Tensor, labels: torch.Tensor, n_classes: int) -> None:
+        s = scores[:, :-1]  # the C scores sum to 1: one column is redundant
+        n, p = s.shape
+        counts = torch.bincount(labels, minlength=n_classes).to(s.dtype)
+        means = torch.zeros(n_classes, p, dtype=s.dtype, device=s.device).index_add_(0, labels, s)
+        means = means / counts.clamp_min(1)[:, None]
+        resid = s - means[labels]
+        within = resid.T @ resid / n
+        jitter = 1e-6 * within.diagonal().mean().clamp_min(1e-30)
+        chol = torch.linalg.cholesky(within + jitter * torch.eye(p, dtype=s.dtype, device=s.device))
+        white = torch.linalg.solve_triangular(chol, means.T, upper=False).T  # (C, p)
+        grand = counts @ white / n
+        between = ((white - grand).T * counts) @ (white - grand) / n
+        axes = torch.linalg.eigh(between)[1].flip(1)
+        self.proj = torch.linalg.solve_triangular(chol.T, axes, upper=True)  # s -> discriminant coordinates
+        self.centres = means @ self.proj
+        prior = (counts + 0.5) / (n + 0.5 * n_classes)
+        self.log_prior = prior.log()
+        self.absent = counts == 0
+
+    def log_proba(self, scores: torch.Tensor, ranks: list[int]) -> torch.Tensor:
+        """``log q(y | s)`` ``(len(ranks), N, C)``, mixed with the prior (:data:`PRIOR_MIX`)."""
+        z = scores[:, :-1] @ self.proj
+        out = []
+        for r in ranks:
+            zr, cr = z[:, :r], self.centres[:, :r]
+            d2 = (zr * zr).sum(1, keepdim=True) - 2 * zr @ cr.T + (cr * cr).sum(1)[None]
+            logits = (-0.5 * d2 + self.log_prior).masked_fill(self.absent[None], -math.inf)
+            log_q = torch.log_softmax(logits, 1)
+            out.append(torch.logaddexp(log_q + math.log1p(-PRIOR_MIX), self.log_prior + math.log(PRIOR_MIX)))
+        return torch.stack(out)
+
+
+def _nll(log_q: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Summed negative log-likelihood per rank: ``(R,)`` from ``(R, N, C)``."""
+    return -log_q.gather(2, labels[None, :, None].expand(log_q.shape[0], -1, 1)).sum((1, 2))
+
+
+class ClassifierMI(MIEstimator):
+    """Cross-fitted classifier lower bound ``I(T;Y) >= H(Y) - held-out cross-entropy`` (nats).
+
+    The probe is a linear classifier ``q(y|t) = softmax(A t + b)`` fitted in
+    closed form: ridge regression of the one-hot labels on T (penalty from a
+    grid), then Fisher's reduced-rank LDA on the C ridge scores (rank from a
+    grid), i.e. penalised discriminant analysis. Cross-fitting: the samples
+    are split into ``n_folds`` stratified folds; fold k is scored by a probe
+    fitted on the other folds, so every sample is scored by a model that
+    never saw it. Nested validation inside each training split only: the
+    penalty minimises the exact leave-one-out squared error of the ridge fit
+    (closed form), the rank minimises the cross-entropy of calibrations
+    fitted and scored on ``n_folds - 1`` inner folds of the leave-one-out
+    scores, and the final calibration is fitted on those scores. Fold k's
+    labels never choose or fit anything applied to fold k.
+
+    Why this probe and not a multinomial logistic regression fitted by
+    L-BFGS: on the subspace-mixture tasks of ``scripts/bench_highdim.py`` it
+    gave a tighter bound in high dimension (the reduced rank exploits label
+    information confined to a few directions) at a fraction of the cost (one
+    eigendecomposition per fit serves the whole penalty grid); see README.md
+    for the numbers.
+
+    Invariances: a rescaling of T changes nothing (training-split
+    standardisation); with ``standardize="layer"`` a rotation changes nothing
+    either (up to round-off, unless ``max_dim`` triggers the randomised
+    PCA); an invertible linear map changes the ridge penalty's geometry, so
+    the value moves a little.
+
+    Wide T: when d exceeds ``min(max_dim, N // 4)``, T is first replaced by
+    its coordinates on that many top principal axes, computed from T alone
+    (all N rows, no labels). No label takes part, so each held-out label is
+    still predicted by a model that never saw it and the bound still holds.
+    The N // 4 cap halves the cost at N = 512 (128 axes instead of 256) for
+    the same bound there (scripts/bench_highdim.py, mixtures at N = 512),
+    while larger probe sets keep up to ``max_dim`` axes, which they use.
+
+    Ceiling: ``H(Y)`` (plug-in). Bound: ``"lower"`` (in expectation: the
+    held-out cross-entropy has sampling noise, so a value may exceed the
+    truth by about its spread). With labels independent of T the value is
+    close to 0 and usually slightly negative (the probe's excess loss).
+
+    Shapes: x = T ``(N, d)``, y ``(N,)`` integer labels. Units: nats.
+    Cost: K eigendecompositions of size ``min(d, N_train)`` (d capped at
+    ``max_dim``) plus small ``C x C`` algebra.
+
+    Args:
+        n_folds: K >= 3 (folds of the cross-fitting; the rank's inner
+            validation uses K - 1 folds of each training split).
+        penalties: ridge penalties to choose from, as multiples of
+            ``N_train x`` the mean per-unit variance.
+        ranks: discriminant ranks to choose from (``None``: 1, 2, 4, 8, ...
+            up to C - 1, and C - 1).
+        max_dim: principal axes kept when T is wider, at most N // 4
+            (``None``: never reduce).
+        standardize: ``"layer"`` (centre, divide by the RMS per-unit std)
+            or ``"unit"`` (z-score each unit); training-split statistics.
+        seed: seed of the folds and of the randomised PCA.
+        y_kind: ``"auto"`` or ``"labels"``; y must be integer labels
+            (``"continuous"`` raises).
+    """
+
+    name = "classifier"
+    bound = "lower"
+    labels_only = True
+
+    def __init__(self, n_folds: int = 5, penalties: tuple[float, ...] | list[float] = DEFAULT_PENALTIES,
+                 ranks: tuple[int, ...] | list[int] | None = None, max_dim: int | None = 256,
+                 standardize: Standardize = "layer", seed: int = 0, y_kind: YKind = "auto") -> None:
+        super().__init__(seed=seed, y_kind=y_kind)
+        if y_kind == "continuous":
+            raise ValueError("y_kind must be 'labels' or 'auto' for ClassifierMI (a bound on I(T;Y) with class "
+                             "labels y), got 'continuous'")
+        check_positive("n_folds", n_folds, integer=True)
+        if n_folds < 3:
+            raise ValueError(f"n_folds must be >= 3 (cross-fitting with nested validation), got {n_folds}")
+        if not penalties:
+            raise ValueError("penalties must hold at least one positive number, got an empty list")
+        for p in penalties:
+            check_positive("penalties", p)
+        if ranks is not None:
+            if not ranks:
+                raise ValueError("ranks must be None or a non-empty list of positive integers")
+            for r in ranks:
+                check_positive("ranks", r, integer=True)
+        if max_dim is not None:
+            check_positive("max_dim", max_dim, integer=True)
+        check_choice("standardize", standardize, ("layer", "unit"))
+        self.n_folds, self.penalties = n_folds, tuple(float(p) for p in penalties)
+        self.ranks = None if ranks is None else tuple(int(r) for r in ranks)
+        self.max_dim, self.standardize = max_dim, standardize
+
+    @property
+    def min_samples(self) -> int:
+        return 4 * self.n_folds
+
+    def settings(self) -> dict[str, Any]:
+        return {"n_folds": self.n_folds, "penalties": list(self.penalties),
+                "ranks": None if self.ranks is None else list(self.ranks), "max_dim": self.max_dim,
+                "standardize": self.standardize, "seed": self.seed, "y_kind": self.y_kind}
+
+    def _ranks(self, n_classes: int) -> list[int]:
+        top = n_classes - 1
+        if self.ranks is not None:
+            return sorted({min(r, top) for r in self.ranks})
+        return sorted({2**i for i in range(top.bit_length()) if 2**i <= top} | {top})
+
+    def _check(self, x: Any, y: Any) -> Pair:
+        try:
+            pair = super()._check(x, y)
+        except ValueError as err:
+            raise ValueError(f"{err} (ClassifierMI, y_kind={self.y_kind!r}: y must be integer class labels)") from err
+        if not pair.labels:
+            raise ValueError(f"ClassifierMI bounds I(T;Y) for integer class labels y; got float y of shape "
+                             f"{tuple(pair.y.shape)} (y_kind={self.y_kind!r}). Use a continuous-pair estimator")
+        return pair
+
+    def _estimate(self, pair: Pair) -> tuple[float, dict[str, Any]]:
+        classes, y = torch.unique(pair.y, return_inverse=True)
+        h_y = label_entropy(pair.y)
+        if len(classes) < 2:
+            return 0.0, {"H_Y": h_y, "note": "a single class: I(T;Y) = H(Y) = 0"}
+        t = self._reduced(pair.x)
+        log_q, chosen = self._cross_fit(t, y, len(classes))
+        ce = float(-log_q.gather(1, y[:, None]).mean())
+        acc = float((log_q.argmax(1) == y).double().mean())
+        return h_y - ce, {"H_Y": h_y, "cross_entropy": ce, "accuracy": acc, "dim": int(t.shape[1]),
+                          "penalty": [c[0] for c in chosen], "rank": [c[1] for c in chosen]}
+
+    def held_out_log_proba(self, x: Any, y: Any, folds: Any | None = None) -> torch.Tensor:
+        """The cross-fitted ``log q(c | t_i)`` ``(N, C)``, classes in sorted order.
+
+        Row i comes from the probe fitted without sample i's fold: for given
+        folds it does not depend on any label of that fold.
+
+        Args:
+            x: T ``(N, d)``; y: ``(N,)`` integer labels.
+            folds: ``(N,)`` fold ids in ``[0, n_folds)``; default: the
+                seeded stratified folds of :meth:`estimate` (which depend on
+                the labels through the class sizes and memberships).
+        """
+        pair = self._check(x, y)
+        classes, labels = torch.unique(pair.y, return_inverse=True)
+        if len(classes) < 2:
+            return torch.zeros(pair.n, 1, dtype=pair.x.dtype, device=pair.x.device)
+        fold = None if folds is None else to_tensor(folds, "folds").to(device=pair.x.device, dtype=torch.long)
+        if fold is not None and (fold.shape != labels.shape or int(fold.min()) < 0 or int(fold.max()) >= self.n_folds):
+            raise ValueError(f"folds must be (N,) integers in [0, {self.n_folds}), got shape {tuple(fold.shape)}")
+        return self._cross_fit(self._reduced(pair.x), labels, len(classes), fold)[0]
+
+    def _reduced(self, t: torch.Tensor) -> torch.Tensor:
+        if self.max_dim is None:
+            return t
+        keep = max(1, min(self.max_dim, t.shape[0] // 4))
+        return principal_scores(t, keep, self.seed)[0] if t.shape[1] > keep else t
+
+    def _cross_fit(self, t: torch.Tensor, y: torch.Tensor, n_classes: int,
+                   fold: torch.Tensor | None = None) -> tuple[torch.Tensor, list]:
+        """Held-out ``log q`` ``(N, C)`` and the (penalty, rank) chosen for each fold."""
+        ranks = self._ranks(n_classes)
+        penalties = torch.tensor(self.penalties, dtype=t.dtype, device=t.device)
+        fold = stratified_folds(y, self.n_folds, self.seed) if fold is None else fold
+        onehot = torch.nn.functional.one_hot(y, n_classes).to(t.dtype)
+        log_q = torch.empty(len(y), n_classes, dtype=t.dtype, device=t.device)
+        chosen = []
+        for k in range(self.n_folds):
+            train, test = (fold != k).nonzero()[:, 0], (fold == k).nonzero()[:, 0]
+            loo, scores = ridge_loo_scores(t[train], onehot[train], t[test], penalties, self.standardize)
+            li = int(((loo - onehot[train]) ** 2).sum((1, 2)).argmin())
+            r = ranks[int(self._rank_losses(loo[li], y[train], ranks, n_classes).argmin())]
+            log_q[test] = DiscriminantCalibration(loo[li], y[train], n_classes).log_proba(scores[li], [r])[0]
+            chosen.append((self.penalties[li], r))
+        return log_q, chosen
+
+    def _rank_losses(self, scores: torch.Tensor, labels: torch.Tensor, ranks: list[int],
+                     n_classes: int) -> torch.Tensor:
+        """Out-of-fold NLL ``(R,)`` of the calibration at each rank, over ``n_folds - 1`` inner folds."""
+        inner = stratified_folds(labels, self.n_folds - 1, self.seed + 1)
+        losses = torch.zeros(len(ranks), dtype=scores.dtype, device=scores.device)
+        for j in range(self.n_folds - 1):
+            held = inner == j
+            cal = DiscriminantCalibration(scores[~held], labels[~held], n_classes)
+            losses += _nll(cal.log_proba(scores[held], ranks), labels[held])
+        return losses
