@@ -3,7 +3,7 @@
 This module imports nothing else from ``ssl_it`` (like ``bmi.interface`` in
 cbg-ethz/bmi) so that any estimator, callback or script can depend on it.
 
-Conventions (DESIGN.md §2, §4):
+Conventions (docs/design.md §2, §4):
 
 * MI is in nats. ``x`` is ``(N, dx)`` floats; ``y`` is ``(N, dy)`` floats or
   ``(N,)`` integer class labels (discrete). 1-D float inputs are read as

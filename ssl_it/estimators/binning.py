@@ -71,7 +71,7 @@ class BinningMI(MIEstimator):
     the three entropies are plug-in (optionally Miller–Madow corrected)
     entropies of the symbols (Shwartz-Ziv & Tishby 2017, arXiv:1703.00810).
 
-    The finite quantity reported (DESIGN.md §2): for the information plane,
+    The finite quantity reported (docs/design.md §2): for the information plane,
     ``estimate(x_repr, t)`` with distinct inputs gives
     ``I(X; T_bin) = H(T_bin) <= log N``: the entropy of the quantised
     representation, not the (infinite) MI of the continuous network; and

@@ -49,7 +49,7 @@ def mixture_entropy_bounds(
 class KDEMI(MIEstimator):
     """KDE / pairwise-distance estimate of the MI of a noisy representation.
 
-    The finite quantity reported (DESIGN.md §2; Saxe et al. 2018,
+    The finite quantity reported (docs/design.md §2; Saxe et al. 2018,
     arXiv:1801.09668; Kolchinsky & Tracey 2017, arXiv:1706.02419): the
     continuous representation gets additive noise ``T_s = T + N(0, s^2 I)``,
     ``s^2 = noise_var``, and
