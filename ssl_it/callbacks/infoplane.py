@@ -38,6 +38,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 
+from ssl_it.callbacks.divergence import require_finite
 from ssl_it.callbacks.plotting import plot_information_plane, save_figure
 from ssl_it.callbacks.taps import check_layers, probe_representations
 from ssl_it.callbacks.trajectory import TrajectoryFile, read_trajectory
@@ -126,6 +127,18 @@ class InformationPlane(pl.Callback):
         self._probe: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     # ----------------------------------------------------------------- setup
+    def check_probe_size(self, n: int) -> None:
+        """Raise ``ValueError`` (before training) when ``n`` probe samples are
+        fewer than the estimator needs (``min_samples``; two for ``H_gauss``)."""
+        need = max(self.estimator.min_samples, 2)
+        if n < need:
+            settings = ", ".join(f"estimator.{k}={v}" for k, v in self.estimator.settings().items())
+            raise ValueError(
+                f"datamodule.probe_size: the probe set holds {n} samples, but the information-plane estimator "
+                f"'{self.estimator.name}' needs at least {need} ({settings}); raise datamodule.probe_size or "
+                f"lower what the estimator needs"
+            )
+
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         check_layers(pl_module, self.layers)
 
@@ -191,6 +204,8 @@ class InformationPlane(pl.Callback):
         start = time.perf_counter()
         inputs, labels, x_repr = self._probe_data(trainer)
         reps = self._gathered(trainer, pl_module, inputs)
+        for name, t in reps.items():
+            require_finite(trainer, t, f"the probe representation of layer '{name}'")
         views = self._view_embeddings(trainer, pl_module) if self.measure_views else None
         self.evaluated_steps.append(step)
         if not trainer.is_global_zero:
