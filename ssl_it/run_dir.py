@@ -5,16 +5,21 @@
   time, so runs started in the same second get different directories. The
   resolver is cached (one value per composed config, which Hydra copies to
   every job of a sweep, as it does for ``${now:...}``).
+* ``short_name(name)`` backs ``${ssl_it.short:...}`` in ``hydra.sweep.subdir``:
+  a job directory named after many overrides would exceed the file
+  system's 255-byte limit and crash the whole sweep, so long names are cut
+  and given a hash of the full name (which stays in ``.hydra/overrides.yaml``).
 * ``claim(run_dir)`` creates ``wandb_run_id.txt`` with an exclusive create:
   two runs can never share a directory, its checkpoints or its W&B run id,
   even when a user names the same ``hydra.run.dir`` twice.
 * ``remove_if_only_hydra(dir)`` deletes a directory that holds nothing but
-  what Hydra writes before the task starts (``.hydra/`` and the job log
-  ``train.log``), so a configuration error leaves nothing behind.
+  what Hydra writes before the task starts (``.hydra/`` and the job's
+  ``<name>.log``), so a configuration error leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -30,6 +35,14 @@ HYDRA_PREFIXES = (".pl_hydra_rank_",)  # Lightning's DDP ranks re-run Hydra into
 def run_suffix() -> str:
     """Six random hex digits (16.7 million values) that tell apart runs started in one second."""
     return secrets.token_hex(3)
+
+
+def short_name(name: str, limit: int = 120) -> str:
+    """``name`` itself, or its first ``limit`` characters plus ``~`` and 8 hex digits of its SHA-1."""
+    if len(name.encode()) <= limit:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return name.encode()[:limit].decode(errors="ignore") + "~" + digest
 
 
 def read_run_id(run_dir: Path) -> str | None:
@@ -62,20 +75,27 @@ def only_hydra_files(path: Path) -> bool:
     """``True`` when ``path`` holds nothing but Hydra's own files."""
     if not path.is_dir():
         return False
-    return all(p.name in HYDRA_FILES or p.name.startswith(HYDRA_PREFIXES) for p in path.iterdir())
+    return all(
+        p.name in HYDRA_FILES or p.name.startswith(HYDRA_PREFIXES) or (p.is_file() and p.suffix == ".log")
+        for p in path.iterdir()
+    )
 
 
 def remove_if_only_hydra(path: Path, outputs_root: Path | None = None) -> bool:
-    """Delete ``path`` if it holds only Hydra's files; then its parent, if that
-    is now empty and lies strictly inside ``outputs_root`` (the date folder of
-    ``outputs/<date>/<time>``). Returns whether ``path`` was removed."""
+    """Delete ``path`` if it holds only Hydra's files; then its parents up to
+    ``outputs_root`` included, as long as they are empty (the date folder of
+    ``outputs/<date>/<time>``, and ``outputs/`` itself if nothing else is in it).
+    Returns whether ``path`` was removed."""
     if not only_hydra_files(path):
         return False
     shutil.rmtree(path, ignore_errors=True)
-    parent = path.resolve().parent
-    if outputs_root is not None and outputs_root.resolve() in parent.parents:
-        try:
-            parent.rmdir()  # only if empty
-        except OSError:
-            pass
+    if outputs_root is not None:
+        root = outputs_root.resolve()
+        for parent in path.resolve().parents:
+            if parent != root and root not in parent.parents:
+                break
+            try:
+                parent.rmdir()  # only if empty
+            except OSError:
+                break
     return not path.exists()

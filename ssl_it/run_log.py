@@ -24,14 +24,13 @@ def _file_handlers() -> list[logging.FileHandler]:
 
 
 def detach(directory: Path) -> None:
-    """Close the root logger's file handlers that write inside ``directory``."""
+    """Close the file handlers (root's and Lightning's) that write inside ``directory``."""
     directory = directory.resolve()
-    root = logging.getLogger()
-    for handler in _file_handlers():
-        path = Path(handler.baseFilename).resolve()
-        if directory == path.parent or directory in path.parents:
-            root.removeHandler(handler)
-            handler.close()
+    for logger in [logging.getLogger()] + [logging.getLogger(n) for n in NON_PROPAGATING]:
+        for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
+            if directory in Path(handler.baseFilename).resolve().parents:
+                logger.removeHandler(handler)
+                handler.close()
 
 
 def route_to(run_dir: Path) -> Path:
@@ -50,6 +49,8 @@ def route_to(run_dir: Path) -> Path:
         root.addHandler(handler)
     for name in NON_PROPAGATING:
         logger = logging.getLogger(name)
+        for stale in [h for h in logger.handlers if isinstance(h, logging.FileHandler) and h is not handler]:
+            logger.removeHandler(stale)
         if not logger.propagate and handler not in logger.handlers:
             logger.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:

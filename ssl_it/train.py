@@ -12,6 +12,8 @@ into messages and exit codes (see ``ssl_it/job.py``).
 from __future__ import annotations
 
 import inspect
+import logging
+import math
 import os
 import sys
 import traceback
@@ -33,6 +35,7 @@ from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
+from ssl_it import run_log
 from ssl_it.augmentation import EvalTransform
 from ssl_it.callbacks import (
     Diverged, DivergenceGuard, InformationPlane, LinearEvaluation, OnlineLinearProbe, StepSeed,
@@ -43,7 +46,7 @@ from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job
 from ssl_it.loggers import ResumableCSVLogger
 from ssl_it.module import SSLModule
 from ssl_it.resume import RunState, last_good_checkpoint, resolve_resume
-from ssl_it.run_dir import claim, read_run_id, run_suffix
+from ssl_it.run_dir import claim, read_run_id, run_suffix, short_name
 from ssl_it.sweep_failures import SweepJob, report
 
 CONFIG_DIR = os.environ.get("SSL_IT_CONFIG_DIR", str(Path(__file__).resolve().parents[1] / "configs"))
@@ -52,6 +55,7 @@ BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 if not OmegaConf.has_resolver("ssl_it.suffix"):
     # cached: one value per composed config, shared by the jobs of a sweep (like ${now:})
     OmegaConf.register_new_resolver("ssl_it.suffix", run_suffix, use_cache=True)
+    OmegaConf.register_new_resolver("ssl_it.short", short_name)
 
 
 def enabled(node: Any) -> bool:
@@ -210,11 +214,13 @@ def fit(run: Run) -> float:
     finish_loggers(trainer, summary, failed=False)
     acc = evaluation["top1"] if evaluation else online
     if trainer.is_global_zero:
-        print(
+        line = (
             f"ssl_it: final val linear-probe accuracy = {acc:.4f} "
             f"({'frozen-feature logistic regression' if evaluation else 'online probe'}; "
             f"online probe {online:.4f})  run dir: {state.run_dir}"
         )
+        print(line)
+        run_log.write_to_files(logging.INFO, line)
     return acc
 
 
@@ -242,6 +248,7 @@ def current_job(cfg: DictConfig) -> tuple[Job, list[str]]:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> float:
     job, overrides = current_job(cfg)
+    run_log.route_to(job.hydra_dir)
     try:
         run = prepare(cfg, overrides)
     except ConfigError as err:
@@ -255,6 +262,8 @@ def main(cfg: DictConfig) -> float:
         if job.sweep is None:
             raise
         return job.failed(f"{type(err).__name__}: {err}", 1, details=traceback.format_exc())
+    if job.sweep is not None and not math.isfinite(value):
+        return job.failed(f"the run finished but its metric is {value}: a sweeper cannot rank it", 1)
     return job.finished(value)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
@@ -85,6 +85,7 @@ class SSLDataModule(pl.LightningDataModule):
         self._probe: tuple[torch.Tensor, torch.Tensor] | None = None
         self._probe_index: torch.Tensor | None = None
         self._clamp_warned = False
+        self._resume_epoch = 0
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
@@ -109,7 +110,21 @@ class SSLDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None
         sampler = EpochKeySampler(len(self.train_set), seed=self.seed)  # type: ignore[arg-type]
+        # Lightning starts the loader's iterator (and the workers' prefetch) before it sets the
+        # sampler's epoch, and on a resume before it restores its loops: start at the right epoch.
+        sampler.set_epoch(max(self._resume_epoch, self._epochs_done()))
         return self._loader(self.train_set, batch_size=self.batch_size, sampler=sampler, drop_last=self.drop_last)
+
+    def _epochs_done(self) -> int:
+        trainer = self.trainer
+        return int(trainer.fit_loop.epoch_progress.current.processed) if trainer is not None else 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """The training epoch the next loader starts at (kept in checkpoints)."""
+        return {"next_epoch": self._epochs_done()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._resume_epoch = int(state_dict.get("next_epoch", 0))
 
     def train_eval_dataloader(self) -> DataLoader:
         """The training split, un-augmented (for linear evaluation on frozen features)."""

@@ -8,6 +8,7 @@ dataset of ``(sample, label)`` with float samples in [0, 1] of shape
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Literal
 
@@ -209,17 +210,23 @@ class Arrays(InMemorySource):
     def _checked_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Load and check every ``(x, y)`` pair of the file; errors name the file and the array."""
         where = f"data.path: '{self.path}'"
-        with np.load(self.path) as f:
-            keys = set(f.files)
-            if {"x", "y"} <= keys:
-                names = [("x", "y")]
-            elif {"x_train", "y_train", "x_val", "y_val"} <= keys:
-                names = [("x_train", "y_train"), ("x_val", "y_val")]
-            else:
-                raise ValueError(
-                    f"{where} must hold arrays 'x','y' or 'x_train','y_train','x_val','y_val'; found {sorted(keys)}"
-                )
-            pairs = [(f[xn], f[yn]) for xn, yn in names]
+        try:
+            with np.load(self.path) as f:
+                keys = set(f.files)
+                if {"x", "y"} <= keys:
+                    names = [("x", "y")]
+                elif {"x_train", "y_train", "x_val", "y_val"} <= keys:
+                    names = [("x_train", "y_train"), ("x_val", "y_val")]
+                else:
+                    raise ValueError(
+                        f"{where} must hold arrays 'x','y' or 'x_train','y_train','x_val','y_val'; "
+                        f"found {sorted(keys)}"
+                    )
+                pairs = [(f[xn], f[yn]) for xn, yn in names]
+        except (OSError, EOFError, zipfile.BadZipFile, ValueError) as err:
+            if str(err).startswith(where):
+                raise
+            raise ValueError(f"{where} cannot be read as an .npz of numeric arrays ({err})") from err
         for (x, y), (xn, yn) in zip(pairs, names):
             _check_pair(where, x, y, xn, yn)
         if len(pairs) == 2 and pairs[0][0].shape[1:] != pairs[1][0].shape[1:]:
