@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 from typing import Any
 
 import pytorch_lightning as pl
@@ -22,17 +20,6 @@ class KillAtStep(pl.Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
         if trainer.global_step == self.step:
             raise SimulatedKill(f"killed after step {self.step}")
-
-
-class SigkillAtStep(pl.Callback):
-    """Kills its own process with SIGKILL after optimiser step ``step`` (no clean-up runs)."""
-
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
-        if trainer.global_step == self.step:
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class ScaleLRAtStep(pl.Callback):

@@ -110,13 +110,13 @@ def test_truncated_last_checkpoint_is_named_with_the_readable_alternative(make_c
 def test_kill_mid_epoch_then_resume_repeats_every_loss_exactly(make_cfg, tmp_path):
     """MIB draws noise from the global RNG and a loader worker prefetches: the
     resumed run (in a process whose RNG state differs) must still match."""
-    overrides = ["objective=mib", "datamodule.num_workers=1", "trainer.max_epochs=3"]
+    overrides = ["objective=mib", "datamodule.num_workers=1", "trainer.max_epochs=2"]
     train(make_cfg(*LEAN, *overrides, run="straight"))
     run = killed_run(make_cfg, tmp_path, *overrides, step=6, run="split")
     torch.manual_seed(12345), np.random.seed(12345)  # a fresh process starts elsewhere
     train(make_cfg(*overrides, f"resume={run}"), overrides=[f"resume={run}"])
     straight, resumed = step_losses(tmp_path / "straight"), step_losses(run)
-    assert sorted(resumed) == list(range(12))
+    assert sorted(resumed) == list(range(8))
     assert resumed == straight
 
 
@@ -245,6 +245,18 @@ def test_a_directory_that_holds_a_run_is_never_reused_by_a_new_run(make_cfg, tmp
         train(make_cfg(*LEAN))
 
 
+def test_run_and_sweep_directories_differ_between_commands_and_stay_fixed_within_one():
+    from hydra import compose, initialize_config_dir
+
+    from ssl_it.train import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        first, second = (compose("train", return_hydra_config=True) for _ in range(2))
+    assert first.hydra.sweep.dir == first.hydra.sweep.dir  # every job of a sweep resolves the same directory
+    assert first.hydra.run.dir != second.hydra.run.dir and first.hydra.sweep.dir != second.hydra.sweep.dir
+    assert first.hydra.run.dir.rsplit("-", 1)[1] == first.hydra.sweep.dir.rsplit("-", 1)[1]
+
+
 @pytest.mark.slow
 def test_configuration_errors_leave_no_directory_behind(tmp_path):
     proc = cli("resume=/nonexistent", "logger=none", cwd=tmp_path)
@@ -261,6 +273,15 @@ def test_resume_reads_what_was_typed_on_the_command_line(make_cfg, tmp_path):
     assert proc.returncode == 2
     assert f"invalid configuration: resume={run}: objective=simclr would change the resumed run" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # Hydra's directory for the command is gone
+
+
+@pytest.mark.slow
+def test_a_diverged_run_exits_3_with_one_clear_message(tmp_path):
+    proc = cli(*CLI_FAST, "optimizer.lr=1e6", "hydra.run.dir=run", cwd=tmp_path)
+    assert proc.returncode == 3
+    assert "ssl_it: training diverged: the training loss is inf at step 1 (epoch 0)" in proc.stderr
+    assert "No checkpoint had been written yet." in proc.stderr and "Traceback" not in proc.stderr
+    assert "training diverged" in (tmp_path / "run" / "train.log").read_text()
 
 
 @pytest.fixture(scope="module")
