@@ -68,7 +68,7 @@ class Job:
     def finished(self, value: float) -> float:
         if self.sweep is not None and self.rank_zero:
             self.sweep.record("ok", value)
-        self._tidy()
+        self.tidy()
         return value
 
     def failed(self, message: str, exit_code: int, details: str = "") -> float:
@@ -77,7 +77,7 @@ class Job:
         print(f"ssl_it: {message}", file=sys.stderr, flush=True)
         run_log.write_to_files(logging.ERROR, message + (f"\n{details}" if details else ""))
         if self.sweep is None:
-            self._tidy()
+            self.tidy()
             sys.exit(exit_code)
         if self.rank_zero:
             self.sweep.record("failed", message=message, details=details)
@@ -85,7 +85,7 @@ class Job:
             raise JobFailed(message)
         return math.nan
 
-    def _tidy(self) -> None:
+    def tidy(self) -> None:
         """Remove Hydra's directory when no run lives in it (configuration
         error, or a resume that wrote into the original run's directory)."""
         if not self.rank_zero or self.run_dir == self.hydra_dir:

