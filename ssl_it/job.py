@@ -66,6 +66,10 @@ class Job:
             )
 
     def finished(self, value: float) -> float:
+        """Record a finished run; in a sweep a NaN metric counts as a failure
+        (an optimiser cannot rank it, and Optuna 2 crashes on it)."""
+        if self.sweep is not None and not math.isfinite(value):
+            return self.failed(f"the run finished but its metric is {value}: a sweeper cannot rank it", 1)
         if self.sweep is not None and self.rank_zero:
             self.sweep.record("ok", value)
         self.tidy()

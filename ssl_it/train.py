@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 import os
 import sys
 import traceback
@@ -262,8 +261,6 @@ def main(cfg: DictConfig) -> float:
             job.tidy()
             raise
         return job.failed(f"{type(err).__name__}: {err}", 1, details=traceback.format_exc())
-    if job.sweep is not None and not math.isfinite(value):
-        return job.failed(f"the run finished but its metric is {value}: a sweeper cannot rank it", 1)
     return job.finished(value)
 
 

@@ -394,7 +394,7 @@ def test_each_batch_draws_the_same_random_numbers_whatever_came_before():
     assert torch.equal(draws[0][0], draws[1][0]) and draws[0][1:] == draws[1][1:]
 
 
-def test_sweep_job_failure_is_recorded_and_optimising_sweepers_see_an_exception(tmp_path):
+def test_sweep_job_failure_or_nan_metric_is_recorded_and_optimising_sweepers_see_an_exception(tmp_path):
     from ssl_it.job import Job
     from ssl_it.sweep_failures import JobFailed, SweepJob, report
 
@@ -402,9 +402,11 @@ def test_sweep_job_failure_is_recorded_and_optimising_sweepers_see_an_exception(
     assert math.isnan(Job(tmp_path / "3_x", tmp_path, sweep=sweep).failed("invalid configuration: bad", 2))
     with pytest.raises(JobFailed, match="diverged"):
         Job(tmp_path / "3_x", tmp_path, sweep=sweep, raise_on_failure=True).failed("diverged", 3)
+    with pytest.raises(JobFailed, match="metric is nan"):
+        Job(tmp_path / "3_x", tmp_path, sweep=sweep, raise_on_failure=True).finished(float("nan"))
     text, any_failed = report(tmp_path)
-    assert any_failed and "2 job(s), 2 failed" in text and "job 3 (optimizer.lr=-1) FAILED: invalid configuration" in text
-    assert (tmp_path / "3_x" / "FAILED").read_text().startswith("diverged")
+    assert any_failed and "3 job(s), 3 failed" in text and "job 3 (optimizer.lr=-1) FAILED: invalid configuration" in text
+    assert (tmp_path / "3_x" / "FAILED").read_text().startswith("the run finished but its metric is nan")
 
 
 def test_a_single_run_failure_exits_with_its_status(tmp_path):
