@@ -55,3 +55,44 @@ def validate_config(cfg: DictConfig) -> None:
     resume = _get(cfg, "resume")
     if resume is not None and not isinstance(resume, str):
         raise ConfigError(f"resume={resume!r}: must be 'last', a run directory or a checkpoint path")
+
+
+def check_batch_size(batch_size: int, drop_last: bool, n_train: int, objective: Any, world_size: int = 1) -> None:
+    """The training batches must be large enough for the objective.
+
+    Args:
+        batch_size: ``datamodule.batch_size`` (per process).
+        drop_last: ``datamodule.drop_last``.
+        n_train: number of training samples.
+        objective: has ``min_batch_size`` (global) and a class name.
+        world_size: number of processes sharing the global batch.
+    """
+    need = int(getattr(objective, "min_batch_size", 2))
+    name = type(objective).__name__
+    if batch_size < 2 or batch_size * world_size < need:
+        raise ConfigError(
+            f"datamodule.batch_size={batch_size}: objective '{name}' needs a training batch of at least "
+            f"{max(need, 2)} samples{f' over {world_size} processes' if world_size > 1 else ''}"
+        )
+    per_rank = -(-n_train // world_size)
+    remainder = per_rank % batch_size
+    if not drop_last and remainder and (remainder < 2 or remainder * world_size < need):
+        raise ConfigError(
+            f"datamodule.drop_last=false: the last training batch would hold {remainder} samples "
+            f"({per_rank} per process, batch size {batch_size}) and objective '{name}' needs at least "
+            f"{max(need, 2)}; set datamodule.drop_last=true or change datamodule.batch_size"
+        )
+
+
+def check_probe_size(n_probe: int, consumers: list[Any]) -> None:
+    """The probe set must be large enough for every callback that measures on it.
+
+    ``consumers`` are objects with an optional ``check_probe_size(n)`` method
+    (the information-plane callback checks its estimator's ``min_samples``).
+    """
+    if n_probe < 2:
+        raise ConfigError(f"datamodule.probe_size: the probe set holds {n_probe} sample(s); at least 2 are needed")
+    for consumer in consumers:
+        check = getattr(consumer, "check_probe_size", None)
+        if check is not None:
+            check(n_probe)

@@ -6,17 +6,24 @@ resume it keeps the rows of the finished epochs instead of deleting the file.
 
 ``make_wandb_logger`` builds Lightning's W&B logger, offline when no API key
 is configured, and falls back to offline instead of crashing when the
-network is unreachable.
+network is unreachable or the key is refused: the online attempt is bounded
+by ``init_timeout`` (20 s by default; W&B's own default waits 90 s and then
+retries), the half-started run is torn down so the offline run can reuse
+its id, and training goes on.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Literal
 
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
+
+log = logging.getLogger(__name__)
 
 
 class ResumableCSVLogger(CSVLogger):
@@ -69,29 +76,51 @@ def make_wandb_logger(
     name: str | None = None,
     mode: Literal["auto", "online", "offline", "disabled"] = "auto",
     log_model: bool = False,
+    init_timeout: float = 20.0,
 ) -> WandbLogger:
     """Lightning's ``WandbLogger`` with the run id fixed (so a resume continues
     the same W&B run) and offline mode whenever there is no API key.
 
     ``mode="auto"`` means online with an API key (``WANDB_API_KEY`` or a
-    netrc login), offline otherwise.
+    netrc login), offline otherwise. Online, the run is started here, within
+    ``init_timeout`` seconds; if that fails (no network, a refused key) the
+    run is logged offline instead, under the same id (``wandb sync`` uploads
+    it later).
     """
     if mode not in ("auto", "online", "offline", "disabled"):
         raise ValueError(f"logger.mode must be one of auto/online/offline/disabled, got '{mode}'")
+    if not init_timeout > 0:
+        raise ValueError(f"logger.init_timeout must be > 0 seconds, got {init_timeout}")
     if mode == "auto":
         mode = "online" if _has_wandb_credentials() else "offline"
     kwargs: dict[str, Any] = dict(
         save_dir=save_dir, id=run_id, project=project, entity=entity, group=group, tags=list(tags or []),
         name=name, resume="allow", log_model=log_model,
     )
-    logger = WandbLogger(mode=mode, **kwargs)
-    if mode == "online":
-        try:
-            _ = logger.experiment
-        except Exception as err:  # network down, bad key: keep training, log offline
-            print(f"ssl_it: W&B online init failed ({err}); logging offline instead")
-            logger = WandbLogger(mode="offline", **kwargs)
+    if mode != "online":
+        return WandbLogger(mode=mode, **kwargs)
+    import wandb
+
+    logger = WandbLogger(mode="online", settings=wandb.Settings(init_timeout=init_timeout), **kwargs)
+    try:
+        _ = logger.experiment
+    except Exception as err:  # network down, bad key, server error: keep training, log offline
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        log.warning(f"W&B online start failed ({first_line}); logging offline instead, same run id {run_id}")
+        _abandon_online_attempt(Path(save_dir), run_id)
+        logger = WandbLogger(mode="offline", **kwargs)
     return logger
+
+
+def _abandon_online_attempt(save_dir: Path, run_id: str) -> None:
+    """Tear down W&B's service, which still holds the failed run's id (an
+    offline run with that id would be refused as "in use"), and remove the
+    failed attempt's empty run folder."""
+    import wandb
+
+    wandb.teardown()
+    for folder in (save_dir / "wandb").glob(f"run-*-{run_id}"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _has_wandb_credentials() -> bool:

@@ -4,23 +4,50 @@
 continues the most recently written ``checkpoints/last.ckpt`` under
 ``outputs/``; ``resume=<run dir>`` that run's last checkpoint;
 ``resume=<file.ckpt>`` that checkpoint. A resumed run writes into its
-original run directory, with its saved config (only ``trainer.max_epochs``
-may be raised on the command line), and continues its W&B run id.
+original run directory and continues its W&B run id, **with the
+configuration it was saved with** (``<run dir>/config.yaml``).
+
+What the user typed next to ``resume=`` (Hydra's task overrides) is checked
+against that saved configuration, key by key:
+
+* a key whose value equals the saved one changes nothing and is accepted;
+* a key in :data:`SAFE_ON_RESUME` is applied (and written back to
+  ``config.yaml``, so a later resume agrees): ``trainer.max_epochs``, to
+  extend a run, and settings that do not change what is computed;
+* any other change is refused with a :class:`ConfigError` naming the keys,
+  because the checkpoint would silently override it or make it meaningless
+  (the objective, the optimiser and its learning rate are restored from the
+  checkpoint; a new data set would break the probe set and the trajectory).
+
+Nothing is written here; :meth:`RunState.save_config` writes once the whole
+configuration has been checked.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ssl_it.config_checks import ConfigError
+from ssl_it.run_dir import read_run_id
 
 CONFIG_FILE = "config.yaml"
-RUN_ID_FILE = "wandb_run_id.txt"
+
+SAFE_ON_RESUME: tuple[str, ...] = (
+    "trainer.max_epochs",  # extend (or finish) the run; the schedule's length follows it
+    "datamodule.num_workers",  # views are a pure function of (seed, epoch, index)
+    "torch_threads",
+    "trainer.enable_progress_bar",
+    "callbacks.progress_bar",
+    "paths.outputs_root",  # where resume=last looks
+    "resume",
+)
 
 
 @dataclass
@@ -30,11 +57,34 @@ class RunState:
     config: DictConfig
     checkpoint: str | None = None
     resumed_epoch: int | None = None
+    applied: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def resumed(self) -> bool:
+        return self.checkpoint is not None
 
     def save_config(self) -> None:
+        """Write ``config.yaml``: the resolved config of a new run, or, on a
+        resume that changed a safe key, the saved file with that change."""
+        path = self.run_dir / CONFIG_FILE
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        if not (self.run_dir / CONFIG_FILE).exists():
-            OmegaConf.save(self.config, self.run_dir / CONFIG_FILE, resolve=True)
+        if not path.exists():
+            OmegaConf.save(self.config, path, resolve=True)
+        elif self.applied:
+            saved = OmegaConf.load(path)
+            for key, value in self.applied.items():
+                OmegaConf.update(saved, key, value, force_add=True)
+            OmegaConf.save(saved, path)
+
+
+def typed_keys(overrides: Sequence[str]) -> dict[str, str]:
+    """``{config key: override as typed}`` of Hydra task overrides such as
+    ``trainer.max_epochs=5``, ``+callbacks.x={...}``, ``~logger``, ``objective=simclr``."""
+    keys: dict[str, str] = {}
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~").split("@", 1)[0]
+        keys[key] = override
+    return keys
 
 
 def _find_checkpoint(resume: str, outputs_root: Path) -> Path:
@@ -51,31 +101,122 @@ def _find_checkpoint(resume: str, outputs_root: Path) -> Path:
     return path
 
 
-def resolve_resume(cfg: DictConfig, output_dir: Path, outputs_root: Path) -> RunState:
-    """The run directory, W&B run id, config and checkpoint of this job."""
+def checkpoint_epoch(path: Path) -> int:
+    """The epoch stored in a Lightning checkpoint; raises if it cannot be read."""
+    state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    return int(state["epoch"])
+
+
+def _read_epoch(ckpt: Path, resume: str) -> int:
+    try:
+        return checkpoint_epoch(ckpt)
+    except Exception as err:  # truncated zip, unpickling error, not a Lightning checkpoint
+        reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        raise ConfigError(f"resume={resume}: checkpoint '{ckpt}' cannot be read ({reason}); "
+                          f"{_alternatives(ckpt)}") from None
+
+
+def _alternatives(bad: Path) -> str:
+    """Which other checkpoint of the same run can be resumed from, and how."""
+    usable = []
+    for other in sorted(bad.parent.glob("*.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if other == bad:
+            continue
+        try:
+            usable.append(f"'{other.name}' (epoch {checkpoint_epoch(other)}): resume={other}")
+        except Exception:
+            continue
+    if not usable:
+        return f"no other readable checkpoint in '{bad.parent}': start a new run"
+    return "it was probably cut short while being written. Readable instead: " + "; ".join(usable)
+
+
+def _resolved(node: Any) -> Any:
+    if isinstance(node, DictConfig) or OmegaConf.is_list(node):
+        try:
+            return OmegaConf.to_container(node, resolve=True)
+        except Exception:
+            return OmegaConf.to_container(node, resolve=False)
+    return node
+
+
+def _compare_view(cfg: DictConfig, saved: DictConfig) -> DictConfig:
+    """``cfg`` with the saved run's paths, so interpolations such as
+    ``${paths.output_dir}/checkpoints`` compare equal."""
+    view = cfg.copy()
+    with open_dict(view):
+        view.paths = saved.paths
+    return view
+
+
+def check_overrides(cfg: DictConfig, saved: DictConfig, overrides: Sequence[str], resume: str) -> dict[str, Any]:
+    """The safe changes to apply to ``saved``; raises naming every unsafe one."""
+    view = _compare_view(cfg, saved)
+    applied: dict[str, Any] = {}
+    refused: list[str] = []
+    for key, typed in typed_keys(overrides).items():
+        new = _resolved(OmegaConf.select(view, key, default=None))
+        if key == "resume" or new == _resolved(OmegaConf.select(saved, key, default=None)):
+            continue
+        if key in SAFE_ON_RESUME:
+            applied[key] = new
+        else:
+            refused.append(typed)
+    if refused:
+        raise ConfigError(
+            f"resume={resume}: {', '.join(refused)} would change the resumed run, which continues with the "
+            f"configuration saved in its config.yaml. Only {', '.join(SAFE_ON_RESUME[:-1])} may be given with "
+            f"resume=; start a new run to change anything else"
+        )
+    return applied
+
+
+def resolve_resume(
+    cfg: DictConfig, output_dir: Path, outputs_root: Path, overrides: Sequence[str] = ()
+) -> RunState:
+    """The run directory, W&B run id, config and checkpoint of this job.
+
+    Args:
+        cfg: the composed config.
+        output_dir: Hydra's directory for a new run.
+        outputs_root: where ``resume=last`` looks.
+        overrides: what the user typed (Hydra's task overrides); only they
+            are compared with a resumed run's saved configuration.
+    """
     if cfg.resume is None:
-        return RunState(run_dir=output_dir, run_id=_run_id(output_dir), config=cfg)
-    ckpt = _find_checkpoint(str(cfg.resume), outputs_root)
+        return RunState(run_dir=output_dir, run_id=secrets.token_hex(4), config=cfg)
+    resume = str(cfg.resume)
+    ckpt = _find_checkpoint(resume, outputs_root)
     run_dir = ckpt.parent.parent
-    saved = run_dir / CONFIG_FILE
-    if not saved.is_file():
-        raise ConfigError(f"resume={cfg.resume}: '{saved}' is missing, cannot rebuild the run")
-    config = OmegaConf.load(saved)
+    saved_path = run_dir / CONFIG_FILE
+    if not saved_path.is_file():
+        raise ConfigError(f"resume={resume}: '{saved_path}' is missing, cannot rebuild the run")
+    epoch = _read_epoch(ckpt, resume)
+    saved = OmegaConf.load(saved_path)
+    applied = check_overrides(cfg, saved, overrides, resume)
+    config = saved.copy()
+    for key, value in applied.items():
+        OmegaConf.update(config, key, value, force_add=True)
+    if int(config.trainer.max_epochs) < epoch + 1:
+        raise ConfigError(
+            f"trainer.max_epochs={config.trainer.max_epochs}: the checkpoint '{ckpt}' has already trained "
+            f"{epoch + 1} epochs; give at least {epoch + 1} to resume it"
+        )
     with open_dict(config):
         config.resume = str(ckpt)
         config.paths = cfg.paths
         config.paths.output_dir = str(run_dir)
-        if cfg.trainer.max_epochs > config.trainer.max_epochs:
-            config.trainer.max_epochs = cfg.trainer.max_epochs
-    epoch = int(torch.load(ckpt, map_location="cpu", weights_only=False)["epoch"])
-    return RunState(run_dir=run_dir, run_id=_run_id(run_dir), config=config, checkpoint=str(ckpt), resumed_epoch=epoch)
+    run_id = read_run_id(run_dir) or secrets.token_hex(4)
+    return RunState(run_dir=run_dir, run_id=run_id, config=config, checkpoint=str(ckpt),
+                    resumed_epoch=epoch, applied=applied)
 
 
-def _run_id(run_dir: Path) -> str:
-    path = run_dir / RUN_ID_FILE
-    if path.is_file():
-        return path.read_text().strip()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run_id = secrets.token_hex(4)
-    path.write_text(run_id)
-    return run_id
+def last_good_checkpoint(run_dir: Path) -> str:
+    """A sentence naming the newest checkpoint of ``run_dir`` and its epoch, if any."""
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    if not ckpt.is_file():
+        return "No checkpoint had been written yet."
+    try:
+        return f"The last good checkpoint is kept: '{ckpt}' (after {checkpoint_epoch(ckpt) + 1} epoch(s))."
+    except Exception:
+        return f"The checkpoint '{ckpt}' cannot be read."

@@ -1,20 +1,25 @@
-"""Hydra entry point: compose -> validate -> instantiate -> fit -> report.
+"""Hydra entry point: compose -> validate -> instantiate -> check -> fit -> report.
 
 The only module that imports Hydra. ``train(cfg)`` wires the config groups
 in dependency order, each instantiated once, writes the final numbers to
 ``summary.json`` and returns the final validation accuracy of a linear
 classifier on the frozen features (the metric sweepers optimise; the online
 probe's accuracy when linear evaluation is switched off), or the final
-metric(s) that ``optimized_metric`` names (run_summary.py).
+metric(s) that ``optimized_metric`` names (run_summary.py). ``prepare`` raises :class:`ConfigError` for
+anything that cannot work before a file is written; ``main`` turns failures
+into messages and exit codes (see ``ssl_it/job.py``).
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import sys
 import time
+import traceback
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +28,37 @@ import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.types import RunMode
 from hydra.errors import InstantiationException
+from hydra.experimental.callback import Callback as HydraCallback
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.utilities import rank_zero_only
 
+from ssl_it import run_log
 from ssl_it.augmentation import EvalTransform
-from ssl_it.callbacks import InformationPlane, LinearEvaluation, OnlineLinearProbe
-from ssl_it.config_checks import ConfigError, validate_config
+from ssl_it.callbacks import (
+    Diverged, DivergenceGuard, InformationPlane, LinearEvaluation, OnlineLinearProbe, StepSeed,
+)
+from ssl_it.checkpoint_io import AtomicCheckpointIO
+from ssl_it.config_checks import ConfigError, check_batch_size, check_probe_size, validate_config
+from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job
 from ssl_it.loggers import FigureTensorBoardLogger, ResumableCSVLogger
 from ssl_it.module import SSLModule
-from ssl_it.resume import RunState, resolve_resume
+from ssl_it.resume import RunState, last_good_checkpoint, resolve_resume
+from ssl_it.run_dir import claim, read_run_id, run_suffix
 from ssl_it.run_names import adopt_wandb_sweep_run_id, run_identity, sweep_name, wandb_sweep_id
 from ssl_it.run_summary import check_optimized_metric, final_infoplane_metrics, returned_value, write_summary
+from ssl_it.sweep_failures import SweepJob, report
 
 CONFIG_DIR = os.environ.get("SSL_IT_CONFIG_DIR", str(Path(__file__).resolve().parents[1] / "configs"))
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+if not OmegaConf.has_resolver("ssl_it.suffix"):
+    # cached: one value per composed config, shared by the jobs of a sweep (like ${now:})
+    OmegaConf.register_new_resolver("ssl_it.suffix", run_suffix, use_cache=True)
 
 
 def enabled(node: Any) -> bool:
@@ -144,6 +163,17 @@ def finish_loggers(
         lg.experiment.finish(exit_code=1 if failed else 0)
 
 
+@dataclass
+class Run:
+    state: RunState
+    trainer: pl.Trainer
+    module: SSLModule
+    datamodule: Any
+    callbacks: list[pl.Callback]
+    probe_size: int
+    started: float  # time.monotonic() when the job began (wall time in summary.json)
+
+
 def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any, list[pl.Callback]]:
     """Instantiate every group, in dependency order; raises on bad values."""
     pl.seed_everything(cfg.seed, workers=True)
@@ -167,7 +197,7 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     scheduler = instantiate(cfg.scheduler) if cfg.scheduler is not None else None
     module = SSLModule(backbone, objective, optimizer=instantiate(cfg.optimizer), scheduler=scheduler)
     probe = OnlineLinearProbe(num_classes=source.num_classes, **cfg.probe)
-    callbacks = [probe, *build_callbacks(cfg)]
+    callbacks = [DivergenceGuard(), StepSeed(cfg.seed), probe, *build_callbacks(cfg)]
     if cfg.get("linear_eval") is not None:
         callbacks.append(LinearEvaluation(**cfg.linear_eval))
     if enabled(cfg.get("infoplane")):
@@ -176,14 +206,26 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
         )
         callbacks.append(infoplane)
     trainer = instantiate(cfg.trainer)(
-        callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir)
+        callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir),
+        plugins=[AtomicCheckpointIO()],
     )
     return trainer, module, datamodule, callbacks
 
 
-def train(cfg: DictConfig) -> float | tuple[float, ...]:
-    """Run one training job described by ``cfg``; return the final val
-    accuracy, or the final metric(s) named by ``optimized_metric``."""
+def preflight(trainer: pl.Trainer, module: SSLModule, datamodule: Any, callbacks: list[pl.Callback]) -> int:
+    """Checks that need the data: batch and probe sizes. Returns the probe set's size."""
+    datamodule.setup("fit")
+    check_batch_size(datamodule.batch_size, datamodule.drop_last, len(datamodule.train_set), module.objective,
+                     trainer.world_size)
+    n_probe = datamodule.probe_size_used
+    check_probe_size(n_probe, callbacks)
+    return n_probe
+
+
+def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run:
+    """Validate, resolve a resume, instantiate and check the run, then claim
+    its directory. Raises :class:`ConfigError` (naming the key) before any
+    file is written. ``overrides``: what the user typed (checked on resume)."""
     warnings.filterwarnings("ignore", message=".*Experiment logs directory.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     started = time.monotonic()
@@ -191,9 +233,13 @@ def train(cfg: DictConfig) -> float | tuple[float, ...]:
         validate_config(cfg)
         check_optimized_metric(cfg)
         record_invocation(cfg)
-        state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root))
-        cfg = state.config
-        trainer, module, datamodule, callbacks = build(cfg, state)
+        state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root), overrides)
+        if rank_zero_only.rank > 0:  # a DDP rank re-running the script: rank 0 owns the run id
+            state.run_id = read_run_id(state.run_dir) or state.run_id
+        trainer, module, datamodule, callbacks = build(state.config, state)
+        n_probe = preflight(trainer, module, datamodule, callbacks)
+        if not state.resumed and rank_zero_only.rank == 0:
+            claim(state.run_dir, state.run_id)
     except InstantiationException as err:
         cause = err.__cause__
         raise ConfigError(str(cause) if isinstance(cause, ValueError) else str(err)) from cause
@@ -201,11 +247,18 @@ def train(cfg: DictConfig) -> float | tuple[float, ...]:
         raise
     except ValueError as err:
         raise ConfigError(str(err)) from err
+    return Run(state, trainer, module, datamodule, callbacks, n_probe, started)
+
+
+def fit(run: Run) -> float | tuple[float, ...]:
+    """Train, evaluate and report; returns the final val accuracy, or the
+    final metric(s) named by ``optimized_metric``."""
+    state, trainer, callbacks = run.state, run.trainer, run.callbacks
     state.save_config()
     for lg in trainer.loggers:
-        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+        lg.log_hyperparams({**OmegaConf.to_container(state.config, resolve=True), "probe_size_used": run.probe_size})
     try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=state.checkpoint)
+        trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=state.checkpoint)
     except BaseException:
         finish_loggers(trainer, {}, failed=True)
         raise
@@ -220,25 +273,70 @@ def train(cfg: DictConfig) -> float | tuple[float, ...]:
     summary.update(final_infoplane_metrics(state.run_dir))
     acc = evaluation["top1"] if evaluation else online
     finish_loggers(trainer, summary, failed=False, hp_metric=acc)
-    if trainer.is_global_zero:
-        write_summary(state.run_dir, summary, time.monotonic() - started)
-        print(
-            f"ssl_it: final val linear-probe accuracy = {acc:.4f} "
-            f"({'frozen-feature logistic regression' if evaluation else 'online probe'}; "
-            f"online probe {online:.4f})  run dir: {state.run_dir}"
-        )
     if not trainer.is_global_zero:  # linear evaluation runs on rank 0; sweepers read rank 0's value
         return acc
-    return returned_value(summary, acc, cfg.get("optimized_metric"))
+    write_summary(state.run_dir, summary, time.monotonic() - run.started)
+    line = (
+        f"ssl_it: final val linear-probe accuracy = {acc:.4f} "
+        f"({'frozen-feature logistic regression' if evaluation else 'online probe'}; "
+        f"online probe {online:.4f})  run dir: {state.run_dir}"
+    )
+    print(line)
+    run_log.write_to_files(logging.INFO, line)
+    return returned_value(summary, acc, state.config.get("optimized_metric"))
+
+
+def train(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> float | tuple[float, ...]:
+    """Run one training job described by ``cfg``; return the final val
+    accuracy, or the final metric(s) named by ``optimized_metric``."""
+    return fit(prepare(cfg, overrides))
+
+
+def current_job(cfg: DictConfig) -> tuple[Job, list[str]]:
+    """This Hydra job's directories, sweep and typed overrides."""
+    hydra_cfg = HydraConfig.get()
+    overrides = list(hydra_cfg.overrides.task)
+    sweep = None
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        sweep = SweepJob(num=int(hydra_cfg.job.num), sweep_dir=Path(hydra_cfg.sweep.dir),
+                         job_dir=Path(hydra_cfg.runtime.output_dir), overrides=overrides)
+    job = Job(
+        hydra_dir=Path(hydra_cfg.runtime.output_dir), outputs_root=Path(cfg.paths.outputs_root), sweep=sweep,
+        raise_on_failure=sweep is not None and hydra_cfg.sweeper.get("_target_") != BASIC_SWEEPER,
+        rank_zero=rank_zero_only.rank == 0,
+    )
+    return job, overrides
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | tuple[float, ...]:
+    job, overrides = current_job(cfg)
+    run_log.route_to(job.hydra_dir)
     try:
-        return train(cfg)
+        run = prepare(cfg, overrides)
+        job.started(run.state, overrides)
+        value = fit(run)
     except ConfigError as err:
-        print(f"ssl_it: invalid configuration: {err}", file=sys.stderr)
-        sys.exit(2)
+        return job.failed(f"invalid configuration: {err}", EXIT_CONFIG)
+    except Diverged as err:
+        return job.failed(f"training diverged: {err} {last_good_checkpoint(run.state.run_dir)}", EXIT_DIVERGED)
+    except Exception as err:
+        if job.sweep is None:
+            job.tidy()
+            raise
+        return job.failed(f"{type(err).__name__}: {err}", 1, details=traceback.format_exc())
+    return job.finished(value)
+
+
+class SweepReport(HydraCallback):
+    """Hydra callback: at the end of a multirun, print the sweep summary and
+    exit with status 1 if any job failed."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        text, any_failed = report(Path(config.hydra.sweep.dir))
+        print(text, file=sys.stderr if any_failed else sys.stdout, flush=True)
+        if any_failed:
+            sys.exit(1)
 
 
 if __name__ == "__main__":

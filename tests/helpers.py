@@ -20,3 +20,17 @@ class KillAtStep(pl.Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
         if trainer.global_step == self.step:
             raise SimulatedKill(f"killed after step {self.step}")
+
+
+class ScaleLRAtStep(pl.Callback):
+    """Multiplies the learning rate by ``factor`` for optimiser step ``step`` only
+    (the schedule sets it back at the next step): a controlled blow-up."""
+
+    def __init__(self, step: int, factor: float) -> None:
+        self.step = step
+        self.factor = factor
+
+    def on_train_batch_start(self, trainer: pl.Trainer, *args: Any) -> None:
+        if trainer.global_step == self.step:
+            for group in trainer.optimizers[0].param_groups:
+                group["lr"] *= self.factor

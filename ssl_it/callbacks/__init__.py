@@ -1,11 +1,15 @@
 """Callbacks: measurement (probes, information plane, diagnostics) and run upkeep."""
 
 from ssl_it.callbacks.diagnostics import EmbeddingDiagnostics
+from ssl_it.callbacks.divergence import Diverged, DivergenceGuard
 from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.knn import KNNClassifier
 from ssl_it.callbacks.linear_eval import LinearEvaluation
 from ssl_it.callbacks.linear_probe import OnlineLinearProbe
 from ssl_it.callbacks.progress import LossProgressBar
+from ssl_it.callbacks.step_seed import StepSeed
 
-__all__ = ["EmbeddingDiagnostics", "InformationPlane", "KNNClassifier", "LinearEvaluation", "LossProgressBar",
-           "OnlineLinearProbe"]
+__all__ = [
+    "Diverged", "DivergenceGuard", "EmbeddingDiagnostics", "InformationPlane", "KNNClassifier", "LinearEvaluation",
+    "LossProgressBar", "OnlineLinearProbe", "StepSeed",
+]

@@ -38,6 +38,7 @@ import pytorch_lightning as pl
 import torch
 
 from ssl_it.callbacks import infoplane_rows as rows_lib
+from ssl_it.callbacks.divergence import require_finite
 from ssl_it.callbacks.infoplane_logging import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
 from ssl_it.callbacks.infoplane_probe import ProbeSet, WideLayerProjection, probe_set
 from ssl_it.callbacks.infoplane_schedule import EvaluationSchedule
@@ -138,6 +139,20 @@ class InformationPlane(pl.Callback):
         self._probe: ProbeSet | None = None
 
     # ----------------------------------------------------------------- setup
+    def check_probe_size(self, n: int) -> None:
+        """Raise ``ValueError`` (before training) when ``n`` probe samples are
+        fewer than the estimator needs (``min_samples``; two for ``H_gauss``)."""
+        for quantity, estimator in self.per_quantity.items():
+            need = max(estimator.min_samples, 2)
+            if n < need:
+                key = self.saturation.config_keys[quantity]
+                settings = ", ".join(f"{key}.{k}={v}" for k, v in estimator.settings().items())
+                raise ValueError(
+                    f"datamodule.probe_size: the probe set holds {n} samples, but the {quantity} estimator "
+                    f"'{estimator.name}' needs at least {need} ({settings}); raise datamodule.probe_size or "
+                    f"lower what the estimator needs"
+                )
+
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         check_layers(pl_module, self.layers)
         cache = probe_cache(trainer)
@@ -200,6 +215,8 @@ class InformationPlane(pl.Callback):
         reps = cache.representations(trainer, pl_module, "probe", self.layers)
         sources = cache.view_sources(trainer) if self.measure_views else []
         views = [cache.representations(trainer, pl_module, s, ["projector"])["projector"] for s in sources]
+        for name, t in reps.items():
+            require_finite(trainer, t, f"the probe representation of layer '{name}'")
         self.evaluated_steps.append(step)
         if not trainer.is_global_zero:
             return

@@ -3,9 +3,10 @@ validation set, and a fixed, seeded, labelled probe set for the callbacks."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
@@ -16,6 +17,8 @@ from ssl_it.data.views import EpochKeySampler, MultiViewDataset, TransformedData
 
 
 PROBE_VIEW_EPOCH = 2**31 - 1  # an epoch key no training epoch reaches
+
+log = logging.getLogger(__name__)
 
 
 def default_num_workers() -> int:
@@ -33,7 +36,10 @@ class SSLDataModule(pl.LightningDataModule):
         batch_size: training batch size per process.
         num_workers: loader worker processes; ``None`` picks one per spare core.
         pin_memory: ``None`` pins only when CUDA is available.
-        probe_size: size of the fixed probe subset.
+        probe_size: size of the fixed probe subset; when the split it is drawn
+            from is smaller, the whole split is used, with one warning, and
+            :attr:`probe_size_used` (and ``n_probe`` in ``infoplane.csv``)
+            records the actual size.
         probe_split: where the probe subset is drawn from: the held-out
             ``val`` split (default) or ``all`` samples (the classic
             information-plane setting, where the plane is measured on the
@@ -78,6 +84,8 @@ class SSLDataModule(pl.LightningDataModule):
         self.val_set: Dataset | None = None
         self._probe: tuple[torch.Tensor, torch.Tensor] | None = None
         self._probe_index: torch.Tensor | None = None
+        self._clamp_warned = False
+        self._resume_epoch = 0
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
@@ -102,7 +110,21 @@ class SSLDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None
         sampler = EpochKeySampler(len(self.train_set), seed=self.seed)  # type: ignore[arg-type]
+        # Lightning starts the loader's iterator (and the workers' prefetch) before it sets the
+        # sampler's epoch, and on a resume before it restores its loops: start at the right epoch.
+        sampler.set_epoch(max(self._resume_epoch, self._epochs_done()))
         return self._loader(self.train_set, batch_size=self.batch_size, sampler=sampler, drop_last=self.drop_last)
+
+    def _epochs_done(self) -> int:
+        trainer = self.trainer
+        return int(trainer.fit_loop.epoch_progress.current.processed) if trainer is not None else 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """The training epoch the next loader starts at (kept in checkpoints)."""
+        return {"next_epoch": self._epochs_done()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._resume_epoch = int(state_dict.get("next_epoch", 0))
 
     def train_eval_dataloader(self) -> DataLoader:
         """The training split, un-augmented (for linear evaluation on frozen features)."""
@@ -138,11 +160,25 @@ class SSLDataModule(pl.LightningDataModule):
         per_sample = [views_ds[(PROBE_VIEW_EPOCH, int(i))][0] for i in indices]
         return [torch.stack(v) for v in zip(*per_sample)]
 
+    @property
+    def probe_size_used(self) -> int:
+        """The probe set's actual size: ``probe_size``, or all samples of the
+        split when it holds fewer (logged once as a warning)."""
+        self.setup()
+        total = len(self._probe_base)  # type: ignore[arg-type]
+        if self.probe_size > total and not self._clamp_warned:
+            self._clamp_warned = True
+            hint = "; datamodule.probe_split=all draws from train+val" if self.probe_split == "val" else ""
+            log.warning(
+                f"datamodule.probe_size={self.probe_size} exceeds the {total} samples of the "
+                f"'{self.probe_split}' split: the probe set holds all {total}{hint}"
+            )
+        return min(self.probe_size, total)
+
     def _probe_indices(self) -> torch.Tensor:
         if self._probe_index is None:
-            self.setup()
+            n = self.probe_size_used
             total = len(self._probe_base)  # type: ignore[arg-type]
-            n = min(self.probe_size, total)
             gen = torch.Generator().manual_seed(self.seed)
             self._probe_index = torch.randperm(total, generator=gen)[:n].sort().values
         return self._probe_index

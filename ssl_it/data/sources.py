@@ -8,6 +8,7 @@ dataset of ``(sample, label)`` with float samples in [0, 1] of shape
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Literal
 
@@ -159,6 +160,32 @@ class SyntheticImages(InMemorySource):
         return x.astype(np.float32), labels.astype(np.int64)
 
 
+def _check_pair(where: str, x: np.ndarray, y: np.ndarray, xn: str, yn: str) -> None:
+    """Raise ``ValueError`` naming the file and the array unless ``x``/``y``
+    are non-empty, equally long, finite numbers and non-negative integer labels."""
+    if x.ndim < 2 or len(x) == 0:
+        raise ValueError(f"{where}: array '{xn}' must be (N, features...) with N >= 1, got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.number):
+        raise ValueError(f"{where}: array '{xn}' must hold numbers, got dtype {x.dtype}")
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{where}: labels '{yn}' must be a 1-D integer array, got shape {y.shape}, dtype {y.dtype}")
+    if len(x) != len(y):
+        raise ValueError(f"{where}: '{xn}' has {len(x)} rows but '{yn}' has {len(y)} labels; they must match")
+    with np.errstate(over="ignore", invalid="ignore"):
+        as_trained = x.astype(np.float32, copy=False)  # float64 beyond 3.4e38 becomes inf in training
+    bad = ~np.isfinite(as_trained.reshape(len(x), -1)).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{where}: array '{xn}' holds NaN or inf (as float32) in {int(bad.sum())} of {len(x)} rows "
+            f"(first: row {int(np.flatnonzero(bad)[0])})"
+        )
+    if (y < 0).any():
+        raise ValueError(
+            f"{where}: labels '{yn}' must be >= 0, found {int((y < 0).sum())} negative "
+            f"(first: row {int(np.flatnonzero(y < 0)[0])}, value {int(y[y < 0][0])})"
+        )
+
+
 class Arrays(InMemorySource):
     """Features and integer labels from an ``.npz`` file (vector data sets).
 
@@ -173,24 +200,41 @@ class Arrays(InMemorySource):
         self.path = Path(path)
         if not self.path.is_file():
             raise ValueError(f"data.path: no .npz file at '{self.path}'")
-        with np.load(self.path) as f:
-            keys = set(f.files)
-            if {"x", "y"} <= keys:
-                x, y = f["x"], f["y"]
-            elif {"x_train", "y_train", "x_val", "y_val"} <= keys:
-                x, y = f["x_train"], f["y_train"]
-            else:
-                raise ValueError(
-                    f"data.path: '{self.path}' must hold arrays 'x','y' or 'x_train','y_train','x_val','y_val'; "
-                    f"found {sorted(keys)}"
-                )
-        if not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"data.path: labels 'y' must be integers, got dtype {y.dtype}")
-        self.input_shape = tuple(int(s) for s in x.shape[1:])
-        self.num_classes = int(y.max()) + 1
+        pairs = self._checked_pairs()
+        self.input_shape = tuple(int(s) for s in pairs[0][0].shape[1:])
+        self.num_classes = max(int(y.max()) for _, y in pairs) + 1
         channels = self.input_shape[0] if len(self.input_shape) == 3 else 1
         self.mean = (0.0,) * channels
         self.std = (1.0,) * channels
+
+    def _checked_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Load and check every ``(x, y)`` pair of the file; errors name the file and the array."""
+        where = f"data.path: '{self.path}'"
+        try:
+            with np.load(self.path) as f:
+                keys = set(f.files)
+                if {"x", "y"} <= keys:
+                    names = [("x", "y")]
+                elif {"x_train", "y_train", "x_val", "y_val"} <= keys:
+                    names = [("x_train", "y_train"), ("x_val", "y_val")]
+                else:
+                    raise ValueError(
+                        f"{where} must hold arrays 'x','y' or 'x_train','y_train','x_val','y_val'; "
+                        f"found {sorted(keys)}"
+                    )
+                pairs = [(f[xn], f[yn]) for xn, yn in names]
+        except (OSError, EOFError, zipfile.BadZipFile, ValueError) as err:
+            if str(err).startswith(where):
+                raise
+            raise ValueError(f"{where} cannot be read as an .npz of numeric arrays ({err})") from err
+        for (x, y), (xn, yn) in zip(pairs, names):
+            _check_pair(where, x, y, xn, yn)
+        if len(pairs) == 2 and pairs[0][0].shape[1:] != pairs[1][0].shape[1:]:
+            raise ValueError(
+                f"{where}: 'x_train' samples have shape {pairs[0][0].shape[1:]} but 'x_val' samples "
+                f"{pairs[1][0].shape[1:]}"
+            )
+        return pairs
 
     def load(self, split: Split) -> Dataset:
         with np.load(self.path) as f:

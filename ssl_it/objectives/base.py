@@ -42,10 +42,15 @@ class Objective(nn.Module):
     Attributes:
         needs_labels: ``True`` when the loss uses the labels (supervised).
         min_views: the smallest number of views the objective accepts.
+        min_batch_size: the smallest (global) training batch the objective
+            can learn from: batch statistics (variance, covariance,
+            negatives) and the batch norm of heads need two samples; W-MSE
+            needs more than its embedding width. Checked before training.
     """
 
     needs_labels: bool = False
     min_views: int = 2
+    min_batch_size: int = 2
 
     def __init__(self) -> None:
         super().__init__()

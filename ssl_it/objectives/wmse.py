@@ -94,6 +94,11 @@ class WMSE(Objective):
         self.w_size, self.w_iter, self.w_eps = w_size, w_iter, w_eps
         self.projector = MLP(in_dim, hidden_dims, out_dim)
 
+    @property
+    def min_batch_size(self) -> int:  # type: ignore[override]
+        """Whitening needs a (global) batch wider than the embedding."""
+        return self.projector.out_dim + 1
+
     def _sub_batches(self, n: int, device: torch.device) -> list[torch.Tensor]:
         if n <= self.w_size:
             return [torch.arange(n, device=device)]

@@ -1,0 +1,422 @@
+"""A run never silently does something other than what was asked, and never loses work.
+
+One test per case: each asserts the outcome (exit status, or the exception
+raised before any training) and the message naming the key or file. Cases
+that need Hydra's own command line (run directories, multirun, Optuna) run
+``train.py`` in a subprocess and are marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from ssl_it.callbacks import Diverged
+from ssl_it.config_checks import ConfigError
+from ssl_it.train import train
+from tests.helpers import SimulatedKill
+
+ROOT = Path(__file__).resolve().parents[1]
+# in-process runs: only what a case needs (synthetic data: 76 training samples = 4 steps of 16, 20 val)
+LEAN = ["infoplane=none", "linear_eval=null", "callbacks.knn=null", "callbacks.diagnostics=null",
+        "callbacks.lr_monitor=null"]
+CLI_FAST = [
+    "data=synthetic", "data.n_samples=64", "datamodule.batch_size=16", "datamodule.num_workers=0",
+    "datamodule.probe_size=16", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
+    "callbacks.progress_bar=null", "infoplane=none", "linear_eval=null", "torch_threads=1", "logger=none",
+]
+
+
+def cli(*args: str, cwd: Path, timeout: int = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python train.py <args>`` with ``cwd`` as the working directory (so ``outputs/`` lands there)."""
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline", **(env or {})}
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd, env=environ,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def step_losses(run_dir: Path) -> dict[int, float]:
+    with (run_dir / "metrics.csv").open(newline="") as f:
+        return {int(r["step"]): float(r["train/loss_step"]) for r in csv.DictReader(f) if r.get("train/loss_step")}
+
+
+def killed_run(make_cfg, tmp_path: Path, *overrides: str, step: int, run: str = "run") -> Path:
+    kill = f"+callbacks.kill={{_target_: tests.helpers.KillAtStep, step: {step}}}"
+    with pytest.raises(SimulatedKill):
+        train(make_cfg(*LEAN, *overrides, kill, run=run))
+    saved = OmegaConf.load(tmp_path / run / "config.yaml")
+    del saved.callbacks["kill"]  # the kill is not part of the run
+    OmegaConf.save(saved, tmp_path / run / "config.yaml")
+    return tmp_path / run
+
+
+# ---------------------------------------------------------------- resume
+def test_resume_continues_the_saved_run_length_not_the_command_line_default(make_cfg, tmp_path):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    resumed = make_cfg(f"resume={run}", fast=False)  # trainer.max_epochs is the default 10 here
+    assert resumed.trainer.max_epochs == 10
+    train(resumed, overrides=[f"resume={run}"])
+    assert max(step_losses(run)) == 7  # 2 epochs of 4 steps, as saved
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] == 1
+    assert OmegaConf.load(run / "config.yaml").trainer.max_epochs == 2
+
+
+def test_resume_applies_an_extension_of_max_epochs_and_records_it(make_cfg, tmp_path):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    train(make_cfg(f"resume={run}", "trainer.max_epochs=3"), overrides=[f"resume={run}", "trainer.max_epochs=3"])
+    assert max(step_losses(run)) == 11
+    assert OmegaConf.load(run / "config.yaml").trainer.max_epochs == 3  # a later resume agrees
+
+
+def test_resume_refuses_an_objective_change_naming_it(make_cfg, tmp_path):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    before = sorted(p.name for p in run.rglob("*"))
+    typed = [f"resume={run}", "objective=simclr", "trainer.max_epochs=2"]
+    with pytest.raises(ConfigError, match=r"objective=simclr would change the resumed run") as err:
+        train(make_cfg(*typed), overrides=typed)
+    assert "trainer.max_epochs" in str(err.value)  # names what may be given instead
+    assert sorted(p.name for p in run.rglob("*")) == before
+
+
+def test_resume_refuses_fewer_epochs_than_already_trained(make_cfg, tmp_path):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=3", step=10)
+    typed = [f"resume={run}", "trainer.max_epochs=1"]
+    with pytest.raises(ConfigError, match=r"trainer\.max_epochs=1: .* already trained 2 epochs"):
+        train(make_cfg(*typed), overrides=typed)
+
+
+def test_truncated_last_checkpoint_is_named_with_the_readable_alternative(make_cfg, tmp_path):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:5000])
+    with pytest.raises(ConfigError) as err:
+        train(make_cfg(f"resume={run}"), overrides=[f"resume={run}"])
+    message = str(err.value)
+    assert f"'{last}' cannot be read" in message
+    assert f"'best.ckpt' (epoch 0): resume={run / 'checkpoints' / 'best.ckpt'}" in message
+
+
+def test_kill_mid_epoch_then_resume_repeats_every_loss_exactly(make_cfg, tmp_path):
+    """MIB draws noise from the global RNG and a loader worker prefetches: the
+    resumed run (in a process whose RNG state differs) must still match."""
+    overrides = ["objective=mib", "datamodule.num_workers=1", "trainer.max_epochs=2"]
+    train(make_cfg(*LEAN, *overrides, run="straight"))
+    run = killed_run(make_cfg, tmp_path, *overrides, step=6, run="split")
+    torch.manual_seed(12345), np.random.seed(12345)  # a fresh process starts elsewhere
+    train(make_cfg(*overrides, f"resume={run}"), overrides=[f"resume={run}"])
+    straight, resumed = step_losses(tmp_path / "straight"), step_losses(run)
+    assert sorted(resumed) == list(range(8))
+    assert resumed == straight
+
+
+# ----------------------------------------------------------- divergence
+def test_non_finite_training_stops_at_once_naming_the_step_and_what_to_check(make_cfg, tmp_path):
+    with pytest.raises(Diverged) as err:
+        train(make_cfg("optimizer.lr=1e6", "infoplane.log_spaced_evals=2"))
+    message = str(err.value)
+    assert err.value.step == 1 and "at step 1 (epoch 0)" in message
+    assert "learning rate (optimizer.lr; now" in message and "trainer.precision=32-true" in message and "objective." in message
+    assert not (tmp_path / "run" / "checkpoints").exists()  # nothing was saved from diverged weights
+
+
+def test_divergence_keeps_the_last_good_checkpoint(make_cfg, tmp_path):
+    blow_up = "+callbacks.blow_up={_target_: tests.helpers.ScaleLRAtStep, step: 5, factor: 1.0e+12}"
+    with pytest.raises(Diverged, match=r"at step [56] \(epoch 1\)"):
+        train(make_cfg(*LEAN, "trainer.max_epochs=3", blow_up))
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert state["epoch"] == 0 and state["global_step"] == 4
+    assert all(torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point())
+
+
+# ------------------------------------------------------ data and sizes
+def write_arrays(path: Path, n_x: int = 100, n_y: int = 100, nan_row: int | None = None, negative: bool = False) -> Path:
+    rng = np.random.default_rng(0)
+    x = rng.random((n_x, 8)).astype(np.float32)
+    y = np.arange(n_y) % 4
+    if nan_row is not None:
+        x[nan_row, 3] = np.nan
+    if negative:
+        y[7] = -1
+    np.savez(path, x=x, y=y)
+    return path
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ({"n_x": 1000, "n_y": 900}, r"'x' has 1000 rows but 'y' has 900 labels"),
+        ({"nan_row": 5}, r"array 'x' holds NaN or inf .* in 1 of 100 rows \(first: row 5\)"),
+        ({"negative": True}, r"labels 'y' must be >= 0, found 1 negative \(first: row 7, value -1\)"),
+    ],
+    ids=["lengths", "nan", "negative-label"],
+)
+def test_bad_arrays_file_fails_before_training_naming_the_file_and_array(make_cfg, tmp_path, case, message):
+    path = write_arrays(tmp_path / "data.npz", **case)
+    with pytest.raises(ConfigError, match=rf"data\.path: '{path}'.*{message}"):
+        train(make_cfg("data=arrays", f"data.path={path}", "augmentation=none", "backbone=mlp"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_fixed_split_arrays_name_the_bad_array_and_unreadable_files_name_the_file(tmp_path):
+    from ssl_it.data import Arrays
+
+    x, y = np.zeros((10, 4), np.float32), np.arange(10) % 2
+    bad_val = x.copy()
+    bad_val[2, 0] = np.inf
+    np.savez(tmp_path / "split.npz", x_train=x, y_train=y, x_val=bad_val, y_val=y)
+    with pytest.raises(ValueError, match=r"array 'x_val' holds NaN or inf .* \(first: row 2\)"):
+        Arrays(str(tmp_path / "split.npz"))
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(ValueError, match=rf"data\.path: '{tmp_path / 'broken.npz'}' cannot be read"):
+        Arrays(str(tmp_path / "broken.npz"))
+
+
+def test_batch_of_one_fails_before_training_naming_the_key(make_cfg, tmp_path):
+    with pytest.raises(ConfigError, match=r"datamodule\.batch_size=1: objective 'VICReg' needs .* at least 2"):
+        train(make_cfg("datamodule.batch_size=1"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_whitening_batch_narrower_than_the_embedding_fails_before_training(make_cfg):
+    with pytest.raises(ConfigError, match=r"datamodule\.batch_size=16: objective 'WMSE' needs .* at least 65"):
+        train(make_cfg("objective=wmse", "objective.out_dim=64"))
+
+
+def test_a_last_batch_of_one_sample_fails_naming_drop_last(make_cfg):
+    with pytest.raises(ConfigError, match=r"datamodule\.drop_last=false: the last training batch would hold 1"):
+        train(make_cfg("datamodule.drop_last=false", "datamodule.batch_size=75"))  # 76 training samples
+
+
+@pytest.mark.parametrize(
+    "estimator, needs", [("estimator=ksg estimator.k=50", r"at least 51 \(.*estimator\.k=50"), ("estimator=mine", "at least 20")],
+)
+def test_probe_set_too_small_for_the_estimator_fails_before_training(make_cfg, tmp_path, estimator, needs):
+    with pytest.raises(ConfigError, match=rf"datamodule\.probe_size: the probe set holds 16 samples.*{needs}"):
+        train(make_cfg(*estimator.split(), "datamodule.probe_size=16"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_probe_size_larger_than_the_split_is_clamped_once_with_a_warning(make_cfg, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="ssl_it"):
+        train(make_cfg(*LEAN[1:], "datamodule.probe_size=1000", "datamodule.probe_split=val"))
+    clamps = [r.getMessage() for r in caplog.records if "exceeds the" in r.getMessage()]
+    assert clamps == [
+        "datamodule.probe_size=1000 exceeds the 20 samples of the 'val' split: the probe set holds all 20; "
+        "datamodule.probe_split=all draws from train+val"
+    ]
+    rows = list(csv.DictReader((tmp_path / "run" / "infoplane.csv").open()))
+    assert {r["n_probe"] for r in rows} == {"20"}
+    assert OmegaConf.load(tmp_path / "run" / "hparams.yaml").probe_size_used == 20
+
+
+# ------------------------------------------------------------- loggers
+def test_wandb_with_a_refused_key_and_no_network_falls_back_offline_in_bounded_time(tmp_path, monkeypatch):
+    from ssl_it.loggers import make_wandb_logger
+
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("WANDB_API_KEY", "0123456789abcdef" * 2 + "01234567")  # 40 characters, not a real key
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    start = time.perf_counter()
+    logger = make_wandb_logger(save_dir=str(tmp_path), run_id="abcd1234", init_timeout=3)
+    assert time.perf_counter() - start < 30
+    assert logger._wandb_init["mode"] == "offline" and logger._wandb_init["id"] == "abcd1234"
+    logger.log_metrics({"train/loss": 1.0}, step=0)  # no "run ID abcd1234 is in use"
+    logger.experiment.finish()
+    assert len(list((tmp_path / "wandb").glob("offline-run-*-abcd1234"))) == 1
+    assert not list((tmp_path / "wandb").glob("run-*-abcd1234"))
+
+
+# ----------------------------------------------------------- run dirs
+def test_a_directory_that_holds_a_run_is_never_reused_by_a_new_run(make_cfg, tmp_path):
+    train(make_cfg(*LEAN))
+    run_id = (tmp_path / "run" / "wandb_run_id.txt").read_text()
+    with pytest.raises(ConfigError, match=rf"hydra\.run\.dir=.*already holds run {run_id}.*resume="):
+        train(make_cfg(*LEAN))
+
+
+def test_run_and_sweep_directories_differ_between_commands_and_stay_fixed_within_one():
+    from hydra import compose, initialize_config_dir
+
+    from ssl_it.train import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        first, second = (compose("train", return_hydra_config=True) for _ in range(2))
+    assert first.hydra.sweep.dir == first.hydra.sweep.dir  # every job of a sweep resolves the same directory
+    assert first.hydra.run.dir != second.hydra.run.dir and first.hydra.sweep.dir != second.hydra.sweep.dir
+    assert first.hydra.run.dir.rsplit("-", 1)[1] == first.hydra.sweep.dir.rsplit("-", 1)[1]
+
+
+@pytest.mark.slow
+def test_configuration_errors_leave_no_directory_behind(tmp_path):
+    proc = cli("resume=/nonexistent", "logger=none", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "invalid configuration: resume=/nonexistent: no checkpoint" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_resume_reads_what_was_typed_on_the_command_line(make_cfg, tmp_path):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    proc = cli(f"resume={run}", "objective=simclr", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert f"invalid configuration: resume={run}: objective=simclr would change the resumed run" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # Hydra's directory for the command is gone
+
+
+@pytest.mark.slow
+def test_a_diverged_run_exits_3_with_one_clear_message(tmp_path):
+    proc = cli(*CLI_FAST, "optimizer.lr=1e6", "hydra.run.dir=run", cwd=tmp_path)
+    assert proc.returncode == 3
+    assert "ssl_it: training diverged: the training loss is inf at step 1 (epoch 0)" in proc.stderr
+    assert "No checkpoint had been written yet." in proc.stderr and "Traceback" not in proc.stderr
+    assert "training diverged" in (tmp_path / "run" / "train.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def concurrent_runs(tmp_path_factory):
+    """Three runs started together, in Hydra's default run directories."""
+    cwd = tmp_path_factory.mktemp("concurrent")
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
+    args = [sys.executable, str(ROOT / "train.py"), *CLI_FAST, "logger=wandb"]
+    procs = [subprocess.Popen(args, cwd=cwd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    return cwd, [p.returncode for p in procs], outputs
+
+
+@pytest.mark.slow
+def test_runs_started_together_get_their_own_directories_checkpoints_and_wandb_ids(concurrent_runs):
+    cwd, codes, outputs = concurrent_runs
+    assert codes == [0, 0, 0], [err[-2000:] for _, err in outputs]
+    run_dirs = sorted(p.parent for p in cwd.glob("outputs/*/*/config.yaml"))
+    assert len(run_dirs) == 3
+    assert all((d / "checkpoints" / "last.ckpt").is_file() for d in run_dirs)
+    ids = {(d / "wandb_run_id.txt").read_text() for d in run_dirs}
+    assert len(ids) == 3
+    assert all(len(list((d / "wandb").glob(f"offline-run-*-{(d / 'wandb_run_id.txt').read_text()}"))) == 1
+               for d in run_dirs)
+
+
+@pytest.mark.slow
+def test_train_log_holds_the_run_log(concurrent_runs):
+    cwd, codes, _ = concurrent_runs
+    log = next(cwd.glob("outputs/*/*/train.log")).read_text()
+    assert "[pytorch_lightning" in log and "max_epochs=1` reached" in log
+    assert "[ssl_it][INFO] - ssl_it: final val linear-probe accuracy" in log
+
+
+# -------------------------------------------------------------- sweeps
+@pytest.mark.slow
+def test_a_bad_job_does_not_end_the_multirun(tmp_path):
+    proc = cli("-m", "optimizer.lr=-1,0.001", *CLI_FAST, f"hydra.sweep.dir={tmp_path}", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "ssl_it: sweep finished: 2 job(s), 1 failed" in proc.stderr
+    rows = [json.loads(line) for line in (tmp_path / "sweep_summary.jsonl").read_text().splitlines()]
+    assert [(r["job"], r["status"]) for r in rows] == [(0, "failed"), (1, "ok")]
+    assert rows[0]["message"] == "invalid configuration: optimizer.lr=-1: must be a number > 0"
+    failed = Path(rows[0]["run_dir"]) / "FAILED"
+    assert failed.read_text().startswith("invalid configuration: optimizer.lr=-1")
+    assert (Path(rows[1]["run_dir"]) / "checkpoints" / "last.ckpt").is_file()
+
+
+@pytest.mark.slow
+def test_a_trial_that_raises_is_recorded_as_failed_and_the_study_goes_on(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    # TPE with seed 0 samples lr = 0.001, 1e6, 0.001: the second trial diverges during training
+    proc = cli("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "optimizer.lr=choice(1e6,0.001)", "seed=0",
+               *CLI_FAST, f"hydra.sweep.dir={tmp_path}", cwd=tmp_path)
+    assert proc.returncode == 1
+    rows = [json.loads(line) for line in (tmp_path / "sweep_summary.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
+    assert rows[1]["message"].startswith("training diverged:") and "optimizer.lr" in rows[1]["message"]
+    results = OmegaConf.load(tmp_path / "optimization_results.yaml")
+    assert results.best_params["optimizer.lr"] == 0.001 and not math.isnan(results.best_value)
+
+
+# ------------------------------------------------- unit-level promises
+def test_checkpoints_are_replaced_atomically(tmp_path, monkeypatch):
+    from ssl_it.checkpoint_io import AtomicCheckpointIO
+
+    io = AtomicCheckpointIO()
+    target = tmp_path / "last.ckpt"
+    io.save_checkpoint({"epoch": 1}, target)
+
+    def dies_mid_write(obj, f, *args, **kwargs):
+        f.write(b"partial")
+        raise OSError("killed while writing")
+
+    monkeypatch.setattr(torch, "save", dies_mid_write)
+    with pytest.raises(OSError):
+        io.save_checkpoint({"epoch": 2}, target)
+    monkeypatch.undo()
+    assert torch.load(target, weights_only=False) == {"epoch": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def test_a_resumed_loader_starts_at_the_checkpoints_epoch():
+    """Lightning builds the training loader (and a worker's prefetch) before it
+    restores its loops; the order must already be the resumed epoch's."""
+    from ssl_it.augmentation import EvalTransform
+    from ssl_it.data import SSLDataModule, SyntheticImages
+
+    source = SyntheticImages(n_samples=40, num_classes=4)
+    dm = SSLDataModule(source, lambda s: [s, s], EvalTransform((0.5,), (0.29,)), batch_size=8, num_workers=0)
+    dm.setup()
+    dm.load_state_dict({"next_epoch": 2})
+    keys = list(dm.train_dataloader().sampler)
+    assert {epoch for epoch, _ in keys} == {2}
+
+
+def test_each_batch_draws_the_same_random_numbers_whatever_came_before():
+    from ssl_it.callbacks.step_seed import StepSeed
+
+    class Trainer:
+        current_epoch = 2
+
+    seeder = StepSeed(seed=7)
+    draws = []
+    for noise in (1, 2):
+        torch.manual_seed(noise)  # a different history
+        seeder.on_train_batch_start(Trainer(), None, None, 3)
+        draws.append((torch.rand(3), np.random.rand(), __import__("random").random()))
+    assert torch.equal(draws[0][0], draws[1][0]) and draws[0][1:] == draws[1][1:]
+
+
+def test_sweep_job_failure_or_nan_metric_is_recorded_and_optimising_sweepers_see_an_exception(tmp_path):
+    from ssl_it.job import Job
+    from ssl_it.sweep_failures import JobFailed, SweepJob, report
+
+    sweep = SweepJob(num=3, sweep_dir=tmp_path, job_dir=tmp_path / "3_x", overrides=["optimizer.lr=-1"])
+    assert math.isnan(Job(tmp_path / "3_x", tmp_path, sweep=sweep).failed("invalid configuration: bad", 2))
+    with pytest.raises(JobFailed, match="diverged"):
+        Job(tmp_path / "3_x", tmp_path, sweep=sweep, raise_on_failure=True).failed("diverged", 3)
+    with pytest.raises(JobFailed, match="metric is nan"):
+        Job(tmp_path / "3_x", tmp_path, sweep=sweep, raise_on_failure=True).finished(float("nan"))
+    text, any_failed = report(tmp_path)
+    assert any_failed and "3 job(s), 3 failed" in text and "job 3 (optimizer.lr=-1) FAILED: invalid configuration" in text
+    assert (tmp_path / "3_x" / "FAILED").read_text().startswith("the run finished but its metric is nan")
+
+
+def test_a_single_run_failure_exits_with_its_status(tmp_path):
+    from ssl_it.job import EXIT_DIVERGED, Job
+
+    hydra_dir = tmp_path / "outputs" / "day" / "run"
+    (hydra_dir / ".hydra").mkdir(parents=True)
+    with pytest.raises(SystemExit) as exit_:
+        Job(hydra_dir, tmp_path / "outputs").failed("invalid configuration: x", 2)
+    assert exit_.value.code == 2 and not (tmp_path / "outputs").exists()
+    with pytest.raises(SystemExit) as exit_:
+        Job(tmp_path, tmp_path, run_dir=tmp_path).failed("training diverged", EXIT_DIVERGED)
+    assert exit_.value.code == 3 and tmp_path.exists()
