@@ -65,15 +65,11 @@ def wandb_sweep_run_id() -> str | None:
     return os.environ.get("WANDB_RUN_ID") if wandb_sweep_id() else None
 
 
-def adopt_wandb_sweep_run_id(run_dir: Path, run_id: str) -> str:
-    """The W&B agent's run id when a sweep started this process (also written
-    to the run's id file, so a later ``resume`` continues that W&B run);
-    ``run_id`` otherwise."""
-    agent_id = wandb_sweep_run_id()
-    if not agent_id or agent_id == run_id:
-        return run_id
-    (Path(run_dir) / RUN_ID_FILE).write_text(agent_id)
-    return agent_id
+def adopt_wandb_sweep_run_id(run_id: str) -> str:
+    """The W&B agent's run id when a sweep started this process (the run
+    claims its directory with it, so a later ``resume`` continues that W&B
+    run); ``run_id`` otherwise."""
+    return wandb_sweep_run_id() or run_id
 
 
 def _fallback_choices(cfg: DictConfig) -> dict[str, str]:

@@ -142,7 +142,6 @@ def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
         if "group" in cfg.logger:  # W&B: readable name, tags from the choices, the sweep as group
             identity = run_identity(cfg)
             extra = {"name": identity.name, "tags": identity.tags, "group": identity.group}
-            state.run_id = adopt_wandb_sweep_run_id(state.run_dir, state.run_id)
         loggers.append(instantiate(cfg.logger)(save_dir=str(state.run_dir), run_id=state.run_id, **extra))
     return loggers
 
@@ -234,6 +233,8 @@ def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run
         check_optimized_metric(cfg)
         record_invocation(cfg)
         state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root), overrides)
+        if not state.resumed:  # in a W&B sweep, W&B uses the agent's run id whatever id we give
+            state.run_id = adopt_wandb_sweep_run_id(state.run_id)
         if rank_zero_only.rank > 0:  # a DDP rank re-running the script: rank 0 owns the run id
             state.run_id = read_run_id(state.run_dir) or state.run_id
         trainer, module, datamodule, callbacks = build(state.config, state)

@@ -67,7 +67,6 @@ def test_identity_without_hydra_falls_back_to_target_names(make_cfg):
 def test_agent_run_id_is_adopted_only_in_a_wandb_sweep(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("WANDB_RUN_ID", "agent01")
     monkeypatch.delenv("WANDB_SWEEP_ID", raising=False)
-    assert adopt_wandb_sweep_run_id(tmp_path, "own") == "own"
+    assert adopt_wandb_sweep_run_id("own") == "own"
     monkeypatch.setenv("WANDB_SWEEP_ID", "sw")
-    assert adopt_wandb_sweep_run_id(tmp_path, "own") == "agent01"
-    assert (tmp_path / "wandb_run_id.txt").read_text() == "agent01"
+    assert adopt_wandb_sweep_run_id("own") == "agent01"

@@ -95,7 +95,7 @@ def test_wandb_agent_command_line_runs_train(tmp_path, monkeypatch):
     assert run["config"]["objective.sim_coeff"] == 12.5  # the sweep's parameters, as W&B stores them
     record = run_record(files[0])
     assert record.run_group == "sweep123"
-    assert record.display_name == "vicreg-convnet-kde-sim_coeff=12.5-std_coeff=30.0-cov_coeff=0.5-s0"
+    assert record.display_name == "vicreg-convnet-calibrated-sim_coeff=12.5-std_coeff=30.0-cov_coeff=0.5-s0"
     assert {"objective:vicreg", "backbone:convnet", "estimator:kde", "data:synthetic"} <= set(record.tags)
 
 
