@@ -96,7 +96,7 @@ def test_wandb_agent_command_line_runs_train(tmp_path, monkeypatch):
     record = run_record(files[0])
     assert record.run_group == "sweep123"
     assert record.display_name == "vicreg-convnet-calibrated-sim_coeff=12.5-std_coeff=30.0-cov_coeff=0.5-s0"
-    assert {"objective:vicreg", "backbone:convnet", "estimator:kde", "data:synthetic"} <= set(record.tags)
+    assert {"objective:vicreg", "backbone:convnet", "estimator:calibrated", "data:synthetic"} <= set(record.tags)
 
 
 def run_record(path: Path) -> Any:
