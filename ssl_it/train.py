@@ -10,6 +10,7 @@ evaluation is switched off).
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import sys
 import warnings
@@ -27,13 +28,13 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import WandbLogger
 
-from ssl_it.augmentation import EvalTransform
 from ssl_it.callbacks import InformationPlane, LinearEvaluation, OnlineLinearProbe
 from ssl_it.config_checks import ConfigError, validate_config
 from ssl_it.loggers import ResumableCSVLogger
 from ssl_it.module import SSLModule
 from ssl_it.resume import RunState, resolve_resume
 
+log = logging.getLogger(__name__)
 CONFIG_DIR = os.environ.get("SSL_IT_CONFIG_DIR", str(Path(__file__).resolve().parents[1] / "configs"))
 
 
@@ -90,6 +91,18 @@ def finish_loggers(trainer: pl.Trainer, summary: dict[str, float], failed: bool)
         lg.experiment.finish(exit_code=1 if failed else 0)
 
 
+def trainer_overrides(trainer_cfg: DictConfig) -> dict[str, Any]:
+    """Settings that cannot work on the chosen hardware, switched off with a
+    log line: synchronised batch norm needs CUDA (``trainer=ddp`` on CPUs
+    runs over gloo, where SyncBatchNorm raises)."""
+    accelerator = str(trainer_cfg.get("accelerator", "auto"))
+    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    if trainer_cfg.get("sync_batchnorm") and on_cpu:
+        log.info("ssl_it: trainer.sync_batchnorm=true needs CUDA; turned off for this CPU (gloo) run")
+        return {"sync_batchnorm": False}
+    return {}
+
+
 def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any, list[pl.Callback]]:
     """Instantiate every group, in dependency order; raises on bad values."""
     pl.seed_everything(cfg.seed, workers=True)
@@ -100,9 +113,7 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     augmentation = instantiate(cfg.augmentation)(
         image_size=source.image_size, channels=source.channels, mean=source.mean, std=source.std
     )
-    datamodule = instantiate(cfg.datamodule)(
-        source=source, augmentation=augmentation, eval_transform=EvalTransform(source.mean, source.std), seed=cfg.seed
-    )
+    datamodule = instantiate(cfg.datamodule)(source=source, augmentation=augmentation, seed=cfg.seed)
     backbone = instantiate(cfg.backbone)(input_shape=source.input_shape)
     objective = build_objective(cfg.objective, backbone.out_dim, source.num_classes)
     if getattr(augmentation, "n_views", 2) < objective.min_views:
@@ -122,7 +133,8 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
         )
         callbacks.append(infoplane)
     trainer = instantiate(cfg.trainer)(
-        callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir)
+        callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir),
+        **trainer_overrides(cfg.trainer),
     )
     return trainer, module, datamodule, callbacks
 

@@ -174,27 +174,25 @@ class InformationPlane(pl.Callback):
         return self.estimators[key]
 
     def _gathered(self, trainer: pl.Trainer, pl_module: pl.LightningModule, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Representations of the whole probe set: each rank computes its
-        contiguous shard, then all ranks gather (identity on one process)."""
-        world, rank, n = trainer.world_size, trainer.global_rank, inputs.shape[0]
-        per_rank = math.ceil(n / world)
-        idx = torch.arange(rank * per_rank, (rank + 1) * per_rank).clamp(max=n - 1)
-        reps = probe_representations(pl_module, inputs[idx], self.layers)
-        if world == 1:
-            return reps
-        return {k: trainer.strategy.all_gather(v).reshape(world * per_rank, -1)[:n] for k, v in reps.items()}
+        """Representations of the whole probe set, computed once, on rank 0.
+
+        No collective: one that only some ranks reach deadlocks, and the ranks
+        do not reach collectives in the same order at epoch end (Lightning's
+        progress bar reduces synced metrics on rank 0 alone). A probe set of
+        512-8,192 samples is one forward pass on one device."""
+        return probe_representations(pl_module, inputs, self.layers)
 
     def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         step = trainer.global_step
         if step in self.evaluated_steps:
             return
+        self.evaluated_steps.append(step)
+        if not trainer.is_global_zero:
+            return
         start = time.perf_counter()
         inputs, labels, x_repr = self._probe_data(trainer)
         reps = self._gathered(trainer, pl_module, inputs)
         views = self._view_embeddings(trainer, pl_module) if self.measure_views else None
-        self.evaluated_steps.append(step)
-        if not trainer.is_global_zero:
-            return
         epoch = step / max(1, int(trainer.num_training_batches))
         with self._capped_threads(pl_module.device):
             rows = [self._layer_row(name, t, x_repr, labels, step, epoch) for name, t in reps.items()]
@@ -254,7 +252,7 @@ class InformationPlane(pl.Callback):
 
     def _view_embeddings(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> list[torch.Tensor] | None:
         """Projector embeddings of two fixed augmented views of the probe set
-        (every rank runs the forward; ``None`` where there is nothing to measure)."""
+        (rank 0 only; ``None`` where there is nothing to measure)."""
         if self._views is None:
             self._views = trainer.datamodule.probe_views()
         views = self._views
