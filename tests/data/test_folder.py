@@ -73,3 +73,14 @@ def test_train_on_a_jpeg_folder_with_resnet18_and_simclr(make_cfg, tmp_path, on_
     assert {r["layer"] for r in rows} == {"backbone", "projector", "views"}
     assert {int(r["n_probe"]) for r in rows} == {18}
     assert re.match(r"\d", rows[0]["I_XT"])
+
+
+def test_vicreg_cifar10_experiment_runs_on_a_jpeg_folder(make_cfg, tmp_path):
+    root = make_folder(tmp_path / "data", per_class=12)
+    cfg = make_cfg(
+        "experiment=vicreg_cifar10", "data=imagefolder", f"data.train_dir={root / 'train'}",
+        f"data.val_dir={root / 'val'}", "trainer.accelerator=cpu", "trainer.precision=32-true",
+        "trainer.max_epochs=1", "+trainer.limit_train_batches=1", "datamodule.batch_size=12", "infoplane=none",
+    )
+    assert cfg.optimizer.lr == 0.3 and cfg.augmentation.blur_prob == [0.0, 0.0] and cfg.objective.out_dim == 2048
+    assert 0.0 <= train(cfg) <= 1.0
