@@ -64,19 +64,26 @@ def write_jpegs(root: Path, height: int, width: int) -> None:
         Image.fromarray(image).save(folder / f"{i}.jpg", quality=90)
 
 
-def per_second(fn: Callable[[], int], repeats: int, min_seconds: float = 0.5) -> float:
-    """Median over repeats of items/s of ``fn`` (returns how many items it did)."""
-    fn()  # warm-up
-    rates = []
+def per_second(fn: Callable[[], int], min_seconds: float = 0.5) -> float:
+    """Items/s of ``fn`` (which returns how many items it did), run for at least ``min_seconds``."""
+    done, start = 0, time.perf_counter()
+    while True:
+        done += fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return done / elapsed
+
+
+def interleaved(fns: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
+    """Median items/s of each function, the functions taking turns in every
+    repeat (so a busy phase of a shared machine hits all of them)."""
+    for fn in fns.values():
+        fn()  # warm-up
+    rates: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        done, start = 0, time.perf_counter()
-        while True:
-            done += fn()
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_seconds:
-                break
-        rates.append(done / elapsed)
-    return statistics.median(rates)
+        for name, fn in fns.items():
+            rates[name].append(per_second(fn))
+    return {name: statistics.median(r) for name, r in rates.items()}
 
 
 def pipelines(size: int) -> dict[str, object]:
@@ -96,33 +103,34 @@ def v2_simclr(size: int) -> v2.Compose:
 
 def measure(size: int, folder: Path, repeats: int) -> list[dict[str, object]]:
     source = ImageFolder(str(folder), str(folder), image_size=size)
-    floats, uint8s = source.load("train"), source.load_images("train")
-    rows = []
-    for name, aug in pipelines(size).items():
-        views_ds = MultiViewDataset(floats, aug, seed=0)
-        n_views = aug.n_views
+    keyed, encoded = KeyedImages(source.load_images("train")), KeyedImages(source.load_encoded("train"))
+    batch_n = 64 if size <= 96 else 32
+    batch = collate_keyed([keyed[(0, i)] for i in range(batch_n)])
 
-        def per_sample(batch: int = 16) -> int:
-            default_collate([views_ds[(0, i % N_IMAGES)] for i in range(batch)])
-            return batch
+    def loop(dataset: object, collate: Callable[[list], object], n: int = 16) -> Callable[[], int]:
+        def go() -> int:
+            collate([dataset[(0, i % N_IMAGES)] for i in range(n)])  # type: ignore[index]
+            return n
+        return go
 
-        keyed = KeyedImages(uint8s)
+    def batched(views: BatchedViews) -> Callable[[], int]:
+        def go() -> int:
+            views(batch["images"], batch["keys"])  # type: ignore[arg-type]
+            return batch_n
+        return go
 
-        def loader_only(batch: int = 16) -> int:
-            collate_keyed([keyed[(0, i % N_IMAGES)] for i in range(batch)])
-            return batch
-
-        batched = BatchedViews(aug, seed=0)  # type: ignore[arg-type]
-        batch = collate_keyed([keyed[(0, i)] for i in range(min(N_IMAGES, 64 if size <= 96 else 32))])
-
-        def device_views() -> int:
-            batched(batch["images"], batch["keys"])  # type: ignore[arg-type]
-            return len(batch["keys"])  # type: ignore[arg-type]
-
-        rows.append({"size": size, "pipeline": name, "n_views": n_views, "base": source.base_size,
-                     "per_sample": per_second(per_sample, repeats), "loader": per_second(loader_only, repeats),
-                     "batched_views": per_second(device_views, repeats)})
-    return rows
+    pipes = pipelines(size)
+    fns: dict[str, Callable[[], int]] = {
+        "loader": loop(keyed, collate_keyed), "loader_gpu_decode": loop(encoded, collate_keyed),
+    }
+    for name, aug in pipes.items():
+        fns[f"per_sample/{name}"] = loop(MultiViewDataset(source.load("train"), aug, seed=0), default_collate)
+        fns[f"batched/{name}"] = batched(BatchedViews(aug, seed=0))  # type: ignore[arg-type]
+    rates = interleaved(fns, repeats)
+    return [{"size": size, "pipeline": name, "n_views": aug.n_views, "base": source.base_size,  # type: ignore[attr-defined]
+             "per_sample": rates[f"per_sample/{name}"], "loader": rates["loader"],
+             "loader_gpu_decode": rates["loader_gpu_decode"], "batched_views": rates[f"batched/{name}"]}
+            for name, aug in pipes.items()]
 
 
 def hand_vs_v2(size: int, repeats: int) -> tuple[float, float]:
@@ -136,7 +144,8 @@ def hand_vs_v2(size: int, repeats: int) -> tuple[float, float]:
                 t(image)
             return 8
         return go
-    return per_second(run(hand), repeats), per_second(run(tv), repeats)
+    rates = interleaved({"hand": run(hand), "v2": run(tv)}, repeats)
+    return rates["hand"], rates["v2"]
 
 
 def cores(rate: float, per_core: float) -> str:
@@ -146,27 +155,30 @@ def cores(rate: float, per_core: float) -> str:
 def report(rows: list[dict[str, object]], comparisons: dict[int, tuple[float, float]]) -> str:
     lines = [
         "Images/s on one CPU core (views/s = images/s x views per image). Per-sample path: read + decode + "
-        "per-sample views + collate. On-device path: the loader reads + decodes + resizes to the base size "
-        "(uint8) + collates; the batched views are timed here on the CPU but run on the GPU in training.",
+        "per-sample views + collate. On-device path, loader: read + decode + resize to the base size (uint8) "
+        "+ collate; with GPU decoding (JPEG folders on a GPU): read + collate. The batched views are timed here "
+        "on the CPU but run on the GPU in training.",
         "",
-        "| view px | pipeline | views/img | base px | per-sample img/s (views/s) | on-device loader img/s | "
-        "loader vs per-sample | batched views on this CPU img/s (views/s) |",
+        "| view px | pipeline | views/img | base px | per-sample img/s (views/s) | on-device loader img/s "
+        "(x per-sample) | loader, GPU decoding img/s | batched views on this CPU img/s (views/s) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         n, ps, ld, bv = r["n_views"], r["per_sample"], r["loader"], r["batched_views"]
-        lines.append(f"| {r['size']} | {r['pipeline']} | {n} | {r['base']} | {ps:.0f} ({ps * n:.0f}) | {ld:.0f} | "
-                     f"{ld / ps:.1f}x | {bv:.0f} ({bv * n:.0f}) |")
+        lines.append(f"| {r['size']} | {r['pipeline']} | {n} | {r['base']} | {ps:.0f} ({ps * n:.0f}) | "
+                     f"{ld:.0f} ({ld / ps:.1f}x) | {r['loader_gpu_decode']:.0f} | {bv:.0f} ({bv * n:.0f}) |")
     lines += ["", "CPU cores one GPU needs (GPU img/s / img/s per core of the CPU part):", "",
-              "| view px | pipeline | GPU (img/s) | per-sample path | on-device path (loader only) |",
-              "|---|---|---|---|---|"]
+              "| view px | pipeline | GPU (img/s) | per-sample path | on-device path (loader decodes) | "
+              "on-device path, GPU decoding |",
+              "|---|---|---|---|---|---|"]
     for r in rows:
         if r["size"] not in GPU_RATES:
             continue
         net, lo, hi = GPU_RATES[r["size"]]  # type: ignore[index]
         ps, ld = r["per_sample"], r["loader"]
+        gd = r["loader_gpu_decode"]
         lines.append(f"| {r['size']} | {r['pipeline']} | {net} {lo:,}-{hi:,} | {cores(lo, ps)}-{cores(hi, ps)} | "
-                     f"{cores(lo, ld)}-{cores(hi, ld)} |")
+                     f"{cores(lo, ld)}-{cores(hi, ld)} | {cores(lo, gd)}-{cores(hi, gd)} |")
     lines += ["", "Per-sample SimCLR view on a float image, hand-written ops vs torchvision.transforms.v2 (views/s, one core):",
               "", "| view px | hand-written | v2 | ratio |", "|---|---|---|---|"]
     for size, (hand, tv) in comparisons.items():

@@ -56,3 +56,13 @@ def test_two_gloo_processes_with_every_default_callback(tmp_path: Path) -> None:
     assert set(pairs) == {(s, layer) for s in steps for layer in ("backbone", "projector", "views")}
     assert steps[0] == 0 and steps[-1] == 3 and len(steps) >= 3  # before training, log-spaced, epoch end
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1
+
+
+def test_sync_batchnorm_is_switched_off_only_where_it_cannot_run():
+    from omegaconf import OmegaConf
+
+    from ssl_it.train import trainer_overrides
+
+    assert trainer_overrides(OmegaConf.create({"accelerator": "cpu", "sync_batchnorm": True})) == {"sync_batchnorm": False}
+    assert trainer_overrides(OmegaConf.create({"accelerator": "gpu", "sync_batchnorm": True})) == {}
+    assert trainer_overrides(OmegaConf.create({"accelerator": "cpu", "sync_batchnorm": False})) == {}
