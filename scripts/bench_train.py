@@ -109,7 +109,7 @@ class StepClock(pl.Callback):
         self.start = self.end = self.cpu_start = self.cpu_end = 0.0
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, idx: int) -> None:
-        if idx == self.warmup:
+        if idx == self.warmup and not self.start:
             self.start, self.cpu_start = time.perf_counter(), time.process_time()
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
@@ -152,13 +152,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads of the training process")
-    parser.add_argument("--steps", type=int, nargs=2, default=[40, 12], help="timed steps: convnet, resnet18")
+    parser.add_argument("--steps", type=int, nargs=2, default=[25, 8],
+                        help="timed steps: convnet, resnet18 (within one epoch: 31 and 48 batches)")
     parser.add_argument("--cases", nargs="+", default=list(CASES))
     parser.add_argument("--out", type=Path, default=Path("outputs/bench/train.md"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     pl.seed_everything(0, verbose=False)
     warmup = 3
+    if any(n + warmup > limit for n, limit in zip(args.steps, (31, 48))):
+        parser.error("--steps: the timed steps and 3 warm-up steps must fit in one epoch (31 and 48 batches)")
     rows = [bench(c, CASES[c], dict(zip(CASES, args.steps))[c] + warmup, warmup, args.repeats) for c in args.cases]
     lines = ["| case | bare loop img/CPU-s | ssl_it img/CPU-s | ratio (CPU time) | bare loop img/s | ssl_it img/s | "
              "ratio (wall) | timed steps x repeats |", "|---|---|---|---|---|---|---|---|"]
