@@ -24,7 +24,10 @@ class Performance(pl.Callback):
 
     Args:
         channels_last: store convolution weights (and so activations)
-            channels-last, the layout tensor cores want; ``auto``: on CUDA.
+            channels-last, the layout tensor cores and oneDNN's CPU kernels
+            want; ``auto``: on CUDA and on CPUs with oneDNN (measured on this
+            project's 2-core CPU, training step: the default convnet 1.4x,
+            a CIFAR-stem ResNet-18 1.15x faster).
         compile: compile the backbone with ``torch.compile`` (the first
             steps are slower while it compiles; each new input shape or
             train/eval switch compiles once more).
@@ -56,8 +59,9 @@ class Performance(pl.Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if self.applied:
             return
-        on_cuda = trainer.strategy.root_device.type == "cuda"
-        if self.channels_last is True or (self.channels_last == "auto" and on_cuda):
+        device = trainer.strategy.root_device.type
+        fast = device == "cuda" or (device == "cpu" and torch.backends.mkldnn.is_available())
+        if self.channels_last is True or (self.channels_last == "auto" and fast):
             pl_module.to(memory_format=torch.channels_last)  # type: ignore[call-arg]
             self.applied.append("channels_last")
         if self.compile:
