@@ -9,7 +9,8 @@ worker), in one process. The ssl_it side is ``SSLModule`` under a Lightning
 ``Trainer`` built from ``configs/trainer/cpu.yaml`` with the default loggers'
 CSV file and the default progress bar and LR monitor; the callbacks that
 measure (online probe, kNN, diagnostics, information plane, linear
-evaluation) are off, as are checkpoints. Images/s counts training images
+evaluation) are off, as are checkpoints and the ``performance`` callback (so
+both loops keep the same memory layout). Images/s counts training images
 (not views) over the steps after a warm-up, the median of ``--repeats``
 alternating runs, per second of wall time and per CPU-second of the training
 process (``time.process_time``: all its threads, not the loader worker's
