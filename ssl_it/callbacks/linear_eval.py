@@ -11,8 +11,6 @@ on the probe's own optimisation budget.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytorch_lightning as pl
 from sklearn.linear_model import LogisticRegression
