@@ -38,7 +38,6 @@ from omegaconf import DictConfig, OmegaConf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ssl_it.augmentation import EvalTransform  # noqa: E402
 from ssl_it.callbacks.knn import knn_predict  # noqa: E402
 from ssl_it.callbacks.linear_eval import frozen_features, linear_eval_accuracy  # noqa: E402
 from ssl_it.data import SSLDataModule  # noqa: E402
@@ -107,8 +106,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(
             f"linear_eval: data input shape {tuple(source.input_shape)} differs from the run's {backbone.input_shape}"
         )
-    dm = SSLDataModule(source, lambda x: [x], EvalTransform(source.mean, source.std), batch_size=256,
-                       num_workers=0, seed=run_cfg.seed, drop_last=False)
+    dm = SSLDataModule(source, lambda x: [x], batch_size=256, num_workers=0, seed=run_cfg.seed, drop_last=False,
+                       views_on_device=False, eval_size=None)
     dm.setup()
     device = torch.device(args.device)
     backbone.to(device)

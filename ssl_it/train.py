@@ -38,7 +38,6 @@ from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
 from ssl_it import run_log
-from ssl_it.augmentation import EvalTransform
 from ssl_it.callbacks import (
     Diverged, DivergenceGuard, InformationPlane, LinearEvaluation, OnlineLinearProbe, StepSeed,
 )
@@ -53,6 +52,7 @@ from ssl_it.run_names import adopt_wandb_sweep_run_id, run_identity, sweep_name,
 from ssl_it.run_summary import check_optimized_metric, final_infoplane_metrics, returned_value, write_summary
 from ssl_it.sweep_failures import SweepJob, report
 
+log = logging.getLogger(__name__)
 CONFIG_DIR = os.environ.get("SSL_IT_CONFIG_DIR", str(Path(__file__).resolve().parents[1] / "configs"))
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
@@ -173,6 +173,18 @@ class Run:
     started: float  # time.monotonic() when the job began (wall time in summary.json)
 
 
+def trainer_overrides(trainer_cfg: DictConfig) -> dict[str, Any]:
+    """Settings that cannot work on the chosen hardware, switched off with a
+    log line: synchronised batch norm needs CUDA (``trainer=ddp`` on CPUs
+    runs over gloo, where SyncBatchNorm raises)."""
+    accelerator = str(trainer_cfg.get("accelerator", "auto"))
+    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    if trainer_cfg.get("sync_batchnorm") and on_cpu:
+        log.info("ssl_it: trainer.sync_batchnorm=true needs CUDA; turned off for this CPU (gloo) run")
+        return {"sync_batchnorm": False}
+    return {}
+
+
 def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any, list[pl.Callback]]:
     """Instantiate every group, in dependency order; raises on bad values."""
     pl.seed_everything(cfg.seed, workers=True)
@@ -183,9 +195,7 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     augmentation = instantiate(cfg.augmentation)(
         image_size=source.image_size, channels=source.channels, mean=source.mean, std=source.std
     )
-    datamodule = instantiate(cfg.datamodule)(
-        source=source, augmentation=augmentation, eval_transform=EvalTransform(source.mean, source.std), seed=cfg.seed
-    )
+    datamodule = instantiate(cfg.datamodule)(source=source, augmentation=augmentation, seed=cfg.seed)
     backbone = instantiate(cfg.backbone)(input_shape=source.input_shape)
     objective = build_objective(cfg.objective, backbone.out_dim, source.num_classes)
     if getattr(augmentation, "n_views", 2) < objective.min_views:
@@ -207,6 +217,7 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     trainer = instantiate(cfg.trainer)(
         callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir),
         plugins=[AtomicCheckpointIO()],
+        **trainer_overrides(cfg.trainer),
     )
     return trainer, module, datamodule, callbacks
 

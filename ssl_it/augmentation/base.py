@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ssl_it.augmentation import validation as check
-from ssl_it.augmentation.view import Normalize
+from ssl_it.augmentation.view import Normalize, fit_to_size
 
 
 class MultiView:
@@ -75,22 +75,29 @@ class NoAugmentation(MultiView):
         self.global_size = image_size
 
     def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
-        y = self.normalize(x)
+        y = self.normalize(x if self.global_size is None or x.dim() != 3 else fit_to_size(x, self.global_size))
         return [y] + [y.clone() for _ in range(self.n_views - 1)]
 
 
 class EvalTransform:
-    """Normalisation only, one tensor: for the probe and validation sets.
+    """The un-augmented input, one tensor: for the probe and validation sets.
+
+    Images whose side is not ``size`` are resized (shorter side to ``size``,
+    bilinear, antialiased) and centre-cropped to ``size x size`` first, so
+    folders of images of any size give fixed-size inputs; then each
+    channel is normalised.
 
     Args:
         mean: per-channel means (vectors: 1 or D values).
         std: per-channel standard deviations (> 0).
+        size: side of the output images; ``None`` keeps the input's size.
 
     Raises:
         ValueError: empty statistics, a non-positive std, lengths that differ.
     """
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+    def __init__(self, mean: Sequence[float], std: Sequence[float], size: int | None = None) -> None:
+        self.size = size
         if len(mean) != len(std):
             raise ValueError(f"data.mean and data.std must have the same length; got {len(mean)} and {len(std)}")
         self.normalize = Normalize(mean, std, None)
@@ -99,8 +106,10 @@ class EvalTransform:
         self._n = n
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise one sample ``(C, H, W)`` or ``(D,)``."""
+        """Normalise one sample ``(C, H, W)`` or ``(D,)`` (images resized to ``size`` first)."""
         if x.dim() == 3:
+            if self.size is not None:
+                x = fit_to_size(x, self.size)
             mean, std = self._image_stats
             if self._n not in (1, x.shape[0]):
                 raise ValueError(f"data.mean has {self._n} values but the images have {x.shape[0]} channels")
@@ -108,4 +117,4 @@ class EvalTransform:
         return self.normalize(x)
 
     def __repr__(self) -> str:
-        return f"EvalTransform({self.normalize!r})"
+        return f"EvalTransform({self.normalize!r}, size={self.size})"

@@ -10,6 +10,21 @@ import torch
 from ssl_it.augmentation import functional as fn
 
 
+def fit_to_size(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize ``(C, H, W)`` so its shorter side is ``size`` (bilinear,
+    antialiased), then centre-crop to ``size x size``; identity when the
+    image already has that size."""
+    h, w = x.shape[-2:]
+    if (h, w) == (size, size):
+        return x
+    short = min(h, w)
+    new_h, new_w = max(size, round(h * size / short)), max(size, round(w * size / short))
+    x = torch.nn.functional.interpolate(x[None].float(), size=(new_h, new_w), mode="bilinear",
+                                        align_corners=False, antialias=True)[0].clamp_(0.0, 1.0)
+    top, left = (new_h - size) // 2, (new_w - size) // 2
+    return x[:, top:top + size, left:left + size]
+
+
 class Normalize:
     """``(x - mean) / std`` with per-channel statistics.
 

@@ -6,10 +6,11 @@ from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.knn import KNNClassifier
 from ssl_it.callbacks.linear_eval import LinearEvaluation
 from ssl_it.callbacks.linear_probe import OnlineLinearProbe
+from ssl_it.callbacks.performance import Performance
 from ssl_it.callbacks.progress import LossProgressBar
 from ssl_it.callbacks.step_seed import StepSeed
 
 __all__ = [
     "Diverged", "DivergenceGuard", "EmbeddingDiagnostics", "InformationPlane", "KNNClassifier", "LinearEvaluation",
-    "LossProgressBar", "OnlineLinearProbe", "StepSeed",
+    "LossProgressBar", "OnlineLinearProbe", "Performance", "StepSeed",
 ]

@@ -15,9 +15,9 @@ projector embedding (``pl_module.objective.projector(features)``), it logs
 
 The representations come from the probe pass shared with the information
 plane (:mod:`ssl_it.callbacks.probe_cache`: one forward pass per step for
-both callbacks, and one effective rank). Under DDP every rank takes part in
-that pass (it gathers the probe shards); the metrics are computed on rank 0
-and logged with ``rank_zero_only=True``.
+both callbacks, and one effective rank). Under DDP the pass and the metrics
+run on rank 0 only, with no collective, and are logged with
+``rank_zero_only=True``.
 """
 
 from __future__ import annotations
@@ -75,11 +75,11 @@ class EmbeddingDiagnostics(pl.Callback):
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs != 0:
             return
+        if not trainer.is_global_zero:
+            return
         cache = probe_cache(trainer)
         reps = cache.representations(trainer, pl_module, "probe", list(LAYERS))
         view_reps = [cache.representations(trainer, pl_module, s, list(LAYERS)) for s in cache.view_sources(trainer)]
-        if not trainer.is_global_zero:
-            return
         metrics: dict[str, float] = {}
         for layer in LAYERS:
             z = reps[layer]

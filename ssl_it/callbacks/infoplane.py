@@ -209,6 +209,9 @@ class InformationPlane(pl.Callback):
         step = trainer.global_step
         if step in self.evaluated_steps:
             return
+        self.evaluated_steps.append(step)
+        if not trainer.is_global_zero:
+            return
         start = time.perf_counter()
         probe = self._probe_set(trainer)
         cache = probe_cache(trainer)
@@ -217,9 +220,6 @@ class InformationPlane(pl.Callback):
         views = [cache.representations(trainer, pl_module, s, ["projector"])["projector"] for s in sources]
         for name, t in reps.items():
             require_finite(trainer, t, f"the probe representation of layer '{name}'")
-        self.evaluated_steps.append(step)
-        if not trainer.is_global_zero:
-            return
         epoch = round(step / max(1, int(trainer.num_training_batches)), 4)
         with self._capped_threads(pl_module.device):
             new = [self._layer_row(layer, t, probe, cache) for layer, t in reps.items()]

@@ -20,7 +20,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from ssl_it.callbacks.linear_eval import frozen_features
+from ssl_it.callbacks.features import features_at_step, store_features
 
 
 @torch.no_grad()
@@ -66,13 +66,17 @@ def knn_predict(
 class KNNClassifier(pl.Callback):
     """Logs ``val/knn_acc``: weighted kNN accuracy of the frozen backbone.
 
-    Each validation epoch the bank is recomputed from the un-augmented
-    training split (``trainer.datamodule.train_eval_dataloader()``, eval
-    mode, no gradients) and the validation features returned by
-    ``validation_step`` are classified against it. Under DDP every rank
-    builds the same bank and classifies the validation samples it saw; the
-    correct/total counts are summed across ranks (a collective every rank
-    reaches), so every rank logs the same value.
+    Each validation epoch the validation features returned by
+    ``validation_step`` are classified against a bank of features of the
+    un-augmented training subset (``trainer.datamodule.train_eval_dataloader()``:
+    a stratified subset of ``datamodule.eval_size`` samples, read by the
+    loader's workers, eval mode, no gradients). The bank is computed once per
+    step and shared with the final linear evaluation
+    (:mod:`ssl_it.callbacks.features`).
+
+    Under DDP only rank 0 computes and logs (every rank's validation loop
+    sees the whole validation split, so rank 0 holds every query): no
+    collective, so no rank can wait in one the others never reach.
 
     Args:
         k: neighbours (DINO reports 20 and 200).
@@ -107,22 +111,23 @@ class KNNClassifier(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        self._feats.append(outputs["features"].detach().float())
-        self._labels.append(outputs["labels"].detach())
+        if trainer.is_global_zero and not trainer.sanity_checking:
+            self._feats.append(outputs["features"].detach().float())
+            self._labels.append(outputs["labels"].detach())
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking or not self._feats:
+        if trainer.sanity_checking or not trainer.is_global_zero or not self._feats:
             return
-        loader = trainer.datamodule.train_eval_dataloader()
-        bank, bank_labels = frozen_features(pl_module.backbone, loader, pl_module.device)
-        bank_t = torch.from_numpy(bank).to(pl_module.device)
-        labels_t = torch.from_numpy(bank_labels).to(pl_module.device)
-        queries, query_labels = torch.cat(self._feats), torch.cat(self._labels).to(pl_module.device)
-        n_cls = self.num_classes or int(max(labels_t.max(), query_labels.max())) + 1
-        scores = knn_predict(bank_t, labels_t, queries, n_cls, self.k, self.temperature, self.chunk_size)
-        counts = torch.stack([(scores.argmax(1) == query_labels).sum().float(), torch.tensor(float(len(query_labels)))])
-        counts = trainer.strategy.reduce(counts.to(pl_module.device), reduce_op="sum")
-        acc = counts[0] / counts[1]
-        self.last_accuracy = float(acc)
-        pl_module.log("val/knn_acc", acc, sync_dist=False)
+        dm = trainer.datamodule
+        bank, bank_labels = features_at_step(trainer, pl_module, "train_eval", dm.train_eval_dataloader)
+        queries, query_labels = torch.cat(self._feats), torch.cat(self._labels)
         self._feats, self._labels = [], []
+        if len(query_labels) == len(dm.val_set):  # the whole split: the linear evaluation may reuse it
+            store_features(trainer, "val", (queries.cpu().numpy(), query_labels.cpu().numpy()))
+        device = queries.device
+        bank_t, labels_t = torch.from_numpy(bank).to(device), torch.from_numpy(bank_labels).to(device)
+        n_cls = self.num_classes or int(max(bank_labels.max(), int(query_labels.max()))) + 1
+        scores = knn_predict(bank_t, labels_t, queries, n_cls, self.k, self.temperature, self.chunk_size)
+        acc = (scores.argmax(1) == query_labels.to(device)).float().mean()
+        self.last_accuracy = float(acc)
+        pl_module.log("val/knn_acc", acc, rank_zero_only=True)

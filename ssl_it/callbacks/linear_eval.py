@@ -11,27 +11,15 @@ on the probe's own optimisation budget.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytorch_lightning as pl
-import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ssl_it.callbacks.features import features_at_step, frozen_features
 
-@torch.no_grad()
-def frozen_features(backbone: torch.nn.Module, loader: Any, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
-    """``(features (N, out_dim), labels (N,))`` of a ``(x, y)`` loader, eval mode."""
-    was_training = backbone.training
-    backbone.eval()
-    feats, labels = [], []
-    for x, y in loader:
-        feats.append(backbone(x.to(device)).float().cpu())
-        labels.append(y)
-    backbone.train(was_training)
-    return torch.cat(feats).numpy(), torch.cat(labels).numpy()
+__all__ = ["LinearEvaluation", "frozen_features", "linear_eval_accuracy"]
 
 
 def linear_eval_accuracy(
@@ -53,6 +41,12 @@ class LinearEvaluation(pl.Callback):
     """Fits the frozen-feature linear classifier once training ends and logs
     ``final/linear_eval_top1`` (and ``top5``).
 
+    It trains on the stratified training subset of the DataModule
+    (``datamodule.eval_size`` samples, default 10,000) and tests on the
+    validation split. Both feature passes are shared with the kNN monitor
+    when its last validation ran at the same step (:mod:`ssl_it.callbacks.features`);
+    they run on rank 0 only, in the loader's workers.
+
     Args:
         c: inverse L2 regularisation strength of the logistic regression.
         max_iter: L-BFGS iterations.
@@ -69,8 +63,8 @@ class LinearEvaluation(pl.Callback):
         if not trainer.is_global_zero:
             return
         dm = trainer.datamodule
-        train = frozen_features(pl_module.backbone, dm.train_eval_dataloader(), pl_module.device)
-        val = frozen_features(pl_module.backbone, dm.val_dataloader(), pl_module.device)
+        train = features_at_step(trainer, pl_module, "train_eval", dm.train_eval_dataloader)
+        val = features_at_step(trainer, pl_module, "val", dm.val_dataloader)
         self.result = linear_eval_accuracy(train, val, self.c, self.max_iter)
         for logger in trainer.loggers:
             logger.log_metrics({f"final/linear_eval_{k}": v for k, v in self.result.items()}, step=trainer.global_step)

@@ -96,8 +96,9 @@ class OnlineLinearProbe(pl.Callback):
         self._train_count += labels.numel()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._train_count > 0:
-            pl_module.log("train/probe_acc", self._train_correct / self._train_count, sync_dist=True)
+        correct, count = _summed(trainer, self._train_correct, self._train_count)
+        if count > 0:
+            pl_module.log("train/probe_acc", correct / count)
 
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._ensure_device(pl_module.device)
@@ -120,15 +121,19 @@ class OnlineLinearProbe(pl.Callback):
             self._val_label_counts += torch.bincount(labels, minlength=self.num_classes).float()
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._val_count == 0 or trainer.sanity_checking:
+        if trainer.sanity_checking:
             return
-        acc = self._val_correct / self._val_count
-        ce = self._val_ce / self._val_count
-        p = self._val_label_counts / self._val_label_counts.sum()
+        correct, count, ce_sum, *label_counts = _summed(
+            trainer, self._val_correct, self._val_count, self._val_ce, *self._val_label_counts
+        )
+        if count == 0:
+            return
+        acc, ce = correct / count, ce_sum / count
+        p = torch.stack(label_counts) / count
         h_y = -(p[p > 0] * p[p > 0].log()).sum()
-        pl_module.log("val/probe_acc", acc, sync_dist=True)
-        pl_module.log("val/probe_ce", ce, sync_dist=True)
-        pl_module.log("infoplane/probe/I_TY_barber_agakov", h_y - ce, sync_dist=True)
+        pl_module.log("val/probe_acc", acc)
+        pl_module.log("val/probe_ce", ce)
+        pl_module.log("infoplane/probe/I_TY_barber_agakov", h_y - ce)
         self.final_val_accuracy = float(acc)
 
     def state_dict(self) -> dict[str, Any]:
@@ -148,3 +153,17 @@ class OnlineLinearProbe(pl.Callback):
         assert self.classifier is not None and self.optimizer is not None
         self.classifier.load_state_dict(state["classifier"])
         self.optimizer.load_state_dict(state["optimizer"])
+
+
+def _summed(trainer: pl.Trainer, *values: torch.Tensor) -> list[torch.Tensor]:
+    """``values`` summed over ranks, in one collective that every rank
+    reaches here (the identity on one process).
+
+    The probe logs already-summed values (``sync_dist`` off): a metric logged
+    with ``sync_dist=True`` is reduced lazily, the first time someone reads
+    it, and on rank 0 alone the progress bar reads it at epoch end; rank 0
+    then waited in that reduction while the others waited in the next
+    collective they reached (the information plane's), for ever.
+    """
+    stacked = torch.stack([v.float() for v in values])
+    return list(trainer.strategy.reduce(stacked, reduce_op="sum").unbind())

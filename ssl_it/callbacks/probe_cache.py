@@ -11,6 +11,13 @@ derived from them, such as the effective rank) until the step changes.
 Any other callback (kNN or linear evaluation, say) can use it through
 :func:`probe_cache`.
 
+Under DDP only rank 0 asks for representations, and the pass runs there on
+the whole probe set, without a collective: a collective that only some
+ranks reach deadlocks, and at the end of an epoch the ranks do not reach
+collectives in the same order (Lightning's progress bar, on rank 0 alone,
+reduces synced metrics). A probe set of 512-8,192 samples is one forward
+pass on one device.
+
 Sources: ``"probe"`` (the clean probe inputs) and ``"view0"``, ``"view1"``
 (the first two fixed augmented views of the probe samples, when the
 augmentation gives two of the same shape).
@@ -18,7 +25,6 @@ augmentation gives two of the same shape).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
@@ -29,26 +35,6 @@ from ssl_it.callbacks.taps import probe_representations
 
 Source = Literal["probe", "view0", "view1"]
 _ATTRIBUTE = "_ssl_it_probe_cache"
-
-
-def gather_probe_representations(
-    trainer: Any, pl_module: nn.Module, inputs: torch.Tensor, layers: list[str]
-) -> dict[str, torch.Tensor]:
-    """``{layer: (n, d)}`` of the whole probe set on every rank.
-
-    Each rank computes a contiguous shard of ``ceil(n / world)`` samples (the
-    last shard repeats the final sample to keep shapes equal), then all
-    ranks gather and drop the padding; on one process it is a plain forward
-    pass. A collective under DDP: every rank must call it, with the same
-    ``layers``, at the same point.
-    """
-    world, rank, n = getattr(trainer, "world_size", 1), getattr(trainer, "global_rank", 0), inputs.shape[0]
-    if world == 1:
-        return probe_representations(pl_module, inputs, layers)
-    per_rank = math.ceil(n / world)
-    idx = torch.arange(rank * per_rank, (rank + 1) * per_rank).clamp(max=n - 1)
-    reps = probe_representations(pl_module, inputs[idx], layers)
-    return {k: trainer.strategy.all_gather(v).reshape(world * per_rank, -1)[:n] for k, v in reps.items()}
 
 
 def probe_cache(trainer: Any) -> ProbeCache:
@@ -99,7 +85,7 @@ class ProbeCache:
         if missing:
             kind = "probe" if source == "probe" else "views"
             extra = [layer for layer in self._wanted[kind] if layer not in have and layer not in missing]
-            have.update(gather_probe_representations(trainer, pl_module, self._inputs(trainer, source), missing + extra))
+            have.update(probe_representations(pl_module, self._inputs(trainer, source), missing + extra))
             self.forward_passes += 1
         return {layer: have[layer] for layer in layers}
 

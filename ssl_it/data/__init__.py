@@ -3,7 +3,8 @@
 from ssl_it.data.datamodule import SSLDataModule
 from ssl_it.data.ib12 import IB12Mat
 from ssl_it.data.sources import Arrays, DataSource, Digits, MNIST5k, SyntheticImages
-from ssl_it.data.torchvision_sources import CIFAR10, CIFAR100, MNIST, STL10, SVHN, FashionMNIST, ImageFolder
+from ssl_it.data.folder import ImageFolder
+from ssl_it.data.torchvision_sources import CIFAR10, CIFAR100, MNIST, STL10, SVHN, FashionMNIST
 
 __all__ = [
     "Arrays",

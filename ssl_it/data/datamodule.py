@@ -1,22 +1,45 @@
 """The DataModule: augmented multi-view training batches, an un-augmented
-validation set, and a fixed, seeded, labelled probe set for the callbacks."""
+validation set, a fixed, seeded, stratified probe set for the callbacks, and
+a stratified subset of the training split for kNN and linear evaluation.
+
+Views are made in one of two places (``views_on_device``):
+
+- per sample, in the loader workers (the CPU path): each worker decodes a
+  sample and runs the view pipeline on it;
+- on the accelerator, in batches: the workers only decode and resize to a
+  fixed base size in uint8; after the batch reaches the device,
+  :meth:`SSLDataModule.on_after_batch_transfer` makes all views of the
+  batch at once (:class:`ssl_it.augmentation.batched.BatchedViews`). The
+  batch carries its ``(epoch, index)`` keys, so each sample's random
+  parameters depend on ``(seed, epoch, index)`` only. The LightningModule
+  receives ``(views, labels)`` either way.
+
+This file is near 300 lines: the two paths share every loader and probe set.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import ConcatDataset, DataLoader, Dataset
+from pytorch_lightning.utilities import rank_zero_info
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
+from ssl_it.augmentation import EvalTransform
+from ssl_it.augmentation.batched import BatchedViews
+from ssl_it.data.folder import decode_batch
+from ssl_it.data.sampling import sample_order
 from ssl_it.data.sources import DataSource
-from ssl_it.data.views import EpochKeySampler, MultiViewDataset, TransformedDataset
-
+from ssl_it.data.views import EpochKeySampler, KeyedImages, MultiViewDataset, TransformedDataset, collate_keyed
 
 PROBE_VIEW_EPOCH = 2**31 - 1  # an epoch key no training epoch reaches
+Auto = Literal["auto"] | bool
 
 log = logging.getLogger(__name__)
 
@@ -26,34 +49,51 @@ def default_num_workers() -> int:
     return max(0, min(8, (os.cpu_count() or 1) - 1))
 
 
+def _auto(value: Auto, key: str) -> Auto:
+    if value not in ("auto", True, False):
+        raise ValueError(f"datamodule.{key} must be auto, true or false; got {value!r}")
+    return value
+
+
 class SSLDataModule(pl.LightningDataModule):
-    """Multi-view training data plus a fixed probe set.
+    """Multi-view training data plus a fixed probe set and evaluation subsets.
 
     Args:
         source: where the samples come from (shapes, statistics, splits).
         augmentation: maps one sample to a list of views.
-        eval_transform: maps one sample to its normalised, un-augmented tensor.
+        eval_transform: maps one sample to its un-augmented tensor; ``None``
+            builds :class:`EvalTransform` from the source (normalisation,
+            resizing to ``source.image_size``).
         batch_size: training batch size per process.
         num_workers: loader worker processes; ``None`` picks one per spare core.
-        pin_memory: ``None`` pins only when CUDA is available.
-        probe_size: size of the fixed probe subset; when the split it is drawn
-            from is smaller, the whole split is used, with one warning, and
-            :attr:`probe_size_used` (and ``n_probe`` in ``infoplane.csv``)
-            records the actual size.
+        pin_memory: ``None`` pins only when CUDA is available (the transfer
+            to the GPU is then asynchronous).
+        probe_size: size of the fixed probe subset (stratified by label); when
+            the split it is drawn from is smaller, the whole split is used,
+            with one warning, and :attr:`probe_size_used` (and ``n_probe`` in
+            ``infoplane.csv``) records the actual size.
         probe_split: where the probe subset is drawn from: the held-out
             ``val`` split (default) or ``all`` samples (the classic
             information-plane setting, where the plane is measured on the
             whole finite input set).
-        seed: seeds shuffling, augmentation and the probe subset.
+        seed: seeds shuffling, augmentation and every subset.
         drop_last: drop the last incomplete training batch (batch statistics
             of the SSL losses are meaningless on tiny batches).
+        views_on_device: make the training views on the accelerator in
+            batches (``auto``: when the trainer runs on a GPU).
+        decode_on_device: for folders of JPEGs with views on the device,
+            decode the files there too, in one ``decode_jpeg`` call per
+            batch (``auto``: when the device is a GPU).
+        eval_size: samples of the training split (a stratified subset) on
+            which kNN and linear evaluation compute frozen features;
+            ``None``: the whole split.
     """
 
     def __init__(
         self,
         source: DataSource,
         augmentation: Callable[[torch.Tensor], list[torch.Tensor]],
-        eval_transform: Callable[[torch.Tensor], torch.Tensor],
+        eval_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         batch_size: int = 256,
         num_workers: int | None = None,
         pin_memory: bool | None = None,
@@ -61,51 +101,95 @@ class SSLDataModule(pl.LightningDataModule):
         probe_split: Literal["val", "all"] = "val",
         seed: int = 0,
         drop_last: bool = True,
+        views_on_device: Auto = "auto",
+        decode_on_device: Auto = "auto",
+        eval_size: int | None = 10_000,
     ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"datamodule.batch_size must be >= 1, got {batch_size}")
         if probe_size < 1:
             raise ValueError(f"datamodule.probe_size must be >= 1, got {probe_size}")
+        if probe_split not in ("val", "all"):
+            raise ValueError(f"datamodule.probe_split must be 'val' or 'all', got '{probe_split}'")
+        if eval_size is not None and eval_size < 1:
+            raise ValueError(f"datamodule.eval_size must be >= 1 or null, got {eval_size}")
         self.source = source
         self.augmentation = augmentation
-        self.eval_transform = eval_transform
+        self.eval_transform = eval_transform or EvalTransform(source.mean, source.std, size=source.image_size)
         self.batch_size = batch_size
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
-        if probe_split not in ("val", "all"):
-            raise ValueError(f"datamodule.probe_split must be 'val' or 'all', got '{probe_split}'")
-        self.probe_size = probe_size
-        self.probe_split = probe_split
-        self._probe_base: Dataset | None = None
+        self.probe_size, self.probe_split = probe_size, probe_split
         self.seed = seed
         self.drop_last = drop_last
+        self.views_on_device = _auto(views_on_device, "views_on_device")
+        self.decode_on_device = _auto(decode_on_device, "decode_on_device")
+        self.eval_size = eval_size
+        self.batched_views: BatchedViews | None = None
+        self._decode = False
+        self._bases: dict[tuple[str, str], Dataset] = {}
+        self._orders: dict[str, np.ndarray] = {}
+        self._eval_loader: DataLoader | None = None
+        self._probe: tuple[torch.Tensor, torch.Tensor] | None = None
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
-        self._probe: tuple[torch.Tensor, torch.Tensor] | None = None
-        self._probe_index: torch.Tensor | None = None
         self._clamp_warned = False
         self._resume_epoch = 0
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.train_set is None:
-            self.train_set = MultiViewDataset(self.source.load("train"), self.augmentation, self.seed)
-            val_base = self.source.load("val")
-            self.val_set = TransformedDataset(val_base, self.eval_transform)
-            self._probe_base = val_base if self.probe_split == "val" else ConcatDataset([self.train_set.base, val_base])
-            if len(self.train_set) < self.batch_size and self.drop_last:
-                raise ValueError(
-                    f"datamodule.batch_size={self.batch_size} exceeds the {len(self.train_set)} training samples"
-                )
+    # ----------------------------------------------------------------- data
+    def _base(self, split: str, kind: str = "float") -> Dataset:
+        """A split (``train``, ``val`` or ``all``) as float samples, uint8
+        base-size images or encoded files; each built once."""
+        if (split, kind) not in self._bases:
+            if split == "all":
+                data: Dataset = ConcatDataset([self._base("train", kind), self._base("val", kind)])
+            else:
+                load = {"float": self.source.load, "uint8": self.source.load_images,
+                        "encoded": getattr(self.source, "load_encoded", None)}[kind]
+                data = load(split)  # type: ignore[misc]
+            self._bases[split, kind] = data
+        return self._bases[split, kind]
 
-    def _loader(self, dataset: Dataset, **kwargs: object) -> DataLoader:
-        return DataLoader(
-            dataset,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
-            **kwargs,  # type: ignore[arg-type]
-        )
+    def _order(self, split: str) -> np.ndarray:
+        """The split's seeded stratified order (random when labels are unknown)."""
+        if split not in self._orders:
+            self._orders[split] = sample_order(self._base(split), self.seed)
+        return self._orders[split]
+
+    def _device(self) -> torch.device:
+        trainer = self.trainer
+        return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        device = self._device()
+        on_device = self.views_on_device if isinstance(self.views_on_device, bool) else device.type == "cuda"
+        if on_device and self.source.image_size is None:
+            if self.views_on_device is True:
+                raise ValueError("datamodule.views_on_device=true needs image data; this source holds vectors")
+            on_device = False
+        if on_device:
+            can_decode = getattr(self.source, "all_jpeg", False)
+            want = self.decode_on_device if isinstance(self.decode_on_device, bool) else device.type == "cuda"
+            if want and not can_decode and self.decode_on_device is True:
+                raise ValueError("datamodule.decode_on_device=true needs a folder of JPEG files (data=imagefolder)")
+            self._decode = bool(want and can_decode)
+            self.batched_views = BatchedViews(self.augmentation, self.seed)  # type: ignore[arg-type]
+            self.train_set = KeyedImages(self._base("train", "encoded" if self._decode else "uint8"))
+            rank_zero_info(f"ssl_it: training views made on {device} in batches"
+                           f"{' (JPEGs decoded there)' if self._decode else ''}")
+        else:
+            self.train_set = MultiViewDataset(self._base("train"), self.augmentation, self.seed)
+        self.val_set = TransformedDataset(self._base("val"), self.eval_transform)
+        if len(self.train_set) < self.batch_size and self.drop_last:
+            raise ValueError(f"datamodule.batch_size={self.batch_size} exceeds the {len(self.train_set)} training samples")
+
+    # -------------------------------------------------------------- loaders
+    def _loader(self, dataset: Dataset, persistent: bool = True, **kwargs: Any) -> DataLoader:
+        return DataLoader(dataset, num_workers=self.num_workers, pin_memory=self.pin_memory,
+                          persistent_workers=persistent and self.num_workers > 0, **kwargs)
 
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None
@@ -113,7 +197,9 @@ class SSLDataModule(pl.LightningDataModule):
         # Lightning starts the loader's iterator (and the workers' prefetch) before it sets the
         # sampler's epoch, and on a resume before it restores its loops: start at the right epoch.
         sampler.set_epoch(max(self._resume_epoch, self._epochs_done()))
-        return self._loader(self.train_set, batch_size=self.batch_size, sampler=sampler, drop_last=self.drop_last)
+        collate = collate_keyed if self.batched_views is not None else None
+        return self._loader(self.train_set, batch_size=self.batch_size, sampler=sampler,
+                            drop_last=self.drop_last, collate_fn=collate)
 
     def _epochs_done(self) -> int:
         trainer = self.trainer
@@ -126,46 +212,102 @@ class SSLDataModule(pl.LightningDataModule):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._resume_epoch = int(state_dict.get("next_epoch", 0))
 
-    def train_eval_dataloader(self) -> DataLoader:
-        """The training split, un-augmented (for linear evaluation on frozen features)."""
-        assert self.train_set is not None
-        plain = TransformedDataset(self.train_set.base, self.eval_transform)
-        return DataLoader(plain, batch_size=max(self.batch_size, 256), shuffle=False, num_workers=0)
-
     def val_dataloader(self) -> DataLoader:
-        assert self.val_set is not None
-        return self._loader(self.val_set, batch_size=max(self.batch_size, 256), shuffle=False)
+        """The validation split in a fixed stratified order, so a
+        ``limit_val_batches`` prefix holds every class."""
+        self.setup()
+        data = Subset(self.val_set, self._order("val").tolist())  # type: ignore[arg-type]
+        return self._loader(data, batch_size=max(self.batch_size, 256), shuffle=False)
+
+    def train_eval_dataloader(self) -> DataLoader:
+        """The un-augmented training split, or its stratified ``eval_size``
+        subset (kNN bank, linear evaluation); one loader, kept."""
+        if self._eval_loader is None:
+            self.setup()
+            order = self._order("train")[: self.eval_size]
+            data = Subset(TransformedDataset(self._base("train"), self.eval_transform), order.tolist())
+            self._eval_loader = self._loader(data, batch_size=max(self.batch_size, 256), shuffle=False)
+        return self._eval_loader
+
+    # ----------------------------------------------------- views on device
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        if self.batched_views is not None and isinstance(batch, dict) and "keys" in batch:
+            size = self.source.base_size
+            batch["plans"] = self.batched_views.plan(batch["keys"], size, size)  # type: ignore[arg-type]
+        return batch
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        if not (self.batched_views is not None and isinstance(batch, dict) and "plans" in batch):
+            return batch
+        images = batch.get("images")
+        if images is None:
+            images = decode_batch(batch["encoded"].files, self.source.channels, self.source.base_size,  # type: ignore[arg-type]
+                                  batch["labels"].device)
+        return self.batched_views.apply(images, batch["plans"]), batch["labels"]
+
+    # ------------------------------------------------------------ probe set
+    @contextlib.contextmanager
+    def _per_sample_threads(self) -> Iterator[None]:
+        """One intra-op thread while samples are transformed in this process
+        (``num_workers=0``): tiny per-sample ops on several threads beside
+        other work were 13x slower (512 probe views: 66 s on 2 threads, 4.9 s
+        on 1, on 2 shared cores). Loader workers use one thread already."""
+        threads = torch.get_num_threads()
+        if self.num_workers == 0:
+            torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+    def _probe_indices(self) -> np.ndarray:
+        """The first ``probe_size`` samples of the stratified order, sorted."""
+        return np.sort(self._order(self.probe_split)[: self.probe_size_used])
 
     def probe_set(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The fixed probe subset: normalised un-augmented inputs and labels.
+        """The fixed probe subset: un-augmented inputs and labels.
 
-        Drawn from the validation split by ``seed``; the same samples at every
-        call. Returns ``(inputs (n, *input_shape), labels (n,))``.
+        Drawn from the probe split by ``seed``, stratified by label; the same
+        samples at every call. Built once, in batches, on the loader's
+        workers. Returns ``(inputs (n, *input_shape), labels (n,))``.
         """
         if self._probe is None:
             self.setup()
-            probe = TransformedDataset(self._probe_base, self.eval_transform)  # type: ignore[arg-type]
-            items = [probe[int(i)] for i in self._probe_indices()]
-            self._probe = torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+            data = Subset(TransformedDataset(self._base(self.probe_split), self.eval_transform),
+                          self._probe_indices().tolist())
+            with self._per_sample_threads():
+                xs, ys = zip(*self._loader(data, persistent=False, batch_size=256))
+            self._probe = torch.cat(xs), torch.cat(ys)
         return self._probe
 
     def probe_views(self) -> list[torch.Tensor]:
         """Augmented views of the probe samples, ``[(n, *shape), ...]`` per view.
 
         The augmentation draws are fixed (the same views at every call), so
-        ``I(Z1;Z2)`` measured over training compares like with like.
+        ``I(Z1;Z2)`` measured over training compares like with like. Made the
+        way the training views are made (per sample in the workers, or in
+        batches on the device), returned on the CPU.
         """
-        indices = self._probe_indices()
-        views_ds = MultiViewDataset(self._probe_base, self.augmentation, self.seed)  # type: ignore[arg-type]
-        per_sample = [views_ds[(PROBE_VIEW_EPOCH, int(i))][0] for i in indices]
-        return [torch.stack(v) for v in zip(*per_sample)]
+        self.setup()
+        keys = [(PROBE_VIEW_EPOCH, int(i)) for i in self._probe_indices()]
+        if self.batched_views is None:
+            data = MultiViewDataset(self._base(self.probe_split), self.augmentation, self.seed)
+            with self._per_sample_threads():
+                batches = [views for views, _ in self._loader(data, persistent=False, batch_size=256, sampler=keys)]
+        else:
+            data = KeyedImages(self._base(self.probe_split, "uint8"))
+            loader = self._loader(data, persistent=False, batch_size=256, sampler=keys, collate_fn=collate_keyed)
+            device = self._device()
+            batches = [[v.cpu() for v in self.batched_views(b["images"].to(device), b["keys"])]  # type: ignore[union-attr]
+                       for b in loader]
+        return [torch.cat(per_view) for per_view in zip(*batches)]
 
     @property
     def probe_size_used(self) -> int:
         """The probe set's actual size: ``probe_size``, or all samples of the
         split when it holds fewer (logged once as a warning)."""
         self.setup()
-        total = len(self._probe_base)  # type: ignore[arg-type]
+        total = len(self._base(self.probe_split))  # type: ignore[arg-type]
         if self.probe_size > total and not self._clamp_warned:
             self._clamp_warned = True
             hint = "; datamodule.probe_split=all draws from train+val" if self.probe_split == "val" else ""
@@ -174,11 +316,3 @@ class SSLDataModule(pl.LightningDataModule):
                 f"'{self.probe_split}' split: the probe set holds all {total}{hint}"
             )
         return min(self.probe_size, total)
-
-    def _probe_indices(self) -> torch.Tensor:
-        if self._probe_index is None:
-            n = self.probe_size_used
-            total = len(self._probe_base)  # type: ignore[arg-type]
-            gen = torch.Generator().manual_seed(self.seed)
-            self._probe_index = torch.randperm(total, generator=gen)[:n].sort().values
-        return self._probe_index

@@ -41,11 +41,40 @@ class DataSource:
     def channels(self) -> int:
         return self.input_shape[0] if len(self.input_shape) == 3 else 1
 
+    @property
+    def base_size(self) -> int | None:
+        """Side of the uint8 images that :meth:`load_images` yields (the
+        on-device view pipeline crops its views from these)."""
+        return self.image_size
+
     def load(self, split: Split) -> Dataset:
         raise NotImplementedError
 
+    def load_images(self, split: Split) -> Dataset:
+        """``(uint8 image (C, base_size, base_size), label)`` per sample, for
+        views made on the accelerator (only decoding and resizing happen in
+        the loader). Default: the float samples of :meth:`load` scaled to
+        0..255."""
+        if self.image_size is None:
+            raise ValueError("datamodule.views_on_device needs image data; this data source holds vectors")
+        return Uint8Images(self.load(split))
+
     def check_available(self) -> None:
         """Raise ``ValueError`` (naming the key) when the data cannot be had."""
+
+
+class Uint8Images(Dataset):
+    """Float images in [0, 1] as uint8 (rounded), labels unchanged."""
+
+    def __init__(self, base: Dataset) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        x, y = self.base[index]
+        return (x * 255).round_().clamp_(0, 255).to(torch.uint8), int(y)
 
 
 def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

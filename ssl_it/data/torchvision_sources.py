@@ -18,15 +18,11 @@ from torchvision.transforms import v2
 from ssl_it.data.sources import DataSource, Split
 
 
-def _to_float_image(channels: int, image_size: int | None = None) -> v2.Compose:
-    steps: list[Any] = [v2.ToImage()]
-    if image_size is not None:
-        steps += [v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size)]
-    if channels == 3:
-        steps.append(v2.RGB())
-    else:
-        steps.append(v2.Grayscale(num_output_channels=1))
-    steps.append(v2.ToDtype(torch.float32, scale=True))
+def _to_image(channels: int, dtype: torch.dtype = torch.float32) -> v2.Compose:
+    """PIL image -> tensor with ``channels`` channels: float in [0, 1] or uint8."""
+    steps: list[Any] = [v2.ToImage(), v2.RGB() if channels == 3 else v2.Grayscale(num_output_channels=1)]
+    steps.append(v2.ToDtype(dtype, scale=True))
+    steps.append(v2.ToPureTensor())
     return v2.Compose(steps)
 
 
@@ -41,10 +37,14 @@ class TorchvisionSource(DataSource):
         self.download = download
 
     def load(self, split: Split) -> Dataset:
+        return self._dataset(split, torch.float32)
+
+    def load_images(self, split: Split) -> Dataset:
+        return self._dataset(split, torch.uint8)
+
+    def _dataset(self, split: Split, dtype: torch.dtype) -> Dataset:
         return self.dataset_cls(
-            str(self.root),
-            download=self.download,
-            transform=_to_float_image(self.input_shape[0]),
+            str(self.root), download=self.download, transform=_to_image(self.input_shape[0], dtype),
             **self.split_arg[split],
         )
 
@@ -110,36 +110,3 @@ class SVHN(TorchvisionSource):
     num_classes = 10
     mean = (0.4377, 0.4438, 0.4728)
     std = (0.1980, 0.2010, 0.1970)
-
-
-class ImageFolder(DataSource):
-    """Images in class sub-folders (``train_dir/<class>/*.png``), resized to ``image_size``."""
-
-    def __init__(
-        self,
-        train_dir: str,
-        val_dir: str,
-        image_size: int = 64,
-        channels: int = 3,
-        mean: tuple[float, ...] = (0.485, 0.456, 0.406),
-        std: tuple[float, ...] = (0.229, 0.224, 0.225),
-    ) -> None:
-        for key, folder in (("train_dir", train_dir), ("val_dir", val_dir)):
-            if not Path(folder).is_dir():
-                raise ValueError(f"data.{key}: no directory at '{folder}'")
-        if channels not in (1, 3):
-            raise ValueError(f"data.channels must be 1 or 3, got {channels}")
-        if image_size < 8:
-            raise ValueError(f"data.image_size must be >= 8, got {image_size}")
-        if len(mean) != channels or len(std) != channels:
-            raise ValueError(f"data.mean and data.std need {channels} values each")
-        self.train_dir, self.val_dir = Path(train_dir), Path(val_dir)
-        self.input_shape = (channels, image_size, image_size)
-        self.mean, self.std = tuple(mean), tuple(std)
-        self.num_classes = len(datasets.ImageFolder(str(self.train_dir)).classes)
-
-    def load(self, split: Split) -> Dataset:
-        folder = self.train_dir if split == "train" else self.val_dir
-        return datasets.ImageFolder(
-            str(folder), transform=_to_float_image(self.input_shape[0], self.input_shape[-1])
-        )

@@ -91,3 +91,47 @@ class TransformedDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         sample, label = self.base[index]
         return self.transform(sample), int(label)
+
+
+class KeyedImages(Dataset):
+    """Item ``(epoch, i)``: ``{"image": uint8 (C, H, W) or encoded bytes,
+    "key": (epoch, i), "label": y}``, for views made after the transfer to
+    the accelerator (the batch carries its keys, from which the views'
+    random parameters are drawn)."""
+
+    def __init__(self, base: Dataset) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: SampleKey | int) -> dict[str, torch.Tensor | int]:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        image, label = self.base[index]
+        return {"image": image, "key": torch.tensor([epoch, index]), "label": int(label)}
+
+
+class EncodedBatch:
+    """Undecoded files of a batch (a list of 1-D uint8 tensors). Not a tensor
+    nor a collection, so Lightning's transfer leaves it on the host, where
+    ``decode_jpeg(..., device=...)`` wants it."""
+
+    def __init__(self, files: list[torch.Tensor]) -> None:
+        self.files = files
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+def collate_keyed(items: list[dict[str, torch.Tensor | int]]) -> dict[str, object]:
+    """Stack images, keys and labels; encoded files (1-D) stay a list."""
+    images = [it["image"] for it in items]
+    batch: dict[str, object] = {
+        "keys": torch.stack([it["key"] for it in items]),  # type: ignore[misc]
+        "labels": torch.tensor([it["label"] for it in items]),
+    }
+    if images[0].dim() == 1:  # type: ignore[union-attr]
+        batch["encoded"] = EncodedBatch(images)  # type: ignore[arg-type]
+    else:
+        batch["images"] = torch.stack(images)  # type: ignore[arg-type]
+    return batch

@@ -84,3 +84,24 @@ def test_training_run_logs_knn_and_diagnostics(make_cfg, tmp_path):
         assert all(0.0 <= s <= 1.0 / math.sqrt(dim) + 1e-9 for s in std)  # mean std <= sqrt(mean var) <= 1/sqrt(d)
         assert all(1.0 <= r <= 32 for r in rank)  # at most min(n_probe=32, d)
         assert all(-4.0 * 2.0 <= u <= 0.0 for u in unif) and all(0.0 <= a <= 4.0 for a in align)
+
+
+def test_knn_bank_and_linear_evaluation_share_one_feature_pass(make_cfg, tmp_path, monkeypatch):
+    """The final validation's kNN pass over the training subset (and its
+    validation features) is the linear evaluation's: the training subset is
+    read once per validation, and ``eval_size`` caps it (stratified)."""
+    import ssl_it.callbacks.features as features
+
+    calls = []
+    real = features.frozen_features
+
+    def counting(backbone, loader, device):
+        out = real(backbone, loader, device)
+        calls.append(len(out[1]))
+        return out
+
+    monkeypatch.setattr(features, "frozen_features", counting)
+    train(make_cfg("trainer.max_epochs=2", "datamodule.eval_size=40"))
+    assert calls == [40, 40]  # one bank per validation (2 epochs); the linear evaluation recomputed nothing
+    rows = list(csv.DictReader((Path(tmp_path) / "run" / "metrics.csv").open(newline="")))
+    assert [r for r in rows if r.get("final/linear_eval_top1")]

@@ -82,5 +82,6 @@ def test_imagefolder_loads_class_folders(tmp_path):
             d.mkdir(parents=True)
             Image.fromarray(np.full((20, 30, 3), 128, np.uint8)).save(d / "0.png")
     src = ImageFolder(str(tmp_path / "train"), str(tmp_path / "val"), image_size=16)
-    x, y = src.load("train")[1]
-    assert x.shape == (3, 16, 16) and y == 1 and src.num_classes == 2
+    x, y = src.load("train")[1]  # the original image: views crop it, evaluation resizes it
+    assert x.shape == (3, 20, 30) and y == 1 and src.num_classes == 2
+    assert src.input_shape == (3, 16, 16) and src.load_images("train")[0][0].shape == (3, 18, 18)  # round(16 * 8 / 7)
