@@ -1,0 +1,55 @@
+"""Seed bands of a study: information-plane quantities over training, mean ± sd over seeds.
+
+    python train.py -m objective=vicreg,simclr,byol,supervised seed=0,1,2 logger=none \
+        hydra.sweep.dir=outputs/study
+    python scripts/plot_seed_bands.py outputs/study --group objective --out outputs/study/bands
+
+Runs with the same value of ``--group`` (a config group such as
+``objective``, or a dotted key) are taken as seeds of one configuration.
+Writes ``<out>.png`` (one row per layer, one column per quantity, against
+the epoch) and ``<out>.md`` (first, peak and last value of each quantity,
+mean ± sd over seeds, and the share of saturated points; then the final
+linear-evaluation accuracy of each configuration).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ssl_it.callbacks.plotting import save_figure
+from ssl_it.compare import find_runs, load_run, markdown_table
+from ssl_it.seed_bands import band_summary, plot_seed_bands, seed_bands
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", type=Path, help="a sweep directory or run directories")
+    parser.add_argument("--group", default="objective", help="config group or key whose value names a configuration")
+    parser.add_argument("--out", type=Path, default=None, help="output path without suffix")
+    args = parser.parse_args()
+    runs = [load_run(d) for d in find_runs(args.paths)]
+    if not runs:
+        parser.error(f"no run directory (with config.yaml) under {[str(p) for p in args.paths]}")
+    out = args.out or (args.paths[0] / "bands")
+    bands = seed_bands(runs, args.group)
+    header, rows = band_summary(bands)
+    accuracy: dict[str, list[float]] = defaultdict(list)
+    for run in runs:
+        if "linear_eval_top1" in run.metrics:
+            accuracy[str(run.choices.get(args.group, run.config.get(args.group)))].append(run.metrics["linear_eval_top1"])
+    acc_rows = [[g, len(v), f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else float('nan'):.3f}"]
+                for g, v in accuracy.items()]
+    text = markdown_table(header, rows) + "\n" + markdown_table(["configuration", "seeds", "linear-eval top-1"], acc_rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".md").write_text(text)
+    save_figure(plot_seed_bands(bands), out.with_suffix(".png"))
+    print(text)
+    print(f"wrote {out}.md, {out}.png ({len(runs)} runs)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Trajectories of several seeds of one configuration, as mean and spread.
+
+A study runs each configuration (an objective, say) with several seeds.
+:func:`seed_bands` lines their information-plane evaluations up by training
+step (runs of one configuration share the evaluation schedule) and gives,
+per configuration, layer, quantity and step, the mean over seeds, their
+standard deviation (ddof = 1) and the share of seeds whose point was flagged
+saturated. :func:`plot_seed_bands` draws them against the epoch with a band
+of one standard deviation; :func:`band_summary` is the table of first, peak
+and last values. Used by ``scripts/plot_seed_bands.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ssl_it.compare import RunRecord
+
+QUANTITY_FLAGS = {"I_XT": "saturated_XT", "I_TY": "saturated_TY", "I_Z1Z2": "saturated_Z1Z2"}
+PANELS = {"I_XT": "I(X;T)", "I_TY": "I(T;Y)", "I_Z1Z2": "I(Z1;Z2)"}
+
+
+@dataclass
+class Band:
+    """One (configuration, layer, quantity) over training: values per step."""
+
+    group: str
+    layer: str
+    quantity: str
+    epochs: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+    saturated: np.ndarray  # share of seeds flagged saturated at each step
+    n_seeds: int
+
+
+def seed_bands(runs: Sequence[RunRecord], group_key: str) -> list[Band]:
+    """Bands of every (group, layer, quantity) present in the runs' trajectories.
+
+    ``group_key`` is a config group (``objective``: its choice) or a dotted
+    config key; runs with the same value are seeds of one configuration. Only
+    steps every seed of a group evaluated are kept.
+    """
+    values: dict[tuple[str, str, str], dict[float, list[tuple[float, float, bool]]]] = defaultdict(dict)
+    seeds: dict[str, int] = defaultdict(int)
+    for run in runs:
+        group = str(run.choices.get(group_key, run.config.get(group_key)))
+        seeds[group] += 1
+        for row in run.trajectory:
+            for quantity, flag in QUANTITY_FLAGS.items():
+                if row.get(quantity) is None:
+                    continue
+                key = (group, str(row["layer"]), quantity)
+                values[key].setdefault(float(row["step"]), []).append(
+                    (float(row["epoch"]), float(row[quantity]), bool(row.get(flag)))
+                )
+    bands = []
+    for (group, layer, quantity), by_step in values.items():
+        steps = sorted(s for s, pts in by_step.items() if len(pts) == seeds[group])
+        if not steps:
+            continue
+        pts = [np.array(by_step[s], dtype=float) for s in steps]  # (seeds, 3) each
+        vals = np.stack([p[:, 1] for p in pts])  # (steps, seeds)
+        bands.append(Band(
+            group, layer, quantity, epochs=np.array([p[0, 0] for p in pts]), mean=vals.mean(1),
+            sd=vals.std(1, ddof=1) if vals.shape[1] > 1 else np.full(len(steps), math.nan),
+            saturated=np.stack([p[:, 2] for p in pts]).mean(1), n_seeds=seeds[group],
+        ))
+    return sorted(bands, key=lambda b: (b.layer, b.quantity, b.group))
+
+
+def band_summary(bands: Sequence[Band]) -> tuple[list[str], list[list[str]]]:
+    """Rows ``group, layer, quantity, first, peak (epoch), last, last - peak,
+    saturated share``; values ``mean ± sd`` over seeds, nats."""
+    header = ["configuration", "layer", "quantity", "first", "peak (epoch)", "last", "last - peak",
+              "share saturated"]
+    rows = []
+    for b in bands:
+        peak = int(np.argmax(b.mean))
+        rows.append([
+            b.group, b.layer, PANELS[b.quantity], _pm(b.mean[0], b.sd[0]),
+            f"{_pm(b.mean[peak], b.sd[peak])} ({b.epochs[peak]:.2f})", _pm(b.mean[-1], b.sd[-1]),
+            f"{b.mean[-1] - b.mean[peak]:+.3f}", f"{b.saturated.mean():.0%}",
+        ])
+    return header, rows
+
+
+def _pm(mean: float, sd: float) -> str:
+    return f"{mean:.3f}" if math.isnan(sd) else f"{mean:.3f} ± {sd:.3f}"
+
+
+def plot_seed_bands(bands: Sequence[Band]) -> Figure:
+    """One row per layer, one column per quantity: mean over seeds against
+    the epoch, a band of one standard deviation; hollow markers where any
+    seed's point was saturated."""
+    layers = list(dict.fromkeys(b.layer for b in bands))
+    quantities = [q for q in PANELS if any(b.quantity == q for b in bands)]
+    groups = list(dict.fromkeys(b.group for b in bands))
+    fig = Figure(figsize=(4.0 * len(quantities) + 1.8, 2.9 * len(layers)), dpi=100, layout="constrained")
+    axes = fig.subplots(len(layers), len(quantities), squeeze=False)
+    for i, layer in enumerate(layers):
+        for j, quantity in enumerate(quantities):
+            ax = axes[i][j]
+            for k, group in enumerate(groups):
+                band = next((b for b in bands if (b.layer, b.quantity, b.group) == (layer, quantity, group)), None)
+                if band is None:
+                    continue
+                colour = f"C{k % 10}"
+                ax.plot(band.epochs, band.mean, "-", color=colour, lw=1.3, label=f"{group} ({band.n_seeds} seeds)")
+                ax.fill_between(band.epochs, band.mean - band.sd, band.mean + band.sd, color=colour, alpha=0.2, lw=0)
+                hollow = band.saturated > 0
+                ax.plot(band.epochs[~hollow], band.mean[~hollow], "o", color=colour, ms=3)
+                ax.plot(band.epochs[hollow], band.mean[hollow], "o", mfc="none", mec=colour, ms=5)
+            ax.set_xscale("symlog", linthresh=0.1)
+            ax.set_title(f"{layer}: {PANELS[quantity]}", fontsize=9)
+            if i == len(layers) - 1:
+                ax.set_xlabel("epoch")
+            if j == 0:
+                ax.set_ylabel("nats")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center", fontsize=8,
+               title="mean ± 1 sd over seeds\n(hollow: a seed saturated)", title_fontsize=7)
+    return fig

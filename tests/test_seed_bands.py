@@ -1,0 +1,53 @@
+"""Seed bands: mean, spread and saturated share over seeds, lined up by step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ssl_it.compare import RunRecord
+from ssl_it.seed_bands import band_summary, plot_seed_bands, seed_bands
+
+
+def run(objective: str, values: list[float], saturated: list[bool], extra_step: bool = False) -> RunRecord:
+    rows = [{"step": float(s), "epoch": s / 10, "layer": "backbone", "I_XT": v, "I_TY": 2 * v,
+             "saturated_XT": float(f), "saturated_TY": 0.0} for s, (v, f) in enumerate(zip(values, saturated))]
+    if extra_step:  # a step only this seed evaluated
+        rows.append({"step": 99.0, "epoch": 9.9, "layer": "backbone", "I_XT": 5.0, "I_TY": 1.0})
+    return RunRecord(Path("."), {}, {"objective": objective}, {}, rows)
+
+
+def test_bands_are_mean_and_sample_sd_over_seeds_at_shared_steps():
+    runs = [run("vicreg", [1.0, 2.0, 3.0], [False, False, True], extra_step=True),
+            run("vicreg", [3.0, 4.0, 2.0], [False, True, True]),
+            run("simclr", [0.5, 0.5, 0.5], [False, False, False])]
+    bands = {(b.group, b.quantity): b for b in seed_bands(runs, "objective")}
+    xt = bands["vicreg", "I_XT"]
+    assert xt.n_seeds == 2 and list(xt.epochs) == [0.0, 0.1, 0.2]  # step 99 was evaluated by one seed only
+    np.testing.assert_allclose(xt.mean, [2.0, 3.0, 2.5])
+    np.testing.assert_allclose(xt.sd, [np.sqrt(2), np.sqrt(2), np.sqrt(0.5)])
+    np.testing.assert_allclose(xt.saturated, [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(bands["vicreg", "I_TY"].mean, [4.0, 6.0, 5.0])
+    assert np.isnan(bands["simclr", "I_XT"].sd).all()  # one seed: no spread
+
+
+def test_summary_reports_first_peak_and_last():
+    bands = seed_bands([run("vicreg", [1.0, 2.0, 3.0], [False] * 3), run("vicreg", [3.0, 4.0, 2.0], [False] * 3)],
+                       "objective")
+    header, rows = band_summary(bands)
+    row = dict(zip(header, next(r for r in rows if r[2] == "I(X;T)")))
+    assert row["first"] == "2.000 ± 1.414" and row["peak (epoch)"] == "3.000 ± 1.414 (0.10)"
+    assert row["last"] == "2.500 ± 0.707" and row["last - peak"] == "-0.500"
+
+
+def test_figure_has_one_panel_per_layer_and_quantity():
+    fig = plot_seed_bands(seed_bands([run("a", [1.0, 2.0], [False, True]), run("a", [2.0, 3.0], [True, True])], "objective"))
+    assert len(fig.axes) == 2 and {ax.get_title() for ax in fig.axes} == {"backbone: I(X;T)", "backbone: I(T;Y)"}
+
+
+@pytest.mark.parametrize("key", ["objective", "missing.key"])
+def test_runs_group_by_a_choice_or_a_config_value(key):
+    bands = seed_bands([run("a", [1.0], [False]), run("b", [2.0], [False])], key)
+    assert len({b.group for b in bands}) == (2 if key == "objective" else 1)
