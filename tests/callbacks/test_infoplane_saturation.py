@@ -95,7 +95,7 @@ def test_per_quantity_config_key_is_named_in_the_warning(tmp_path):
 
 @pytest.mark.parametrize(
     "make, has_own_ceiling",
-    [(lambda: KDEMI(), True), (lambda: BinningMI(), True), (lambda: KSGMI(), False),
+    [(lambda: KDEMI(), True), (lambda: BinningMI(), True), (lambda: KSGMI(), True),
      (lambda: GaussianMI(), False), (lambda: InfoNCE(steps=20, batch_size=16, eval_every=10), True)],
 )
 def test_ceilings_per_estimator_are_the_smaller_bound(make, has_own_ceiling):
@@ -111,7 +111,7 @@ def test_ceilings_per_estimator_are_the_smaller_bound(make, has_own_ceiling):
     # labels: H(Y) = log 2 is below every estimator's own ceiling
     assert ceiling_of("I_TY", ty, h_x, h_y).value == pytest.approx(h_y)
     assert ceiling_of("I_TY", ty, h_x, h_y).source == "H_Y"
-    # continuous pair: log N, or the estimator's lower one (InfoNCE: log of its held-out batch)
+    # continuous pair: log N, or the estimator's lower one (KSG: psi(N) - psi(k); InfoNCE: log of its held-out batch)
     got = ceiling_of("I_XT", xt, h_x, h_y)
     expected = min(h_x, xt.ceiling) if has_own_ceiling else h_x
     assert got.value == pytest.approx(expected)

@@ -64,14 +64,14 @@ def test_train_on_a_jpeg_folder_with_resnet18_and_simclr(make_cfg, tmp_path, on_
         "data=imagefolder", f"data.train_dir={root / 'train'}", f"data.val_dir={root / 'val'}",
         "backbone=resnet18", "augmentation=simclr", "+trainer.limit_train_batches=2", "datamodule.batch_size=12",
         f"datamodule.views_on_device={str(on_device).lower()}", f"datamodule.decode_on_device={str(on_device).lower()}",
-        "datamodule.eval_size=24", "datamodule.probe_size=18",
+        "datamodule.eval_size=24", "datamodule.probe_size=24",
     )
     acc = train(cfg)
     assert 0.0 <= acc <= 1.0
     with (tmp_path / "run" / "infoplane.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert {r["layer"] for r in rows} == {"backbone", "projector", "views"}
-    assert {int(r["n_probe"]) for r in rows} == {18}
+    assert {int(r["n_probe"]) for r in rows} == {24}
     assert re.match(r"\d", rows[0]["I_XT"])
 
 

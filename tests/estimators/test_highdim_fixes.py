@@ -162,10 +162,11 @@ def test_every_estimator_config_instantiates_with_exactly_its_settings(name: str
         assert estimator.settings() == flat
 
 
-def test_calibrated_config_holds_one_estimator_per_quantity() -> None:
-    cfg = yaml.safe_load((CONFIG_DIR / "calibrated.yaml").read_text())
+def test_calibrated_config_holds_one_estimator_per_quantity(make_cfg) -> None:
+    cfg = make_cfg("estimator=calibrated", fast=False).estimator
     assert "_target_" not in cfg and set(cfg) == {"I_XT", "I_TY", "I_Z1Z2"}
     built = {q: instantiate(node) for q, node in cfg.items()}
+    assert [type(built[q]) for q in ("I_XT", "I_TY", "I_Z1Z2")] == [PCAReducedMI, ClassifierMI, PCAReducedMI]
     assert all(isinstance(e, MIEstimator) for e in built.values())
     assert built["I_TY"].ceiling(300, LABELS) == pytest.approx(H_Y)
 
