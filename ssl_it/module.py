@@ -49,10 +49,7 @@ class SSLModule(pl.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         objective.attach_backbone(backbone)
-        self._total_steps = 1
-
-    def on_train_start(self) -> None:
-        self._total_steps = int(self.trainer.estimated_stepping_batches)
+        self._total_steps = 1  # optimiser steps of the whole run, set with the optimiser
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)
@@ -91,8 +88,8 @@ class SSLModule(pl.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = self.optimizer_factory(decay_and_no_decay_groups(self))
+        self._total_steps = int(self.trainer.estimated_stepping_batches)  # the schedules' and objectives' horizon
         if self.scheduler_factory is None:
             return {"optimizer": optimizer}
-        total = int(self.trainer.estimated_stepping_batches)
-        scheduler = self.scheduler_factory(optimizer, total_steps=total)
+        scheduler = self.scheduler_factory(optimizer, total_steps=self._total_steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -51,6 +51,7 @@ from ssl_it.run_dir import claim, read_run_id, run_suffix
 from ssl_it.run_names import adopt_wandb_sweep_run_id, run_identity, sweep_name, wandb_sweep_id
 from ssl_it.run_summary import check_optimized_metric, final_infoplane_metrics, returned_value, write_summary
 from ssl_it.sweep_failures import SweepJob, report
+from ssl_it.threads import set_threads
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = os.environ.get("SSL_IT_CONFIG_DIR", str(Path(__file__).resolve().parents[1] / "configs"))
@@ -188,8 +189,7 @@ def trainer_overrides(trainer_cfg: DictConfig) -> dict[str, Any]:
 def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any, list[pl.Callback]]:
     """Instantiate every group, in dependency order; raises on bad values."""
     pl.seed_everything(cfg.seed, workers=True)
-    if cfg.get("torch_threads"):
-        torch.set_num_threads(int(cfg.torch_threads))
+    set_threads(cfg.get("torch_threads"), key="torch_threads")
     source = instantiate(cfg.data)
     source.check_available()
     augmentation = instantiate(cfg.augmentation)(
@@ -203,7 +203,7 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
             f"augmentation.n_views={augmentation.n_views}: objective '{type(objective).__name__}' "
             f"needs at least {objective.min_views} views"
         )
-    scheduler = instantiate(cfg.scheduler) if cfg.scheduler is not None else None
+    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") is not None else None
     module = SSLModule(backbone, objective, optimizer=instantiate(cfg.optimizer), scheduler=scheduler)
     probe = OnlineLinearProbe(num_classes=source.num_classes, **cfg.probe)
     callbacks = [DivergenceGuard(), StepSeed(cfg.seed), probe, *build_callbacks(cfg)]

@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +46,7 @@ from ssl_it.callbacks.probe_cache import probe_cache
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.callbacks.trajectory import TrajectoryFile, read_trajectory
 from ssl_it.estimators import MIEstimator, effective_rank, gaussian_entropy
+from ssl_it.threads import threads
 
 
 class InformationPlane(pl.Callback):
@@ -233,19 +234,12 @@ class InformationPlane(pl.Callback):
         self.saturation.check(new)
         self._log(trainer, new, step, total, _objective_name(pl_module))
 
-    @contextlib.contextmanager
-    def _capped_threads(self, device: torch.device) -> Iterator[None]:
+    def _capped_threads(self, device: torch.device) -> contextlib.AbstractContextManager[None]:
         """Estimate with ``cpu_threads`` intra-op threads. The probe forward
         passes keep the training's (a 512-digit convnet forward: 0.13 s on 2
         threads, 0.19 s on 1), the small LAPACK and pairwise-distance calls of
         the estimators do not scale and oversubscribe beside a loader worker."""
-        threads = torch.get_num_threads()
-        if self.cpu_threads is not None and device.type == "cpu":
-            torch.set_num_threads(self.cpu_threads)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
+        return threads(self.cpu_threads if device.type == "cpu" else None)
 
     def _measure(self, layer: str, quantity: str, a: torch.Tensor, b: torch.Tensor, probe: ProbeSet) -> dict[str, Any]:
         est = self._estimator_for(f"{layer}/{quantity}")

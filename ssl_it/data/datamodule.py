@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -37,6 +37,7 @@ from ssl_it.data.folder import decode_batch
 from ssl_it.data.sampling import sample_order
 from ssl_it.data.sources import DataSource
 from ssl_it.data.views import EpochKeySampler, KeyedImages, MultiViewDataset, TransformedDataset, collate_keyed
+from ssl_it.threads import threads
 
 PROBE_VIEW_EPOCH = 2**31 - 1  # an epoch key no training epoch reaches
 Auto = Literal["auto"] | bool
@@ -246,19 +247,12 @@ class SSLDataModule(pl.LightningDataModule):
         return self.batched_views.apply(images, batch["plans"]), batch["labels"]
 
     # ------------------------------------------------------------ probe set
-    @contextlib.contextmanager
-    def _per_sample_threads(self) -> Iterator[None]:
+    def _per_sample_threads(self) -> contextlib.AbstractContextManager[None]:
         """One intra-op thread while samples are transformed in this process
         (``num_workers=0``): tiny per-sample ops on several threads beside
         other work were 13x slower (512 probe views: 66 s on 2 threads, 4.9 s
         on 1, on 2 shared cores). Loader workers use one thread already."""
-        threads = torch.get_num_threads()
-        if self.num_workers == 0:
-            torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
+        return threads(1 if self.num_workers == 0 else None)
 
     def _probe_indices(self) -> np.ndarray:
         """The first ``probe_size`` samples of the stratified order, sorted."""

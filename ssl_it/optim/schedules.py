@@ -40,10 +40,3 @@ class WarmupCosine(LambdaLR):
             optimizer, lambda step: warmup_cosine_factor(step, total_steps, warmup, final_lr_ratio)
         )
 
-
-class ConstantLR(LambdaLR):
-    """The peak learning rate throughout (for full-batch information-plane runs)."""
-
-    def __init__(self, optimizer: Optimizer, total_steps: int) -> None:
-        self.total_steps = total_steps
-        super().__init__(optimizer, lambda step: 1.0)

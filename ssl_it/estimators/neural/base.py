@@ -22,6 +22,7 @@ from torch import nn
 
 from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive
 from ssl_it.estimators.pairwise import gauss_rank
+from ssl_it.threads import threads
 
 CriticKind = Literal["separable", "concat"]
 Preprocess = Literal["gauss_rank", "zscore"]
@@ -212,15 +213,11 @@ class NeuralMIEstimator(MIEstimator):
         self._module.to(x.device)
         _move_optimizer(self._optimizer, x.device)
         diag: dict[str, Any] = {"n_train": len(train), "n_test": n_test, "notes": notes}
-        threads = torch.get_num_threads()
-        if self.cpu_threads is not None and x.device.type == "cpu":
-            torch.set_num_threads(self.cpu_threads)
         try:
-            value = self._fit(x, y, train, test, diag)
+            with threads(self.cpu_threads if x.device.type == "cpu" else None):
+                value = self._fit(x, y, train, test, diag)
         except (RuntimeError, FloatingPointError) as err:
             value, diag["failure"] = math.nan, f"training failed: {err}"
-        finally:
-            torch.set_num_threads(threads)
         self._calls += 1
         if not math.isfinite(value):
             # A failed critic (or a non-finite moving average in MINE) would poison every warm start after it.

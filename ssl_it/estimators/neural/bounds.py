@@ -13,11 +13,6 @@ import torch
 import torch.nn.functional as F
 
 
-def joint_term(scores: torch.Tensor) -> torch.Tensor:
-    """``E_p(x,y)[f]``: mean of the diagonal."""
-    return torch.diagonal(scores).mean()
-
-
 def off_diagonal(scores: torch.Tensor) -> torch.Tensor:
     """The ``B (B - 1)`` off-diagonal scores, flattened."""
     b = scores.shape[0]

@@ -1,0 +1,36 @@
+"""torch's intra-op CPU thread count: the one place the package sets it.
+
+The run sets it once (``torch_threads``); the estimators, the information
+plane and the probe-set builder lower it for a block of small CPU work and
+restore it after (small LAPACK, pairwise-distance and per-sample ops do not
+scale, and oversubscribe beside busy loader workers: measured 13-50x slower
+on 2 shared cores; see the callers' docstrings).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+
+
+def set_threads(n: int | None, key: str = "threads") -> None:
+    """Use ``n`` intra-op threads from now on (``None``: leave torch's setting);
+    a bad ``n`` raises ``ValueError`` naming ``key``."""
+    if n is not None:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{key}: must be an integer >= 1 or null, got {n!r}")
+        torch.set_num_threads(n)
+
+
+@contextlib.contextmanager
+def threads(n: int | None) -> Iterator[None]:
+    """``n`` intra-op threads inside the block (``None``: unchanged), the
+    previous count restored after it, also on an error."""
+    before = torch.get_num_threads()
+    set_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
