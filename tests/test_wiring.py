@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 import torch
 from hydra.errors import InstantiationException
+from omegaconf import OmegaConf
 from torch import nn
 
 from ssl_it.callbacks import (
@@ -16,7 +18,8 @@ from ssl_it.callbacks import (
 )
 from ssl_it.estimators import KDEMI
 from ssl_it.objectives.base import Objective
-from ssl_it.train import CONFIG_DIR, build_callbacks, build_objective, callback_nodes
+from ssl_it.resume import upgrade_saved_config
+from ssl_it.train import CONFIG_DIR, build_callbacks, build_objective, callback_nodes, train
 
 TRAIN_PY = Path(__file__).resolve().parents[1] / "ssl_it" / "train.py"
 
@@ -109,3 +112,33 @@ def test_every_objective_declares_its_projector_and_heads(make_cfg):
         assert all(isinstance(h, nn.Module) for h in obj.probe_heads()), option
         z = obj.projector.eval()(torch.randn(4, 6))
         assert z.shape[0] == 4, option
+
+
+def test_a_config_saved_before_the_callback_nodes_is_upgraded():
+    saved = OmegaConf.create({
+        "probe": {"lr": 0.05, "weight_decay": 0.0}, "linear_eval": None, "paths": {"output_dir": "/runs/a"},
+        "callbacks": {"knn": {"_target_": "ssl_it.callbacks.KNNClassifier"}},
+        "infoplane": {"_target_": "ssl_it.callbacks.InformationPlane", "_partial_": True},
+    })
+    new = upgrade_saved_config(saved)
+    assert "probe" not in new and "linear_eval" not in new
+    assert new.callbacks.online_probe == {"_target_": "ssl_it.callbacks.OnlineLinearProbe", "lr": 0.05,
+                                          "weight_decay": 0.0}
+    assert new.callbacks.linear_eval is None and list(new.callbacks) == ["knn", "online_probe", "linear_eval"]
+    assert new.infoplane.run_dir == "/runs/a"
+    assert upgrade_saved_config(new.copy()) == new  # today's layout is left alone
+
+
+def test_a_run_saved_before_the_callback_nodes_resumes_with_its_probe(make_cfg, tmp_path):
+    from tests.test_reliability import killed_run, step_losses
+
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", "callbacks.online_probe.lr=0.05", step=6)
+    saved = OmegaConf.load(run / "config.yaml")
+    old_probe = {k: v for k, v in saved.callbacks.pop("online_probe").items() if k not in ("_target_", "num_classes")}
+    del saved.callbacks["linear_eval"]
+    saved.probe, saved.linear_eval = old_probe, None
+    OmegaConf.save(saved, run / "config.yaml")
+    train(make_cfg(f"resume={run}", fast=False), overrides=[f"resume={run}"])
+    assert max(step_losses(run)) == 7
+    summary = json.loads((run / "summary.json").read_text())
+    assert 0.0 <= summary["final/val_probe_acc"] <= 1.0 and "final/linear_eval_top1" not in summary
