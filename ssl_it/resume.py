@@ -216,7 +216,10 @@ def resolve_resume(
     if not saved_path.is_file():
         raise ConfigError(f"resume={resume}: '{saved_path}' is missing, cannot rebuild the run")
     epoch = _read_epoch(ckpt, resume)
-    saved = upgrade_saved_config(OmegaConf.load(saved_path))
+    saved = OmegaConf.load(saved_path)
+    if not isinstance(saved, DictConfig):
+        raise ConfigError(f"resume={resume}: '{saved_path}' is not a mapping, cannot rebuild the run")
+    saved = upgrade_saved_config(saved)
     applied = check_overrides(cfg, saved, overrides, resume)
     config = saved.copy()
     for key, value in applied.items():

@@ -67,7 +67,8 @@ def enabled(node: Any) -> bool:
 def build_objective(cfg: DictConfig, in_dim: int, num_classes: int) -> Any:
     """The ``objective`` node completed with the backbone's width (and the
     data's class count when the objective declares ``needs_num_classes``)."""
-    extra = {"num_classes": num_classes} if get_class(cfg._target_).needs_num_classes else {}
+    declared: bool = getattr(get_class(cfg._target_), "needs_num_classes", False)
+    extra = {"num_classes": num_classes} if declared else {}
     return instantiate(cfg)(in_dim=in_dim, **extra)
 
 

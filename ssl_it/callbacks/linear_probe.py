@@ -121,7 +121,7 @@ class OnlineLinearProbe(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        assert self.classifier is not None
+        assert self.classifier is not None and self.num_classes is not None
         feats, labels = outputs["features"].float(), outputs["labels"]
         self.classifier.eval()
         with torch.no_grad():

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
+from ssl_it.objectives.base import Objective
+
 ALIASES = ("backbone", "projector")
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
@@ -31,7 +33,7 @@ def check_layers(module: nn.Module, layers: list[str]) -> None:
     """Raise ``ValueError`` naming ``infoplane.layers`` for an unknown layer,
     suggesting the backbone's declared ``tap_points()``."""
     names = dict(module.named_modules())
-    tap_points = getattr(module.backbone, "tap_points", list)()
+    tap_points: list[str] = getattr(module.backbone, "tap_points", list)()
     for layer in layers:
         if layer not in ALIASES and layer not in names:
             known = [f"backbone.{t}" for t in tap_points] or [n for n in names if n.startswith("backbone.")][:20]
@@ -42,7 +44,8 @@ def check_layers(module: nn.Module, layers: list[str]) -> None:
 
 
 def _objective_path(module: nn.Module) -> list[nn.Module]:
-    objective = module.objective
+    """The declared measurement path after the backbone (see :class:`~ssl_it.objectives.base.Objective`)."""
+    objective: Objective = module.objective  # type: ignore[assignment]
     return [objective.projector, *objective.probe_heads()]
 
 
@@ -67,7 +70,8 @@ def probe_pass(
         for inputs, y in batches:
             labels.append(y)
             for chunk in inputs.split(batch_size):
-                _forward(module.backbone, path, chunk.to(device, non_blocking=True), captured, to_cpu)
+                x = chunk.to(device, non_blocking=True)
+                _forward(module.backbone, path, x, captured, to_cpu)  # type: ignore[arg-type]
     finally:
         for h in hooks:
             h.remove()
