@@ -28,6 +28,9 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 
+from ssl_it.data import InMemoryProbeData
+from ssl_it.objectives.base import Objective
+
 WIDE = 32 * 28 * 28  # the flattened convolutional tap
 
 
@@ -37,7 +40,7 @@ class _Model(nn.Module):
     def __init__(self, backbone: nn.Module, projector: nn.Module) -> None:
         super().__init__()
         self.backbone = backbone
-        self.objective = nn.Module()
+        self.objective = Objective()
         self.objective.projector = projector
 
     @property
@@ -50,7 +53,7 @@ class _Model(nn.Module):
 
 def _trainer(x: torch.Tensor, labels: torch.Tensor, views: list[torch.Tensor]) -> SimpleNamespace:
     """What the measuring callbacks read from a trainer, on one process."""
-    dm = SimpleNamespace(probe_set=lambda: (x, labels), probe_views=lambda: views)
+    dm = InMemoryProbeData(x, labels, views)
     return SimpleNamespace(global_step=1, current_epoch=0, num_training_batches=1, world_size=1, global_rank=0,
                            is_global_zero=True, sanity_checking=False, datamodule=dm, loggers=[])
 

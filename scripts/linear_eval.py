@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ssl_it.callbacks.knn import knn_predict  # noqa: E402
-from ssl_it.callbacks.linear_eval import frozen_features, linear_eval_accuracy  # noqa: E402
+from ssl_it.callbacks.linear_eval import linear_eval_accuracy  # noqa: E402
+from ssl_it.callbacks.taps import probe_pass  # noqa: E402
 from ssl_it.data import SSLDataModule  # noqa: E402
 from ssl_it.train import CONFIG_DIR  # noqa: E402
 
@@ -110,9 +111,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                        views_on_device=False, eval_size=None)
     dm.setup()
     device = torch.device(args.device)
-    backbone.to(device)
-    train = frozen_features(backbone, dm.train_eval_dataloader(), device)
-    val = frozen_features(backbone, dm.val_dataloader(), device)
+    model = torch.nn.ModuleDict({"backbone": backbone}).to(device)  # the probe pass reads module.backbone
+    train, val = (
+        (reps["backbone"].numpy(), labels.numpy())
+        for reps, labels in (probe_pass(model, dm.probe_batches(s), ["backbone"], to_cpu=True) for s in ("train_eval", "val"))
+    )
     result: dict[str, Any] = linear_eval_accuracy(train, val, c=args.c, max_iter=args.max_iter)
     scores = knn_predict(torch.from_numpy(train[0]), torch.from_numpy(train[1]), torch.from_numpy(val[0]),
                          int(max(train[1].max(), val[1].max())) + 1, args.k, args.temperature)

@@ -45,7 +45,7 @@ def validate_config(cfg: DictConfig) -> None:
     _positive(cfg, "datamodule.batch_size", integer=True)
     _positive(cfg, "datamodule.probe_size", integer=True)
     _positive(cfg, "trainer.max_epochs", integer=True)
-    _positive(cfg, "probe.lr")
+    _positive(cfg, "callbacks.online_probe.lr")
     num_workers = _get(cfg, "datamodule.num_workers")
     if num_workers is not None and (not isinstance(num_workers, int) or num_workers < 0):
         raise ConfigError(f"datamodule.num_workers={num_workers!r}: must be an integer >= 0 (or null for auto)")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ssl_it import run_log
+from ssl_it.config_checks import ConfigError
 from ssl_it.resume import RunState
 from ssl_it.run_dir import remove_if_only_hydra
 from ssl_it.sweep_failures import JobFailed, SweepJob
@@ -32,6 +33,14 @@ log = logging.getLogger("ssl_it")
 
 EXIT_CONFIG = 2
 EXIT_DIVERGED = 3
+
+
+def config_error(err: BaseException) -> ConfigError:
+    """A failure to build the run (Hydra's instantiation error) as a
+    :class:`ConfigError`: the message of the ``ValueError`` a constructor
+    raised (it names the key), else the error's own."""
+    cause = err.__cause__
+    return ConfigError(str(cause) if isinstance(cause, ValueError) else str(err))
 
 
 @dataclass

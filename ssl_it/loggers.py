@@ -188,3 +188,19 @@ class FigureTensorBoardLogger(TensorBoardLogger):
         ``metrics`` should hold ``hp_metric``."""
         self.log_hyperparams(self.hparams, metrics=metrics, step=step)
         self.experiment.flush()
+
+
+def finish_loggers(
+    loggers: list[Any], summary: dict[str, float], step: int, failed: bool, hp_metric: float | None = None
+) -> None:
+    """Write the final numbers and close W&B runs, so the run file is complete
+    (and the next multirun job in this process starts a run of its own);
+    TensorBoard gets them with ``hp_metric``, the value the run returns."""
+    for lg in loggers:
+        if isinstance(lg, FigureTensorBoardLogger) and not failed:
+            lg.log_final({"hp_metric": hp_metric, **summary}, step=step)
+        if not isinstance(lg, WandbLogger) or lg._experiment is None:
+            continue
+        for key, value in summary.items():
+            lg.experiment.summary[key] = value
+        lg.experiment.finish(exit_code=1 if failed else 0)

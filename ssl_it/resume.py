@@ -171,6 +171,30 @@ def check_overrides(cfg: DictConfig, saved: DictConfig, overrides: Sequence[str]
     return applied
 
 
+LEGACY_CALLBACKS = {"probe": ("online_probe", "ssl_it.callbacks.OnlineLinearProbe"),
+                    "linear_eval": ("linear_eval", "ssl_it.callbacks.LinearEvaluation")}
+
+
+def upgrade_saved_config(saved: DictConfig) -> DictConfig:
+    """A ``config.yaml`` saved before every callback was a node of the
+    ``callbacks`` group, in today's layout: the root ``probe:`` and
+    ``linear_eval:`` nodes become ``callbacks.online_probe`` and
+    ``callbacks.linear_eval``, and the information plane is given its run
+    directory (``${paths.output_dir}``). Newer configs are returned as they are."""
+    with open_dict(saved):
+        for old, (name, target) in LEGACY_CALLBACKS.items():
+            if old not in saved:
+                continue
+            node = saved.pop(old)
+            if saved.get("callbacks") is None:
+                saved.callbacks = {}
+            saved.callbacks[name] = None if node is None else {"_target_": target, **node}
+        plane = saved.get("infoplane")
+        if plane is not None and "_target_" in plane and "run_dir" not in plane:
+            plane.run_dir = "${paths.output_dir}"
+    return saved
+
+
 def resolve_resume(
     cfg: DictConfig, output_dir: Path, outputs_root: Path, overrides: Sequence[str] = ()
 ) -> RunState:
@@ -193,6 +217,9 @@ def resolve_resume(
         raise ConfigError(f"resume={resume}: '{saved_path}' is missing, cannot rebuild the run")
     epoch = _read_epoch(ckpt, resume)
     saved = OmegaConf.load(saved_path)
+    if not isinstance(saved, DictConfig):
+        raise ConfigError(f"resume={resume}: '{saved_path}' is not a mapping, cannot rebuild the run")
+    saved = upgrade_saved_config(saved)
     applied = check_overrides(cfg, saved, overrides, resume)
     config = saved.copy()
     for key, value in applied.items():

@@ -15,7 +15,6 @@ run directory, and returns what ``optimized_metric`` names:
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import re
@@ -25,30 +24,16 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from ssl_it.callbacks.trajectory import final_metrics
+
 SUMMARY_FILE = "summary.json"
-PLANE_QUANTITIES = ("I_XT", "I_TY", "I_Z1Z2")
 _PLANE_METRIC = re.compile(r"final/infoplane/(.+)/(I_XT|I_TY|I_Z1Z2)")
 
 
 def final_infoplane_metrics(run_dir: Path) -> dict[str, float]:
     """``final/infoplane/<layer>/<quantity>`` of the last evaluation (the
     largest step) in ``<run_dir>/infoplane.csv``; empty without the file."""
-    path = Path(run_dir) / "infoplane.csv"
-    if not path.is_file():
-        return {}
-    with path.open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("step")]
-    if not rows:
-        return {}
-    last = max(float(r["step"]) for r in rows)
-    out = {}
-    for row in rows:
-        if float(row["step"]) != last:
-            continue
-        for q in PLANE_QUANTITIES:
-            if row.get(q) not in (None, ""):
-                out[f"final/infoplane/{row['layer']}/{q}"] = float(row[q])
-    return out
+    return final_metrics(Path(run_dir) / "infoplane.csv")
 
 
 def write_summary(run_dir: Path, metrics: Mapping[str, float], wall_time_s: float) -> Path:
@@ -77,10 +62,13 @@ def check_optimized_metric(cfg: DictConfig) -> None:
     """Raise ``ValueError`` naming ``optimized_metric`` when a name cannot be
     among this run's final metrics (checked before training)."""
     names = _names(cfg.get("optimized_metric"))
-    fixed = {"final/val_probe_acc"}
-    if cfg.get("linear_eval") is not None:
+    callbacks = cfg.get("callbacks") or {}
+    fixed: set[str] = set()
+    if callbacks.get("online_probe") is not None:
+        fixed.add("final/val_probe_acc")
+    if callbacks.get("linear_eval") is not None:
         fixed |= {"final/linear_eval_top1", "final/linear_eval_top5"}
-    if (cfg.get("callbacks") or {}).get("knn") is not None:
+    if callbacks.get("knn") is not None:
         fixed.add("final/knn_acc")
     plane = cfg.get("infoplane")
     layers: list[str] = []

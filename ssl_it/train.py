@@ -12,7 +12,6 @@ into messages and exit codes (see ``ssl_it/job.py``).
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import sys
@@ -31,25 +30,21 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import InstantiationException
 from hydra.experimental.callback import Callback as HydraCallback
 from hydra.types import RunMode
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import ProgressBar
-from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
 from ssl_it import run_log
-from ssl_it.callbacks import (
-    Diverged, DivergenceGuard, InformationPlane, LinearEvaluation, OnlineLinearProbe, StepSeed,
-)
+from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results
 from ssl_it.checkpoint_io import AtomicCheckpointIO
 from ssl_it.config_checks import ConfigError, check_batch_size, check_probe_size, validate_config
-from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job
-from ssl_it.loggers import FigureTensorBoardLogger, ResumableCSVLogger
+from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job, config_error
+from ssl_it.loggers import ResumableCSVLogger, finish_loggers
 from ssl_it.module import SSLModule
 from ssl_it.resume import RunState, last_good_checkpoint, resolve_resume
 from ssl_it.run_dir import claim, read_run_id, run_suffix
 from ssl_it.run_names import adopt_wandb_sweep_run_id, run_identity, sweep_name, wandb_sweep_id
-from ssl_it.run_summary import check_optimized_metric, final_infoplane_metrics, returned_value, write_summary
+from ssl_it.run_summary import check_optimized_metric, returned_value, write_summary
 from ssl_it.sweep_failures import SweepJob, report
 from ssl_it.threads import set_threads
 
@@ -70,30 +65,44 @@ def enabled(node: Any) -> bool:
 
 
 def build_objective(cfg: DictConfig, in_dim: int, num_classes: int) -> Any:
-    factory = instantiate(cfg)
-    kwargs: dict[str, Any] = {"in_dim": in_dim}
-    if "num_classes" in inspect.signature(factory).parameters:
-        kwargs["num_classes"] = num_classes
-    return factory(**kwargs)
+    """The ``objective`` node completed with the backbone's width (and the
+    data's class count when the objective declares ``needs_num_classes``)."""
+    declared: bool = getattr(get_class(cfg._target_), "needs_num_classes", False)
+    extra = {"num_classes": num_classes} if declared else {}
+    return instantiate(cfg)(in_dim=in_dim, **extra)
 
 
 def build_estimator(node: DictConfig) -> Any:
     """One estimator for every quantity (a node with a ``_target_``:
     ``estimator=kde``), or ``{quantity: estimator}`` from a node of per-quantity
     sub-nodes (``estimator=calibrated``: ``I_XT``, ``I_TY``, ``I_Z1Z2``);
-    :class:`InformationPlane` checks the keys."""
-    if "_target_" in node:
-        return instantiate(node)
-    return {key: instantiate(sub) if isinstance(sub, DictConfig) else sub for key, sub in node.items()}
+    :class:`~ssl_it.callbacks.InformationPlane` checks the keys."""
+    return instantiate(node, _convert_="all")
+
+
+def callback_nodes(cfg: DictConfig) -> dict[str, DictConfig]:
+    """Every enabled callback node by name: the ``callbacks`` group, then the
+    information plane (its own group, ``infoplane=default|none``, beside the
+    ``estimator`` group it reads). The progress bar only when the trainer
+    shows one."""
+    nodes = {**(cfg.get("callbacks") or {}), "infoplane": cfg.get("infoplane")}
+    show_bar = cfg.trainer.get("enable_progress_bar", True)
+    return {name: node for name, node in nodes.items() if enabled(node) and (show_bar or name != "progress_bar")}
 
 
 def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
-    """Every non-null entry of ``cfg.callbacks`` (Lightning's checkpoint,
-    LR-monitor and progress-bar callbacks by default); a progress bar only
-    when the trainer shows one."""
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    show_bar = cfg.trainer.get("enable_progress_bar", True)
-    return [c for c in callbacks if show_bar or not isinstance(c, ProgressBar)]
+    """The run's safety callbacks (divergence guard, per-step reseeding), then
+    one per callback node. A node with ``_partial_: true`` is completed with
+    what only the run knows: ``estimator=`` (the ``estimator`` group, built once)."""
+    runtime: dict[str, Any] = {}
+    callbacks: list[pl.Callback] = [DivergenceGuard(), StepSeed(cfg.seed)]
+    for node in callback_nodes(cfg).values():
+        made = instantiate(node)
+        if node.get("_partial_"):
+            runtime = runtime or {"estimator": build_estimator(cfg.estimator)}
+            made = made(**runtime)
+        callbacks.append(made)
+    return callbacks
 
 
 def sweep_group() -> str | None:
@@ -147,22 +156,6 @@ def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
     return loggers
 
 
-def finish_loggers(
-    trainer: pl.Trainer, summary: dict[str, float], failed: bool, hp_metric: float | None = None
-) -> None:
-    """Write the final numbers and close W&B runs, so the run file is complete
-    (and the next multirun job in this process starts a run of its own);
-    TensorBoard gets them with ``hp_metric``, the value the run returns."""
-    for lg in trainer.loggers:
-        if isinstance(lg, FigureTensorBoardLogger) and not failed:
-            lg.log_final({"hp_metric": hp_metric, **summary}, step=trainer.global_step)
-        if not isinstance(lg, WandbLogger) or lg._experiment is None:
-            continue
-        for key, value in summary.items():
-            lg.experiment.summary[key] = value
-        lg.experiment.finish(exit_code=1 if failed else 0)
-
-
 @dataclass
 class Run:
     state: RunState
@@ -205,15 +198,7 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
         )
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") is not None else None
     module = SSLModule(backbone, objective, optimizer=instantiate(cfg.optimizer), scheduler=scheduler)
-    probe = OnlineLinearProbe(num_classes=source.num_classes, **cfg.probe)
-    callbacks = [DivergenceGuard(), StepSeed(cfg.seed), probe, *build_callbacks(cfg)]
-    if cfg.get("linear_eval") is not None:
-        callbacks.append(LinearEvaluation(**cfg.linear_eval))
-    if enabled(cfg.get("infoplane")):
-        infoplane: InformationPlane = instantiate(cfg.infoplane)(
-            estimator=build_estimator(cfg.estimator), run_dir=str(state.run_dir)
-        )
-        callbacks.append(infoplane)
+    callbacks = build_callbacks(cfg)
     trainer = instantiate(cfg.trainer)(
         callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir),
         plugins=[AtomicCheckpointIO()],
@@ -253,8 +238,7 @@ def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run
         if not state.resumed and rank_zero_only.rank == 0:
             claim(state.run_dir, state.run_id)
     except InstantiationException as err:
-        cause = err.__cause__
-        raise ConfigError(str(cause) if isinstance(cause, ValueError) else str(err)) from cause
+        raise config_error(err) from err.__cause__
     except ConfigError:
         raise
     except ValueError as err:
@@ -272,25 +256,19 @@ def fit(run: Run) -> float | tuple[float, ...]:
     try:
         trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=state.checkpoint)
     except BaseException:
-        finish_loggers(trainer, {}, failed=True)
+        finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
         raise
-    online = next(c for c in callbacks if isinstance(c, OnlineLinearProbe)).final_val_accuracy
-    online = float("nan") if online is None else online
-    summary = {"final/val_probe_acc": online}
-    evaluation = next((c.result for c in callbacks if isinstance(c, LinearEvaluation)), None)
-    if evaluation:
-        summary.update({f"final/linear_eval_{k}": v for k, v in evaluation.items()})
-    if "val/knn_acc" in trainer.callback_metrics:
-        summary["final/knn_acc"] = float(trainer.callback_metrics["val/knn_acc"])
-    summary.update(final_infoplane_metrics(state.run_dir))
-    acc = evaluation["top1"] if evaluation else online
-    finish_loggers(trainer, summary, failed=False, hp_metric=acc)
+    summary = final_results(callbacks)
+    online = summary.get("final/val_probe_acc", float("nan"))
+    evaluated = "final/linear_eval_top1" in summary
+    acc = summary["final/linear_eval_top1"] if evaluated else online
+    finish_loggers(trainer.loggers, summary, trainer.global_step, failed=False, hp_metric=acc)
     if not trainer.is_global_zero:  # linear evaluation runs on rank 0; sweepers read rank 0's value
         return acc
     write_summary(state.run_dir, summary, time.monotonic() - run.started)
     line = (
         f"ssl_it: final val linear-probe accuracy = {acc:.4f} "
-        f"({'frozen-feature logistic regression' if evaluation else 'online probe'}; "
+        f"({'frozen-feature logistic regression' if evaluated else 'online probe'}; "
         f"online probe {online:.4f})  run dir: {state.run_dir}"
     )
     print(line)

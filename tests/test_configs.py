@@ -94,6 +94,6 @@ def test_the_issue_example_command_runs_on_embedded_digits(make_cfg, tmp_path):
     from ssl_it.train import train
 
     acc = train(make_cfg("objective=vicreg", "backbone=resnet18", "augmentation=byol", "data=digits",
-                         "trainer.max_epochs=1", "+trainer.limit_train_batches=2", "linear_eval=null"))
+                         "trainer.max_epochs=1", "+trainer.limit_train_batches=2", "callbacks.linear_eval=null"))
     assert 0.0 <= acc <= 1.0
     assert (tmp_path / "run" / "infoplane.csv").stat().st_size > 0

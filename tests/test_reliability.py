@@ -30,12 +30,12 @@ from tests.helpers import SimulatedKill
 
 ROOT = Path(__file__).resolve().parents[1]
 # in-process runs: only what a case needs (synthetic data: 76 training samples = 4 steps of 16, 20 val)
-LEAN = ["infoplane=none", "linear_eval=null", "callbacks.knn=null", "callbacks.diagnostics=null",
+LEAN = ["infoplane=none", "callbacks.linear_eval=null", "callbacks.knn=null", "callbacks.diagnostics=null",
         "callbacks.lr_monitor=null"]
 CLI_FAST = [
     "data=synthetic", "data.n_samples=64", "datamodule.batch_size=16", "datamodule.num_workers=0",
     "datamodule.probe_size=16", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
-    "callbacks.progress_bar=null", "infoplane=none", "linear_eval=null", "torch_threads=1", "logger=none",
+    "callbacks.progress_bar=null", "infoplane=none", "callbacks.linear_eval=null", "torch_threads=1", "logger=none",
 ]
 
 

@@ -51,7 +51,7 @@ def test_returned_value_is_the_default_a_number_or_a_tuple():
     "overrides, name",
     [
         ([], "final/linear_eval_top3"),
-        (["linear_eval=null"], "final/linear_eval_top1"),
+        (["callbacks.linear_eval=null"], "final/linear_eval_top1"),
         (["infoplane=none"], "final/infoplane/backbone/I_XT"),
         ([], "final/infoplane/backbon/I_XT"),
         (["callbacks=minimal"], "final/knn_acc"),

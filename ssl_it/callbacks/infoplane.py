@@ -42,9 +42,9 @@ from ssl_it.callbacks.divergence import require_finite
 from ssl_it.callbacks.infoplane_logging import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
 from ssl_it.callbacks.infoplane_probe import ProbeSet, WideLayerProjection, probe_set
 from ssl_it.callbacks.infoplane_schedule import EvaluationSchedule
-from ssl_it.callbacks.probe_cache import probe_cache
+from ssl_it.callbacks.probe_cache import probe_cache, probe_data
 from ssl_it.callbacks.taps import check_layers
-from ssl_it.callbacks.trajectory import TrajectoryFile, read_trajectory
+from ssl_it.callbacks.trajectory import TrajectoryFile, final_metrics, read_trajectory
 from ssl_it.estimators import MIEstimator, effective_rank, gaussian_entropy
 from ssl_it.threads import threads
 
@@ -172,7 +172,7 @@ class InformationPlane(pl.Callback):
 
     def _probe_set(self, trainer: pl.Trainer) -> ProbeSet:
         if self._probe is None:
-            inputs, labels = trainer.datamodule.probe_set()
+            inputs, labels = (torch.cat(parts) for parts in zip(*probe_data(trainer).probe_batches("probe")))
             self._probe = probe_set(inputs, labels, self.x_representation, self.x_dim, self.seed)
         return self._probe
 
@@ -280,6 +280,11 @@ class InformationPlane(pl.Callback):
             logger.log_metrics(metrics, step=step)
             if is_wandb(logger):
                 self.wandb.log_evaluation(logger, new, objective, figure, step)
+
+    def results(self) -> dict[str, float]:
+        """``final/infoplane/<layer>/<quantity>`` of the last evaluation, as
+        written to ``infoplane.csv``."""
+        return final_metrics(self.trajectory.path)
 
     # ------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from ssl_it.callbacks.features import features_at_step, store_features
+from ssl_it.callbacks.probe_cache import probe_cache, probe_data
 
 
 @torch.no_grad()
@@ -68,11 +68,11 @@ class KNNClassifier(pl.Callback):
 
     Each validation epoch the validation features returned by
     ``validation_step`` are classified against a bank of features of the
-    un-augmented training subset (``trainer.datamodule.train_eval_dataloader()``:
-    a stratified subset of ``datamodule.eval_size`` samples, read by the
-    loader's workers, eval mode, no gradients). The bank is computed once per
-    step and shared with the final linear evaluation
-    (:mod:`ssl_it.callbacks.features`).
+    un-augmented training subset (the ``train_eval`` source of
+    :class:`~ssl_it.data.probe_data.ProbeData`: a stratified subset of
+    ``datamodule.eval_size`` samples, read by the loader's workers, eval mode,
+    no gradients). The bank is computed once per step and shared with the
+    final linear evaluation (:mod:`ssl_it.callbacks.probe_cache`).
 
     Under DDP only rank 0 computes and logs (every rank's validation loop
     sees the whole validation split, so rank 0 holds every query): no
@@ -118,16 +118,21 @@ class KNNClassifier(pl.Callback):
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or not self._feats:
             return
-        dm = trainer.datamodule
-        bank, bank_labels = features_at_step(trainer, pl_module, "train_eval", dm.train_eval_dataloader)
+        cache = probe_cache(trainer)
+        bank = cache.representations(trainer, pl_module, "train_eval", ["backbone"])["backbone"]
+        bank_labels = cache.labels(trainer, pl_module, "train_eval")
         queries, query_labels = torch.cat(self._feats), torch.cat(self._labels)
         self._feats, self._labels = [], []
-        if len(query_labels) == len(dm.val_set):  # the whole split: the linear evaluation may reuse it
-            store_features(trainer, "val", (queries.cpu().numpy(), query_labels.cpu().numpy()))
+        if len(query_labels) == probe_data(trainer).probe_count("val"):  # the whole split: linear evaluation reuses it
+            cache.store(trainer, pl_module, "val", {"backbone": queries.cpu()}, query_labels.cpu())
         device = queries.device
-        bank_t, labels_t = torch.from_numpy(bank).to(device), torch.from_numpy(bank_labels).to(device)
-        n_cls = self.num_classes or int(max(bank_labels.max(), int(query_labels.max()))) + 1
+        bank_t, labels_t = bank.to(device), bank_labels.to(device)
+        n_cls = self.num_classes or int(max(int(bank_labels.max()), int(query_labels.max()))) + 1
         scores = knn_predict(bank_t, labels_t, queries, n_cls, self.k, self.temperature, self.chunk_size)
         acc = (scores.argmax(1) == query_labels.to(device)).float().mean()
         self.last_accuracy = float(acc)
         pl_module.log("val/knn_acc", acc, rank_zero_only=True)
+
+    def results(self) -> dict[str, float]:
+        """``final/knn_acc``: the last validation's accuracy (rank 0)."""
+        return {} if self.last_accuracy is None else {"final/knn_acc": self.last_accuracy}

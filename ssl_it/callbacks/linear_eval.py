@@ -17,9 +17,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ssl_it.callbacks.features import features_at_step, frozen_features
+from ssl_it.callbacks.probe_cache import probe_cache
 
-__all__ = ["LinearEvaluation", "frozen_features", "linear_eval_accuracy"]
+__all__ = ["LinearEvaluation", "linear_eval_accuracy"]
 
 
 def linear_eval_accuracy(
@@ -44,7 +44,7 @@ class LinearEvaluation(pl.Callback):
     It trains on the stratified training subset of the DataModule
     (``datamodule.eval_size`` samples, default 10,000) and tests on the
     validation split. Both feature passes are shared with the kNN monitor
-    when its last validation ran at the same step (:mod:`ssl_it.callbacks.features`);
+    when its last validation ran at the same step (:mod:`ssl_it.callbacks.probe_cache`);
     they run on rank 0 only, in the loader's workers.
 
     Args:
@@ -54,7 +54,9 @@ class LinearEvaluation(pl.Callback):
 
     def __init__(self, c: float = 1.0, max_iter: int = 1000) -> None:
         if c <= 0:
-            raise ValueError(f"linear_eval.c must be > 0, got {c}")
+            raise ValueError(f"callbacks.linear_eval.c must be > 0, got {c}")
+        if max_iter < 1:
+            raise ValueError(f"callbacks.linear_eval.max_iter must be >= 1, got {max_iter}")
         self.c = c
         self.max_iter = max_iter
         self.result: dict[str, float] | None = None
@@ -62,9 +64,16 @@ class LinearEvaluation(pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        dm = trainer.datamodule
-        train = features_at_step(trainer, pl_module, "train_eval", dm.train_eval_dataloader)
-        val = features_at_step(trainer, pl_module, "val", dm.val_dataloader)
+        cache = probe_cache(trainer)
+        train, val = (
+            (cache.representations(trainer, pl_module, s, ["backbone"])["backbone"].numpy(),
+             cache.labels(trainer, pl_module, s).numpy())
+            for s in ("train_eval", "val")
+        )
         self.result = linear_eval_accuracy(train, val, self.c, self.max_iter)
         for logger in trainer.loggers:
             logger.log_metrics({f"final/linear_eval_{k}": v for k, v in self.result.items()}, step=trainer.global_step)
+
+    def results(self) -> dict[str, float]:
+        """``final/linear_eval_top1`` (and ``top5``), once fitted (rank 0)."""
+        return {f"final/linear_eval_{k}": v for k, v in (self.result or {}).items()}

@@ -26,46 +26,56 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssl_it.callbacks.probe_cache import probe_data
+
 
 class OnlineLinearProbe(pl.Callback):
     """Trains ``BatchNorm1d(affine=False) -> Linear(out_dim, num_classes)`` on detached features.
 
     Args:
-        num_classes: number of label classes.
+        num_classes: number of label classes (``None``: the data's, read from
+            :class:`~ssl_it.data.probe_data.ProbeData` at setup).
         lr: Adam learning rate of the probe.
         weight_decay: probe weight decay.
     """
 
-    def __init__(self, num_classes: int, lr: float = 1e-2, weight_decay: float = 1e-6) -> None:
-        if num_classes < 2:
-            raise ValueError(f"probe.num_classes must be >= 2, got {num_classes}")
+    def __init__(self, num_classes: int | None = None, lr: float = 1e-2, weight_decay: float = 1e-6) -> None:
+        if num_classes is not None and num_classes < 2:
+            raise ValueError(f"callbacks.online_probe.num_classes must be >= 2 or null, got {num_classes}")
         if lr <= 0:
-            raise ValueError(f"probe.lr must be > 0, got {lr}")
+            raise ValueError(f"callbacks.online_probe.lr must be > 0, got {lr}")
         self.num_classes = num_classes
         self.lr = lr
         self.weight_decay = weight_decay
         self.classifier: nn.Sequential | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self._pending_state: dict[str, Any] | None = None
-        self._reset_epoch_stats()
         self.final_val_accuracy: float | None = None
 
     def _reset_epoch_stats(self, device: torch.device | None = None) -> None:
+        assert self.num_classes is not None
         zeros = lambda: torch.zeros((), device=device)  # noqa: E731
         self._train_correct, self._train_count = zeros(), zeros()
         self._val_correct, self._val_count, self._val_ce = zeros(), zeros(), zeros()
         self._val_label_counts = torch.zeros(self.num_classes, device=device)
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self.num_classes is None:
+            self.num_classes = probe_data(trainer).num_classes
         if self.classifier is None:
             out_dim = int(pl_module.backbone.out_dim)
             self.classifier = nn.Sequential(
                 nn.BatchNorm1d(out_dim, affine=False), nn.Linear(out_dim, self.num_classes)
             ).to(pl_module.device)
             self.optimizer = torch.optim.Adam(self.classifier.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+            self._reset_epoch_stats(pl_module.device)
         if self._pending_state is not None:
             self._load(self._pending_state)
             self._pending_state = None
+
+    def results(self) -> dict[str, float]:
+        """``final/val_probe_acc``: the last validation's accuracy (NaN before one)."""
+        return {"final/val_probe_acc": float("nan") if self.final_val_accuracy is None else self.final_val_accuracy}
 
     def _ensure_device(self, device: torch.device) -> None:
         assert self.classifier is not None
@@ -101,6 +111,7 @@ class OnlineLinearProbe(pl.Callback):
             pl_module.log("train/probe_acc", correct / count)
 
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        assert self.num_classes is not None
         self._ensure_device(pl_module.device)
         dev = pl_module.device
         self._val_correct, self._val_count, self._val_ce = (torch.zeros((), device=dev) for _ in range(3))
@@ -110,7 +121,7 @@ class OnlineLinearProbe(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        assert self.classifier is not None
+        assert self.classifier is not None and self.num_classes is not None
         feats, labels = outputs["features"].float(), outputs["labels"]
         self.classifier.eval()
         with torch.no_grad():

@@ -78,3 +78,27 @@ def read_trajectory(path: Path) -> list[dict[str, Any]]:
             else:
                 row[key] = float(value)
     return rows
+
+
+PLANE_QUANTITIES = ("I_XT", "I_TY", "I_Z1Z2")
+
+
+def final_metrics(path: Path) -> dict[str, float]:
+    """``final/infoplane/<layer>/<quantity>`` of the last evaluation (the
+    largest step) in the trajectory file ``path``; empty without the file."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("step")]
+    if not rows:
+        return {}
+    last = max(float(r["step"]) for r in rows)
+    out = {}
+    for row in rows:
+        if float(row["step"]) != last:
+            continue
+        for q in PLANE_QUANTITIES:
+            if row.get(q) not in (None, ""):
+                out[f"final/infoplane/{row['layer']}/{q}"] = float(row[q])
+    return out

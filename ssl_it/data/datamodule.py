@@ -14,7 +14,8 @@ Views are made in one of two places (``views_on_device``):
   parameters depend on ``(seed, epoch, index)`` only. The LightningModule
   receives ``(views, labels)`` either way.
 
-This file is near 300 lines: the two paths share every loader and probe set.
+This file is near 350 lines: the two paths share every loader and probe set, and
+it implements the measurements' :class:`~ssl_it.data.probe_data.ProbeData`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 from ssl_it.augmentation import EvalTransform
 from ssl_it.augmentation.batched import BatchedViews
 from ssl_it.data.folder import decode_batch
+from ssl_it.data.probe_data import VIEW_SOURCES, Batches, Source, two_views
 from ssl_it.data.sampling import sample_order
 from ssl_it.data.sources import DataSource
 from ssl_it.data.views import EpochKeySampler, KeyedImages, MultiViewDataset, TransformedDataset, collate_keyed
@@ -133,6 +135,7 @@ class SSLDataModule(pl.LightningDataModule):
         self._orders: dict[str, np.ndarray] = {}
         self._eval_loader: DataLoader | None = None
         self._probe: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._probe_pair: list[torch.Tensor] | None = None
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self._clamp_warned = False
@@ -295,6 +298,42 @@ class SSLDataModule(pl.LightningDataModule):
             batches = [[v.cpu() for v in self.batched_views(b["images"].to(device), b["keys"])]  # type: ignore[union-attr]
                        for b in loader]
         return [torch.cat(per_view) for per_view in zip(*batches)]
+
+    # -------------------------------------------- the ProbeData protocol
+    @property
+    def num_classes(self) -> int:
+        return int(self.source.num_classes)
+
+    def probe_batches(self, source: Source) -> Batches:
+        """``(inputs, labels)`` batches of a measurement source
+        (:class:`~ssl_it.data.probe_data.ProbeData`); the probe set and its
+        two views are one in-memory batch each (the views drawn once)."""
+        if source == "train_eval":
+            return self.train_eval_dataloader()
+        if source == "val":
+            return self.val_dataloader()
+        inputs, labels = self.probe_set()
+        if source == "probe":
+            return [(inputs, labels)]
+        pair = self._two_probe_views()
+        if not pair or source not in VIEW_SOURCES:
+            raise ValueError(f"probe source '{source}': the augmentation gives no two views of one shape")
+        return [(pair[VIEW_SOURCES.index(source)], labels)]
+
+    def probe_count(self, source: Source) -> int:
+        if source == "train_eval":
+            return len(self.train_eval_dataloader().dataset)  # type: ignore[arg-type]
+        if source == "val":
+            self.setup()
+            return len(self.val_set)  # type: ignore[arg-type]
+        if source in VIEW_SOURCES and not self._two_probe_views():
+            return 0
+        return self.probe_size_used
+
+    def _two_probe_views(self) -> list[torch.Tensor]:
+        if self._probe_pair is None:
+            self._probe_pair = two_views(self.probe_views())
+        return self._probe_pair
 
     @property
     def probe_size_used(self) -> int:

@@ -39,8 +39,18 @@ class Objective(nn.Module):
 
     Subclasses implement :meth:`forward`; the hooks below default to no-ops.
 
+    What a measurement reads (the information plane, the diagnostics): the
+    :attr:`projector` and :meth:`probe_heads`, run after the backbone in that
+    order on the probe set.
+
     Attributes:
+        projector: features ``(batch, in_dim)`` -> the embedding ``Z``
+            ``(batch, dim)`` the loss compares (``nn.Identity()`` where there
+            is none); the ``projector`` layer of the measurements. Every
+            objective sets it in its constructor.
         needs_labels: ``True`` when the loss uses the labels (supervised).
+        needs_num_classes: ``True`` when the constructor takes
+            ``num_classes``; train.py gives the data's class count.
         min_views: the smallest number of views the objective accepts.
         min_batch_size: the smallest (global) training batch the objective
             can learn from: batch statistics (variance, covariance,
@@ -48,7 +58,9 @@ class Objective(nn.Module):
             needs more than its embedding width. Checked before training.
     """
 
+    projector: nn.Module
     needs_labels: bool = False
+    needs_num_classes: bool = False
     min_views: int = 2
     min_batch_size: int = 2
 
@@ -60,6 +72,12 @@ class Objective(nn.Module):
         """Called once by the module after construction, before the optimiser
         exists: momentum objectives deep-copy the backbone into a frozen
         teacher here (its parameters must have ``requires_grad=False``)."""
+
+    def probe_heads(self) -> list[nn.Module]:
+        """Modules a probe pass runs after :attr:`projector`, in order, so that
+        layers tapped inside them see the probe set (none by default; the
+        supervised objective's classifier)."""
+        return []
 
     def set_progress(self, step: int, total_steps: int) -> None:
         """Called by the module before every training step; schedules

@@ -37,12 +37,13 @@ class Supervised(Objective):
 
     Args:
         in_dim: backbone feature width.
-        num_classes: number of classes (filled in from the data config).
+        num_classes: number of classes (given from the data at run time: ``needs_num_classes``).
         hidden_dims: projector widths (default [] = identity).
         label_smoothing: in [0, 1) (default 0).
     """
 
     needs_labels = True
+    needs_num_classes = True
     min_views = 1
 
     def __init__(
@@ -65,6 +66,10 @@ class Supervised(Objective):
         else:
             self.projector = nn.Identity()
         self.classifier = nn.Linear(hidden[-1] if hidden else in_dim, num_classes)
+
+    def probe_heads(self) -> list[nn.Module]:
+        """The classifier, after the projector: ``objective.classifier`` is a layer to measure."""
+        return [self.classifier]
 
     def forward(
         self,

@@ -7,6 +7,9 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 
+from ssl_it.data import InMemoryProbeData
+from ssl_it.objectives.base import Objective
+
 
 class TinyModel(nn.Module):
     """``backbone`` and ``objective.projector`` as the probe pass expects them."""
@@ -14,7 +17,7 @@ class TinyModel(nn.Module):
     def __init__(self, backbone: nn.Module, projector: nn.Module | None = None) -> None:
         super().__init__()
         self.backbone = backbone
-        self.objective = nn.Module()
+        self.objective = Objective()
         self.objective.projector = projector if projector is not None else nn.Identity()
         self.logged: dict[str, float] = {}
         self._anchor = nn.Parameter(torch.zeros(1))  # so next(parameters()) has a device
@@ -30,7 +33,7 @@ class TinyModel(nn.Module):
 def fake_trainer(inputs: torch.Tensor, labels: torch.Tensor, views: list[torch.Tensor] | None = None,
                  step: int = 0) -> SimpleNamespace:
     """What the measuring callbacks read from a trainer, on one process."""
-    dm = SimpleNamespace(probe_set=lambda: (inputs, labels), probe_views=lambda: list(views or []))
+    dm = InMemoryProbeData(inputs, labels, views or [])
     return SimpleNamespace(
         global_step=step, current_epoch=0, num_training_batches=1, world_size=1, global_rank=0,
         is_global_zero=True, sanity_checking=False, datamodule=dm, loggers=[],

@@ -12,6 +12,8 @@ from torch import nn
 
 from ssl_it.callbacks import EmbeddingDiagnostics
 from ssl_it.callbacks.embedding_metrics import alignment, embedding_std, uniformity
+from ssl_it.data import InMemoryProbeData
+from ssl_it.objectives.base import Objective
 from ssl_it.estimators import effective_rank
 
 
@@ -64,7 +66,7 @@ class _Module(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.backbone = _Constant(16)
-        self.objective = nn.Module()
+        self.objective = Objective()
         self.objective.projector = nn.Linear(16, 8)
         self.logged: dict[str, float] = {}
 
@@ -76,7 +78,7 @@ class _Module(nn.Module):
 def _trainer(n: int = 20) -> SimpleNamespace:
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(n, 1, 4, 4, generator=gen)
-    dm = SimpleNamespace(probe_set=lambda: (x, torch.arange(n) % 2), probe_views=lambda: [x + 0.1, x - 0.1])
+    dm = InMemoryProbeData(x, torch.arange(n) % 2, [x + 0.1, x - 0.1])
     return SimpleNamespace(sanity_checking=False, current_epoch=0, is_global_zero=True, datamodule=dm)
 
 

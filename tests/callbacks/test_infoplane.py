@@ -26,7 +26,7 @@ def rows(run: Path) -> list[dict[str, str]]:
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_every_estimator_works_in_the_callback(make_cfg, tmp_path, estimator):
     extra = ["estimator.steps=30", "estimator.eval_every=10"] if estimator in NEURAL else []
-    cfg = make_cfg(f"estimator={estimator}", *extra, "infoplane.at_start=false", "linear_eval=null")
+    cfg = make_cfg(f"estimator={estimator}", *extra, "infoplane.at_start=false", "callbacks.linear_eval=null")
     own_ceiling = instantiate(cfg.estimator).ceiling
     train(cfg)
     got = rows(tmp_path / "run")

@@ -13,7 +13,7 @@ from ssl_it.config_checks import ConfigError
 from ssl_it.estimators import KDEMI, KSGMI, MINE, GaussianMI
 from ssl_it.train import build_estimator, train
 
-QUICK = ["infoplane.at_start=false", "linear_eval=null", "callbacks=minimal"]
+QUICK = ["infoplane.at_start=false", "callbacks.linear_eval=null", "callbacks=minimal"]
 
 
 def rows(run: Path) -> list[dict[str, str]]:

@@ -90,17 +90,18 @@ def test_knn_bank_and_linear_evaluation_share_one_feature_pass(make_cfg, tmp_pat
     """The final validation's kNN pass over the training subset (and its
     validation features) is the linear evaluation's: the training subset is
     read once per validation, and ``eval_size`` caps it (stratified)."""
-    import ssl_it.callbacks.features as features
+    import ssl_it.callbacks.probe_cache as cache_module
 
     calls = []
-    real = features.frozen_features
+    real = cache_module.probe_pass
 
-    def counting(backbone, loader, device):
-        out = real(backbone, loader, device)
-        calls.append(len(out[1]))
-        return out
+    def counting(module, batches, layers, **kwargs):
+        reps, labels = real(module, batches, layers, **kwargs)
+        if not isinstance(batches, list):  # a loader (training subset or validation split), not the probe set
+            calls.append(len(labels))
+        return reps, labels
 
-    monkeypatch.setattr(features, "frozen_features", counting)
+    monkeypatch.setattr(cache_module, "probe_pass", counting)
     train(make_cfg("trainer.max_epochs=2", "datamodule.eval_size=40"))
     assert calls == [40, 40]  # one bank per validation (2 epochs); the linear evaluation recomputed nothing
     rows = list(csv.DictReader((Path(tmp_path) / "run" / "metrics.csv").open(newline="")))

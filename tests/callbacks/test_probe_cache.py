@@ -18,19 +18,20 @@ from tests.callbacks.fakes import TinyModel, fake_trainer
 
 def _counting(monkeypatch) -> list[tuple[int, tuple[str, ...]]]:
     calls: list[tuple[int, tuple[str, ...]]] = []
-    real = cache_module.probe_representations
+    real = cache_module.probe_pass
 
-    def counted(module, inputs, layers, *args, **kwargs):  # noqa: ANN001, ANN202
-        calls.append((inputs.shape[0], tuple(layers)))
-        return real(module, inputs, layers, *args, **kwargs)
+    def counted(module, batches, layers, *args, **kwargs):  # noqa: ANN001, ANN202
+        reps, labels = real(module, batches, layers, *args, **kwargs)
+        calls.append((labels.shape[0], tuple(layers)))
+        return reps, labels
 
-    monkeypatch.setattr(cache_module, "probe_representations", counted)
+    monkeypatch.setattr(cache_module, "probe_pass", counted)
     return calls
 
 
 def test_one_forward_per_step_and_source_in_a_real_run(make_cfg, tmp_path, monkeypatch):
     calls = _counting(monkeypatch)
-    train(make_cfg("linear_eval=null", "callbacks.knn=null"))  # default callbacks keep the diagnostics
+    train(make_cfg("callbacks.linear_eval=null", "callbacks.knn=null"))  # default callbacks keep the diagnostics
     steps = {int(r["step"]) for r in csv.DictReader((tmp_path / "run" / "infoplane.csv").open())}
     assert steps == {0, 4}
     # per step: the clean probe set and two views, each passed once for both callbacks
