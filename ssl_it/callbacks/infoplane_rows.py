@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
 from ssl_it.estimators import MIEstimate, MIEstimator
@@ -42,14 +41,6 @@ class Ceiling:
 
     value: float
     source: CeilingSource
-
-
-def input_entropy(inputs: torch.Tensor) -> float:
-    """Plug-in entropy (nats) of the probe inputs ``(n, ...)`` as a discrete
-    distribution over their distinct rows: ``log n`` when all are distinct."""
-    _, counts = torch.unique(inputs.flatten(1), dim=0, return_counts=True)
-    p = counts.double() / counts.sum()
-    return float(-(p * p.log()).sum())
 
 
 def ceiling_of(quantity: str, estimate: MIEstimate, h_x: float, h_y: float) -> Ceiling:

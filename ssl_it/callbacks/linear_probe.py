@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssl_it.estimators import entropy_of_counts
+
 
 class OnlineLinearProbe(pl.Callback):
     """Trains ``BatchNorm1d(affine=False) -> Linear(out_dim, num_classes)`` on detached features.
@@ -129,8 +131,7 @@ class OnlineLinearProbe(pl.Callback):
         if count == 0:
             return
         acc, ce = correct / count, ce_sum / count
-        p = torch.stack(label_counts) / count
-        h_y = -(p[p > 0] * p[p > 0].log()).sum()
+        h_y = entropy_of_counts(torch.stack(label_counts))
         pl_module.log("val/probe_acc", acc)
         pl_module.log("val/probe_ce", ce)
         pl_module.log("infoplane/probe/I_TY_barber_agakov", h_y - ce)

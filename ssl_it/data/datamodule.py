@@ -31,6 +31,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_info
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
+from ssl_it import checks
 from ssl_it.augmentation import EvalTransform
 from ssl_it.augmentation.batched import BatchedViews
 from ssl_it.data.folder import decode_batch
@@ -51,8 +52,8 @@ def default_num_workers() -> int:
 
 
 def _auto(value: Auto, key: str) -> Auto:
-    if value not in ("auto", True, False):
-        raise ValueError(f"datamodule.{key} must be auto, true or false; got {value!r}")
+    if not (value == "auto" or isinstance(value, bool)):
+        checks.fail(f"datamodule.{key}", "auto, true or false", value)
     return value
 
 
@@ -107,14 +108,13 @@ class SSLDataModule(pl.LightningDataModule):
         eval_size: int | None = 10_000,
     ) -> None:
         super().__init__()
-        if batch_size < 1:
-            raise ValueError(f"datamodule.batch_size must be >= 1, got {batch_size}")
-        if probe_size < 1:
-            raise ValueError(f"datamodule.probe_size must be >= 1, got {probe_size}")
-        if probe_split not in ("val", "all"):
-            raise ValueError(f"datamodule.probe_split must be 'val' or 'all', got '{probe_split}'")
-        if eval_size is not None and eval_size < 1:
-            raise ValueError(f"datamodule.eval_size must be >= 1 or null, got {eval_size}")
+        checks.integer("datamodule.batch_size", batch_size)
+        checks.integer("datamodule.probe_size", probe_size)
+        checks.choice("datamodule.probe_split", probe_split, ("val", "all"))
+        if eval_size is not None:
+            checks.integer("datamodule.eval_size", eval_size)
+        if num_workers is not None:
+            checks.integer("datamodule.num_workers", num_workers, minimum=0)
         self.source = source
         self.augmentation = augmentation
         self.eval_transform = eval_transform or EvalTransform(source.mean, source.std, size=source.image_size)

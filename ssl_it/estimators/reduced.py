@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_positive
+from ssl_it import checks
+from ssl_it.estimators.base import MIEstimator, Pair, YKind
 from ssl_it.estimators.reduction import principal_scores
 
 
@@ -59,7 +60,7 @@ class PCAReducedMI(MIEstimator):
         super().__init__(seed=seed, y_kind=y_kind)
         if not isinstance(estimator, MIEstimator):
             raise ValueError(f"estimator must be an MIEstimator, got {type(estimator).__name__}")
-        check_positive("dim", dim, integer=True)
+        checks.integer("dim", dim)
         self.estimator, self.dim = estimator, dim
         self.name = f"pca_{estimator.name}"
         self.bound = estimator.bound

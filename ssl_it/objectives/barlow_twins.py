@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive, full_precision
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.vicreg import off_diagonal
@@ -75,7 +76,7 @@ class BarlowTwins(Objective):
         lambd: float = 0.0051,
     ) -> None:
         super().__init__()
-        check_positive("lambd", lambd, allow_zero=True)
+        checks.positive("lambd", lambd, allow_zero=True)
         self.lambd = lambd
         self.projector = MLP(in_dim, hidden_dims, out_dim, last_bias=False)
 
@@ -88,9 +89,4 @@ class BarlowTwins(Objective):
         self._check_features(features)
         # Gather here: standardisation and cross-correlation use the global batch.
         z = [gather(self.projector(f)) for f in features]
-        outs = [
-            barlow_twins_loss(z[i], z[j], self.lambd)
-            for i in range(len(z))
-            for j in range(i + 1, len(z))
-        ]
-        return {k: torch.stack([o[k] for o in outs]).mean() for k in outs[0]}
+        return mean_over_view_pairs(z, lambda a, b: barlow_twins_loss(a, b, self.lambd))

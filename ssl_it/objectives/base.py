@@ -8,6 +8,7 @@ backbone on the views and hands the features over.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
@@ -17,6 +18,7 @@ from torch import nn
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+_Loss = TypeVar("_Loss", torch.Tensor, dict[str, torch.Tensor])
 
 
 def full_precision(fn: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -127,6 +129,18 @@ def count_global_views(views: list[torch.Tensor]) -> int:
     return n
 
 
+def mean_over_view_pairs(
+    z: Sequence[torch.Tensor], loss: Callable[[torch.Tensor, torch.Tensor], _Loss]
+) -> _Loss:
+    """``loss(z[i], z[j])`` averaged over the unordered view pairs ``i < j``
+    (symmetric multi-view objectives: with two views, the loss of the pair).
+    ``loss`` returns a scalar tensor, or a dict of them averaged key by key."""
+    outs = [loss(a, b) for a, b in itertools.combinations(z, 2)]
+    if isinstance(outs[0], torch.Tensor):
+        return torch.stack(outs).mean()
+    return {k: torch.stack([o[k] for o in outs]).mean() for k in outs[0]}
+
+
 def view_pairs(n_views: int, n_targets: int) -> list[tuple[int, int]]:
     """Ordered (student view, target view) pairs with different indices, the
     targets drawn from the first ``n_targets`` views (multi-crop pairing of
@@ -144,42 +158,3 @@ def check_pair(z1: torch.Tensor, z2: torch.Tensor, min_batch: int = 2) -> None:
         )
     if z1.shape[0] < min_batch:
         raise ValueError(f"z1, z2: batch size must be at least {min_batch}, got {z1.shape[0]}")
-
-
-def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``value > 0`` (``>= 0``)."""
-    ok = value >= 0 if allow_zero else value > 0
-    if not ok or value != value:  # value != value catches NaN
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name}: must be {bound}, got {value}")
-
-
-def check_interval(
-    name: str, value: float, low: float, high: float, *, closed_high: bool = True
-) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``low <= value <= high``
-    (``< high`` when ``closed_high`` is false)."""
-    ok = low <= value <= high if closed_high else low <= value < high
-    if not ok:
-        right = "]" if closed_high else ")"
-        raise ValueError(f"{name}: must lie in [{low}, {high}{right}, got {value}")
-
-
-def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``value`` is in ``allowed``."""
-    if value not in allowed:
-        raise ValueError(f"{name}: must be one of {', '.join(allowed)}; got {value!r}")
-
-
-def check_dims(name: str, dims: Sequence[int], *, allow_empty: bool = True) -> list[int]:
-    """Validate a list of layer widths (a Hydra ``ListConfig`` is fine) and
-    return it as a plain ``list[int]``."""
-    if isinstance(dims, (str, int)) or not isinstance(dims, Sequence):
-        raise ValueError(f"{name}: must be a list of positive ints, got {dims!r}")
-    out = list(dims)
-    if not allow_empty and not out:
-        raise ValueError(f"{name}: must hold at least one width, got []")
-    for d in out:
-        if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
-            raise ValueError(f"{name}: every width must be a positive int, got {out!r}")
-    return out

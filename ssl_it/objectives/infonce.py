@@ -10,13 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_it.objectives.base import (
-    Objective,
-    check_choice,
-    check_pair,
-    check_positive,
-    full_precision,
-)
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import MLP
 
@@ -49,8 +44,8 @@ def critic_scores(
     Returns:
         ``(batch, batch)`` scores.
     """
-    check_choice("critic", critic, CRITICS)
-    check_positive("temperature", temperature)
+    checks.choice("critic", critic, CRITICS)
+    checks.positive("temperature", temperature)
     z1, z2 = z1.float(), z2.float()
     if critic == "cosine":
         s = F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T
@@ -129,8 +124,8 @@ class InfoNCE(Objective):
         temperature: float = 0.1,
     ) -> None:
         super().__init__()
-        check_choice("critic", critic, CRITICS)
-        check_positive("temperature", temperature)
+        checks.choice("critic", critic, CRITICS)
+        checks.positive("temperature", temperature)
         self.critic = critic
         self.temperature = temperature
         self.projector = MLP(in_dim, hidden_dims, out_dim)
@@ -145,12 +140,9 @@ class InfoNCE(Objective):
         self._check_features(features)
         # Gather here: the candidates of every anchor are the whole global batch.
         z = [gather(self.projector(f)) for f in features]
-        losses = [
-            info_nce_views(z[i], z[j], self.critic, self.temperature, self.critic_weight)
-            for i in range(len(z))
-            for j in range(i + 1, len(z))
-        ]
-        loss = torch.stack(losses).mean()
+        loss = mean_over_view_pairs(
+            z, lambda a, b: info_nce_views(a, b, self.critic, self.temperature, self.critic_weight)
+        )
         return {
             "loss": loss,
             "info_nce": loss.detach(),

@@ -7,14 +7,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ssl_it.objectives.base import (
-    Objective,
-    check_choice,
-    check_interval,
-    check_pair,
-    check_positive,
-    full_precision,
-)
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, check_pair, full_precision
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import GaussianHead
 from ssl_it.objectives.infonce import CRITICS, Critic, info_nce_views
@@ -126,12 +120,12 @@ class MIB(Objective):
         temperature: float = 0.1,
     ) -> None:
         super().__init__()
-        check_positive("beta", beta)
-        check_interval("beta_start", beta_start, 0.0, beta)
-        check_positive("beta_start", beta_start)
-        check_interval("beta_warmup_fraction", beta_warmup_fraction, 0.0, 1.0)
-        check_choice("critic", critic, tuple(c for c in CRITICS if c != "bilinear"))
-        check_positive("temperature", temperature)
+        checks.positive("beta", beta)
+        checks.number("beta_start", beta_start, 0.0, beta)
+        checks.positive("beta_start", beta_start)
+        checks.number("beta_warmup_fraction", beta_warmup_fraction, 0.0, 1.0)
+        checks.choice("critic", critic, tuple(c for c in CRITICS if c != "bilinear"))
+        checks.positive("temperature", temperature)
         self.beta, self.beta_start, self.beta_warmup_fraction = beta, beta_start, beta_warmup_fraction
         self.critic, self.temperature = critic, temperature
         self.projector = GaussianHead(in_dim, hidden_dims, out_dim)

@@ -7,14 +7,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import (
-    Objective,
-    check_pair,
-    check_positive,
-    count_global_views,
-    full_precision,
-    view_pairs,
-)
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, check_pair, count_global_views, full_precision, view_pairs
 from ssl_it.objectives.heads import MLP
 
 
@@ -60,7 +54,7 @@ class SimSiam(Objective):
         predictor_hidden_dim: int = 128,
     ) -> None:
         super().__init__()
-        check_positive("predictor_hidden_dim", predictor_hidden_dim)
+        checks.integer("predictor_hidden_dim", predictor_hidden_dim)
         self.projector = MLP(
             in_dim, hidden_dims, out_dim, last_batch_norm=True, last_affine=False, last_bias=False
         )

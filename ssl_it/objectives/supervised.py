@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_it.objectives.base import Objective, check_dims, check_interval, check_positive, full_precision
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, full_precision
 from ssl_it.objectives.heads import MLP
 
 
@@ -53,11 +54,11 @@ class Supervised(Objective):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__()
-        check_positive("in_dim", in_dim)
+        checks.integer("in_dim", in_dim)
         if num_classes < 2:
             raise ValueError(f"num_classes: must be >= 2, got {num_classes}")
-        hidden = check_dims("hidden_dims", hidden_dims)
-        check_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed_high=False)
+        hidden = checks.widths("hidden_dims", hidden_dims)
+        checks.number("label_smoothing", label_smoothing, 0.0, 1.0, open_high=True)
         self.label_smoothing = label_smoothing
         if hidden:
             mlp = MLP(in_dim, hidden[:-1], hidden[-1], last_batch_norm=True, last_bias=False)

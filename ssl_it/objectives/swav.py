@@ -8,14 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_it.objectives.base import (
-    full_precision,
-    Objective,
-    check_interval,
-    check_positive,
-    count_global_views,
-    view_pairs,
-)
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, count_global_views, full_precision, view_pairs
 from ssl_it.objectives.distributed import gather, local_rows
 from ssl_it.objectives.heads import MLP
 
@@ -43,8 +37,8 @@ def sinkhorn_knopp(scores: torch.Tensor, epsilon: float = 0.05, iterations: int 
     Returns:
         ``(batch, K)`` codes, non-negative, rows summing to 1.
     """
-    check_positive("epsilon", epsilon)
-    check_positive("iterations", iterations)
+    checks.positive("epsilon", epsilon)
+    checks.integer("iterations", iterations)
     s = scores.double() / epsilon
     q = torch.exp(s - s.max()).T  # (K, B); shifting by the max changes nothing after normalising
     k, b = q.shape
@@ -125,14 +119,13 @@ class SwAV(Objective):
         freeze_prototypes_fraction: float = 0.01,
     ) -> None:
         super().__init__()
-        for name, value in [
-            ("num_prototypes", num_prototypes), ("temperature", temperature),
-            ("epsilon", epsilon), ("sinkhorn_iterations", sinkhorn_iterations),
-        ]:
-            check_positive(name, value)
-        check_positive("queue_size", queue_size, allow_zero=True)
-        check_interval("queue_start_fraction", queue_start_fraction, 0.0, 1.0)
-        check_interval("freeze_prototypes_fraction", freeze_prototypes_fraction, 0.0, 1.0)
+        checks.integer("num_prototypes", num_prototypes)
+        checks.positive("temperature", temperature)
+        checks.positive("epsilon", epsilon)
+        checks.integer("sinkhorn_iterations", sinkhorn_iterations)
+        checks.integer("queue_size", queue_size, minimum=0)
+        checks.number("queue_start_fraction", queue_start_fraction, 0.0, 1.0)
+        checks.number("freeze_prototypes_fraction", freeze_prototypes_fraction, 0.0, 1.0)
         self.temperature, self.epsilon = temperature, epsilon
         self.sinkhorn_iterations = sinkhorn_iterations
         self.queue_size = queue_size

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive, full_precision
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import MLP
 
@@ -125,8 +126,8 @@ class VICReg(Objective):
     ) -> None:
         super().__init__()
         for name, value in [("sim_coeff", sim_coeff), ("std_coeff", std_coeff), ("cov_coeff", cov_coeff)]:
-            check_positive(name, value, allow_zero=True)
-        check_positive("eps", eps)
+            checks.positive(name, value, allow_zero=True)
+        checks.positive("eps", eps)
         self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps = (
             sim_coeff, std_coeff, cov_coeff, eps,
         )
@@ -141,9 +142,6 @@ class VICReg(Objective):
         self._check_features(features)
         # Gather here: variance and covariance are statistics of the global batch.
         z = [gather(self.projector(f)) for f in features]
-        outs = [
-            vicreg_loss(z[i], z[j], self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps)
-            for i in range(len(z))
-            for j in range(i + 1, len(z))
-        ]
-        return {k: torch.stack([o[k] for o in outs]).mean() for k in outs[0]}
+        return mean_over_view_pairs(
+            z, lambda a, b: vicreg_loss(a, b, self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps)
+        )

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive, full_precision
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.vicreg import invariance_loss
@@ -42,7 +43,7 @@ def logdet_entropy(z: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
         Scalar entropy in nats (of the whole ``dim``-vector).
     """
     check_pair(z, z)
-    check_positive("eps", eps)
+    checks.positive("eps", eps)
     z = z.double()
     n, d = z.shape
     zc = z - z.mean(dim=0)
@@ -105,9 +106,9 @@ class VICRegLogDet(Objective):
         eps: float = 1e-3,
     ) -> None:
         super().__init__()
-        check_positive("sim_coeff", sim_coeff, allow_zero=True)
-        check_positive("logdet_coeff", logdet_coeff, allow_zero=True)
-        check_positive("eps", eps)
+        checks.positive("sim_coeff", sim_coeff, allow_zero=True)
+        checks.positive("logdet_coeff", logdet_coeff, allow_zero=True)
+        checks.positive("eps", eps)
         self.sim_coeff, self.logdet_coeff, self.eps = sim_coeff, logdet_coeff, eps
         self.projector = MLP(in_dim, hidden_dims, out_dim)
 
@@ -120,9 +121,6 @@ class VICRegLogDet(Objective):
         self._check_features(features)
         # Gather here: the covariance is a statistic of the global batch.
         z = [gather(self.projector(f)) for f in features]
-        outs = [
-            vicreg_logdet_loss(z[i], z[j], self.sim_coeff, self.logdet_coeff, self.eps)
-            for i in range(len(z))
-            for j in range(i + 1, len(z))
-        ]
-        return {k: torch.stack([o[k] for o in outs]).mean() for k in outs[0]}
+        return mean_over_view_pairs(
+            z, lambda a, b: vicreg_logdet_loss(a, b, self.sim_coeff, self.logdet_coeff, self.eps)
+        )
