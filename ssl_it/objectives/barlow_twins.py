@@ -7,8 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from ssl_it import checks
-from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
-from ssl_it.objectives.distributed import gather
+from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
 from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.vicreg import off_diagonal
 
@@ -56,7 +55,7 @@ def barlow_twins_loss(
     }
 
 
-class BarlowTwins(Objective):
+class BarlowTwins(ViewPairObjective):
     """Barlow Twins with its projector; the loss averaged over pairs of views.
 
     Args:
@@ -80,13 +79,5 @@ class BarlowTwins(Objective):
         self.lambd = lambd
         self.projector = MLP(in_dim, hidden_dims, out_dim, last_bias=False)
 
-    def forward(
-        self,
-        features: list[torch.Tensor],
-        views: list[torch.Tensor],
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
-        # Gather here: standardisation and cross-correlation use the global batch.
-        z = [gather(self.projector(f)) for f in features]
-        return mean_over_view_pairs(z, lambda a, b: barlow_twins_loss(a, b, self.lambd))
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        return barlow_twins_loss(z1, z2, self.lambd)

@@ -15,6 +15,8 @@ from typing import ParamSpec, TypeVar
 import torch
 from torch import nn
 
+from ssl_it.objectives.distributed import gather
+
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -39,7 +41,8 @@ def full_precision(fn: Callable[_P, _R]) -> Callable[_P, _R]:
 class Objective(nn.Module):
     """Base class of the SSL objectives (and of the supervised reference).
 
-    Subclasses implement :meth:`forward`; the hooks below default to no-ops.
+    Subclasses implement :meth:`loss` (:meth:`forward` checks the features
+    first); the hooks below default to no-ops.
 
     Attributes:
         needs_labels: ``True`` when the loss uses the labels (supervised).
@@ -91,7 +94,21 @@ class Objective(nn.Module):
         Returns:
             ``{"loss": weighted total, <term>: unweighted term, ...}``; every
             value is a scalar tensor.
+
+        Raises:
+            ValueError: features that :meth:`_check_features` rejects.
         """
+        self._check_features(features)
+        return self.loss(features, views, labels)
+
+    def loss(
+        self,
+        features: list[torch.Tensor],
+        views: list[torch.Tensor],
+        labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """The loss of one batch whose features :meth:`forward` has checked
+        (same arguments and result); every objective implements it."""
         raise NotImplementedError
 
     def _check_features(self, features: list[torch.Tensor]) -> int:
@@ -118,6 +135,38 @@ class Objective(nn.Module):
         if self.min_views > 1 and batch < 2:
             raise ValueError(f"features: batch size must be at least 2, got {batch}")
         return batch
+
+
+class ViewPairObjective(Objective):
+    """An objective whose loss is a function of two views' projections,
+    computed on the global batch and averaged over the unordered view pairs
+    (SimCLR, InfoNCE, VICReg, VICReg-LogDet, Barlow Twins).
+
+    Subclasses build ``projector`` and implement :meth:`pair_loss` (or
+    :meth:`views_loss`, when the pairs share random choices, as W-MSE's
+    sub-batches).
+    """
+
+    projector: nn.Module
+
+    def loss(
+        self,
+        features: list[torch.Tensor],
+        views: list[torch.Tensor],
+        labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        # Gather here: every pair loss reads the global batch (negatives, variance,
+        # covariance, cross-correlation, whitening).
+        return self.views_loss([gather(self.projector(f)) for f in features])
+
+    def views_loss(self, z: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The loss of all views' ``(global batch, out_dim)`` projections:
+        :meth:`pair_loss` averaged over the view pairs."""
+        return mean_over_view_pairs(z, self.pair_loss)
+
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"loss": ..., <term>: ...}`` of one pair of ``(global batch, out_dim)`` projections."""
+        raise NotImplementedError
 
 
 def count_global_views(views: list[torch.Tensor]) -> int:

@@ -62,13 +62,12 @@ class BYOL(MomentumObjective):
         self.predictor = MLP(out_dim, predictor_hidden_dims, out_dim)
         self._init_teacher_head()
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         n_global = count_global_views(views)
         p = [self.predictor(self.projector(f)) for f in features]
         targets = self.teacher_forward(views[:n_global])

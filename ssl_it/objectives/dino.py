@@ -161,13 +161,12 @@ class DINO(MomentumObjective):
         batch_mean = gather(torch.cat(teacher_logits).float()).mean(dim=0)
         self.center.mul_(self.center_momentum).add_(batch_mean, alpha=1 - self.center_momentum)
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         n_global = count_global_views(views)
         freeze = self.progress < self.freeze_last_layer_fraction
         student = [self.student_head(f, freeze_last=freeze) for f in features]

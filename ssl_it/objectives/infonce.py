@@ -11,8 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssl_it import checks
-from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
-from ssl_it.objectives.distributed import gather
+from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
 from ssl_it.objectives.heads import MLP
 
 Critic = Literal["cosine", "dot", "bilinear", "neg_l2"]
@@ -102,7 +101,7 @@ def info_nce_views(
     return (info_nce(s12) + info_nce(s21)) / 2
 
 
-class InfoNCE(Objective):
+class InfoNCE(ViewPairObjective):
     """Multi-view InfoNCE: symmetric InfoNCE averaged over all pairs of views,
     candidates = the global batch of the other view.
 
@@ -131,20 +130,10 @@ class InfoNCE(Objective):
         self.projector = MLP(in_dim, hidden_dims, out_dim)
         self.critic_weight = nn.Parameter(torch.eye(out_dim)) if critic == "bilinear" else None
 
-    def forward(
-        self,
-        features: list[torch.Tensor],
-        views: list[torch.Tensor],
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
-        # Gather here: the candidates of every anchor are the whole global batch.
-        z = [gather(self.projector(f)) for f in features]
-        loss = mean_over_view_pairs(
-            z, lambda a, b: info_nce_views(a, b, self.critic, self.temperature, self.critic_weight)
-        )
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        loss = info_nce_views(z1, z2, self.critic, self.temperature, self.critic_weight)
         return {
             "loss": loss,
             "info_nce": loss.detach(),
-            "nce_mi_lower_bound": math.log(z[0].shape[0]) - loss.detach(),
+            "nce_mi_lower_bound": math.log(z1.shape[0]) - loss.detach(),
         }

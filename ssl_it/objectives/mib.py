@@ -135,13 +135,12 @@ class MIB(Objective):
         """beta at the current ``progress`` (0-d tensor)."""
         return beta_schedule(self.progress, self.beta_start, self.beta, self.beta_warmup_fraction)
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         params = [self.projector.distribution(f) for f in features]
         samples = [mu + sigma * torch.randn_like(sigma) if self.training else mu for mu, sigma in params]
         # Gather here: the InfoNCE candidates are the global batch (the KL is per sample).

@@ -111,13 +111,12 @@ class MoCo(MomentumObjective):
         self.queue[idx] = F.normalize(keys.float(), dim=1).to(self.queue.dtype)
         self.queue_ptr.copy_((self.queue_ptr + keys.shape[0]) % self.queue_size)
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         n_global = count_global_views(views)
         # Gather here: v3's negatives are the global batch, and the queue must
         # receive every rank's keys.

@@ -9,8 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ssl_it import checks
-from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
-from ssl_it.objectives.distributed import gather
+from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
 from ssl_it.objectives.heads import MLP
 
 
@@ -49,7 +48,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     return F.cross_entropy(logits, targets)
 
 
-class SimCLR(Objective):
+class SimCLR(ViewPairObjective):
     """SimCLR: MLP projector + NT-Xent, averaged over all pairs of views.
 
     Args:
@@ -72,17 +71,9 @@ class SimCLR(Objective):
         self.temperature = temperature
         self.projector = MLP(in_dim, hidden_dims, out_dim)
 
-    def forward(
-        self,
-        features: list[torch.Tensor],
-        views: list[torch.Tensor],
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
-        # Gather here: the negatives of NT-Xent are the whole global batch.
-        z = [gather(self.projector(f)) for f in features]
-        loss = mean_over_view_pairs(z, lambda a, b: nt_xent(a, b, self.temperature))
-        n_candidates = 2 * z[0].shape[0] - 1
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        loss = nt_xent(z1, z2, self.temperature)
+        n_candidates = 2 * z1.shape[0] - 1
         return {
             "loss": loss,
             "nt_xent": loss.detach(),

@@ -60,13 +60,12 @@ class SimSiam(Objective):
         )
         self.predictor = MLP(out_dim, [predictor_hidden_dim], out_dim)
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         n_global = count_global_views(views)
         z = [self.projector(f) for f in features]
         p = [self.predictor(zi) for zi in z]

@@ -67,13 +67,12 @@ class Supervised(Objective):
             self.projector = nn.Identity()
         self.classifier = nn.Linear(hidden[-1] if hidden else in_dim, num_classes)
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         if labels is None:
             raise ValueError("labels: the supervised objective needs the (batch,) class labels")
         logits = [self.classifier(self.projector(f)) for f in features]

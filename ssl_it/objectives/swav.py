@@ -163,13 +163,12 @@ class SwAV(Objective):
         self.queue.copy_(torch.cat([z[:n].to(self.queue.dtype), self.queue[: self.queue_size - n]]))
         self.queue_filled.add_(n)
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         n_global = count_global_views(views)
         z = [F.normalize(self.projector(f), dim=1) for f in features]
         frozen = self.progress < self.freeze_prototypes_fraction

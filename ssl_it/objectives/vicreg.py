@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ssl_it import checks
-from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
-from ssl_it.objectives.distributed import gather
+from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
 from ssl_it.objectives.heads import MLP
 
 _PAPER = "Bardes, Ponce & LeCun (2022), VICReg, arXiv:2105.04906."
@@ -100,7 +99,7 @@ def vicreg_loss(
     return {"loss": loss, "invariance": inv, "variance": var, "covariance": cov}
 
 
-class VICReg(Objective):
+class VICReg(ViewPairObjective):
     """VICReg with its expander; the loss averaged over all pairs of views.
 
     Args:
@@ -133,15 +132,5 @@ class VICReg(Objective):
         )
         self.projector = MLP(in_dim, hidden_dims, out_dim)
 
-    def forward(
-        self,
-        features: list[torch.Tensor],
-        views: list[torch.Tensor],
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
-        # Gather here: variance and covariance are statistics of the global batch.
-        z = [gather(self.projector(f)) for f in features]
-        return mean_over_view_pairs(
-            z, lambda a, b: vicreg_loss(a, b, self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps)
-        )
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        return vicreg_loss(z1, z2, self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps)

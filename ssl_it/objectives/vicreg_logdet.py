@@ -17,8 +17,7 @@ from collections.abc import Sequence
 import torch
 
 from ssl_it import checks
-from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
-from ssl_it.objectives.distributed import gather
+from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
 from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.vicreg import invariance_loss
 
@@ -82,7 +81,7 @@ def vicreg_logdet_loss(
     return {"loss": loss, "invariance": inv, "entropy": ent}
 
 
-class VICRegLogDet(Objective):
+class VICRegLogDet(ViewPairObjective):
     """VICReg whose variance and covariance terms are replaced by the log-det
     entropy of each view's embedding.
 
@@ -112,15 +111,5 @@ class VICRegLogDet(Objective):
         self.sim_coeff, self.logdet_coeff, self.eps = sim_coeff, logdet_coeff, eps
         self.projector = MLP(in_dim, hidden_dims, out_dim)
 
-    def forward(
-        self,
-        features: list[torch.Tensor],
-        views: list[torch.Tensor],
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
-        # Gather here: the covariance is a statistic of the global batch.
-        z = [gather(self.projector(f)) for f in features]
-        return mean_over_view_pairs(
-            z, lambda a, b: vicreg_logdet_loss(a, b, self.sim_coeff, self.logdet_coeff, self.eps)
-        )
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        return vicreg_logdet_loss(z1, z2, self.sim_coeff, self.logdet_coeff, self.eps)
