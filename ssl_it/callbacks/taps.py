@@ -46,15 +46,15 @@ def probe_representations(
         run_projector = any(n == "projector" or n.startswith("objective.") for n in layers)
         run_classifier = any(n.startswith("objective.classifier") for n in layers)
         for chunk in inputs.split(batch_size):
-            feats = module.backbone(chunk.to(device))
+            feats = module.get_submodule("backbone")(chunk.to(device))
             if "backbone" in captured:
                 captured["backbone"].append(feats.float())
             if run_projector:
-                z = module.objective.projector(feats)
+                z = module.get_submodule("objective.projector")(feats)
                 if "projector" in captured:
                     captured["projector"].append(z.float())
                 if run_classifier:
-                    module.objective.classifier(z)
+                    module.get_submodule("objective.classifier")(z)
     finally:
         for h in handles:
             h.remove()

@@ -21,6 +21,7 @@ from ssl_it.objectives.distributed import gather
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _Loss = TypeVar("_Loss", torch.Tensor, dict[str, torch.Tensor])
+_View = TypeVar("_View")
 
 
 def full_precision(fn: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -53,6 +54,8 @@ class Objective(nn.Module):
             needs more than its embedding width. Checked before training.
     """
 
+    projector: nn.Module
+    progress: torch.Tensor
     needs_labels: bool = False
     min_views: int = 2
     min_batch_size: int = 2
@@ -147,8 +150,6 @@ class ViewPairObjective(Objective):
     sub-batches).
     """
 
-    projector: nn.Module
-
     def loss(
         self,
         features: list[torch.Tensor],
@@ -178,12 +179,12 @@ def count_global_views(views: list[torch.Tensor]) -> int:
     return n
 
 
-def mean_over_view_pairs(
-    z: Sequence[torch.Tensor], loss: Callable[[torch.Tensor, torch.Tensor], _Loss]
-) -> _Loss:
+def mean_over_view_pairs(z: Sequence[_View], loss: Callable[[_View, _View], _Loss]) -> _Loss:
     """``loss(z[i], z[j])`` averaged over the unordered view pairs ``i < j``
     (symmetric multi-view objectives: with two views, the loss of the pair).
-    ``loss`` returns a scalar tensor, or a dict of them averaged key by key."""
+    ``z[i]`` is what the loss reads of view ``i`` (its projection, or a tuple
+    of tensors); ``loss`` returns a scalar tensor, or a dict of them averaged
+    key by key."""
     outs = [loss(a, b) for a, b in itertools.combinations(z, 2)]
     if isinstance(outs[0], torch.Tensor):
         return torch.stack(outs).mean()

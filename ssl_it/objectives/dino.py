@@ -105,6 +105,8 @@ class DINO(MomentumObjective):
             the convnet on MNIST it took DINO from 0.796 to 0.822).
     """
 
+    center: torch.Tensor
+
     def __init__(
         self,
         in_dim: int,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from ssl_it import checks
-from ssl_it.objectives.base import Objective, check_pair, full_precision
+from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import GaussianHead
 from ssl_it.objectives.infonce import CRITICS, Critic, info_nce_views
@@ -108,6 +108,8 @@ class MIB(Objective):
         temperature: InfoNCE temperature (0.1).
     """
 
+    projector: GaussianHead
+
     def __init__(
         self,
         in_dim: int,
@@ -146,11 +148,9 @@ class MIB(Objective):
         # Gather here: the InfoNCE candidates are the global batch (the KL is per sample).
         z = [gather(s) for s in samples]
         beta = self.current_beta
-        outs = [
-            mib_loss(*params[i], *params[j], z[i], z[j], beta, self.critic, self.temperature)
-            for i in range(len(z))
-            for j in range(i + 1, len(z))
-        ]
-        out = {k: torch.stack([o[k] for o in outs]).mean() for k in outs[0]}
+        out = mean_over_view_pairs(
+            [(mu, sigma, zi) for (mu, sigma), zi in zip(params, z)],
+            lambda a, b: mib_loss(a[0], a[1], b[0], b[1], a[2], b[2], beta, self.critic, self.temperature),
+        )
         out["nce_mi_lower_bound"] = math.log(z[0].shape[0]) - out["info_nce"].detach()
         return out

@@ -81,6 +81,9 @@ class MoCo(MomentumObjective):
         final_momentum: at the end, cosine schedule (v3: 1.0).
     """
 
+    queue: torch.Tensor
+    queue_ptr: torch.Tensor
+
     def __init__(
         self,
         in_dim: int,

@@ -105,6 +105,9 @@ class SwAV(Objective):
         freeze_prototypes_fraction: (paper: about the first epoch; config 0.01).
     """
 
+    queue: torch.Tensor
+    queue_filled: torch.Tensor
+
     def __init__(
         self,
         in_dim: int,
