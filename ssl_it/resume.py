@@ -193,6 +193,8 @@ def resolve_resume(
         raise ConfigError(f"resume={resume}: '{saved_path}' is missing, cannot rebuild the run")
     epoch = _read_epoch(ckpt, resume)
     saved = OmegaConf.load(saved_path)
+    if not isinstance(saved, DictConfig):
+        raise ConfigError(f"resume={resume}: '{saved_path}' does not hold a config mapping")
     applied = check_overrides(cfg, saved, overrides, resume)
     config = saved.copy()
     for key, value in applied.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ssl_it import checks
 from ssl_it.augmentation import validation as check
@@ -67,13 +68,14 @@ class BYOL(MultiView):
         blur_sigma: Sequence[float] = (0.1, 2.0),
     ) -> None:
         size = check.image_size(image_size, self.name)
-        blur, solar = checks.probabilities("augmentation.blur_prob", blur_prob), checks.probabilities("augmentation.solarize_prob", solarize_prob)
+        blur = checks.probabilities("augmentation.blur_prob", blur_prob)
+        solar = checks.probabilities("augmentation.solarize_prob", solarize_prob)
         if len(blur) != len(solar):
             raise ValueError(
                 "augmentation.blur_prob and augmentation.solarize_prob need one value per view "
                 f"(the same length); got {len(blur)} and {len(solar)}"
             )
-        common = dict(
+        common: dict[str, Any] = dict(
             size=size,
             normalize=Normalize(mean, std, check.channels(channels)),
             scale=check.scale(scale),

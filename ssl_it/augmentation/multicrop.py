@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ssl_it import checks
 from ssl_it.augmentation import validation as check
@@ -82,7 +83,7 @@ class MultiCrop(MultiView):
                 "augmentation.global_blur_prob and augmentation.global_solarize_prob need exactly 2 "
                 f"values (one per global view); got {len(blur)} and {len(solar)}"
             )
-        common = dict(
+        common: dict[str, Any] = dict(
             normalize=Normalize(mean, std, check.channels(channels)),
             ratio=check.ratio(ratio),
             flip_prob=checks.probability("augmentation.flip_prob", flip_prob),

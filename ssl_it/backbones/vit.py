@@ -83,6 +83,7 @@ class ViT(Backbone):
                                 dropout, attention_dropout)
         self.conv_proj = nn.Conv2d(channels, hidden_dim, patch_size, stride=patch_size)
         nn.init.trunc_normal_(self.conv_proj.weight, std=math.sqrt(1 / (channels * patch_size**2)))
+        assert self.conv_proj.bias is not None
         nn.init.zeros_(self.conv_proj.bias)
         self.class_token = vit.class_token
         self.encoder = vit.encoder

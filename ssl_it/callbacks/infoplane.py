@@ -172,7 +172,7 @@ class InformationPlane(pl.Callback):
 
     def _probe_set(self, trainer: pl.Trainer) -> ProbeSet:
         if self._probe is None:
-            inputs, labels = trainer.datamodule.probe_set()
+            inputs, labels = trainer.datamodule.probe_set()  # type: ignore[attr-defined]
             self._probe = probe_set(inputs, labels, self.x_representation, self.x_dim, self.seed)
         return self._probe
 

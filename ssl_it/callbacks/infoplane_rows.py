@@ -169,9 +169,9 @@ class SaturationWarnings:
         return messages
 
     def _message(self, row: dict[str, Any], q: str, s: str) -> str:
-        bound, source = (row["H_Y"], "H_Y") if q == "I_TY" else (row["H_X"], "H_X")
+        quantity_bound: CeilingSource = "H_Y" if q == "I_TY" else "H_X"
         value = float(row[f"ceiling_{s}"])
-        ceiling = Ceiling(value, "estimator" if value < bound - 1e-12 else source)
+        ceiling = Ceiling(value, "estimator" if value < row[quantity_bound] - 1e-12 else quantity_bound)
         source = ceiling.source
         limit = {"H_X": f"log N of the {row['n_probe']} probe inputs" if abs(row["H_X"] - row["log_n"]) < 1e-9
                  else "H(X) of the probe inputs", "H_Y": "H(Y) of the probe labels",

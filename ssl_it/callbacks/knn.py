@@ -118,7 +118,7 @@ class KNNClassifier(pl.Callback):
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or not self._feats:
             return
-        dm = trainer.datamodule
+        dm = trainer.datamodule  # type: ignore[attr-defined]  # attached by Lightning at fit time
         bank, bank_labels = features_at_step(trainer, pl_module, "train_eval", dm.train_eval_dataloader)
         queries, query_labels = torch.cat(self._feats), torch.cat(self._labels)
         self._feats, self._labels = [], []

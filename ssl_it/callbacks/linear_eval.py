@@ -62,7 +62,7 @@ class LinearEvaluation(pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        dm = trainer.datamodule
+        dm = trainer.datamodule  # type: ignore[attr-defined]  # attached by Lightning at fit time
         train = features_at_step(trainer, pl_module, "train_eval", dm.train_eval_dataloader)
         val = features_at_step(trainer, pl_module, "val", dm.val_dataloader)
         self.result = linear_eval_accuracy(train, val, self.c, self.max_iter)

@@ -60,7 +60,7 @@ class OnlineLinearProbe(pl.Callback):
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if self.classifier is None:
-            out_dim = int(pl_module.backbone.out_dim)
+            out_dim = int(pl_module.backbone.out_dim)  # type: ignore[union-attr, arg-type]
             self.classifier = nn.Sequential(
                 nn.BatchNorm1d(out_dim, affine=False), nn.Linear(out_dim, self.num_classes)
             ).to(pl_module.device)

@@ -139,7 +139,7 @@ class SSLDataModule(pl.LightningDataModule):
         self._resume_epoch = 0
 
     # ----------------------------------------------------------------- data
-    def _base(self, split: str, kind: str = "float") -> Dataset:
+    def _base(self, split: Literal["train", "val", "all"], kind: str = "float") -> Dataset:
         """A split (``train``, ``val`` or ``all``) as float samples, uint8
         base-size images or encoded files; each built once."""
         if (split, kind) not in self._bases:
@@ -152,7 +152,7 @@ class SSLDataModule(pl.LightningDataModule):
             self._bases[split, kind] = data
         return self._bases[split, kind]
 
-    def _order(self, split: str) -> np.ndarray:
+    def _order(self, split: Literal["train", "val", "all"]) -> np.ndarray:
         """The split's seeded stratified order (random when labels are unknown)."""
         if split not in self._orders:
             self._orders[split] = sample_order(self._base(split), self.seed)
@@ -204,7 +204,9 @@ class SSLDataModule(pl.LightningDataModule):
 
     def _epochs_done(self) -> int:
         trainer = self.trainer
-        return int(trainer.fit_loop.epoch_progress.current.processed) if trainer is not None else 0
+        if trainer is None:
+            return 0
+        return int(trainer.fit_loop.epoch_progress.current.processed)  # type: ignore[attr-defined]  # typed as its base class
 
     def state_dict(self) -> dict[str, Any]:
         """The training epoch the next loader starts at (kept in checkpoints)."""
@@ -285,7 +287,7 @@ class SSLDataModule(pl.LightningDataModule):
         self.setup()
         keys = [(PROBE_VIEW_EPOCH, int(i)) for i in self._probe_indices()]
         if self.batched_views is None:
-            data = MultiViewDataset(self._base(self.probe_split), self.augmentation, self.seed)
+            data: Dataset = MultiViewDataset(self._base(self.probe_split), self.augmentation, self.seed)
             with self._per_sample_threads():
                 batches = [views for views, _ in self._loader(data, persistent=False, batch_size=256, sampler=keys)]
         else:

@@ -33,10 +33,10 @@ def quantise(t: torch.Tensor, n_bins: int, strategy: Strategy = "uniform", bin_w
         return (codes - codes.min(0).values).to(torch.int64)
     if strategy == "uniform":
         lo, hi = t.min(0).values, t.max(0).values
-        width = (hi - lo) / n_bins
-        safe = torch.where(width > 0, width, torch.ones_like(width))
+        bin_size = (hi - lo) / n_bins
+        safe = torch.where(bin_size > 0, bin_size, torch.ones_like(bin_size))
         codes = torch.floor((t - lo) / safe).clamp_(0, n_bins - 1)
-        return torch.where(width > 0, codes, torch.zeros_like(codes)).to(torch.int64)
+        return torch.where(bin_size > 0, codes, torch.zeros_like(codes)).to(torch.int64)
     probs = torch.linspace(0, 1, n_bins + 1, dtype=t.dtype, device=t.device)[1:-1]
     edges = torch.quantile(t, probs, dim=0).T.contiguous()  # (d, n_bins - 1)
     return torch.searchsorted(edges, t.T.contiguous(), right=True).T.contiguous()

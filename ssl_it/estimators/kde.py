@@ -41,6 +41,7 @@ def mixture_entropy_bounds(
         upper[rows] = log_n - torch.logsumexp(-d2 / (2 * noise_var), 1)
         lower[rows] = log_n - torch.logsumexp(-d2 / (8 * noise_var), 1)
         if groups is not None:
+            assert up_in is not None and lo_in is not None and log_size is not None
             d2 = d2.masked_fill_(groups[rows, None] != groups[None, :], math.inf)
             up_in[rows] = log_size[rows] - torch.logsumexp(-d2 / (2 * noise_var), 1)
             lo_in[rows] = log_size[rows] - torch.logsumexp(-d2 / (8 * noise_var), 1)

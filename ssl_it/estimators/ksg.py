@@ -114,9 +114,9 @@ def _class_radius(x: torch.Tensor, labels: torch.Tensor, k: int, use_tree: bool,
             pts = x.cpu().numpy()[members]
             radius[members] = cKDTree(pts).query(pts, k=kc + 1, p=_P[metric], workers=-1)[0][:, -1]
         else:
-            pts = x[torch.as_tensor(members, device=x.device)]
+            own = x[torch.as_tensor(members, device=x.device)]
             for rows in row_chunks(len(members), len(members), n_blocks=2):
-                kth = torch.kthvalue(space_dists(pts[rows], pts, metric), kc + 1, dim=1).values
+                kth = torch.kthvalue(space_dists(own[rows], own, metric), kc + 1, dim=1).values
                 radius[members[rows]] = kth.cpu().numpy()
         k_used[members] = kc
     return radius, k_used

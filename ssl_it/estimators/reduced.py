@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from ssl_it import checks
-from ssl_it.estimators.base import MIEstimator, Pair, YKind
+from ssl_it.estimators.base import BoundKind, MIEstimator, Pair, YKind
 from ssl_it.estimators.reduction import principal_scores
 
 
@@ -54,7 +54,7 @@ class PCAReducedMI(MIEstimator):
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
     """
 
-    bound = "point"
+    bound: BoundKind = "point"
 
     def __init__(self, estimator: MIEstimator, dim: int = 16, seed: int = 0, y_kind: YKind = "auto") -> None:
         super().__init__(seed=seed, y_kind=y_kind)

@@ -164,7 +164,8 @@ class NeuralMIEstimator(MIEstimator):
         for key in ("module", "optimizer", "shape"):
             if key not in state:
                 raise ValueError(f"state dict is missing {key!r}")
-        self._make(*state["shape"], device=torch.device("cpu"))
+        dx, dy, n_classes = state["shape"]
+        self._make(dx, dy, n_classes, device=torch.device("cpu"))
         assert self._module is not None and self._optimizer is not None
         self._module.load_state_dict(state["module"])
         self._optimizer.load_state_dict(state["optimizer"])

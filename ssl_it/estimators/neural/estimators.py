@@ -130,7 +130,8 @@ class InfoNCE(CriticEstimator):
 
     def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
         cap = math.log(self.eval_batch(n_samples))
-        return cap if labels is None else min(cap, float(super().ceiling(n_samples, labels)))
+        h_y = None if labels is None else super().ceiling(n_samples, labels)
+        return cap if h_y is None else min(cap, h_y)
 
     def _pooled(self, joint: torch.Tensor, marginal: torch.Tensor, batches: list[torch.Tensor]) -> torch.Tensor:
         return torch.stack([bounds.infonce_bound(s) for s in batches]).mean()
