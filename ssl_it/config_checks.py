@@ -3,14 +3,19 @@
 Hydra already rejects unknown options and misspelt keys at composition;
 constructors reject their own bad arguments with the key in the message.
 What is left here are the cross-field and numeric rules that no single
-constructor can see, phrased as ``<key>: <what is allowed>``.
+constructor can see, or that are needed before anything is built, phrased as
+``<key>=<value>: <what is allowed>`` (the rules themselves are those of
+:mod:`ssl_it.checks`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+
+from ssl_it import checks
 
 
 class ConfigError(ValueError):
@@ -21,37 +26,30 @@ def _get(cfg: DictConfig, key: str) -> Any:
     return OmegaConf.select(cfg, key, default=None)
 
 
-def _positive(cfg: DictConfig, key: str, integer: bool = False) -> None:
+def _check(cfg: DictConfig, key: str, check: Callable[[str, Any], object], *, required: bool = False) -> None:
+    """Run one of :mod:`ssl_it.checks` on ``key`` (skipped when unset unless
+    ``required``), worded as ``<key>=<value>: must be <allowed>``."""
     value = _get(cfg, key)
-    if value is None:
+    if value is None and not required:
         return
-    kind = "an integer >= 1" if integer else "a number > 0"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
-        raise ConfigError(f"{key}={value!r}: must be {kind}")
-    if value <= 0:
-        raise ConfigError(f"{key}={value}: must be {kind}")
-
-
-def _non_negative(cfg: DictConfig, key: str) -> None:
-    value = _get(cfg, key)
-    if value is not None and (not isinstance(value, (int, float)) or value < 0):
-        raise ConfigError(f"{key}={value!r}: must be a number >= 0")
+    try:
+        check(key, value)
+    except checks.InvalidValue as err:
+        raise ConfigError(f"{key}={value!r}: must be {err.allowed}") from None
 
 
 def validate_config(cfg: DictConfig) -> None:
-    """Raise :class:`ConfigError` naming the first key whose value cannot work."""
-    _positive(cfg, "optimizer.lr")
-    _non_negative(cfg, "optimizer.weight_decay")
-    _positive(cfg, "datamodule.batch_size", integer=True)
-    _positive(cfg, "datamodule.probe_size", integer=True)
-    _positive(cfg, "trainer.max_epochs", integer=True)
-    _positive(cfg, "callbacks.online_probe.lr")
-    num_workers = _get(cfg, "datamodule.num_workers")
-    if num_workers is not None and (not isinstance(num_workers, int) or num_workers < 0):
-        raise ConfigError(f"datamodule.num_workers={num_workers!r}: must be an integer >= 0 (or null for auto)")
-    seed = _get(cfg, "seed")
-    if not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed={seed!r}: must be an integer >= 0")
+    """Raise :class:`ConfigError` naming the first key whose value cannot work.
+
+    Only what no constructor checks before training: the optimiser is built
+    when training starts, Lightning's Trainer takes ``max_epochs`` 0 and -1
+    (no training, endless training), and the seed and ``resume`` are read
+    before anything is built.
+    """
+    _check(cfg, "optimizer.lr", checks.positive)
+    _check(cfg, "optimizer.weight_decay", lambda k, v: checks.positive(k, v, allow_zero=True))
+    _check(cfg, "trainer.max_epochs", checks.integer)
+    _check(cfg, "seed", lambda k, v: checks.integer(k, v, minimum=0), required=True)
     resume = _get(cfg, "resume")
     if resume is not None and not isinstance(resume, str):
         raise ConfigError(f"resume={resume!r}: must be 'last', a run directory or a checkpoint path")

@@ -18,6 +18,7 @@ import csv
 import logging
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -168,7 +169,7 @@ class FigureTensorBoardLogger(TensorBoardLogger):
         self._figure = Path(save_dir) / self.FIGURE
         self._figure_mtime: float | None = None
 
-    def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         super().log_metrics(metrics, step)
         if any(k.startswith("infoplane/") for k in metrics):
             self._log_figure(step)
@@ -183,7 +184,7 @@ class FigureTensorBoardLogger(TensorBoardLogger):
         self.experiment.add_image("infoplane/figure", image, global_step=step, dataformats="HWC")
         self._figure_mtime = self._figure.stat().st_mtime
 
-    def log_final(self, metrics: dict[str, float], step: int | None = None) -> None:
+    def log_final(self, metrics: dict[str, float | None], step: int | None = None) -> None:
         """Hyperparameters (as logged at the start) with the final metrics;
         ``metrics`` should hold ``hp_metric``."""
         self.log_hyperparams(self.hparams, metrics=metrics, step=step)

@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 from torch.optim import Optimizer
+from pytorch_lightning.utilities.types import OptimizerLRScheduler
 from torch.optim.lr_scheduler import LRScheduler
 
 from ssl_it.objectives import Objective
@@ -86,7 +87,7 @@ class SSLModule(pl.LightningModule):
         super().optimizer_step(*args, **kwargs)
         self.objective.after_optimizer_step(self.backbone)
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> OptimizerLRScheduler:
         optimizer = self.optimizer_factory(decay_and_no_decay_groups(self))
         self._total_steps = int(self.trainer.estimated_stepping_batches)  # the schedules' and objectives' horizon
         if self.scheduler_factory is None:

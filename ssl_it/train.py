@@ -20,11 +20,12 @@ import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import hydra
 import pytorch_lightning as pl
 import torch
+from hydra.conf import HydraConf
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import InstantiationException
@@ -116,11 +117,11 @@ def sweep_group() -> str | None:
     return sweep_name(hydra_cfg.sweep.dir) if hydra_cfg.mode == RunMode.MULTIRUN else None
 
 
-def swept_keys(hydra_cfg: DictConfig) -> list[str] | None:
+def swept_keys(hydra_cfg: HydraConf) -> list[str] | None:
     """Keys the current sweep varies (W&B sweep parameters, Optuna's search
     space, multirun overrides such as ``seed=0,1``); ``None`` outside a sweep."""
     if wandb_sweep_id() and os.environ.get("WANDB_SWEEP_PARAM_PATH"):
-        return [k for k in OmegaConf.load(os.environ["WANDB_SWEEP_PARAM_PATH"]) if k != "wandb_version"]
+        return [str(k) for k in OmegaConf.load(os.environ["WANDB_SWEEP_PARAM_PATH"]) if k != "wandb_version"]
     if hydra_cfg.mode != RunMode.MULTIRUN:
         return None
     keys = [str(k) for k in (hydra_cfg.sweeper.get("params") or {})]
@@ -231,11 +232,11 @@ def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run
         state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root), overrides)
         if not state.resumed:  # in a W&B sweep, W&B uses the agent's run id whatever id we give
             state.run_id = adopt_wandb_sweep_run_id(state.run_id)
-        if rank_zero_only.rank > 0:  # a DDP rank re-running the script: rank 0 owns the run id
+        if rank_zero_only.rank > 0:  # type: ignore[attr-defined]  # a DDP rank re-running the script: rank 0 owns the run id
             state.run_id = read_run_id(state.run_dir) or state.run_id
         trainer, module, datamodule, callbacks = build(state.config, state)
         n_probe = preflight(trainer, module, datamodule, callbacks)
-        if not state.resumed and rank_zero_only.rank == 0:
+        if not state.resumed and rank_zero_only.rank == 0:  # type: ignore[attr-defined]
             claim(state.run_dir, state.run_id)
     except InstantiationException as err:
         raise config_error(err) from err.__cause__
@@ -251,8 +252,9 @@ def fit(run: Run) -> float | tuple[float, ...]:
     final metric(s) named by ``optimized_metric``."""
     state, trainer, callbacks = run.state, run.trainer, run.callbacks
     state.save_config()
+    hparams = cast("dict[str, Any]", OmegaConf.to_container(state.config, resolve=True))  # a DictConfig: str keys
     for lg in trainer.loggers:
-        lg.log_hyperparams({**OmegaConf.to_container(state.config, resolve=True), "probe_size_used": run.probe_size})
+        lg.log_hyperparams({**hparams, "probe_size_used": run.probe_size})
     try:
         trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=state.checkpoint)
     except BaseException:
@@ -293,7 +295,7 @@ def current_job(cfg: DictConfig) -> tuple[Job, list[str]]:
     job = Job(
         hydra_dir=Path(hydra_cfg.runtime.output_dir), outputs_root=Path(cfg.paths.outputs_root), sweep=sweep,
         raise_on_failure=sweep is not None and hydra_cfg.sweeper.get("_target_") != BASIC_SWEEPER,
-        rank_zero=rank_zero_only.rank == 0,
+        rank_zero=rank_zero_only.rank == 0,  # type: ignore[attr-defined]
     )
     return job, overrides
 

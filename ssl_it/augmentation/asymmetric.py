@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from ssl_it import checks
 from ssl_it.augmentation import validation as check
 from ssl_it.augmentation.base import MultiView
 from ssl_it.augmentation.view import Normalize, ViewTransform
@@ -66,18 +68,19 @@ class BYOL(MultiView):
         blur_sigma: Sequence[float] = (0.1, 2.0),
     ) -> None:
         size = check.image_size(image_size, self.name)
-        blur, solar = check.probs(blur_prob, "blur_prob"), check.probs(solarize_prob, "solarize_prob")
+        blur = checks.probabilities("augmentation.blur_prob", blur_prob)
+        solar = checks.probabilities("augmentation.solarize_prob", solarize_prob)
         if len(blur) != len(solar):
             raise ValueError(
                 "augmentation.blur_prob and augmentation.solarize_prob need one value per view "
                 f"(the same length); got {len(blur)} and {len(solar)}"
             )
-        common = dict(
+        common: dict[str, Any] = dict(
             size=size,
             normalize=Normalize(mean, std, check.channels(channels)),
             scale=check.scale(scale),
             ratio=check.ratio(ratio),
-            flip_prob=check.prob(flip_prob, "flip_prob"),
+            flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
             **check.color_args(jitter_prob, brightness, contrast, saturation, hue, grayscale_prob),
             blur_kernel=check.blur_kernel(blur_kernel, size),
             blur_sigma=check.sigma(blur_sigma),

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from ssl_it import checks
 from ssl_it.augmentation import validation as check
 from ssl_it.augmentation.view import Normalize, fit_to_size
 
@@ -68,7 +69,7 @@ class NoAugmentation(MultiView):
 
     def __init__(self, image_size: int | None, channels: int | None, mean: Sequence[float],
                  std: Sequence[float], n_views: int = 2) -> None:
-        check.count(n_views, "n_views")
+        checks.integer("augmentation.n_views", n_views)
         self.normalize = Normalize(mean, std, None if image_size is None else check.channels(channels))
         self.transforms = [self.normalize] * n_views
         self.n_global_views = n_views

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import kornia
 import numpy as np
@@ -157,7 +158,7 @@ class BatchedViews:
             height, width: the side of the batch's (uint8) images.
         """
         keys_np = keys.cpu().numpy().astype(np.int64)
-        plans = []
+        plans: list[dict[str, Any]] = []
         for v, step in enumerate(self.steps):
             if step is None:
                 plans.append({})
@@ -210,7 +211,7 @@ class BatchedViews:
             for kind in JITTER_OPS:
                 if kind in ("saturation", "hue") and not rgb:
                     continue
-                y = _subset(y, p[f"{kind}@{slot}"], lambda z, i, k=kind: _jitter(k, z, p[k][i]))
+                y = _subset(y, p[f"{kind}@{slot}"], lambda z, i: _jitter(kind, z, p[kind][i]))
         if rgb:
             y = _subset(y, p["gray"], lambda z, i: kornia.color.rgb_to_grayscale(z).expand_as(z).contiguous())
         y = _subset(y, p["blur"], lambda z, i: _blur(z, p["sigma"][i], t.blur_kernel))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from ssl_it import checks
 from ssl_it.augmentation import validation as check
 from ssl_it.augmentation.base import MultiView
 from ssl_it.augmentation.view import Normalize, ViewTransform
@@ -69,22 +71,22 @@ class MultiCrop(MultiView):
         blur_sigma: Sequence[float] = (0.1, 2.0),
     ) -> None:
         size = check.image_size(image_size, "multicrop")
-        check.count(n_local, "n_local", minimum=0)
+        checks.integer("augmentation.n_local", n_local, minimum=0)
         if local_size is None:
             local_size = max(1, round(size * 96 / 224))
         elif isinstance(local_size, bool) or not isinstance(local_size, int) or not 1 <= local_size <= size:
             raise ValueError(f"augmentation.local_size must be an integer in [1, {size}] or null; got {local_size!r}")
-        blur = check.probs(global_blur_prob, "global_blur_prob")
-        solar = check.probs(global_solarize_prob, "global_solarize_prob")
+        blur = checks.probabilities("augmentation.global_blur_prob", global_blur_prob)
+        solar = checks.probabilities("augmentation.global_solarize_prob", global_solarize_prob)
         if len(blur) != 2 or len(solar) != 2:
             raise ValueError(
                 "augmentation.global_blur_prob and augmentation.global_solarize_prob need exactly 2 "
                 f"values (one per global view); got {len(blur)} and {len(solar)}"
             )
-        common = dict(
+        common: dict[str, Any] = dict(
             normalize=Normalize(mean, std, check.channels(channels)),
             ratio=check.ratio(ratio),
-            flip_prob=check.prob(flip_prob, "flip_prob"),
+            flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
             **check.color_args(jitter_prob, brightness, contrast, saturation, hue, grayscale_prob),
             blur_sigma=check.sigma(blur_sigma),
         )
@@ -95,7 +97,7 @@ class MultiCrop(MultiView):
             for b, s in zip(blur, solar)
         ]
         local = ViewTransform(size=local_size, scale=l_scale, blur_kernel=l_kernel,
-                              blur_prob=check.prob(local_blur_prob, "local_blur_prob"), **common)
+                              blur_prob=checks.probability("augmentation.local_blur_prob", local_blur_prob), **common)
         self.transforms += [local] * n_local
         self.n_global_views = 2
         self.global_size = size

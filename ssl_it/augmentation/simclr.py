@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ssl_it import checks
 from ssl_it.augmentation import validation as check
 from ssl_it.augmentation.base import MultiView
 from ssl_it.augmentation.view import Normalize, ViewTransform
@@ -70,13 +71,13 @@ class SimCLR(MultiView):
             normalize=Normalize(mean, std, check.channels(channels)),
             scale=check.scale(scale),
             ratio=check.ratio(ratio),
-            flip_prob=check.prob(flip_prob, "flip_prob"),
+            flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
             **check.color_args(jitter_prob, brightness, contrast, saturation, hue, grayscale_prob),
-            blur_prob=check.prob(blur_prob, "blur_prob"),
+            blur_prob=checks.probability("augmentation.blur_prob", blur_prob),
             blur_kernel=check.blur_kernel(blur_kernel, size),
             blur_sigma=check.sigma(blur_sigma),
         )
-        self.transforms = [view] * check.count(n_views, "n_views")
+        self.transforms = [view] * checks.integer("augmentation.n_views", n_views)
         self.n_global_views = n_views
         self.global_size = size
 
@@ -117,8 +118,8 @@ class Minimal(MultiView):
             normalize=Normalize(mean, std, check.channels(channels)),
             scale=check.scale(scale),
             ratio=check.ratio(ratio),
-            flip_prob=check.prob(flip_prob, "flip_prob"),
+            flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
         )
-        self.transforms = [view] * check.count(n_views, "n_views")
+        self.transforms = [view] * checks.integer("augmentation.n_views", n_views)
         self.n_global_views = n_views
         self.global_size = size

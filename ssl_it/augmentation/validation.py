@@ -1,4 +1,5 @@
-"""Argument checks shared by the view pipelines.
+"""Argument rules of the view pipelines (the generic checks live in
+:mod:`ssl_it.checks`).
 
 The pipelines are built from ``configs/augmentation/<name>.yaml`` and the data
 config, so errors name ``augmentation.<field>`` for the pipeline's own
@@ -9,67 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-
-def prob(value: float, key: str) -> float:
-    """Check a probability in [0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"augmentation.{key} must be a probability in [0, 1]; got {value!r}")
-    return float(value)
-
-
-def probs(value: Sequence[float], key: str) -> tuple[float, ...]:
-    """Check a non-empty list of probabilities in [0, 1] (one per view)."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
-        raise ValueError(f"augmentation.{key} must be a non-empty list of probabilities in [0, 1]; got {value!r}")
-    return tuple(prob(v, key) for v in value)
-
-
-def pair(value: Sequence[float], key: str) -> tuple[float, float]:
-    """Check a ``(low, high)`` pair of numbers with ``low <= high``."""
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"augmentation.{key} must be a pair [low, high]; got {value!r}") from None
-    if lo > hi:
-        raise ValueError(f"augmentation.{key} must have low <= high; got {list(value)!r}")
-    return lo, hi
+from ssl_it import checks
 
 
 def scale(value: Sequence[float], key: str = "scale") -> tuple[float, float]:
     """Check a crop scale: ``0 < low <= high <= 1`` (fractions of the image area)."""
-    lo, hi = pair(value, key)
-    if not 0.0 < lo <= hi <= 1.0:
-        raise ValueError(f"augmentation.{key} must satisfy 0 < low <= high <= 1; got {list(value)!r}")
-    return lo, hi
+    return checks.value_range(f"augmentation.{key}", value, 0.0, 1.0, open_low=True)
 
 
 def ratio(value: Sequence[float], key: str = "ratio") -> tuple[float, float]:
     """Check a crop aspect-ratio range: ``0 < low <= high``."""
-    lo, hi = pair(value, key)
-    if lo <= 0.0:
-        raise ValueError(f"augmentation.{key} must satisfy 0 < low <= high; got {list(value)!r}")
-    return lo, hi
+    return checks.value_range(f"augmentation.{key}", value, 0.0, open_low=True)
 
 
 def sigma(value: Sequence[float], key: str = "blur_sigma") -> tuple[float, float]:
     """Check a blur standard-deviation range: ``0 < low <= high`` (pixels)."""
     return ratio(value, key)
-
-
-def strength(value: float, key: str, upper: float | None = None) -> float:
-    """Check a non-negative jitter strength, at most ``upper`` when given."""
-    bad = isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
-    if bad or (upper is not None and value > upper):
-        allowed = f"in [0, {upper}]" if upper is not None else ">= 0"
-        raise ValueError(f"augmentation.{key} must be {allowed}; got {value!r}")
-    return float(value)
-
-
-def count(value: int, key: str, minimum: int = 1) -> int:
-    """Check an integer count ``>= minimum`` (views, crops)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"augmentation.{key} must be an integer >= {minimum}; got {value!r}")
-    return value
 
 
 def image_size(value: int | None, name: str) -> int:
@@ -84,9 +40,7 @@ def image_size(value: int | None, name: str) -> int:
             f"augmentation={name} needs images but data.image_size is None (vector data); "
             "use augmentation=none"
         )
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"data.image_size must be a positive integer or None; got {value!r}")
-    return value
+    return checks.integer("data.image_size", value)
 
 
 def blur_kernel(value: int | None, size: int, key: str = "blur_kernel") -> int:
@@ -102,20 +56,16 @@ def blur_kernel(value: int | None, size: int, key: str = "blur_kernel") -> int:
         if size < 3:
             return 1  # nothing to blur: a 1-tap kernel is the identity
         return max(3, min(k, size if size % 2 else size - 1))
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value % 2 == 0:
-        raise ValueError(f"augmentation.{key} must be an odd positive integer or null; got {value!r}")
+    if not checks.is_integer(value) or value < 1 or value % 2 == 0:
+        checks.fail(f"augmentation.{key}", "an odd positive integer or null", value)
     if value > size:
-        raise ValueError(f"augmentation.{key} must be at most the view size {size} px; got {value}")
+        checks.fail(f"augmentation.{key}", f"at most the view size {size} px", value)
     return value
 
 
 def channels(value: int | None) -> int:
     """Check ``data.channels`` (``None`` or 1 for vectors)."""
-    if value is None:
-        return 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"data.channels must be a positive integer; got {value!r}")
-    return value
+    return 1 if value is None else checks.integer("data.channels", value)
 
 
 def color_args(jitter_prob: float, brightness: float, contrast: float, saturation: float,
@@ -123,10 +73,10 @@ def color_args(jitter_prob: float, brightness: float, contrast: float, saturatio
     """Check the colour fields shared by the pipelines; return them as
     keyword arguments of ``ViewTransform``."""
     return {
-        "jitter_prob": prob(jitter_prob, "jitter_prob"),
-        "brightness": strength(brightness, "brightness"),
-        "contrast": strength(contrast, "contrast"),
-        "saturation": strength(saturation, "saturation"),
-        "hue": strength(hue, "hue", upper=0.5),
-        "grayscale_prob": prob(grayscale_prob, "grayscale_prob"),
+        "jitter_prob": checks.probability("augmentation.jitter_prob", jitter_prob),
+        "brightness": checks.positive("augmentation.brightness", brightness, allow_zero=True),
+        "contrast": checks.positive("augmentation.contrast", contrast, allow_zero=True),
+        "saturation": checks.positive("augmentation.saturation", saturation, allow_zero=True),
+        "hue": checks.number("augmentation.hue", hue, 0.0, 0.5),
+        "grayscale_prob": checks.probability("augmentation.grayscale_prob", grayscale_prob),
     }

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from ssl_it import checks
+
 ACTIVATIONS = ("tanh", "relu", "gelu", "sigmoid", "leaky_relu", "identity")
 
 
@@ -74,38 +76,6 @@ def image_shape(input_shape: Sequence[int], backbone: str) -> tuple[int, int, in
     return shape[0], shape[1], shape[2]
 
 
-def positive_ints(value: Sequence[int], key: str, allow_empty: bool = False) -> list[int]:
-    """Validate a list of positive integers (layer widths, channel counts).
-
-    Args:
-        value: the list to check.
-        key: the config key to name in the error (e.g. ``backbone.channels``).
-        allow_empty: whether an empty list is allowed.
-
-    Raises:
-        ValueError: not a list of positive integers (or empty when not allowed).
-    """
-    try:
-        ints = [int(v) for v in value]
-        ok = all(int(v) == v for v in value)
-    except (TypeError, ValueError):
-        ints, ok = [], False
-    if not ok or any(v < 1 for v in ints) or (not ints and not allow_empty):
-        raise ValueError(f"{key} must be a non-empty list of positive integers; got {value!r}")
-    return ints
-
-
-def positive_int(value: int, key: str) -> int:
-    """Validate a positive integer.
-
-    Raises:
-        ValueError: ``value`` is not an integer >= 1.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{key} must be a positive integer; got {value!r}")
-    return value
-
-
 def make_activation(name: str, key: str = "backbone.activation") -> nn.Module:
     """Build an activation module from its name.
 
@@ -124,6 +94,4 @@ def make_activation(name: str, key: str = "backbone.activation") -> nn.Module:
         "leaky_relu": nn.LeakyReLU,
         "identity": nn.Identity,
     }
-    if name not in modules:
-        raise ValueError(f"{key} must be one of {', '.join(ACTIVATIONS)}; got {name!r}")
-    return modules[name]()
+    return modules[checks.choice(key, name, ACTIVATIONS)]()

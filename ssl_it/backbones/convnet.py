@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ssl_it.backbones.base import Backbone, image_shape, positive_int, positive_ints
+from ssl_it import checks
+from ssl_it.backbones.base import Backbone, image_shape
 
 
 class ConvNet(Backbone):
@@ -39,8 +40,8 @@ class ConvNet(Backbone):
     ) -> None:
         super().__init__()
         self.input_shape = image_shape(input_shape, "convnet")
-        widths = positive_ints(channels, "backbone.channels")
-        positive_int(convs_per_stage, "backbone.convs_per_stage")
+        widths = checks.widths("backbone.channels", channels, allow_empty=False)
+        checks.integer("backbone.convs_per_stage", convs_per_stage)
         in_ch = self.input_shape[0]
         for i, width in enumerate(widths, start=1):
             blocks: list[nn.Module] = []

@@ -10,7 +10,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ssl_it.backbones.base import Backbone, as_shape, make_activation, positive_ints
+from ssl_it import checks
+from ssl_it.backbones.base import Backbone, as_shape, make_activation
 
 Activation = Literal["tanh", "relu", "gelu", "sigmoid", "leaky_relu", "identity"]
 
@@ -47,9 +48,8 @@ class MLP(Backbone):
     ) -> None:
         super().__init__()
         self.input_shape = as_shape(input_shape)
-        dims = positive_ints(hidden_dims, "backbone.hidden_dims")
-        if not isinstance(batch_norm, bool):
-            raise ValueError(f"backbone.batch_norm must be true or false; got {batch_norm!r}")
+        dims = checks.widths("backbone.hidden_dims", hidden_dims, allow_empty=False)
+        checks.flag("backbone.batch_norm", batch_norm)
         make_activation(activation)  # validate before building anything
         self.flatten = nn.Flatten()
         in_dim = 1

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torchvision import models
 
+from ssl_it import checks
 from ssl_it.backbones.base import Backbone, image_shape
 
 ARCHS = ("resnet18", "resnet50")
@@ -43,10 +44,8 @@ class ResNet(Backbone):
         cifar_stem: bool = True,
     ) -> None:
         super().__init__()
-        if arch not in ARCHS:
-            raise ValueError(f"backbone.arch must be one of {', '.join(ARCHS)}; got {arch!r}")
-        if not isinstance(cifar_stem, bool):
-            raise ValueError(f"backbone.cifar_stem must be true or false; got {cifar_stem!r}")
+        checks.choice("backbone.arch", arch, ARCHS)
+        checks.flag("backbone.cifar_stem", cifar_stem)
         self.input_shape = image_shape(input_shape, arch)
         net = getattr(models, arch)(weights=None)
         in_ch = self.input_shape[0]

@@ -10,7 +10,8 @@ import torch.nn.functional as nnf
 from torch import nn
 from torchvision.models import VisionTransformer
 
-from ssl_it.backbones.base import Backbone, image_shape, positive_int
+from ssl_it import checks
+from ssl_it.backbones.base import Backbone, image_shape
 
 
 class ViT(Backbone):
@@ -62,11 +63,10 @@ class ViT(Backbone):
         channels, height, width = self.input_shape
         for key, value in [("patch_size", patch_size), ("hidden_dim", hidden_dim),
                            ("num_layers", num_layers), ("num_heads", num_heads)]:
-            positive_int(value, f"backbone.{key}")
-        mlp_dim = 4 * hidden_dim if mlp_dim is None else positive_int(mlp_dim, "backbone.mlp_dim")
+            checks.integer(f"backbone.{key}", value)
+        mlp_dim = 4 * hidden_dim if mlp_dim is None else checks.integer("backbone.mlp_dim", mlp_dim)
         for key, rate in [("dropout", dropout), ("attention_dropout", attention_dropout)]:
-            if not 0.0 <= rate < 1.0:
-                raise ValueError(f"backbone.{key} must be in [0, 1); got {rate!r}")
+            checks.number(f"backbone.{key}", rate, 0.0, 1.0, open_high=True)
         if height != width:
             raise ValueError(f"backbone=vit_tiny needs square images; got data.image_size {height}x{width}")
         if height % patch_size:
@@ -83,6 +83,7 @@ class ViT(Backbone):
                                 dropout, attention_dropout)
         self.conv_proj = nn.Conv2d(channels, hidden_dim, patch_size, stride=patch_size)
         nn.init.trunc_normal_(self.conv_proj.weight, std=math.sqrt(1 / (channels * patch_size**2)))
+        assert self.conv_proj.bias is not None
         nn.init.zeros_(self.conv_proj.bias)
         self.class_token = vit.class_token
         self.encoder = vit.encoder

@@ -83,9 +83,9 @@ class EmbeddingDiagnostics(pl.Callback):
         metrics: dict[str, float] = {}
         for layer in LAYERS:
             z = reps[layer]
-            pair = (view_reps[0][layer], view_reps[1][layer]) if view_reps else (None, None)
-            rank = cache.derived("probe", layer, "effective_rank", lambda z=z: effective_rank(z))
-            values = diagnose(z, *pair, rank=rank)
+            z1, z2 = (view_reps[0][layer], view_reps[1][layer]) if view_reps else (None, None)
+            rank = cache.derived("probe", layer, "effective_rank", lambda: effective_rank(z))
+            values = diagnose(z, z1, z2, rank=rank)
             limit = self.collapse_threshold / math.sqrt(z.shape[1])
             values["collapsed"] = float(values["std"] < limit)
             if values["collapsed"]:

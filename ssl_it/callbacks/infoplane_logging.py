@@ -88,7 +88,7 @@ class WandbTrajectory:
 
         run = logger.experiment
         if self._table is None:
-            self._table = wandb.Table(columns=WANDB_COLUMNS, log_mode="INCREMENTAL")
+            self._table = wandb.Table(columns=list(WANDB_COLUMNS), log_mode="INCREMENTAL")
         for values in long_rows(rows, run.id, run.name or run.id, objective):
             self._table.add_data(*values)
         run.log({"infoplane/rows": self._table, "infoplane/figure": wandb.Image(str(figure)), "trainer/global_step": step})
@@ -99,7 +99,7 @@ class WandbTrajectory:
 
         run = logger.experiment
         data = long_rows(rows, run.id, run.name or run.id, objective)
-        table = wandb.Table(columns=WANDB_COLUMNS, data=data)
+        table = wandb.Table(columns=list(WANDB_COLUMNS), data=data)
         plane = [[r["I_XT"], r["I_TY"], r["layer"], float(r["epoch"])] for r in rows if r.get("I_TY") is not None]
         plane_table = wandb.Table(columns=["I_XT", "I_TY", "layer", "epoch"], data=plane)
         if self.chart_preset:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import torch
 
-from ssl_it.callbacks.infoplane_rows import input_entropy
 from ssl_it.estimators import label_entropy
 
 
@@ -48,7 +47,7 @@ def probe_set(inputs: torch.Tensor, labels: torch.Tensor, x_representation: str,
         gen = torch.Generator().manual_seed(seed)
         proj = torch.randn(flat.shape[1], x_dim, generator=gen, dtype=torch.float64)
         flat = flat @ proj / math.sqrt(x_dim)
-    return ProbeSet(labels=labels, x_repr=flat.float(), h_x=input_entropy(inputs), h_y=label_entropy(labels))
+    return ProbeSet(labels=labels, x_repr=flat.float(), h_x=label_entropy(inputs), h_y=label_entropy(labels))
 
 
 class WideLayerProjection:

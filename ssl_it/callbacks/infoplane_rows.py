@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
 from ssl_it.estimators import MIEstimate, MIEstimator
@@ -42,14 +41,6 @@ class Ceiling:
 
     value: float
     source: CeilingSource
-
-
-def input_entropy(inputs: torch.Tensor) -> float:
-    """Plug-in entropy (nats) of the probe inputs ``(n, ...)`` as a discrete
-    distribution over their distinct rows: ``log n`` when all are distinct."""
-    _, counts = torch.unique(inputs.flatten(1), dim=0, return_counts=True)
-    p = counts.double() / counts.sum()
-    return float(-(p * p.log()).sum())
 
 
 def ceiling_of(quantity: str, estimate: MIEstimate, h_x: float, h_y: float) -> Ceiling:
@@ -178,9 +169,9 @@ class SaturationWarnings:
         return messages
 
     def _message(self, row: dict[str, Any], q: str, s: str) -> str:
-        bound, source = (row["H_Y"], "H_Y") if q == "I_TY" else (row["H_X"], "H_X")
+        quantity_bound: CeilingSource = "H_Y" if q == "I_TY" else "H_X"
         value = float(row[f"ceiling_{s}"])
-        ceiling = Ceiling(value, "estimator" if value < bound - 1e-12 else source)
+        ceiling = Ceiling(value, "estimator" if value < row[quantity_bound] - 1e-12 else quantity_bound)
         source = ceiling.source
         limit = {"H_X": f"log N of the {row['n_probe']} probe inputs" if abs(row["H_X"] - row["log_n"]) < 1e-9
                  else "H(X) of the probe inputs", "H_Y": "H(Y) of the probe labels",

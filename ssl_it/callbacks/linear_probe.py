@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssl_it.callbacks.probe_cache import probe_data
+from ssl_it.estimators import entropy_of_counts
 
 
 class OnlineLinearProbe(pl.Callback):
@@ -63,7 +64,7 @@ class OnlineLinearProbe(pl.Callback):
         if self.num_classes is None:
             self.num_classes = probe_data(trainer).num_classes
         if self.classifier is None:
-            out_dim = int(pl_module.backbone.out_dim)
+            out_dim = int(pl_module.backbone.out_dim)  # type: ignore[union-attr, arg-type]
             self.classifier = nn.Sequential(
                 nn.BatchNorm1d(out_dim, affine=False), nn.Linear(out_dim, self.num_classes)
             ).to(pl_module.device)
@@ -140,8 +141,7 @@ class OnlineLinearProbe(pl.Callback):
         if count == 0:
             return
         acc, ce = correct / count, ce_sum / count
-        p = torch.stack(label_counts) / count
-        h_y = -(p[p > 0] * p[p > 0].log()).sum()
+        h_y = entropy_of_counts(torch.stack(label_counts))
         pl_module.log("val/probe_acc", acc)
         pl_module.log("val/probe_ce", ce)
         pl_module.log("infoplane/probe/I_TY_barber_agakov", h_y - ce)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
@@ -79,7 +80,7 @@ def _scatter(ax: Any, rows: list[dict[str, Any]], scale: float, marker: str, col
     """Filled points (black rim) or hollow ones (rim in the epoch colour, no face)."""
     xs = [r["I_XT"] * scale for r in rows]
     ys = [r["I_TY"] * scale for r in rows]
-    rgba = colour.to_rgba([r["epoch"] or 0 for r in rows])
+    rgba = colour.to_rgba(np.array([r["epoch"] or 0 for r in rows]))
     if hollow:
         ax.scatter(xs, ys, marker=marker, s=26, facecolors="none", edgecolors=rgba, linewidths=1.1, zorder=2,
                    gid="saturated")

@@ -27,7 +27,7 @@ class LossProgressBar(RichProgressBar):
         self._shown: dict[str, Metric] | None = None
 
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Metric]:
-        every = max(1, int(trainer.log_every_n_steps or 1))
+        every = max(1, int(getattr(trainer, "log_every_n_steps", 1) or 1))  # set at run time by Lightning
         if self._shown is None or not trainer.training or trainer.global_step % every == 0:
             self._shown = super().get_metrics(trainer, pl_module)
         return self._shown

@@ -32,6 +32,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_info
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
+from ssl_it import checks
 from ssl_it.augmentation import EvalTransform
 from ssl_it.augmentation.batched import BatchedViews
 from ssl_it.data.folder import decode_batch
@@ -53,8 +54,8 @@ def default_num_workers() -> int:
 
 
 def _auto(value: Auto, key: str) -> Auto:
-    if value not in ("auto", True, False):
-        raise ValueError(f"datamodule.{key} must be auto, true or false; got {value!r}")
+    if not (value == "auto" or isinstance(value, bool)):
+        checks.fail(f"datamodule.{key}", "auto, true or false", value)
     return value
 
 
@@ -109,14 +110,13 @@ class SSLDataModule(pl.LightningDataModule):
         eval_size: int | None = 10_000,
     ) -> None:
         super().__init__()
-        if batch_size < 1:
-            raise ValueError(f"datamodule.batch_size must be >= 1, got {batch_size}")
-        if probe_size < 1:
-            raise ValueError(f"datamodule.probe_size must be >= 1, got {probe_size}")
-        if probe_split not in ("val", "all"):
-            raise ValueError(f"datamodule.probe_split must be 'val' or 'all', got '{probe_split}'")
-        if eval_size is not None and eval_size < 1:
-            raise ValueError(f"datamodule.eval_size must be >= 1 or null, got {eval_size}")
+        checks.integer("datamodule.batch_size", batch_size)
+        checks.integer("datamodule.probe_size", probe_size)
+        checks.choice("datamodule.probe_split", probe_split, ("val", "all"))
+        if eval_size is not None:
+            checks.integer("datamodule.eval_size", eval_size)
+        if num_workers is not None:
+            checks.integer("datamodule.num_workers", num_workers, minimum=0)
         self.source = source
         self.augmentation = augmentation
         self.eval_transform = eval_transform or EvalTransform(source.mean, source.std, size=source.image_size)
@@ -142,7 +142,7 @@ class SSLDataModule(pl.LightningDataModule):
         self._resume_epoch = 0
 
     # ----------------------------------------------------------------- data
-    def _base(self, split: str, kind: str = "float") -> Dataset:
+    def _base(self, split: Literal["train", "val", "all"], kind: str = "float") -> Dataset:
         """A split (``train``, ``val`` or ``all``) as float samples, uint8
         base-size images or encoded files; each built once."""
         if (split, kind) not in self._bases:
@@ -155,7 +155,7 @@ class SSLDataModule(pl.LightningDataModule):
             self._bases[split, kind] = data
         return self._bases[split, kind]
 
-    def _order(self, split: str) -> np.ndarray:
+    def _order(self, split: Literal["train", "val", "all"]) -> np.ndarray:
         """The split's seeded stratified order (random when labels are unknown)."""
         if split not in self._orders:
             self._orders[split] = sample_order(self._base(split), self.seed)
@@ -207,7 +207,9 @@ class SSLDataModule(pl.LightningDataModule):
 
     def _epochs_done(self) -> int:
         trainer = self.trainer
-        return int(trainer.fit_loop.epoch_progress.current.processed) if trainer is not None else 0
+        if trainer is None:
+            return 0
+        return int(trainer.fit_loop.epoch_progress.current.processed)  # type: ignore[attr-defined]  # typed as its base class
 
     def state_dict(self) -> dict[str, Any]:
         """The training epoch the next loader starts at (kept in checkpoints)."""
@@ -288,7 +290,7 @@ class SSLDataModule(pl.LightningDataModule):
         self.setup()
         keys = [(PROBE_VIEW_EPOCH, int(i)) for i in self._probe_indices()]
         if self.batched_views is None:
-            data = MultiViewDataset(self._base(self.probe_split), self.augmentation, self.seed)
+            data: Dataset = MultiViewDataset(self._base(self.probe_split), self.augmentation, self.seed)
             with self._per_sample_threads():
                 batches = [views for views, _ in self._loader(data, persistent=False, batch_size=256, sampler=keys)]
         else:

@@ -162,8 +162,8 @@ class SyntheticImages(InMemorySource):
     """Random images with labels, for tests: class c adds a fixed random
     pattern to uniform noise, so the task is learnable but not trivial."""
 
-    mean = (0.5,)
-    std = (0.29,)
+    mean: tuple[float, ...] = (0.5,)
+    std: tuple[float, ...] = (0.29,)
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ diagnostics). Each estimator's docstring states the finite quantity it
 reports, its ceiling and its regime.
 """
 
-from ssl_it.estimators.base import MIEstimate, MIEstimator, label_entropy
+from ssl_it.estimators.base import MIEstimate, MIEstimator, entropy_of_counts, label_entropy
 from ssl_it.estimators.binning import BinningMI
 from ssl_it.estimators.classifier import ClassifierMI
 from ssl_it.estimators.entropy import effective_rank, gaussian_entropy, knn_entropy
@@ -40,5 +40,6 @@ __all__ = [
     "fold_spread",
     "gaussian_entropy",
     "knn_entropy",
+    "entropy_of_counts",
     "label_entropy",
 ]

@@ -1,7 +1,8 @@
 """The interface every MI estimator implements, and its input checks.
 
-This module imports nothing else from ``ssl_it`` (like ``bmi.interface`` in
-cbg-ethz/bmi) so that any estimator, callback or script can depend on it.
+This module imports nothing else from ``ssl_it`` but the argument checks
+(:mod:`ssl_it.checks`, standard library only), like ``bmi.interface`` in
+cbg-ethz/bmi, so that any estimator, callback or script can depend on it.
 
 Conventions (docs/design.md §2, §4):
 
@@ -18,13 +19,14 @@ Conventions (docs/design.md §2, §4):
 from __future__ import annotations
 
 import abc
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import torch
+
+from ssl_it import checks
 
 BoundKind = Literal["point", "lower", "upper", "plugin"]
 YKind = Literal["auto", "labels", "continuous"]
@@ -150,27 +152,23 @@ def check_pair(
     return Pair(xt, yt, as_labels)
 
 
+def entropy_of_counts(counts: torch.Tensor) -> torch.Tensor:
+    """Plug-in entropy ``H = -sum_c p_c log p_c`` (nats), ``p_c = counts_c / sum(counts)``,
+    of a histogram ``(C,)`` (empty bins add nothing). A 0-dim tensor on the
+    counts' device, in their float dtype (float64 for integer counts), so
+    counts summed across processes need no trip to the host."""
+    c = counts if counts.is_floating_point() else counts.double()
+    p = c / c.sum()
+    return -torch.special.xlogy(p, p).sum()
+
+
 def label_entropy(labels: torch.Tensor) -> float:
-    """Plug-in entropy ``H(Y) = -sum_c p_c log p_c`` (nats) of ``(N,)`` labels."""
-    _, counts = torch.unique(labels, return_counts=True)
-    p = counts.double() / counts.sum()
-    return float(-(p * p.log()).sum())
-
-
-def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> None:
-    """Raise ``ValueError`` unless ``value`` is one of ``allowed``."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-
-
-def check_positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> None:
-    """Raise ``ValueError`` unless ``value`` is a positive (or >= 0) number."""
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not math.isfinite(value):
-        kind = "an integer" if integer else "a finite number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    """Plug-in entropy ``H(Y)`` (nats) of ``(N,)`` class labels, or of ``(N, ...)``
+    samples as a discrete distribution over their distinct rows (``log N`` when
+    all differ: the ``H(X)`` of a finite probe set)."""
+    rows = labels if labels.ndim == 1 else labels.flatten(1)
+    _, counts = torch.unique(rows, dim=None if labels.ndim == 1 else 0, return_counts=True)
+    return float(entropy_of_counts(counts))
 
 
 class MIEstimator(abc.ABC):
@@ -193,9 +191,8 @@ class MIEstimator(abc.ABC):
     """True for estimators of ``I(T;Y)`` with class labels ``y`` only (no continuous pairs)."""
 
     def __init__(self, seed: int = 0, y_kind: YKind = "auto") -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        check_choice("y_kind", y_kind, Y_KINDS)
+        checks.integer("seed", seed, minimum=0)
+        checks.choice("y_kind", y_kind, Y_KINDS)
         self.seed = seed
         self.y_kind: YKind = y_kind
 

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 import torch
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive, label_entropy
+from ssl_it import checks
+from ssl_it.estimators.base import MIEstimator, Pair, YKind, entropy_of_counts, label_entropy
 from ssl_it.estimators.pairwise import layer_scale
 
 Strategy = Literal["uniform", "quantile", "layer_std", "absolute"]
@@ -32,10 +33,10 @@ def quantise(t: torch.Tensor, n_bins: int, strategy: Strategy = "uniform", bin_w
         return (codes - codes.min(0).values).to(torch.int64)
     if strategy == "uniform":
         lo, hi = t.min(0).values, t.max(0).values
-        width = (hi - lo) / n_bins
-        safe = torch.where(width > 0, width, torch.ones_like(width))
+        bin_size = (hi - lo) / n_bins
+        safe = torch.where(bin_size > 0, bin_size, torch.ones_like(bin_size))
         codes = torch.floor((t - lo) / safe).clamp_(0, n_bins - 1)
-        return torch.where(width > 0, codes, torch.zeros_like(codes)).to(torch.int64)
+        return torch.where(bin_size > 0, codes, torch.zeros_like(codes)).to(torch.int64)
     probs = torch.linspace(0, 1, n_bins + 1, dtype=t.dtype, device=t.device)[1:-1]
     edges = torch.quantile(t, probs, dim=0).T.contiguous()  # (d, n_bins - 1)
     return torch.searchsorted(edges, t.T.contiguous(), right=True).T.contiguous()
@@ -54,12 +55,9 @@ def plugin_entropy(ids: torch.Tensor, miller_madow: bool = False) -> float:
     With ``miller_madow`` adds ``(m - 1) / (2N)``, m = number of occupied
     symbols (Miller 1955), which removes the first-order downward bias.
     """
-    counts = torch.bincount(ids).double()
-    counts = counts[counts > 0]
-    n = counts.sum()
-    p = counts / n
-    h = float(-(p * p.log()).sum())
-    return h + (len(counts) - 1) / (2.0 * float(n)) if miller_madow else h
+    counts = torch.bincount(ids)
+    h = float(entropy_of_counts(counts))
+    return h + (int((counts > 0).sum()) - 1) / (2.0 * ids.numel()) if miller_madow else h
 
 
 class BinningMI(MIEstimator):
@@ -115,13 +113,11 @@ class BinningMI(MIEstimator):
         bin_width: float = 0.5,
     ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
-        check_positive("n_bins", n_bins, integer=True)
-        if n_bins < 2:
-            raise ValueError(f"n_bins must be >= 2, got {n_bins}")
-        check_choice("strategy", strategy, ("uniform", "quantile", "layer_std", "absolute"))
-        check_positive("bin_width", bin_width)
+        checks.integer("n_bins", n_bins, minimum=2)
+        checks.choice("strategy", strategy, ("uniform", "quantile", "layer_std", "absolute"))
+        checks.positive("bin_width", bin_width)
         self.bin_width = float(bin_width)
-        check_choice("miller_madow", miller_madow, (True, False))
+        checks.flag("miller_madow", miller_madow)
         self.n_bins = n_bins
         self.strategy: Strategy = strategy
         self.miller_madow = miller_madow

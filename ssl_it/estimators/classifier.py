@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 import torch
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive, label_entropy, to_tensor
+from ssl_it import checks
+from ssl_it.estimators.base import MIEstimator, Pair, YKind, label_entropy, to_tensor
 from ssl_it.estimators.reduction import principal_scores
 
 Standardize = Literal["layer", "unit"]
@@ -224,21 +225,19 @@ class ClassifierMI(MIEstimator):
         if y_kind == "continuous":
             raise ValueError("y_kind must be 'labels' or 'auto' for ClassifierMI (a bound on I(T;Y) with class "
                              "labels y), got 'continuous'")
-        check_positive("n_folds", n_folds, integer=True)
-        if n_folds < 3:
-            raise ValueError(f"n_folds must be >= 3 (cross-fitting with nested validation), got {n_folds}")
+        checks.integer("n_folds", n_folds, minimum=3)  # cross-fitting with nested validation
         if not penalties:
             raise ValueError("penalties must hold at least one positive number, got an empty list")
         for p in penalties:
-            check_positive("penalties", p)
+            checks.positive("penalties", p)
         if ranks is not None:
             if not ranks:
                 raise ValueError("ranks must be None or a non-empty list of positive integers")
             for r in ranks:
-                check_positive("ranks", r, integer=True)
+                checks.integer("ranks", r)
         if max_dim is not None:
-            check_positive("max_dim", max_dim, integer=True)
-        check_choice("standardize", standardize, ("layer", "unit"))
+            checks.integer("max_dim", max_dim)
+        checks.choice("standardize", standardize, ("layer", "unit"))
         self.n_folds, self.penalties = n_folds, tuple(float(p) for p in penalties)
         self.ranks = None if ranks is None else tuple(int(r) for r in ranks)
         self.max_dim, self.standardize = max_dim, standardize

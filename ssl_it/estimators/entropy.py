@@ -14,7 +14,8 @@ import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from ssl_it.estimators.base import as_float_matrix, check_positive, to_tensor
+from ssl_it import checks
+from ssl_it.estimators.base import as_float_matrix, to_tensor
 from ssl_it.estimators.gaussian import Shrinkage, check_shrinkage, ledoit_wolf_intensity
 from ssl_it.estimators.pairwise import row_chunks, sq_dists
 
@@ -40,7 +41,7 @@ def gaussian_entropy(z: Any, shrinkage: Shrinkage = 0.0, eps: float = 1e-6) -> f
             the finite degenerate value ``d/2 log(2 pi e eps)`` instead of -inf.
     """
     check_shrinkage(shrinkage)
-    check_positive("eps", eps, allow_zero=True)
+    checks.positive("eps", eps, allow_zero=True)
     t = _embedding(z, 2)
     d = t.shape[1]
     zc = t - t.mean(0, keepdim=True)
@@ -90,8 +91,8 @@ def knn_entropy(z: Any, k: int = 3, min_distance: float = 1e-12) -> float:
         k: neighbour order (>= 1).
         min_distance: floor of ``r_i`` (> 0).
     """
-    check_positive("k", k, integer=True)
-    check_positive("min_distance", min_distance)
+    checks.integer("k", k)
+    checks.positive("min_distance", min_distance)
     t = _embedding(z, k + 1)
     n, d = t.shape
     if t.device.type == "cpu":
@@ -111,7 +112,7 @@ def effective_rank(z: Any, eps: float = 1e-7) -> float:
     paper). Between 1 and min(N, d); an all-zero embedding gives 0.0 (the
     stated degenerate value).
     """
-    check_positive("eps", eps, allow_zero=True)
+    checks.positive("eps", eps, allow_zero=True)
     t = _embedding(z, 1)
     n, d = t.shape
     if d > 4 * n or n > 4 * d:  # singular values from the smaller Gram matrix

@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_positive
+from ssl_it import checks
+from ssl_it.estimators.base import MIEstimator, Pair, YKind
 from ssl_it.estimators.pairwise import standardize
 from ssl_it.estimators.reduction import principal_scores
 
@@ -139,7 +140,7 @@ class GaussianMI(MIEstimator):
         super().__init__(seed=seed, y_kind=y_kind)
         check_shrinkage(shrinkage)
         if max_dim is not None:
-            check_positive("max_dim", max_dim, integer=True)
+            checks.integer("max_dim", max_dim)
         self.shrinkage = shrinkage
         self.max_dim = max_dim
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive
+from ssl_it import checks
+from ssl_it.estimators.base import MIEstimator, Pair, YKind
 from ssl_it.estimators.pairwise import Scale, layer_scale, row_chunks, sq_dists
 
 def mixture_entropy_bounds(
@@ -40,6 +41,7 @@ def mixture_entropy_bounds(
         upper[rows] = log_n - torch.logsumexp(-d2 / (2 * noise_var), 1)
         lower[rows] = log_n - torch.logsumexp(-d2 / (8 * noise_var), 1)
         if groups is not None:
+            assert up_in is not None and lo_in is not None and log_size is not None
             d2 = d2.masked_fill_(groups[rows, None] != groups[None, :], math.inf)
             up_in[rows] = log_size[rows] - torch.logsumexp(-d2 / (2 * noise_var), 1)
             lo_in[rows] = log_size[rows] - torch.logsumexp(-d2 / (8 * noise_var), 1)
@@ -102,8 +104,8 @@ class KDEMI(MIEstimator):
     def __init__(self, noise_var: float = 0.1, seed: int = 0, y_kind: YKind = "auto",
                  scale: Scale = "absolute") -> None:
         super().__init__(seed=seed, y_kind=y_kind)
-        check_positive("noise_var", noise_var)
-        check_choice("scale", scale, ("absolute", "unit_rms", "total"))
+        checks.positive("noise_var", noise_var)
+        checks.choice("scale", scale, ("absolute", "unit_rms", "total"))
         self.noise_var = float(noise_var)
         self.scale: Scale = scale
 

@@ -24,7 +24,8 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 from sklearn.neighbors import KDTree
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive, to_tensor
+from ssl_it import checks
+from ssl_it.estimators.base import MIEstimator, Pair, YKind, to_tensor
 from ssl_it.estimators.ksg_gao import gao_continuous, gao_labels
 from ssl_it.estimators.pairwise import knn_scale, rank_columns, row_chunks, seeded_normal, space_dists, standardize
 
@@ -113,9 +114,9 @@ def _class_radius(x: torch.Tensor, labels: torch.Tensor, k: int, use_tree: bool,
             pts = x.cpu().numpy()[members]
             radius[members] = cKDTree(pts).query(pts, k=kc + 1, p=_P[metric], workers=-1)[0][:, -1]
         else:
-            pts = x[torch.as_tensor(members, device=x.device)]
+            own = x[torch.as_tensor(members, device=x.device)]
             for rows in row_chunks(len(members), len(members), n_blocks=2):
-                kth = torch.kthvalue(space_dists(pts[rows], pts, metric), kc + 1, dim=1).values
+                kth = torch.kthvalue(space_dists(own[rows], own, metric), kc + 1, dim=1).values
                 radius[members[rows]] = kth.cpu().numpy()
         k_used[members] = kc
     return radius, k_used
@@ -258,14 +259,14 @@ class KSGMI(MIEstimator):
         variant: Variant = "ksg",
     ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
-        check_positive("k", k, integer=True)
-        check_choice("algorithm", algorithm, (1, 2))
-        check_choice("preprocess", preprocess, ("standardize", "rank", "none"))
-        check_positive("noise", noise, allow_zero=True)
-        check_choice("search", search, ("auto", "kdtree", "brute"))
-        check_choice("metric", metric, ("max", "euclidean"))
-        check_choice("space_scale", space_scale, ("auto", "none", "dim", "knn"))
-        check_choice("variant", variant, ("ksg", "gao2017"))
+        checks.integer("k", k)
+        checks.choice("algorithm", algorithm, (1, 2))
+        checks.choice("preprocess", preprocess, ("standardize", "rank", "none"))
+        checks.positive("noise", noise, allow_zero=True)
+        checks.choice("search", search, ("auto", "kdtree", "brute"))
+        checks.choice("metric", metric, ("max", "euclidean"))
+        checks.choice("space_scale", space_scale, ("auto", "none", "dim", "knn"))
+        checks.choice("variant", variant, ("ksg", "gao2017"))
         self.k, self.algorithm, self.preprocess = k, algorithm, preprocess
         self.noise, self.search, self.metric = float(noise), search, metric
         self.space_scale, self.variant = space_scale, variant

@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_positive
+from ssl_it import checks
+from ssl_it.estimators.base import BoundKind, MIEstimator, Pair, YKind
 from ssl_it.estimators.reduction import principal_scores
 
 
@@ -53,13 +54,13 @@ class PCAReducedMI(MIEstimator):
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
     """
 
-    bound = "point"
+    bound: BoundKind = "point"
 
     def __init__(self, estimator: MIEstimator, dim: int = 16, seed: int = 0, y_kind: YKind = "auto") -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         if not isinstance(estimator, MIEstimator):
             raise ValueError(f"estimator must be an MIEstimator, got {type(estimator).__name__}")
-        check_positive("dim", dim, integer=True)
+        checks.integer("dim", dim)
         self.estimator, self.dim = estimator, dim
         self.name = f"pca_{estimator.name}"
         self.bound = estimator.bound

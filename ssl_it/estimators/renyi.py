@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_positive
+from ssl_it import checks
+from ssl_it.estimators.base import MIEstimator, Pair, YKind
 from ssl_it.estimators.pairwise import row_chunks, sq_dists
 
 EIG_MAX_SAMPLES: int = 5000
@@ -102,14 +103,14 @@ class RenyiMI(MIEstimator):
     def __init__(self, alpha: float = 2.0, kernel_width: float | str = "median", seed: int = 0,
                  y_kind: YKind = "auto") -> None:
         super().__init__(seed=seed, y_kind=y_kind)
-        check_positive("alpha", alpha)
+        checks.positive("alpha", alpha)
         if alpha == 1:
             raise ValueError("alpha must differ from 1 (the Shannon limit is not defined by this formula)")
         if isinstance(kernel_width, str):
             if kernel_width not in ("median", "silverman"):
                 raise ValueError(f"kernel_width must be 'median', 'silverman' or a positive number, got {kernel_width!r}")
         else:
-            check_positive("kernel_width", kernel_width)
+            checks.positive("kernel_width", kernel_width)
         self.alpha, self.kernel_width = float(alpha), kernel_width
 
     def settings(self) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ssl_it.estimators.base import MIEstimator, check_positive, to_tensor
+from ssl_it import checks
+from ssl_it.estimators.base import MIEstimator, to_tensor
 
 
 @dataclass
@@ -43,9 +44,7 @@ def fold_spread(estimator: MIEstimator, x: Any, y: Any, n_folds: int = 5, seed: 
         n_folds: number of folds (>= 2).
         seed: seed of the fold assignment.
     """
-    check_positive("n_folds", n_folds, integer=True)
-    if n_folds < 2:
-        raise ValueError(f"n_folds must be >= 2, got {n_folds}")
+    checks.integer("n_folds", n_folds, minimum=2)
     xt, yt = to_tensor(x, "x"), to_tensor(y, "y")
     if xt.shape[0] != yt.shape[0]:
         raise ValueError(f"x and y must have the same number of samples N, got {xt.shape[0]} and {yt.shape[0]}")

@@ -6,7 +6,7 @@ from ssl_it.objectives.barlow_twins import (
     batch_standardize,
     cross_correlation,
 )
-from ssl_it.objectives.base import Objective, count_global_views, view_pairs
+from ssl_it.objectives.base import Objective, count_global_views, mean_over_view_pairs, view_pairs
 from ssl_it.objectives.byol import BYOL, byol_loss
 from ssl_it.objectives.dino import DINO, DINOHead, dino_loss, teacher_temperature
 from ssl_it.objectives.heads import MLP, GaussianHead, NormalizedLinear
@@ -39,5 +39,5 @@ __all__ = [
     "gaussian_kl", "info_nce", "info_nce_views", "invariance_loss", "logdet_entropy",
     "mib_loss", "moco_loss", "normalized_mse", "nt_xent", "off_diagonal", "simsiam_loss",
     "sinkhorn_knopp", "swav_loss", "symmetric_kl", "teacher_temperature", "variance_loss",
-    "vicreg_logdet_loss", "vicreg_loss", "view_pairs", "whiten", "wmse_loss",
+    "vicreg_logdet_loss", "vicreg_loss", "view_pairs", "mean_over_view_pairs", "whiten", "wmse_loss",
 ]

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive, full_precision
-from ssl_it.objectives.distributed import gather
+from ssl_it import checks
+from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
 from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.vicreg import off_diagonal
 
@@ -55,7 +55,7 @@ def barlow_twins_loss(
     }
 
 
-class BarlowTwins(Objective):
+class BarlowTwins(ViewPairObjective):
     """Barlow Twins with its projector; the loss averaged over pairs of views.
 
     Args:
@@ -75,22 +75,9 @@ class BarlowTwins(Objective):
         lambd: float = 0.0051,
     ) -> None:
         super().__init__()
-        check_positive("lambd", lambd, allow_zero=True)
+        checks.positive("lambd", lambd, allow_zero=True)
         self.lambd = lambd
         self.projector = MLP(in_dim, hidden_dims, out_dim, last_bias=False)
 
-    def forward(
-        self,
-        features: list[torch.Tensor],
-        views: list[torch.Tensor],
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
-        # Gather here: standardisation and cross-correlation use the global batch.
-        z = [gather(self.projector(f)) for f in features]
-        outs = [
-            barlow_twins_loss(z[i], z[j], self.lambd)
-            for i in range(len(z))
-            for j in range(i + 1, len(z))
-        ]
-        return {k: torch.stack([o[k] for o in outs]).mean() for k in outs[0]}
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        return barlow_twins_loss(z1, z2, self.lambd)

@@ -8,15 +8,20 @@ backbone on the views and hands the features over.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
 import torch
 from torch import nn
 
+from ssl_it.objectives.distributed import gather
+
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+_Loss = TypeVar("_Loss", torch.Tensor, dict[str, torch.Tensor])
+_View = TypeVar("_View")
 
 
 def full_precision(fn: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -37,7 +42,8 @@ def full_precision(fn: Callable[_P, _R]) -> Callable[_P, _R]:
 class Objective(nn.Module):
     """Base class of the SSL objectives (and of the supervised reference).
 
-    Subclasses implement :meth:`forward`; the hooks below default to no-ops.
+    Subclasses implement :meth:`loss` (:meth:`forward` checks the features
+    first); the hooks below default to no-ops.
 
     What a measurement reads (the information plane, the diagnostics): the
     :attr:`projector` and :meth:`probe_heads`, run after the backbone in that
@@ -59,6 +65,7 @@ class Objective(nn.Module):
     """
 
     projector: nn.Module
+    progress: torch.Tensor
     needs_labels: bool = False
     needs_num_classes: bool = False
     min_views: int = 2
@@ -107,7 +114,21 @@ class Objective(nn.Module):
         Returns:
             ``{"loss": weighted total, <term>: unweighted term, ...}``; every
             value is a scalar tensor.
+
+        Raises:
+            ValueError: features that :meth:`_check_features` rejects.
         """
+        self._check_features(features)
+        return self.loss(features, views, labels)
+
+    def loss(
+        self,
+        features: list[torch.Tensor],
+        views: list[torch.Tensor],
+        labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """The loss of one batch whose features :meth:`forward` has checked
+        (same arguments and result); every objective implements it."""
         raise NotImplementedError
 
     def _check_features(self, features: list[torch.Tensor]) -> int:
@@ -136,6 +157,36 @@ class Objective(nn.Module):
         return batch
 
 
+class ViewPairObjective(Objective):
+    """An objective whose loss is a function of two views' projections,
+    computed on the global batch and averaged over the unordered view pairs
+    (SimCLR, InfoNCE, VICReg, VICReg-LogDet, Barlow Twins).
+
+    Subclasses build ``projector`` and implement :meth:`pair_loss` (or
+    :meth:`views_loss`, when the pairs share random choices, as W-MSE's
+    sub-batches).
+    """
+
+    def loss(
+        self,
+        features: list[torch.Tensor],
+        views: list[torch.Tensor],
+        labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        # Gather here: every pair loss reads the global batch (negatives, variance,
+        # covariance, cross-correlation, whitening).
+        return self.views_loss([gather(self.projector(f)) for f in features])
+
+    def views_loss(self, z: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The loss of all views' ``(global batch, out_dim)`` projections:
+        :meth:`pair_loss` averaged over the view pairs."""
+        return mean_over_view_pairs(z, self.pair_loss)
+
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"loss": ..., <term>: ...}`` of one pair of ``(global batch, out_dim)`` projections."""
+        raise NotImplementedError
+
+
 def count_global_views(views: list[torch.Tensor]) -> int:
     """Number of leading views with the shape of ``views[0]`` (the global
     crops; multi-crop local crops are smaller and come after them)."""
@@ -143,6 +194,18 @@ def count_global_views(views: list[torch.Tensor]) -> int:
     while n < len(views) and views[n].shape == views[0].shape:
         n += 1
     return n
+
+
+def mean_over_view_pairs(z: Sequence[_View], loss: Callable[[_View, _View], _Loss]) -> _Loss:
+    """``loss(z[i], z[j])`` averaged over the unordered view pairs ``i < j``
+    (symmetric multi-view objectives: with two views, the loss of the pair).
+    ``z[i]`` is what the loss reads of view ``i`` (its projection, or a tuple
+    of tensors); ``loss`` returns a scalar tensor, or a dict of them averaged
+    key by key."""
+    outs = [loss(a, b) for a, b in itertools.combinations(z, 2)]
+    if isinstance(outs[0], torch.Tensor):
+        return torch.stack(outs).mean()
+    return {k: torch.stack([o[k] for o in outs]).mean() for k in outs[0]}
 
 
 def view_pairs(n_views: int, n_targets: int) -> list[tuple[int, int]]:
@@ -162,42 +225,3 @@ def check_pair(z1: torch.Tensor, z2: torch.Tensor, min_batch: int = 2) -> None:
         )
     if z1.shape[0] < min_batch:
         raise ValueError(f"z1, z2: batch size must be at least {min_batch}, got {z1.shape[0]}")
-
-
-def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``value > 0`` (``>= 0``)."""
-    ok = value >= 0 if allow_zero else value > 0
-    if not ok or value != value:  # value != value catches NaN
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name}: must be {bound}, got {value}")
-
-
-def check_interval(
-    name: str, value: float, low: float, high: float, *, closed_high: bool = True
-) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``low <= value <= high``
-    (``< high`` when ``closed_high`` is false)."""
-    ok = low <= value <= high if closed_high else low <= value < high
-    if not ok:
-        right = "]" if closed_high else ")"
-        raise ValueError(f"{name}: must lie in [{low}, {high}{right}, got {value}")
-
-
-def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``value`` is in ``allowed``."""
-    if value not in allowed:
-        raise ValueError(f"{name}: must be one of {', '.join(allowed)}; got {value!r}")
-
-
-def check_dims(name: str, dims: Sequence[int], *, allow_empty: bool = True) -> list[int]:
-    """Validate a list of layer widths (a Hydra ``ListConfig`` is fine) and
-    return it as a plain ``list[int]``."""
-    if isinstance(dims, (str, int)) or not isinstance(dims, Sequence):
-        raise ValueError(f"{name}: must be a list of positive ints, got {dims!r}")
-    out = list(dims)
-    if not allow_empty and not out:
-        raise ValueError(f"{name}: must hold at least one width, got []")
-    for d in out:
-        if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
-            raise ValueError(f"{name}: every width must be a positive int, got {out!r}")
-    return out

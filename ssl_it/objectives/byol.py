@@ -7,13 +7,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import (
-    check_dims,
-    check_pair,
-    count_global_views,
-    full_precision,
-    view_pairs,
-)
+from ssl_it import checks
+from ssl_it.objectives.base import check_pair, count_global_views, full_precision, view_pairs
 from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.momentum import MomentumObjective
 
@@ -62,18 +57,17 @@ class BYOL(MomentumObjective):
         final_momentum: float = 1.0,
     ) -> None:
         super().__init__(base_momentum, final_momentum)
-        check_dims("predictor_hidden_dims", predictor_hidden_dims)
+        checks.widths("predictor_hidden_dims", predictor_hidden_dims)
         self.projector = MLP(in_dim, hidden_dims, out_dim)
         self.predictor = MLP(out_dim, predictor_hidden_dims, out_dim)
         self._init_teacher_head()
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         n_global = count_global_views(views)
         p = [self.predictor(self.projector(f)) for f in features]
         targets = self.teacher_forward(views[:n_global])

@@ -8,13 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_it.objectives.base import (
-    full_precision,
-    check_interval,
-    check_positive,
-    count_global_views,
-    view_pairs,
-)
+from ssl_it import checks
+from ssl_it.objectives.base import count_global_views, full_precision, view_pairs
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import MLP, NormalizedLinear
 from ssl_it.objectives.momentum import MomentumObjective
@@ -110,6 +105,8 @@ class DINO(MomentumObjective):
             the convnet on MNIST it took DINO from 0.796 to 0.822).
     """
 
+    center: torch.Tensor
+
     def __init__(
         self,
         in_dim: int,
@@ -133,10 +130,10 @@ class DINO(MomentumObjective):
             ("student_temp", student_temp), ("teacher_temp", teacher_temp),
             ("warmup_teacher_temp", warmup_teacher_temp),
         ]:
-            check_positive(name, value)
-        check_interval("warmup_teacher_temp_fraction", warmup_teacher_temp_fraction, 0.0, 1.0)
-        check_interval("center_momentum", center_momentum, 0.0, 1.0)
-        check_interval("freeze_last_layer_fraction", freeze_last_layer_fraction, 0.0, 1.0)
+            checks.positive(name, value)
+        checks.number("warmup_teacher_temp_fraction", warmup_teacher_temp_fraction, 0.0, 1.0)
+        checks.number("center_momentum", center_momentum, 0.0, 1.0)
+        checks.number("freeze_last_layer_fraction", freeze_last_layer_fraction, 0.0, 1.0)
         self.student_temp = student_temp
         self.teacher_temp = teacher_temp
         self.warmup_teacher_temp = warmup_teacher_temp
@@ -166,13 +163,12 @@ class DINO(MomentumObjective):
         batch_mean = gather(torch.cat(teacher_logits).float()).mean(dim=0)
         self.center.mul_(self.center_momentum).add_(batch_mean, alpha=1 - self.center_momentum)
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         n_global = count_global_views(views)
         freeze = self.progress < self.freeze_last_layer_fraction
         student = [self.student_head(f, freeze_last=freeze) for f in features]

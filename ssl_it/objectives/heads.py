@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_it.objectives.base import check_choice, check_dims, check_positive
+from ssl_it import checks
 
 _ACTIVATIONS = ("relu", "gelu")
 
@@ -48,10 +48,10 @@ class MLP(nn.Sequential):
         last_bias: bool = True,
         activation: Literal["relu", "gelu"] = "relu",
     ) -> None:
-        check_positive("in_dim", in_dim)
-        check_positive("out_dim", out_dim)
-        hidden = check_dims("hidden_dims", hidden_dims)
-        check_choice("activation", activation, _ACTIVATIONS)
+        checks.integer("in_dim", in_dim)
+        checks.integer("out_dim", out_dim)
+        hidden = checks.widths("hidden_dims", hidden_dims)
+        checks.choice("activation", activation, _ACTIVATIONS)
         layers: list[nn.Module] = []
         width = in_dim
         for h in hidden:
@@ -79,8 +79,8 @@ class NormalizedLinear(nn.Module):
 
     def __init__(self, in_dim: int, out_dim: int, learn_gain: bool = False) -> None:
         super().__init__()
-        check_positive("in_dim", in_dim)
-        check_positive("out_dim", out_dim)
+        checks.integer("in_dim", in_dim)
+        checks.integer("out_dim", out_dim)
         self.weight = nn.Parameter(torch.empty(out_dim, in_dim))
         nn.init.trunc_normal_(self.weight, std=0.02)
         self.gain = nn.Parameter(torch.ones(out_dim, 1)) if learn_gain else None

@@ -10,14 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_it.objectives.base import (
-    Objective,
-    check_choice,
-    check_pair,
-    check_positive,
-    full_precision,
-)
-from ssl_it.objectives.distributed import gather
+from ssl_it import checks
+from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
 from ssl_it.objectives.heads import MLP
 
 Critic = Literal["cosine", "dot", "bilinear", "neg_l2"]
@@ -49,8 +43,8 @@ def critic_scores(
     Returns:
         ``(batch, batch)`` scores.
     """
-    check_choice("critic", critic, CRITICS)
-    check_positive("temperature", temperature)
+    checks.choice("critic", critic, CRITICS)
+    checks.positive("temperature", temperature)
     z1, z2 = z1.float(), z2.float()
     if critic == "cosine":
         s = F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T
@@ -107,7 +101,7 @@ def info_nce_views(
     return (info_nce(s12) + info_nce(s21)) / 2
 
 
-class InfoNCE(Objective):
+class InfoNCE(ViewPairObjective):
     """Multi-view InfoNCE: symmetric InfoNCE averaged over all pairs of views,
     candidates = the global batch of the other view.
 
@@ -129,30 +123,17 @@ class InfoNCE(Objective):
         temperature: float = 0.1,
     ) -> None:
         super().__init__()
-        check_choice("critic", critic, CRITICS)
-        check_positive("temperature", temperature)
+        checks.choice("critic", critic, CRITICS)
+        checks.positive("temperature", temperature)
         self.critic = critic
         self.temperature = temperature
         self.projector = MLP(in_dim, hidden_dims, out_dim)
         self.critic_weight = nn.Parameter(torch.eye(out_dim)) if critic == "bilinear" else None
 
-    def forward(
-        self,
-        features: list[torch.Tensor],
-        views: list[torch.Tensor],
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
-        # Gather here: the candidates of every anchor are the whole global batch.
-        z = [gather(self.projector(f)) for f in features]
-        losses = [
-            info_nce_views(z[i], z[j], self.critic, self.temperature, self.critic_weight)
-            for i in range(len(z))
-            for j in range(i + 1, len(z))
-        ]
-        loss = torch.stack(losses).mean()
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        loss = info_nce_views(z1, z2, self.critic, self.temperature, self.critic_weight)
         return {
             "loss": loss,
             "info_nce": loss.detach(),
-            "nce_mi_lower_bound": math.log(z[0].shape[0]) - loss.detach(),
+            "nce_mi_lower_bound": math.log(z1.shape[0]) - loss.detach(),
         }

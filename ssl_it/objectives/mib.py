@@ -7,14 +7,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ssl_it.objectives.base import (
-    Objective,
-    check_choice,
-    check_interval,
-    check_pair,
-    check_positive,
-    full_precision,
-)
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import GaussianHead
 from ssl_it.objectives.infonce import CRITICS, Critic, info_nce_views
@@ -114,6 +108,8 @@ class MIB(Objective):
         temperature: InfoNCE temperature (0.1).
     """
 
+    projector: GaussianHead
+
     def __init__(
         self,
         in_dim: int,
@@ -126,12 +122,12 @@ class MIB(Objective):
         temperature: float = 0.1,
     ) -> None:
         super().__init__()
-        check_positive("beta", beta)
-        check_interval("beta_start", beta_start, 0.0, beta)
-        check_positive("beta_start", beta_start)
-        check_interval("beta_warmup_fraction", beta_warmup_fraction, 0.0, 1.0)
-        check_choice("critic", critic, tuple(c for c in CRITICS if c != "bilinear"))
-        check_positive("temperature", temperature)
+        checks.positive("beta", beta)
+        checks.number("beta_start", beta_start, 0.0, beta)
+        checks.positive("beta_start", beta_start)
+        checks.number("beta_warmup_fraction", beta_warmup_fraction, 0.0, 1.0)
+        checks.choice("critic", critic, tuple(c for c in CRITICS if c != "bilinear"))
+        checks.positive("temperature", temperature)
         self.beta, self.beta_start, self.beta_warmup_fraction = beta, beta_start, beta_warmup_fraction
         self.critic, self.temperature = critic, temperature
         self.projector = GaussianHead(in_dim, hidden_dims, out_dim)
@@ -141,23 +137,20 @@ class MIB(Objective):
         """beta at the current ``progress`` (0-d tensor)."""
         return beta_schedule(self.progress, self.beta_start, self.beta, self.beta_warmup_fraction)
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         params = [self.projector.distribution(f) for f in features]
         samples = [mu + sigma * torch.randn_like(sigma) if self.training else mu for mu, sigma in params]
         # Gather here: the InfoNCE candidates are the global batch (the KL is per sample).
         z = [gather(s) for s in samples]
         beta = self.current_beta
-        outs = [
-            mib_loss(*params[i], *params[j], z[i], z[j], beta, self.critic, self.temperature)
-            for i in range(len(z))
-            for j in range(i + 1, len(z))
-        ]
-        out = {k: torch.stack([o[k] for o in outs]).mean() for k in outs[0]}
+        out = mean_over_view_pairs(
+            [(mu, sigma, zi) for (mu, sigma), zi in zip(params, z)],
+            lambda a, b: mib_loss(a[0], a[1], b[0], b[1], a[2], b[2], beta, self.critic, self.temperature),
+        )
         out["nce_mi_lower_bound"] = math.log(z[0].shape[0]) - out["info_nce"].detach()
         return out

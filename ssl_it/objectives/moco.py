@@ -9,14 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_it.objectives.base import (
-    full_precision,
-    check_dims,
-    check_pair,
-    check_positive,
-    count_global_views,
-    view_pairs,
-)
+from ssl_it import checks
+from ssl_it.objectives.base import check_pair, count_global_views, full_precision, view_pairs
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.momentum import MomentumObjective
@@ -52,7 +46,7 @@ def moco_loss(
         Scalar loss in nats.
     """
     check_pair(q, k)
-    check_positive("temperature", temperature)
+    checks.positive("temperature", temperature)
     q = F.normalize(q.float(), dim=1)
     k = F.normalize(k.detach().float(), dim=1)
     if queue is None:
@@ -87,6 +81,9 @@ class MoCo(MomentumObjective):
         final_momentum: at the end, cosine schedule (v3: 1.0).
     """
 
+    queue: torch.Tensor
+    queue_ptr: torch.Tensor
+
     def __init__(
         self,
         in_dim: int,
@@ -99,9 +96,9 @@ class MoCo(MomentumObjective):
         final_momentum: float = 1.0,
     ) -> None:
         super().__init__(base_momentum, final_momentum)
-        check_positive("temperature", temperature)
-        check_positive("queue_size", queue_size, allow_zero=True)
-        pred = check_dims("predictor_hidden_dims", predictor_hidden_dims)
+        checks.positive("temperature", temperature)
+        checks.integer("queue_size", queue_size, minimum=0)
+        pred = checks.widths("predictor_hidden_dims", predictor_hidden_dims)
         self.temperature = temperature
         self.projector = MLP(in_dim, hidden_dims, out_dim)
         self.predictor = MLP(out_dim, pred, out_dim) if pred else nn.Identity()
@@ -117,13 +114,12 @@ class MoCo(MomentumObjective):
         self.queue[idx] = F.normalize(keys.float(), dim=1).to(self.queue.dtype)
         self.queue_ptr.copy_((self.queue_ptr + keys.shape[0]) % self.queue_size)
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         n_global = count_global_views(views)
         # Gather here: v3's negatives are the global batch, and the queue must
         # receive every rank's keys.

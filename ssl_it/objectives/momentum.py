@@ -16,7 +16,8 @@ import math
 import torch
 from torch import nn
 
-from ssl_it.objectives.base import Objective, check_interval
+from ssl_it import checks
+from ssl_it.objectives.base import Objective
 
 
 def cosine_momentum(base: float, final: float, progress: float | torch.Tensor) -> torch.Tensor:
@@ -77,8 +78,8 @@ class MomentumObjective(Objective):
 
     def __init__(self, base_momentum: float, final_momentum: float) -> None:
         super().__init__()
-        check_interval("base_momentum", base_momentum, 0.0, 1.0)
-        check_interval("final_momentum", final_momentum, base_momentum, 1.0)
+        checks.number("base_momentum", base_momentum, 0.0, 1.0)
+        checks.number("final_momentum", final_momentum, base_momentum, 1.0)
         self.base_momentum = base_momentum
         self.final_momentum = final_momentum
         self.teacher_backbone: nn.Module | None = None

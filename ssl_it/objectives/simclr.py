@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive, full_precision
-from ssl_it.objectives.distributed import gather
+from ssl_it import checks
+from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
 from ssl_it.objectives.heads import MLP
 
 
@@ -38,7 +37,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
         Scalar loss in nats.
     """
     check_pair(z1, z2)
-    check_positive("temperature", temperature)
+    checks.positive("temperature", temperature)
     n = z1.shape[0]
     u = F.normalize(torch.cat([z1, z2]).float(), dim=1)  # (2N, dim)
     logits = u @ u.T / temperature  # (2N, 2N)
@@ -49,7 +48,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     return F.cross_entropy(logits, targets)
 
 
-class SimCLR(Objective):
+class SimCLR(ViewPairObjective):
     """SimCLR: MLP projector + NT-Xent, averaged over all pairs of views.
 
     Args:
@@ -68,22 +67,13 @@ class SimCLR(Objective):
         temperature: float = 0.5,
     ) -> None:
         super().__init__()
-        check_positive("temperature", temperature)
+        checks.positive("temperature", temperature)
         self.temperature = temperature
         self.projector = MLP(in_dim, hidden_dims, out_dim)
 
-    def forward(
-        self,
-        features: list[torch.Tensor],
-        views: list[torch.Tensor],
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
-        # Gather here: the negatives of NT-Xent are the whole global batch.
-        z = [gather(self.projector(f)) for f in features]
-        pairs = list(itertools.combinations(range(len(z)), 2))
-        loss = sum(nt_xent(z[i], z[j], self.temperature) for i, j in pairs) / len(pairs)
-        n_candidates = 2 * z[0].shape[0] - 1
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        loss = nt_xent(z1, z2, self.temperature)
+        n_candidates = 2 * z1.shape[0] - 1
         return {
             "loss": loss,
             "nt_xent": loss.detach(),

@@ -7,14 +7,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import (
-    Objective,
-    check_pair,
-    check_positive,
-    count_global_views,
-    full_precision,
-    view_pairs,
-)
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, check_pair, count_global_views, full_precision, view_pairs
 from ssl_it.objectives.heads import MLP
 
 
@@ -60,19 +54,18 @@ class SimSiam(Objective):
         predictor_hidden_dim: int = 128,
     ) -> None:
         super().__init__()
-        check_positive("predictor_hidden_dim", predictor_hidden_dim)
+        checks.integer("predictor_hidden_dim", predictor_hidden_dim)
         self.projector = MLP(
             in_dim, hidden_dims, out_dim, last_batch_norm=True, last_affine=False, last_bias=False
         )
         self.predictor = MLP(out_dim, [predictor_hidden_dim], out_dim)
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         n_global = count_global_views(views)
         z = [self.projector(f) for f in features]
         p = [self.predictor(zi) for zi in z]

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_it.objectives.base import Objective, check_dims, check_interval, check_positive, full_precision
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, full_precision
 from ssl_it.objectives.heads import MLP
 
 
@@ -54,11 +55,11 @@ class Supervised(Objective):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__()
-        check_positive("in_dim", in_dim)
+        checks.integer("in_dim", in_dim)
         if num_classes < 2:
             raise ValueError(f"num_classes: must be >= 2, got {num_classes}")
-        hidden = check_dims("hidden_dims", hidden_dims)
-        check_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed_high=False)
+        hidden = checks.widths("hidden_dims", hidden_dims)
+        checks.number("label_smoothing", label_smoothing, 0.0, 1.0, open_high=True)
         self.label_smoothing = label_smoothing
         if hidden:
             mlp = MLP(in_dim, hidden[:-1], hidden[-1], last_batch_norm=True, last_bias=False)
@@ -71,13 +72,12 @@ class Supervised(Objective):
         """The classifier, after the projector: ``objective.classifier`` is a layer to measure."""
         return [self.classifier]
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         if labels is None:
             raise ValueError("labels: the supervised objective needs the (batch,) class labels")
         logits = [self.classifier(self.projector(f)) for f in features]

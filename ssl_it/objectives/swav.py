@@ -8,14 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_it.objectives.base import (
-    full_precision,
-    Objective,
-    check_interval,
-    check_positive,
-    count_global_views,
-    view_pairs,
-)
+from ssl_it import checks
+from ssl_it.objectives.base import Objective, count_global_views, full_precision, view_pairs
 from ssl_it.objectives.distributed import gather, local_rows
 from ssl_it.objectives.heads import MLP
 
@@ -43,8 +37,8 @@ def sinkhorn_knopp(scores: torch.Tensor, epsilon: float = 0.05, iterations: int 
     Returns:
         ``(batch, K)`` codes, non-negative, rows summing to 1.
     """
-    check_positive("epsilon", epsilon)
-    check_positive("iterations", iterations)
+    checks.positive("epsilon", epsilon)
+    checks.integer("iterations", iterations)
     s = scores.double() / epsilon
     q = torch.exp(s - s.max()).T  # (K, B); shifting by the max changes nothing after normalising
     k, b = q.shape
@@ -111,6 +105,9 @@ class SwAV(Objective):
         freeze_prototypes_fraction: (paper: about the first epoch; config 0.01).
     """
 
+    queue: torch.Tensor
+    queue_filled: torch.Tensor
+
     def __init__(
         self,
         in_dim: int,
@@ -125,14 +122,13 @@ class SwAV(Objective):
         freeze_prototypes_fraction: float = 0.01,
     ) -> None:
         super().__init__()
-        for name, value in [
-            ("num_prototypes", num_prototypes), ("temperature", temperature),
-            ("epsilon", epsilon), ("sinkhorn_iterations", sinkhorn_iterations),
-        ]:
-            check_positive(name, value)
-        check_positive("queue_size", queue_size, allow_zero=True)
-        check_interval("queue_start_fraction", queue_start_fraction, 0.0, 1.0)
-        check_interval("freeze_prototypes_fraction", freeze_prototypes_fraction, 0.0, 1.0)
+        checks.integer("num_prototypes", num_prototypes)
+        checks.positive("temperature", temperature)
+        checks.positive("epsilon", epsilon)
+        checks.integer("sinkhorn_iterations", sinkhorn_iterations)
+        checks.integer("queue_size", queue_size, minimum=0)
+        checks.number("queue_start_fraction", queue_start_fraction, 0.0, 1.0)
+        checks.number("freeze_prototypes_fraction", freeze_prototypes_fraction, 0.0, 1.0)
         self.temperature, self.epsilon = temperature, epsilon
         self.sinkhorn_iterations = sinkhorn_iterations
         self.queue_size = queue_size
@@ -170,13 +166,12 @@ class SwAV(Objective):
         self.queue.copy_(torch.cat([z[:n].to(self.queue.dtype), self.queue[: self.queue_size - n]]))
         self.queue_filled.add_(n)
 
-    def forward(
+    def loss(
         self,
         features: list[torch.Tensor],
         views: list[torch.Tensor],
         labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
         n_global = count_global_views(views)
         z = [F.normalize(self.projector(f), dim=1) for f in features]
         frozen = self.progress < self.freeze_prototypes_fraction

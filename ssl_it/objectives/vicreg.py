@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive, full_precision
-from ssl_it.objectives.distributed import gather
+from ssl_it import checks
+from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
 from ssl_it.objectives.heads import MLP
 
 _PAPER = "Bardes, Ponce & LeCun (2022), VICReg, arXiv:2105.04906."
@@ -99,7 +99,7 @@ def vicreg_loss(
     return {"loss": loss, "invariance": inv, "variance": var, "covariance": cov}
 
 
-class VICReg(Objective):
+class VICReg(ViewPairObjective):
     """VICReg with its expander; the loss averaged over all pairs of views.
 
     Args:
@@ -125,25 +125,12 @@ class VICReg(Objective):
     ) -> None:
         super().__init__()
         for name, value in [("sim_coeff", sim_coeff), ("std_coeff", std_coeff), ("cov_coeff", cov_coeff)]:
-            check_positive(name, value, allow_zero=True)
-        check_positive("eps", eps)
+            checks.positive(name, value, allow_zero=True)
+        checks.positive("eps", eps)
         self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps = (
             sim_coeff, std_coeff, cov_coeff, eps,
         )
         self.projector = MLP(in_dim, hidden_dims, out_dim)
 
-    def forward(
-        self,
-        features: list[torch.Tensor],
-        views: list[torch.Tensor],
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
-        # Gather here: variance and covariance are statistics of the global batch.
-        z = [gather(self.projector(f)) for f in features]
-        outs = [
-            vicreg_loss(z[i], z[j], self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps)
-            for i in range(len(z))
-            for j in range(i + 1, len(z))
-        ]
-        return {k: torch.stack([o[k] for o in outs]).mean() for k in outs[0]}
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        return vicreg_loss(z1, z2, self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps)

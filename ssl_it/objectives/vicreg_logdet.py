@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ssl_it.objectives.base import Objective, check_pair, check_positive, full_precision
-from ssl_it.objectives.distributed import gather
+from ssl_it import checks
+from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
 from ssl_it.objectives.heads import MLP
 from ssl_it.objectives.vicreg import invariance_loss
 
@@ -42,7 +42,7 @@ def logdet_entropy(z: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
         Scalar entropy in nats (of the whole ``dim``-vector).
     """
     check_pair(z, z)
-    check_positive("eps", eps)
+    checks.positive("eps", eps)
     z = z.double()
     n, d = z.shape
     zc = z - z.mean(dim=0)
@@ -81,7 +81,7 @@ def vicreg_logdet_loss(
     return {"loss": loss, "invariance": inv, "entropy": ent}
 
 
-class VICRegLogDet(Objective):
+class VICRegLogDet(ViewPairObjective):
     """VICReg whose variance and covariance terms are replaced by the log-det
     entropy of each view's embedding.
 
@@ -105,24 +105,11 @@ class VICRegLogDet(Objective):
         eps: float = 1e-3,
     ) -> None:
         super().__init__()
-        check_positive("sim_coeff", sim_coeff, allow_zero=True)
-        check_positive("logdet_coeff", logdet_coeff, allow_zero=True)
-        check_positive("eps", eps)
+        checks.positive("sim_coeff", sim_coeff, allow_zero=True)
+        checks.positive("logdet_coeff", logdet_coeff, allow_zero=True)
+        checks.positive("eps", eps)
         self.sim_coeff, self.logdet_coeff, self.eps = sim_coeff, logdet_coeff, eps
         self.projector = MLP(in_dim, hidden_dims, out_dim)
 
-    def forward(
-        self,
-        features: list[torch.Tensor],
-        views: list[torch.Tensor],
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
-        # Gather here: the covariance is a statistic of the global batch.
-        z = [gather(self.projector(f)) for f in features]
-        outs = [
-            vicreg_logdet_loss(z[i], z[j], self.sim_coeff, self.logdet_coeff, self.eps)
-            for i in range(len(z))
-            for j in range(i + 1, len(z))
-        ]
-        return {k: torch.stack([o[k] for o in outs]).mean() for k in outs[0]}
+    def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        return vicreg_logdet_loss(z1, z2, self.sim_coeff, self.logdet_coeff, self.eps)

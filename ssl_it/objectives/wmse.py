@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ssl_it.objectives.base import Objective, check_interval, check_pair, check_positive, full_precision
-from ssl_it.objectives.distributed import broadcast, gather
+from ssl_it import checks
+from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision, mean_over_view_pairs
+from ssl_it.objectives.distributed import broadcast
 from ssl_it.objectives.heads import MLP
 
 
@@ -60,7 +61,7 @@ def wmse_loss(z1: torch.Tensor, z2: torch.Tensor, eps: float = 0.0) -> torch.Ten
     return normalized_mse(whiten(z1, eps), whiten(z2, eps))
 
 
-class WMSE(Objective):
+class WMSE(ViewPairObjective):
     """W-MSE with sub-batch whitening, averaged over pairs of views.
 
     The (global) batch is split into ``w_iter`` random partitions of
@@ -86,13 +87,13 @@ class WMSE(Objective):
         w_eps: float = 0.0,
     ) -> None:
         super().__init__()
-        check_positive("w_size", w_size)
-        check_positive("w_iter", w_iter)
-        check_interval("w_eps", w_eps, 0.0, 1.0, closed_high=False)
+        checks.integer("w_size", w_size)
+        checks.integer("w_iter", w_iter)
+        checks.number("w_eps", w_eps, 0.0, 1.0, open_high=True)
         if w_size <= out_dim:
             raise ValueError(f"w_size: must exceed out_dim ({out_dim}) to whiten, got {w_size}")
         self.w_size, self.w_iter, self.w_eps = w_size, w_iter, w_eps
-        self.projector = MLP(in_dim, hidden_dims, out_dim)
+        self.projector: MLP = MLP(in_dim, hidden_dims, out_dim)
 
     @property
     def min_batch_size(self) -> int:  # type: ignore[override]
@@ -110,26 +111,16 @@ class WMSE(Objective):
             chunks[-1] = torch.cat([chunks[-1], last])
         return chunks
 
-    def forward(
-        self,
-        features: list[torch.Tensor],
-        views: list[torch.Tensor],
-        labels: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        self._check_features(features)
-        # Gather here: whitening uses the covariance of the global batch.
-        z = [gather(self.projector(f)) for f in features]
+    def views_loss(self, z: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         if z[0].shape[0] <= self.projector.out_dim:
             raise ValueError(
                 f"WMSE: the (global) batch size ({z[0].shape[0]}) must exceed out_dim "
                 f"({self.projector.out_dim}) to whiten: use a larger batch or a smaller out_dim"
             )
-        losses = [
-            wmse_loss(z[i][idx], z[j][idx], self.w_eps)
+        losses = [  # every sub-batch holds the same number of pairs: the mean of means is the mean
+            mean_over_view_pairs([v[idx] for v in z], lambda a, b: wmse_loss(a, b, self.w_eps))
             for _ in range(self.w_iter)
             for idx in self._sub_batches(z[0].shape[0], z[0].device)
-            for i in range(len(z))
-            for j in range(i + 1, len(z))
         ]
         loss = torch.stack(losses).mean()
         return {"loss": loss, "wmse": loss.detach()}

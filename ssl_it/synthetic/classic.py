@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from scipy.integrate import trapezoid
 from scipy.special import digamma, gammaln
 
 Transform = Literal["cubic", "sinh", "sigmoid"]
@@ -121,7 +122,6 @@ def mixture_label_mi(n_classes: int, separation: float) -> float:
     comp = np.exp(-0.5 * (t[None, :] - means[:, None]) ** 2) / math.sqrt(2 * math.pi)  # (C, grid)
     mix = comp.mean(0)
     integrand = (comp * (np.log(np.maximum(comp, 1e-300)) - np.log(np.maximum(mix, 1e-300)))).mean(0)
-    trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy < 2 has only trapz
     return float(trapezoid(integrand, t))
 
 

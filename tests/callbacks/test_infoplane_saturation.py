@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ssl_it.callbacks.infoplane import InformationPlane
-from ssl_it.callbacks.infoplane_rows import ceiling_of, input_entropy, is_saturated
+from ssl_it.callbacks.infoplane_rows import ceiling_of, is_saturated
 from ssl_it.callbacks.plotting import plot_information_plane
 from ssl_it.estimators import KDEMI, KSGMI, BinningMI, GaussianMI, InfoNCE, label_entropy
 from tests.callbacks.fakes import TinyModel, fake_trainer
@@ -103,7 +103,7 @@ def test_ceilings_per_estimator_are_the_smaller_bound(make, has_own_ceiling):
     x = torch.randn(N, 3, generator=gen)
     t = x + 0.1 * torch.randn(N, 3, generator=gen)
     labels = _labels()
-    h_x, h_y = input_entropy(x), label_entropy(labels)
+    h_x, h_y = label_entropy(x), label_entropy(labels)
     assert h_x == pytest.approx(math.log(N))
     est = make()
     xt = est.estimate_with_info(x, t)
@@ -123,7 +123,7 @@ def test_ceilings_per_estimator_are_the_smaller_bound(make, has_own_ceiling):
 
 def test_duplicated_probe_inputs_lower_the_ceiling_to_h_x():
     x = torch.cat([torch.zeros(48, 4), torch.ones(16, 4)])  # two distinct inputs, 3:1
-    assert input_entropy(x) == pytest.approx(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
+    assert label_entropy(x) == pytest.approx(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
 
 
 def _rows() -> list[dict]:

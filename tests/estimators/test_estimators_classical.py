@@ -203,3 +203,13 @@ def test_row_chunks_never_exceed_budget_at_50k() -> None:
     n = 50_000
     sizes = [c.stop - c.start for c in pairwise.row_chunks(n, n, n_blocks=6)]
     assert sum(sizes) == n and max(sizes) * n * 8 * 6 <= pairwise.BLOCK_BYTES
+
+
+def test_plugin_entropies_on_known_histograms() -> None:
+    from ssl_it.estimators import entropy_of_counts
+
+    assert entropy_of_counts(torch.tensor([5, 0, 5])).item() == pytest.approx(math.log(2))  # empty bins add nothing
+    assert entropy_of_counts(torch.tensor([1.0, 3.0])).dtype == torch.float32
+    assert label_entropy(torch.tensor([0, 0, 1, 2])) == pytest.approx(-(0.5 * math.log(0.5) + 0.5 * math.log(0.25)))
+    rows = torch.tensor([[0.0, 1.0], [0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])  # distinct rows: 2, 1, 1 of 4
+    assert label_entropy(rows) == pytest.approx(-(0.5 * math.log(0.5) + 0.5 * math.log(0.25)))

@@ -268,3 +268,11 @@ def test_wmse_rejects_a_batch_it_cannot_whiten() -> None:
     f = [torch.randn(6, IN) for _ in range(2)]
     with pytest.raises(ValueError, match="must exceed out_dim"):
         objective(f, f)
+
+
+def test_mean_over_view_pairs_averages_every_unordered_pair() -> None:
+    z = [torch.tensor(1.0), torch.tensor(2.0), torch.tensor(4.0)]
+    mean = O.mean_over_view_pairs(z, lambda a, b: a * b)  # pairs (0,1), (0,2), (1,2): 2, 4, 8
+    assert mean.item() == pytest.approx(14 / 3)
+    terms = O.mean_over_view_pairs(z, lambda a, b: {"loss": a + b, "gap": (a - b).abs()})
+    assert terms["loss"].item() == pytest.approx((3 + 5 + 6) / 3) and terms["gap"].item() == pytest.approx(2.0)

@@ -20,7 +20,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, check_choice, check_positive
+from ssl_it import checks
+from ssl_it.estimators.base import MIEstimator, Pair, YKind
 from ssl_it.estimators.pairwise import gauss_rank
 from ssl_it.threads import threads
 
@@ -87,16 +88,15 @@ class NeuralMIEstimator(MIEstimator):
     ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         if cpu_threads is not None:
-            check_positive("cpu_threads", cpu_threads, integer=True)
-        check_choice("critic", critic, ("separable", "concat"))
+            checks.integer("cpu_threads", cpu_threads)
+        checks.choice("critic", critic, ("separable", "concat"))
         for name, value in [("hidden", hidden), ("layers", layers), ("embed_dim", embed_dim), ("steps", steps),
                             ("batch_size", batch_size), ("eval_every", eval_every), ("patience", patience)]:
-            check_positive(name, value, integer=True)
-        check_positive("lr", lr)
-        if not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
-            raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
-        check_choice("preprocess", preprocess, ("gauss_rank", "zscore"))
-        check_choice("warm_start", warm_start, (True, False))
+            checks.integer(name, value)
+        checks.positive("lr", lr)
+        checks.number("test_fraction", test_fraction, 0.0, 1.0, open_low=True, open_high=True)
+        checks.choice("preprocess", preprocess, ("gauss_rank", "zscore"))
+        checks.flag("warm_start", warm_start)
         if batch_size < 2:
             raise ValueError(f"batch_size must be >= 2, got {batch_size}")
         self.critic, self.hidden, self.layers, self.embed_dim = critic, hidden, layers, embed_dim
@@ -164,7 +164,8 @@ class NeuralMIEstimator(MIEstimator):
         for key in ("module", "optimizer", "shape"):
             if key not in state:
                 raise ValueError(f"state dict is missing {key!r}")
-        self._make(*state["shape"], device=torch.device("cpu"))
+        dx, dy, n_classes = state["shape"]
+        self._make(dx, dy, n_classes, device=torch.device("cpu"))
         assert self._module is not None and self._optimizer is not None
         self._module.load_state_dict(state["module"])
         self._optimizer.load_state_dict(state["optimizer"])

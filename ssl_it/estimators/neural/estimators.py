@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ssl_it.estimators.base import check_positive
+from ssl_it import checks
 from ssl_it.estimators.neural import bounds
 from ssl_it.estimators.neural.base import NeuralMIEstimator
 from ssl_it.estimators.neural.critics import CategoricalConditional, ConcatCritic, GaussianConditional, SeparableCritic
@@ -73,9 +73,7 @@ class MINE(CriticEstimator):
 
     def __init__(self, ema_rate: float = 0.01, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not isinstance(ema_rate, (int, float)) or not 0 < ema_rate <= 1:
-            raise ValueError(f"ema_rate must be in (0, 1], got {ema_rate!r}")
-        self.ema_rate = float(ema_rate)
+        self.ema_rate = float(checks.number("ema_rate", ema_rate, 0.0, 1.0, open_low=True))
         self._ema: float | None = None
 
     def settings(self) -> dict[str, Any]:
@@ -132,7 +130,8 @@ class InfoNCE(CriticEstimator):
 
     def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
         cap = math.log(self.eval_batch(n_samples))
-        return cap if labels is None else min(cap, float(super().ceiling(n_samples, labels)))
+        h_y = None if labels is None else super().ceiling(n_samples, labels)
+        return cap if h_y is None else min(cap, h_y)
 
     def _pooled(self, joint: torch.Tensor, marginal: torch.Tensor, batches: list[torch.Tensor]) -> torch.Tensor:
         return torch.stack([bounds.infonce_bound(s) for s in batches]).mean()
@@ -177,7 +176,7 @@ class SMILE(CriticEstimator):
 
     def __init__(self, clip: float = 5.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        check_positive("clip", clip)
+        checks.positive("clip", clip)
         self.clip = float(clip)
 
     def settings(self) -> dict[str, Any]:
