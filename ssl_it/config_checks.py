@@ -22,6 +22,10 @@ class ConfigError(ValueError):
     """A config value that cannot work; the message names the key."""
 
 
+# The metrics a monitoring callback (a checkpoint, early stopping) may read, and the node that logs each.
+LOGGED_BY = {"val/probe_acc": "online_probe", "val/knn_acc": "knn"}
+
+
 def _get(cfg: DictConfig, key: str) -> Any:
     return OmegaConf.select(cfg, key, default=None)
 
@@ -53,6 +57,21 @@ def validate_config(cfg: DictConfig) -> None:
     resume = _get(cfg, "resume")
     if resume is not None and not isinstance(resume, str):
         raise ConfigError(f"resume={resume!r}: must be 'last', a run directory or a checkpoint path")
+    _check_monitors(cfg)
+
+
+def _check_monitors(cfg: DictConfig) -> None:
+    """A callback that monitors a metric needs the callback that logs it
+    (Lightning would fail only after the first validation epoch)."""
+    nodes = _get(cfg, "callbacks") or {}
+    for name, node in nodes.items():
+        monitor = node.get("monitor") if isinstance(node, DictConfig) else None
+        source = LOGGED_BY.get(str(monitor))
+        if source is not None and nodes.get(source) is None:
+            raise ConfigError(
+                f"callbacks.{name}.monitor={monitor!r}: logged only by callbacks.{source}, which this run "
+                f"removes; keep callbacks.{source}, monitor another metric, or remove callbacks.{name}"
+            )
 
 
 def check_batch_size(batch_size: int, drop_last: bool, n_train: int, objective: Any, world_size: int = 1) -> None:

@@ -188,6 +188,16 @@ def test_batch_of_one_fails_before_training_naming_the_key(make_cfg, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_checkpoint_monitoring_a_removed_callbacks_metric_fails_before_training(make_cfg, tmp_path):
+    with pytest.raises(ConfigError, match=r"callbacks\.best_checkpoint\.monitor='val/probe_acc': .*callbacks\.online_probe"):
+        train(make_cfg("~callbacks.online_probe"))
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ConfigError, match=r"callbacks\.best_checkpoint\.monitor='val/knn_acc': .*callbacks\.knn"):
+        train(make_cfg("callbacks.best_checkpoint.monitor=val/knn_acc", "~callbacks.knn", run="knn"))
+    # without the monitoring checkpoint the same run trains, and linear evaluation still reports
+    assert 0.0 <= train(make_cfg("~callbacks.online_probe", "~callbacks.best_checkpoint", run="ok")) <= 1.0
+
+
 def test_whitening_batch_narrower_than_the_embedding_fails_before_training(make_cfg):
     with pytest.raises(ConfigError, match=r"datamodule\.batch_size=16: objective 'WMSE' needs .* at least 65"):
         train(make_cfg("objective=wmse", "objective.out_dim=64"))
