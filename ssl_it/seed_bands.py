@@ -95,35 +95,34 @@ def _pm(mean: float, sd: float) -> str:
     return f"{mean:.3f}" if math.isnan(sd) else f"{mean:.3f} ± {sd:.3f}"
 
 
-def plot_seed_bands(bands: Sequence[Band]) -> Figure:
-    """One row per layer, one column per quantity: mean over seeds against
-    the epoch, a band of one standard deviation; hollow markers where any
-    seed's point was saturated."""
+def plot_seed_bands(bands: Sequence[Band], columns: int = 3) -> Figure:
+    """One panel per measured (layer, quantity), ``columns`` to a row: mean
+    over seeds against the epoch, a band of one standard deviation; hollow
+    markers where any seed's point was saturated."""
     layers = list(dict.fromkeys(b.layer for b in bands))
-    quantities = [q for q in PANELS if any(b.quantity == q for b in bands)]
+    panels = [(layer, q) for layer in layers for q in PANELS if any((b.layer, b.quantity) == (layer, q) for b in bands)]
     groups = list(dict.fromkeys(b.group for b in bands))
-    fig = Figure(figsize=(4.0 * len(quantities) + 1.8, 2.9 * len(layers)), dpi=100, layout="constrained")
-    axes = fig.subplots(len(layers), len(quantities), squeeze=False)
-    for i, layer in enumerate(layers):
-        for j, quantity in enumerate(quantities):
-            ax = axes[i][j]
-            for k, group in enumerate(groups):
-                band = next((b for b in bands if (b.layer, b.quantity, b.group) == (layer, quantity, group)), None)
-                if band is None:
-                    continue
-                colour = f"C{k % 10}"
-                ax.plot(band.epochs, band.mean, "-", color=colour, lw=1.3, label=f"{group} ({band.n_seeds} seeds)")
-                ax.fill_between(band.epochs, band.mean - band.sd, band.mean + band.sd, color=colour, alpha=0.2, lw=0)
-                hollow = band.saturated > 0
-                ax.plot(band.epochs[~hollow], band.mean[~hollow], "o", color=colour, ms=3)
-                ax.plot(band.epochs[hollow], band.mean[hollow], "o", mfc="none", mec=colour, ms=5)
-            ax.set_xscale("symlog", linthresh=0.1)
-            ax.set_title(f"{layer}: {PANELS[quantity]}", fontsize=9)
-            if i == len(layers) - 1:
-                ax.set_xlabel("epoch")
-            if j == 0:
-                ax.set_ylabel("nats")
-    handles, labels = axes[0][0].get_legend_handles_labels()
+    rows = -(-len(panels) // columns)
+    fig = Figure(figsize=(4.0 * columns + 1.8, 2.9 * rows), dpi=100, layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax, (layer, quantity) in zip(axes, panels):
+        for k, group in enumerate(groups):
+            band = next((b for b in bands if (b.layer, b.quantity, b.group) == (layer, quantity, group)), None)
+            if band is None:
+                continue
+            colour = f"C{k % 10}"
+            ax.plot(band.epochs, band.mean, "-", color=colour, lw=1.3, label=f"{group} ({band.n_seeds} seeds)")
+            ax.fill_between(band.epochs, band.mean - band.sd, band.mean + band.sd, color=colour, alpha=0.2, lw=0)
+            hollow = band.saturated > 0
+            ax.plot(band.epochs[~hollow], band.mean[~hollow], "o", color=colour, ms=3)
+            ax.plot(band.epochs[hollow], band.mean[hollow], "o", mfc="none", mec=colour, ms=5)
+        ax.set_xscale("symlog", linthresh=0.1)
+        ax.set_title(f"{layer}: {PANELS[quantity]}", fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("nats")
+    for ax in axes[len(panels):]:
+        fig.delaxes(ax)
+    handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", fontsize=8,
                title="mean ± 1 sd over seeds\n(hollow: a seed saturated)", title_fontsize=7)
     return fig
