@@ -60,12 +60,16 @@ def test_the_information_plane_group_switches_off_and_the_minimal_set_keeps_the_
 
 
 def test_bad_callback_arguments_name_the_key(make_cfg):
-    with pytest.raises(InstantiationException, match=r"callbacks\.linear_eval\.c must be > 0"):
+    with pytest.raises(InstantiationException, match=r"callbacks\.linear_eval\.c: must be a number > 0; got 0"):
         build_callbacks(make_cfg("callbacks.linear_eval.c=0"))
     with pytest.raises(ValueError, match=r"callbacks\.linear_eval\.max_iter"):
         LinearEvaluation(max_iter=0)
     with pytest.raises(ValueError, match=r"callbacks\.online_probe\.num_classes"):
         OnlineLinearProbe(num_classes=1)
+    with pytest.raises(InstantiationException, match=r"callbacks\.diagnostics\.every_n_epochs: must be an integer >= 1; got 0"):
+        build_callbacks(make_cfg("callbacks.diagnostics.every_n_epochs=0"))
+    with pytest.raises(ValueError, match=r"infoplane\.log_spaced_evals: must be an integer >= 0; got -1"):
+        build_callbacks(make_cfg("infoplane.log_spaced_evals=-1"))
 
 
 def test_results_come_from_every_reporter_and_nothing_else():

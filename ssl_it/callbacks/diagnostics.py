@@ -28,6 +28,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
+from ssl_it import checks
 from ssl_it.callbacks.embedding_metrics import alignment, embedding_std, uniformity
 from ssl_it.callbacks.probe_cache import probe_cache
 from ssl_it.estimators import effective_rank
@@ -59,10 +60,8 @@ class EmbeddingDiagnostics(pl.Callback):
     """
 
     def __init__(self, collapse_threshold: float = 0.1, every_n_epochs: int = 1) -> None:
-        if not 0 < collapse_threshold <= 1:
-            raise ValueError(f"diagnostics.collapse_threshold must be in (0, 1], got {collapse_threshold}")
-        if every_n_epochs < 1:
-            raise ValueError(f"diagnostics.every_n_epochs must be >= 1, got {every_n_epochs}")
+        checks.number("callbacks.diagnostics.collapse_threshold", collapse_threshold, 0.0, 1.0, open_low=True)
+        checks.integer("callbacks.diagnostics.every_n_epochs", every_n_epochs)
         self.collapse_threshold = collapse_threshold
         self.every_n_epochs = every_n_epochs
         self.last: dict[str, float] = {}

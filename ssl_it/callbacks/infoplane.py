@@ -37,6 +37,7 @@ from typing import Any, Literal
 import pytorch_lightning as pl
 import torch
 
+from ssl_it import checks
 from ssl_it.callbacks import infoplane_rows as rows_lib
 from ssl_it.callbacks.divergence import require_finite
 from ssl_it.callbacks.infoplane_logging import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
@@ -106,16 +107,13 @@ class InformationPlane(pl.Callback):
         saturation_tolerance: float = 0.02,
         wandb_chart_preset: str | None = None,
     ) -> None:
-        if x_representation not in ("pixels", "random_projection"):
-            raise ValueError(f"infoplane.x_representation must be 'pixels' or 'random_projection', got '{x_representation}'")
-        if x_dim < 1:
-            raise ValueError(f"infoplane.x_dim must be >= 1, got {x_dim}")
-        if max_dim is not None and max_dim < 1:
-            raise ValueError(f"infoplane.max_dim must be >= 1 or null, got {max_dim}")
+        checks.choice("infoplane.x_representation", x_representation, ("pixels", "random_projection"))
+        checks.integer("infoplane.x_dim", x_dim)
+        if max_dim is not None:
+            checks.integer("infoplane.max_dim", max_dim)
         if not layers:
             raise ValueError("infoplane.layers must name at least one layer")
-        if not 0 <= saturation_tolerance < 1:
-            raise ValueError(f"infoplane.saturation_tolerance must be in [0, 1), got {saturation_tolerance}")
+        checks.number("infoplane.saturation_tolerance", saturation_tolerance, 0.0, 1.0, open_high=True)
         self.schedule = EvaluationSchedule(every_n_epochs, log_spaced_evals, log_spaced_epochs, at_start)
         self.estimator = estimator
         self.per_quantity = rows_lib.per_quantity(estimator, measure_views)

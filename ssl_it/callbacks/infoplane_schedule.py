@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ssl_it import checks
+
 
 def log_spaced_steps(n_evals: int, horizon: int) -> set[int]:
     """Up to ``n_evals`` distinct steps in ``[1, horizon)``, spaced evenly in
@@ -24,12 +26,9 @@ class EvaluationSchedule:
     ``log_spaced_evals`` within ``log_spaced_epochs`` epochs, ``at_start``."""
 
     def __init__(self, every_n_epochs: int, log_spaced_evals: int, log_spaced_epochs: float, at_start: bool) -> None:
-        if every_n_epochs < 1:
-            raise ValueError(f"infoplane.every_n_epochs must be >= 1, got {every_n_epochs}")
-        if log_spaced_evals < 0:
-            raise ValueError(f"infoplane.log_spaced_evals must be >= 0, got {log_spaced_evals}")
-        if log_spaced_epochs <= 0:
-            raise ValueError(f"infoplane.log_spaced_epochs must be > 0, got {log_spaced_epochs}")
+        checks.integer("infoplane.every_n_epochs", every_n_epochs)
+        checks.integer("infoplane.log_spaced_evals", log_spaced_evals, minimum=0)
+        checks.positive("infoplane.log_spaced_epochs", log_spaced_epochs)
         self.every_n_epochs = every_n_epochs
         self.log_spaced_evals = log_spaced_evals
         self.log_spaced_epochs = log_spaced_epochs

@@ -20,6 +20,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
+from ssl_it import checks
 from ssl_it.callbacks.probe_cache import probe_cache, probe_data
 
 
@@ -88,14 +89,11 @@ class KNNClassifier(pl.Callback):
     def __init__(
         self, k: int = 20, temperature: float = 0.07, chunk_size: int = 1024, num_classes: int | None = None
     ) -> None:
-        if k < 1:
-            raise ValueError(f"knn.k must be >= 1, got {k}")
-        if temperature <= 0:
-            raise ValueError(f"knn.temperature must be > 0, got {temperature}")
-        if chunk_size < 1:
-            raise ValueError(f"knn.chunk_size must be >= 1, got {chunk_size}")
-        if num_classes is not None and num_classes < 2:
-            raise ValueError(f"knn.num_classes must be >= 2 or null, got {num_classes}")
+        checks.integer("callbacks.knn.k", k)
+        checks.positive("callbacks.knn.temperature", temperature)
+        checks.integer("callbacks.knn.chunk_size", chunk_size)
+        if num_classes is not None:
+            checks.integer("callbacks.knn.num_classes", num_classes, minimum=2)
         self.k = k
         self.temperature = temperature
         self.chunk_size = chunk_size

@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ssl_it import checks
 from ssl_it.callbacks.probe_cache import probe_cache
 
 __all__ = ["LinearEvaluation", "linear_eval_accuracy"]
@@ -53,10 +54,8 @@ class LinearEvaluation(pl.Callback):
     """
 
     def __init__(self, c: float = 1.0, max_iter: int = 1000) -> None:
-        if c <= 0:
-            raise ValueError(f"callbacks.linear_eval.c must be > 0, got {c}")
-        if max_iter < 1:
-            raise ValueError(f"callbacks.linear_eval.max_iter must be >= 1, got {max_iter}")
+        checks.positive("callbacks.linear_eval.c", c)
+        checks.integer("callbacks.linear_eval.max_iter", max_iter)
         self.c = c
         self.max_iter = max_iter
         self.result: dict[str, float] | None = None

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssl_it import checks
 from ssl_it.callbacks.probe_cache import probe_data
 from ssl_it.estimators import entropy_of_counts
 
@@ -41,10 +42,9 @@ class OnlineLinearProbe(pl.Callback):
     """
 
     def __init__(self, num_classes: int | None = None, lr: float = 1e-2, weight_decay: float = 1e-6) -> None:
-        if num_classes is not None and num_classes < 2:
-            raise ValueError(f"callbacks.online_probe.num_classes must be >= 2 or null, got {num_classes}")
-        if lr <= 0:
-            raise ValueError(f"callbacks.online_probe.lr must be > 0, got {lr}")
+        if num_classes is not None:
+            checks.integer("callbacks.online_probe.num_classes", num_classes, minimum=2)
+        checks.positive("callbacks.online_probe.lr", lr)
         self.num_classes = num_classes
         self.lr = lr
         self.weight_decay = weight_decay
