@@ -19,6 +19,7 @@ Three views of a split:
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Callable
 from functools import partial
@@ -38,8 +39,30 @@ SIZE_SAMPLE = 64  # files whose headers are read to find the image size
 
 
 def decode(data: torch.Tensor, channels: int) -> torch.Tensor:
-    """uint8 ``(channels, H, W)`` image from encoded bytes (JPEG, PNG, ...)."""
-    return decode_image(data, mode=ImageReadMode.RGB if channels == 3 else ImageReadMode.GRAY)
+    """uint8 ``(channels, H, W)`` image from encoded bytes.
+
+    ``torchvision.io`` decodes JPEG, PNG, WEBP and GIF; the other formats a
+    class folder may hold (BMP, TIFF, PPM/PGM), and images it cannot give in
+    ``channels`` channels, go through PIL. 16-bit PNGs
+    are scaled to 8 bits, so every image reaches the views in [0, 255].
+    """
+    try:
+        image = decode_image(data, mode=ImageReadMode.RGB if channels == 3 else ImageReadMode.GRAY)
+    except RuntimeError:
+        image = decode_with_pil(data, channels)
+    if image.ndim != 3 or image.shape[0] != channels:  # GIF frames; WEBP ignores GRAY
+        image = decode_with_pil(data, channels)
+    if image.dtype != torch.uint8:
+        image = TF.to_dtype(image, torch.uint8, scale=True)
+    return image
+
+
+def decode_with_pil(data: torch.Tensor, channels: int) -> torch.Tensor:
+    """uint8 ``(channels, H, W)`` through PIL, for formats ``torchvision.io`` lacks."""
+    with Image.open(io.BytesIO(data.numpy().tobytes())) as im:
+        array = np.asarray(im.convert("RGB" if channels == 3 else "L"))
+    image = torch.from_numpy(array.copy())
+    return image.permute(2, 0, 1) if image.ndim == 3 else image.unsqueeze(0)
 
 
 def resize_uint8(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -71,9 +94,36 @@ def native_size(files: list[str]) -> int:
     picks = np.unique(np.linspace(0, len(files) - 1, min(SIZE_SAMPLE, len(files))).astype(int))
     sides = []
     for i in picks:
-        with Image.open(files[i]) as im:
-            sides.append(min(im.size))
+        try:
+            with Image.open(files[i]) as im:
+                sides.append(min(im.size))
+        except OSError as error:
+            raise ValueError(f"data.train_dir: cannot read the image '{files[i]}': {error}") from error
     return int(np.median(sides))
+
+
+def class_folders(folder: Path, key: str) -> datasets.ImageFolder:
+    """The images of ``folder/<class>/`` (torchvision's file listing), or an
+    error naming ``data.<key>``."""
+    try:
+        return datasets.ImageFolder(str(folder), loader=read_file)
+    except FileNotFoundError as error:
+        raise ValueError(f"data.{key}: {error} (the layout is '{folder}/<class>/<image>')") from error
+
+
+def labels_of_train_classes(val: datasets.ImageFolder, class_to_idx: dict[str, int]) -> list[tuple[str, int]]:
+    """Validation samples labelled by the training split's class indices.
+
+    torchvision numbers the classes of each folder on its own, so a validation
+    folder that lacks one class would shift every later label by one."""
+    unknown = sorted(set(val.classes) - set(class_to_idx))
+    if unknown:
+        known = ", ".join(sorted(class_to_idx)[:10]) + (", ..." if len(class_to_idx) > 10 else "")
+        raise ValueError(
+            f"data.val_dir: classes {unknown[:10]} of '{val.root}' have no folder in data.train_dir "
+            f"(its classes: {known})"
+        )
+    return [(path, class_to_idx[val.classes[label]]) for path, label in val.samples]
 
 
 class ImageFolder(DataSource):
@@ -93,7 +143,9 @@ class ImageFolder(DataSource):
         mean, std: per-channel normalisation statistics.
 
     Raises:
-        ValueError: a missing folder, an empty folder, a bad size or channel count.
+        ValueError: a missing folder, a folder without class sub-folders or
+            images, a validation class the training split lacks, a bad size
+            or channel count.
     """
 
     def __init__(
@@ -114,10 +166,13 @@ class ImageFolder(DataSource):
         if len(mean) != channels or len(std) != channels:
             raise ValueError(f"data.mean and data.std need {channels} values each")
         self.train_dir, self.val_dir = Path(train_dir), Path(val_dir)
-        self._folders: dict[Split, datasets.ImageFolder] = {}
-        files = [path for path, _ in self._folder("train").samples]
-        if not files:
-            raise ValueError(f"data.train_dir: no images under '{train_dir}'")
+        train = class_folders(self.train_dir, "train_dir")
+        self.classes: list[str] = list(train.classes)
+        self._samples: dict[Split, list[tuple[str, int]]] = {
+            "train": list(train.samples),
+            "val": labels_of_train_classes(class_folders(self.val_dir, "val_dir"), train.class_to_idx),
+        }
+        files = [path for path, _ in self._samples["train"]]
         self.native_size = native_size(files)
         size = self.native_size if image_size is None else image_size
         if size < 8:
@@ -133,21 +188,14 @@ class ImageFolder(DataSource):
         self._base_size = base_size or max(size, min(self.native_size, round(size * 8 / 7)))
         self.input_shape = (channels, size, size)
         self.mean, self.std = tuple(mean), tuple(std)
-        self.num_classes = len(self._folder("train").classes)
+        self.num_classes = len(self.classes)
 
     @property
     def base_size(self) -> int:
         return self._base_size
 
-    def _folder(self, split: Split) -> datasets.ImageFolder:
-        if split not in self._folders:
-            folder = self.train_dir if split == "train" else self.val_dir
-            self._folders[split] = datasets.ImageFolder(str(folder), loader=read_file)
-        return self._folders[split]
-
     def _files(self, split: Split, transform: Callable[[torch.Tensor], torch.Tensor]) -> Dataset:
-        folder = self._folder(split)
-        return EncodedFiles(folder.samples, transform)
+        return EncodedFiles(self._samples[split], transform)
 
     def load(self, split: Split) -> Dataset:
         return self._files(split, partial(decode_float, channels=self.input_shape[0]))
@@ -162,7 +210,7 @@ class ImageFolder(DataSource):
     @property
     def all_jpeg(self) -> bool:
         """Whether every training file is a JPEG (GPU decoding needs it)."""
-        return all(Path(p).suffix.lower() in (".jpg", ".jpeg") for p, _ in self._folder("train").samples)
+        return all(Path(p).suffix.lower() in (".jpg", ".jpeg") for p, _ in self._samples["train"])
 
 
 class EncodedFiles(Dataset):
@@ -178,7 +226,10 @@ class EncodedFiles(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        return self.transform(read_file(path)), label
+        try:
+            return self.transform(read_file(path)), label
+        except (RuntimeError, OSError, ValueError) as error:
+            raise RuntimeError(f"data: cannot read or decode the image '{path}': {error}") from error
 
 
 def decode_batch(files: list[torch.Tensor], channels: int, size: int, device: torch.device) -> torch.Tensor:
@@ -186,5 +237,8 @@ def decode_batch(files: list[torch.Tensor], channels: int, size: int, device: to
     in one batched ``decode_jpeg`` call (nvJPEG on a GPU), each resized
     (shorter side) and centre-cropped to ``size``."""
     mode = ImageReadMode.RGB if channels == 3 else ImageReadMode.GRAY
-    images = decode_jpeg(files, mode=mode, device=device)
+    try:
+        images = decode_jpeg(files, mode=mode, device=device)
+    except RuntimeError:  # a JPEG nvJPEG refuses (CMYK, progressive, ...): decoded one by one on the CPU
+        images = [decode(data, channels).to(device) for data in files]
     return torch.stack([resize_uint8(image, size) for image in images])

@@ -14,7 +14,9 @@ import torch
 from PIL import Image
 
 from ssl_it.data import ImageFolder
-from ssl_it.data.folder import decode_batch
+from torchvision.io import read_file
+
+from ssl_it.data.folder import decode, decode_batch
 from ssl_it.train import train
 
 
@@ -84,3 +86,98 @@ def test_vicreg_cifar10_experiment_runs_on_a_jpeg_folder(make_cfg, tmp_path):
     )
     assert cfg.optimizer.lr == 0.3 and cfg.augmentation.blur_prob == [0.0, 0.0] and cfg.objective.out_dim == 2048
     assert 0.0 <= train(cfg) <= 1.0
+
+
+def save_in_every_format(folder: Path) -> dict[str, np.ndarray]:
+    """One 20x24 image per format a class folder may hold; returns PIL's RGB reading of each."""
+    rng = np.random.default_rng(1)
+    folder.mkdir(parents=True)
+    rgb = lambda: Image.fromarray(rng.integers(0, 255, (20, 24, 3), dtype=np.uint8))  # noqa: E731
+    images = {
+        "rgb.jpg": rgb(), "upper.JPG": rgb(), "gray.jpg": rgb().convert("L"), "cmyk.jpg": rgb().convert("CMYK"),
+        "rgba.png": rgb().convert("RGBA"), "palette.png": rgb().convert("P"), "gray.png": rgb().convert("L"),
+        "bitmap.bmp": rgb(), "scan.tiff": rgb(), "pixmap.ppm": rgb(), "photo.webp": rgb(), "anim.gif": rgb(),
+    }
+    for name, image in images.items():
+        image.save(folder / name, **({"lossless": True} if name.endswith(".webp") else {}))
+    Image.fromarray(rng.integers(0, 65535, (20, 24)).astype(np.uint16)).save(folder / "deep16.png")
+    reference = {}
+    for path in folder.iterdir():
+        with Image.open(path) as im:
+            if im.mode.startswith("I"):  # 16 bit: the top byte
+                gray = (np.asarray(im).astype(np.int64) >> 8).astype(np.uint8)
+                reference[path.name] = np.stack([gray] * 3, -1)
+            else:
+                reference[path.name] = np.asarray(im.convert("RGB"))
+    return reference
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_every_image_format_decodes_to_uint8_with_the_asked_channels(tmp_path, channels):
+    reference = save_in_every_format(tmp_path / "a")
+    for name, rgb in reference.items():
+        image = decode(read_file(str(tmp_path / "a" / name)), channels)
+        assert image.dtype == torch.uint8 and image.shape == (channels, 20, 24), name
+        if channels == 3:
+            torch.testing.assert_close(image, torch.from_numpy(rgb.copy()).permute(2, 0, 1), atol=0, rtol=0,
+                                       msg=name)
+        else:  # luma: libjpeg's own greyscale decoding differs from PIL's conversion by a few levels
+            luma = torch.from_numpy(np.asarray(Image.fromarray(rgb).convert("L")).copy())[None]
+            tolerance = 16 if name.lower().endswith(".jpg") else 1
+            assert (image.int() - luma.int()).abs().max() <= tolerance, name
+
+
+def test_a_folder_of_mixed_formats_trains_from_every_file(tmp_path):
+    save_in_every_format(tmp_path / "train" / "a")
+    save_in_every_format(tmp_path / "val" / "a")
+    make_folder(tmp_path / "more", per_class=4, size=(20, 20), classes=1)
+    (tmp_path / "more" / "train" / "c0").rename(tmp_path / "train" / "b")
+    (tmp_path / "more" / "val" / "c0").rename(tmp_path / "val" / "b")
+    src = ImageFolder(str(tmp_path / "train"), str(tmp_path / "val"))
+    formats = {Path(path).suffix.lower() for path, _ in src.load_encoded("train").samples}
+    assert formats == {".jpg", ".png", ".bmp", ".tiff", ".ppm", ".webp"}  # torchvision lists no GIFs
+    for dataset in (src.load("train"), src.load_images("train"), src.load("val")):
+        for i in range(len(dataset)):
+            x, _ = dataset[i]
+            assert x.shape[0] == 3 and (x.dtype == torch.uint8 or 0.0 <= float(x.min()) <= float(x.max()) <= 1.0)
+
+
+def test_validation_labels_follow_the_training_classes(tmp_path):
+    root = make_folder(tmp_path, per_class=2, classes=3)
+    for path in (root / "val" / "c0").iterdir():  # validation lacks class c0
+        path.unlink()
+    (root / "val" / "c0").rmdir()
+    src = ImageFolder(str(root / "train"), str(root / "val"))
+    val = src.load_encoded("val")
+    assert src.num_classes == 3
+    assert [(Path(path).parent.name, label) for path, label in val.samples] == [("c1", 1)] * 2 + [("c2", 2)] * 2
+    (root / "val" / "dog").mkdir()
+    Image.fromarray(np.zeros((12, 12, 3), np.uint8)).save(root / "val" / "dog" / "0.png")
+    with pytest.raises(ValueError, match=r"data\.val_dir: classes \['dog'\] .* no folder in data\.train_dir"):
+        ImageFolder(str(root / "train"), str(root / "val"))
+
+
+def test_folders_without_classes_and_unreadable_files_are_named(tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    Image.fromarray(np.zeros((12, 12, 3), np.uint8)).save(flat / "0.jpg")
+    with pytest.raises(ValueError, match=r"data\.train_dir: .*class folder.*<class>/<image>"):
+        ImageFolder(str(flat), str(flat))
+    root = make_folder(tmp_path / "data", per_class=2, classes=2)
+    (root / "val" / "c1" / "1.jpg").write_bytes(b"not a jpeg at all")
+    src = ImageFolder(str(root / "train"), str(root / "val"))
+    with pytest.raises(RuntimeError, match=r"cannot read or decode the image '.*val/c1/1\.jpg'"):
+        src.load("val")[3]
+    (root / "train" / "c1" / "1.jpg").write_bytes(b"not a jpeg at all")  # read for the image size
+    with pytest.raises(ValueError, match=r"data\.train_dir: cannot read the image '.*train/c1/1\.jpg'"):
+        ImageFolder(str(root / "train"), str(root / "val"))
+
+
+def test_batched_decoding_falls_back_to_one_by_one_for_files_libjpeg_refuses(tmp_path):
+    root = make_folder(tmp_path, per_class=2, classes=2)
+    Image.fromarray(np.full((12, 14, 3), 200, np.uint8)).save(root / "train" / "c1" / "1.jpg", format="PNG")
+    src = ImageFolder(str(root / "train"), str(root / "val"))
+    files = [src.load_encoded("train")[i][0] for i in range(4)]
+    images = decode_batch(files, 3, src.base_size, torch.device("cpu"))
+    assert images.shape == (4, 3, 12, 12) and int(images[3].min()) == int(images[3].max()) == 200
+    torch.testing.assert_close(images, torch.stack([src.load_images("train")[i][0] for i in range(4)]))
