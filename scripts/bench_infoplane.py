@@ -1,7 +1,7 @@
 """Overhead of the information-plane callback on the default run.
 
-Runs the default configuration (or the given overrides) twice in this
-process, with and without ``infoplane``, and prints both wall times and the
+Runs the default configuration (or the given overrides) twice, each in a
+fresh process, without and with ``infoplane``, and prints both wall times and the
 ratio, and the seconds spent inside the callback's evaluations (timed
 around ``InformationPlane._evaluate``, logging and figures included) as a
 share of the run without it: on a shared machine the wall-clock ratio of two
@@ -18,6 +18,8 @@ It also prints, per layer and quantity, the share of evaluations flagged
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,22 +74,43 @@ def saturation_table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def main() -> None:
-    overrides = sys.argv[1:]
+def one_run(which: str, overrides: list[str], out: Path) -> None:
+    """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
     timed_evaluations()
+    wall, acc = timed_run([*overrides, "infoplane=none"] if which == "off" else overrides, out)
+    print("BENCH " + json.dumps({"wall": wall, "acc": acc, "spent": SPENT}), flush=True)
+
+
+def run_in_child(which: str, overrides: list[str], out: Path) -> dict:
+    """Each run in a fresh process, so neither inherits the other's threads, workers or caches."""
+    proc = subprocess.run([sys.executable, __file__, "--one", which, str(out), *overrides],
+                          capture_output=True, text=True, check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
+    if proc.returncode != 0 or not lines:
+        sys.exit(f"the '{which}' run failed:\n{proc.stderr[-3000:]}")
+    return json.loads(lines[-1][len("BENCH "):])
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--one"]:
+        one_run(sys.argv[2], sys.argv[4:], Path(sys.argv[3]))
+        return
+    overrides = sys.argv[1:]
     with tempfile.TemporaryDirectory() as tmp:
-        off, acc_off = timed_run([*overrides, "infoplane=none"], Path(tmp) / "off")
-        on, acc_on = timed_run(overrides, Path(tmp) / "on")
+        off = run_in_child("off", overrides, Path(tmp) / "off")
+        on = run_in_child("on", overrides, Path(tmp) / "on")
         rows = read_trajectory(Path(tmp) / "on" / "infoplane.csv")
         n_evals = len({r["step"] for r in rows})
+    spent = on["spent"]
     print()
     print("| run | wall time (s) | linear-eval top-1 |")
     print("|---|---|---|")
-    print(f"| without infoplane | {off:.1f} | {acc_off:.4f} |")
-    print(f"| with infoplane ({n_evals} evaluations) | {on:.1f} | {acc_on:.4f} |")
-    print(f"\noverhead ratio (with / without) = {on / off:.3f}  ({100 * (on / off - 1):+.1f} %)")
-    print(f"time inside the callback: {sum(SPENT):.1f} s over {len(SPENT)} calls = "
-          f"{100 * sum(SPENT) / off:.1f} % of the run without it")
+    print(f"| without infoplane | {off['wall']:.1f} | {off['acc']:.4f} |")
+    print(f"| with infoplane ({n_evals} evaluations) | {on['wall']:.1f} | {on['acc']:.4f} |")
+    print(f"\noverhead ratio (with / without) = {on['wall'] / off['wall']:.3f}  "
+          f"({100 * (on['wall'] / off['wall'] - 1):+.1f} %)")
+    print(f"time inside the callback: {sum(spent):.1f} s over {len(spent)} calls = "
+          f"{100 * sum(spent) / off['wall']:.1f} % of the run without it")
     print()
     print("\n".join(saturation_table(rows)))
 
