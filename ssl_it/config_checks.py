@@ -101,6 +101,22 @@ def check_batch_size(batch_size: int, drop_last: bool, n_train: int, objective: 
         )
 
 
+def check_label_classes(n_classes: int, consumers: list[Any]) -> None:
+    """Callbacks that classify the labels (``classifies_labels = True``: the
+    online probe, kNN, linear evaluation) need at least two classes; with one
+    their accuracy is 1 by construction, or the classifier refuses to fit."""
+    if n_classes >= 2:
+        return
+    users = [type(c).__name__ for c in consumers if getattr(c, "classifies_labels", False)]
+    if users:
+        raise ConfigError(
+            f"data: the training split has {n_classes} label class; {', '.join(users)} classify the labels and "
+            "need at least 2. Self-supervised training itself needs no labels: remove them with "
+            "callbacks.online_probe=null callbacks.knn=null callbacks.linear_eval=null "
+            "callbacks.best_checkpoint=null (it monitors val/probe_acc)"
+        )
+
+
 def check_probe_size(n_probe: int, consumers: list[Any]) -> None:
     """The probe set must be large enough for every callback that measures on it.
 

@@ -38,7 +38,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from ssl_it import run_log
 from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results
 from ssl_it.checkpoint_io import AtomicCheckpointIO
-from ssl_it.config_checks import ConfigError, check_batch_size, check_probe_size, validate_config
+from ssl_it.config_checks import ConfigError, check_batch_size, check_label_classes, check_probe_size, validate_config
 from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job, config_error
 from ssl_it.loggers import ResumableCSVLogger, finish_loggers
 from ssl_it.module import SSLModule
@@ -213,6 +213,7 @@ def preflight(trainer: pl.Trainer, module: SSLModule, datamodule: Any, callbacks
     datamodule.setup("fit")
     check_batch_size(datamodule.batch_size, datamodule.drop_last, len(datamodule.train_set), module.objective,
                      trainer.world_size)
+    check_label_classes(datamodule.num_classes, callbacks)
     n_probe = datamodule.probe_size_used
     check_probe_size(n_probe, callbacks)
     return n_probe

@@ -86,6 +86,8 @@ class KNNClassifier(pl.Callback):
         num_classes: ``None`` infers ``max(label) + 1`` from the bank.
     """
 
+    classifies_labels = True
+
     def __init__(
         self, k: int = 20, temperature: float = 0.07, chunk_size: int = 1024, num_classes: int | None = None
     ) -> None:

@@ -53,6 +53,8 @@ class LinearEvaluation(pl.Callback):
         max_iter: L-BFGS iterations.
     """
 
+    classifies_labels = True
+
     def __init__(self, c: float = 1.0, max_iter: int = 1000) -> None:
         checks.positive("callbacks.linear_eval.c", c)
         checks.integer("callbacks.linear_eval.max_iter", max_iter)

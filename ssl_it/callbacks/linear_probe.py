@@ -41,6 +41,8 @@ class OnlineLinearProbe(pl.Callback):
         weight_decay: probe weight decay.
     """
 
+    classifies_labels = True
+
     def __init__(self, num_classes: int | None = None, lr: float = 1e-2, weight_decay: float = 1e-6) -> None:
         if num_classes is not None:
             checks.integer("callbacks.online_probe.num_classes", num_classes, minimum=2)

@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from ssl_it.config_checks import ConfigError
 from ssl_it.data import ImageFolder
 from torchvision.io import read_file
 
@@ -181,3 +182,16 @@ def test_batched_decoding_falls_back_to_one_by_one_for_files_libjpeg_refuses(tmp
     images = decode_batch(files, 3, src.base_size, torch.device("cpu"))
     assert images.shape == (4, 3, 12, 12) and int(images[3].min()) == int(images[3].max()) == 200
     torch.testing.assert_close(images, torch.stack([src.load_images("train")[i][0] for i in range(4)]))
+
+
+def test_a_single_class_folder_fails_before_training_naming_the_label_classifiers(make_cfg, tmp_path):
+    root = make_folder(tmp_path / "data", per_class=24, classes=1)
+    folder = ("data=imagefolder", f"data.train_dir={root / 'train'}", f"data.val_dir={root / 'val'}",
+              "datamodule.batch_size=12", "datamodule.probe_size=24", "datamodule.eval_size=24")
+    with pytest.raises(ConfigError, match=r"data: the training split has 1 label class; OnlineLinearProbe, "
+                                          r"KNNClassifier, LinearEvaluation classify the labels"):
+        train(make_cfg(*folder))
+    assert not (tmp_path / "run").exists()
+    acc = train(make_cfg(*folder, "callbacks.online_probe=null", "callbacks.knn=null", "callbacks.linear_eval=null",
+                         "callbacks.best_checkpoint=null", "+trainer.limit_train_batches=2"))
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file() and acc is not None
