@@ -102,6 +102,11 @@ def ridge_loo_scores(x_train: torch.Tensor, onehot: torch.Tensor, x_eval: torch.
     return loo, proj @ (shrink[:, :, None] * coef) + target_mean
 
 
+def smoothed_log_prior(counts: torch.Tensor) -> torch.Tensor:
+    """``log p_c`` with ``p_c = (n_c + 1/2) / (N + C/2)`` (add-1/2 smoothing: absent classes keep a share)."""
+    return ((counts + 0.5) / (counts.sum() + 0.5 * len(counts))).log()
+
+
 class DiscriminantCalibration:
     """Fisher's reduced-rank LDA on the C-dimensional ridge scores: ``q(y | s)`` at several ranks.
 
@@ -130,8 +135,7 @@ class DiscriminantCalibration:
         axes = torch.linalg.eigh(between)[1].flip(1)
         self.proj = torch.linalg.solve_triangular(chol.T, axes, upper=True)  # s -> discriminant coordinates
         self.centres = means @ self.proj
-        prior = (counts + 0.5) / (n + 0.5 * n_classes)
-        self.log_prior = prior.log()
+        self.log_prior = smoothed_log_prior(counts)
         self.absent = counts == 0
 
     def log_proba(self, scores: torch.Tensor, ranks: list[int]) -> torch.Tensor:
@@ -161,7 +165,7 @@ def softmax_log_proba(scores: torch.Tensor, labels: torch.Tensor, n_classes: int
     Unlike the discriminant calibration this needs no class means, so it
     stays sound with one or two training rows per class."""
     counts = torch.bincount(labels, minlength=n_classes).to(scores.dtype)
-    log_prior = ((counts + 0.5) / (counts.sum() + 0.5 * n_classes)).log()
+    log_prior = smoothed_log_prior(counts)
     tau = torch.tensor(temperatures, dtype=scores.dtype, device=scores.device)[:, None, None]
     logits = (tau * scores[None] + log_prior).masked_fill((counts == 0)[None, None], -math.inf)
     return torch.logaddexp(torch.log_softmax(logits, 2) + math.log1p(-PRIOR_MIX), log_prior + math.log(PRIOR_MIX))
