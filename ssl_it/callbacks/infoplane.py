@@ -19,7 +19,9 @@ Each quantity may have its own estimator. What a number means depends on it
 bound kind, the ceiling (the smaller of the quantity's bound on the probe
 set and the estimator's own) and a ``saturated`` flag for values within
 ``saturation_tolerance`` of it (``infoplane_rows``; a warning names the
-layer once). Rows are appended to ``infoplane.csv`` (fsync'ed), kept in
+layer once), and a band (``ssl_it.estimators.bands``: sampling and
+invariance spread). Layer pairs where one is a function of the other are
+checked against the data-processing inequality (``infoplane_dpi``). Rows are appended to ``infoplane.csv`` (fsync'ed), kept in
 memory for ``infoplane.png`` and sent to the loggers (``infoplane_logging``).
 Neural estimators are warm-started: one deep copy per (layer, quantity)
 keeps its critic between evaluations and in the checkpoint.
@@ -40,13 +42,16 @@ import torch
 from ssl_it import checks
 from ssl_it.callbacks import infoplane_rows as rows_lib
 from ssl_it.callbacks.divergence import require_finite
+from ssl_it.callbacks.infoplane_dpi import DataProcessingCheck
+from ssl_it.callbacks.infoplane_dpi import layer_pairs as dpi_layer_pairs
 from ssl_it.callbacks.infoplane_logging import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
 from ssl_it.callbacks.infoplane_probe import ProbeSet, WideLayerProjection, probe_set
 from ssl_it.callbacks.infoplane_schedule import EvaluationSchedule
 from ssl_it.callbacks.probe_cache import probe_cache, probe_data
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.callbacks.trajectory import TrajectoryFile, final_metrics, read_trajectory
-from ssl_it.estimators import MIEstimator, effective_rank, gaussian_entropy
+from ssl_it.estimators import BandMaker, MIEstimator, effective_rank, gaussian_entropy
+from ssl_it.estimators.bands import TRANSFORMS
 from ssl_it.threads import threads
 
 
@@ -87,6 +92,17 @@ class InformationPlane(pl.Callback):
         wandb_chart_preset: ``entity/name`` of a W&B custom-chart preset made
             from ``docs/wandb/infoplane_chart.json``, used for the run-end
             chart (``None``: W&B's built-in line chart).
+        bands: give every value a band (``ssl_it.estimators.bands``:
+            sampling spread and invariance spread; ``<quantity>_lo``,
+            ``_hi``, ``_sd``, ``_spread``, ``_bias`` columns).
+        band_halves: half-samples of the sampling spread, for estimators
+            that do not report their standard error.
+        band_transforms: MI-preserving maps of the invariance spread
+            (``rotation``, ``unit_scale``; ``[]`` for none).
+        dpi_pairs: ``[[upstream, downstream], ...]`` tapped layers where the
+            downstream one is a function of the upstream one, checked
+            against the data-processing inequality at every evaluation
+            (``infoplane_dpi``); ``None``: backbone -> projector.
     """
 
     def __init__(
@@ -106,6 +122,10 @@ class InformationPlane(pl.Callback):
         cpu_threads: int | None = 1,
         saturation_tolerance: float = 0.02,
         wandb_chart_preset: str | None = None,
+        bands: bool = True,
+        band_halves: int = 4,
+        band_transforms: list[str] | tuple[str, ...] = TRANSFORMS,
+        dpi_pairs: list[list[str]] | None = None,
     ) -> None:
         checks.choice("infoplane.x_representation", x_representation, ("pixels", "random_projection"))
         checks.integer("infoplane.x_dim", x_dim)
@@ -114,6 +134,8 @@ class InformationPlane(pl.Callback):
         if not layers:
             raise ValueError("infoplane.layers must name at least one layer")
         checks.number("infoplane.saturation_tolerance", saturation_tolerance, 0.0, 1.0, open_high=True)
+        self.band_maker = BandMaker(band_halves, band_transforms, seed) if bands else None
+        self.dpi = DataProcessingCheck(dpi_layer_pairs(list(layers), dpi_pairs))
         self.schedule = EvaluationSchedule(every_n_epochs, log_spaced_evals, log_spaced_epochs, at_start)
         self.estimator = estimator
         self.per_quantity = rows_lib.per_quantity(estimator, measure_views)
@@ -164,6 +186,7 @@ class InformationPlane(pl.Callback):
             self.trajectory.truncate_to(int(self._restored["rows_written"]))
             self.evaluated_steps = list(self._restored["evaluated_steps"])
             self.saturation.warned = {tuple(k) for k in self._restored.get("warned", [])}  # type: ignore[misc]
+            self.dpi.warned = {tuple(k) for k in self._restored.get("dpi_warned", [])}  # type: ignore[misc]
             path = self.trajectory.path
             self.rows = read_trajectory(path) if path.exists() else []
         self.schedule.fit_start(int(trainer.num_training_batches))
@@ -227,6 +250,7 @@ class InformationPlane(pl.Callback):
         total = time.perf_counter() - start
         for row in new:
             row.update(step=step, epoch=epoch, seconds=round(total / len(new), 4))
+        self.dpi.check(new)
         self.trajectory.append(new)
         self.rows.extend(new)
         self.saturation.check(new)
@@ -241,9 +265,11 @@ class InformationPlane(pl.Callback):
 
     def _measure(self, layer: str, quantity: str, a: torch.Tensor, b: torch.Tensor, probe: ProbeSet) -> dict[str, Any]:
         est = self._estimator_for(f"{layer}/{quantity}")
-        result = est.estimate_with_info(a, b)
+        bound = probe.h_y if quantity == "I_TY" else probe.h_x
+        band = self.band_maker.band(est, a, b, bound) if self.band_maker is not None else None
+        result = band.estimate if band is not None else est.estimate_with_info(a, b)
         ceiling = rows_lib.ceiling_of(quantity, result, probe.h_x, probe.h_y)
-        return rows_lib.quantity_columns(quantity, result, est, ceiling, self.saturation_tolerance)
+        return rows_lib.quantity_columns(quantity, result, est, ceiling, self.saturation_tolerance, band)
 
     def _layer_row(self, layer: str, t: torch.Tensor, probe: ProbeSet, cache: Any) -> dict[str, Any]:
         t_est = self._narrowed(layer, t)
@@ -291,6 +317,7 @@ class InformationPlane(pl.Callback):
             "evaluated_steps": list(self.evaluated_steps),
             "estimators": {k: e.state_dict() for k, e in self.estimators.items() if hasattr(e, "state_dict")},
             "warned": sorted(self.saturation.warned),
+            "dpi_warned": sorted(self.dpi.warned),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:

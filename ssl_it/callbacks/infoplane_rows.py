@@ -27,10 +27,12 @@ from typing import Any, Literal
 
 from pytorch_lightning.utilities import rank_zero_warn
 
-from ssl_it.estimators import MIEstimate, MIEstimator
+from ssl_it.estimators import Band, MIEstimate, MIEstimator
 
 QUANTITIES: dict[str, str] = {"I_XT": "XT", "I_TY": "TY", "I_Z1Z2": "Z1Z2"}  # quantity -> column suffix
 LABELS = {"I_XT": "I(X;T)", "I_TY": "I(T;Y)", "I_Z1Z2": "I(Z1;Z2)"}
+BAND_SUFFIXES: tuple[str, ...] = ("lo", "hi", "sd", "spread", "bias")
+"""Band columns of each quantity: ``I_XT_lo`` ... (``ssl_it.estimators.bands``)."""
 CeilingSource = Literal["H_X", "H_Y", "estimator"]
 
 
@@ -60,17 +62,28 @@ def is_saturated(value: float, ceiling: float, tolerance: float) -> bool:
 
 
 def quantity_columns(
-    quantity: str, estimate: MIEstimate, estimator: MIEstimator, ceiling: Ceiling, tolerance: float
+    quantity: str, estimate: MIEstimate, estimator: MIEstimator, ceiling: Ceiling, tolerance: float,
+    band: Band | None = None,
 ) -> dict[str, Any]:
-    """``{I_XT, estimator_XT, bound_XT, ceiling_XT, saturated_XT}`` (suffix per quantity)."""
+    """``{I_XT, estimator_XT, bound_XT, ceiling_XT, saturated_XT}`` (suffix per quantity), with a band
+    ``{I_XT_lo, I_XT_hi, I_XT_sd, I_XT_spread, I_XT_bias}`` (:data:`BAND_SUFFIXES`), and for a label
+    bound with a non-linear probe ``I_TY_linear``, ``I_TY_nonlinear`` and ``nonlinear_gap_TY``."""
     s = QUANTITIES[quantity]
-    return {
+    out = {
         quantity: estimate.value,
         f"estimator_{s}": estimator.name,
         f"bound_{s}": estimate.bound,
         f"ceiling_{s}": ceiling.value,
         f"saturated_{s}": int(is_saturated(estimate.value, ceiling.value, tolerance)),
     }
+    if band is not None:
+        out.update({f"{quantity}_lo": band.lo, f"{quantity}_hi": band.hi, f"{quantity}_sd": band.sampling_sd,
+                    f"{quantity}_spread": band.invariance_spread, f"{quantity}_bias": band.bias_allowance})
+    linear, nonlinear = estimate.diagnostics.get("I_linear"), estimate.diagnostics.get("I_nonlinear")
+    if linear is not None and nonlinear is not None:
+        out.update({f"{quantity}_linear": linear, f"{quantity}_nonlinear": nonlinear,
+                    f"nonlinear_gap_{s}": nonlinear - linear})
+    return out
 
 
 def summary_columns(used: Mapping[str, MIEstimator]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The append-only information-plane trajectory file (``infoplane.csv``).
 
 One row per layer per evaluation (and one ``views`` row for ``I(Z1;Z2)``),
-with, per quantity, the estimator, its bound kind, the ceiling and the
-``saturated`` flag (``infoplane_rows``). Flushed and fsync'ed after every
+with, per quantity, the estimator, its bound kind, the ceiling, the
+``saturated`` flag (``infoplane_rows``), the band columns and the
+data-processing check (``infoplane_dpi``). Flushed and fsync'ed after every
 evaluation, so a killed run keeps every finished point. On resume the file is
 cut back to the rows the checkpoint knew about, so the trajectory continues
 with no duplicated and no missing evaluations.
@@ -22,12 +23,14 @@ COLUMNS = [
     "estimator_TY", "bound_TY", "ceiling_TY", "saturated_TY",
     "estimator_Z1Z2", "bound_Z1Z2", "ceiling_Z1Z2", "saturated_Z1Z2",
     "settings", "seconds",
+    *[f"{q}_{b}" for q in ("I_XT", "I_TY", "I_Z1Z2") for b in ("lo", "hi", "sd", "spread", "bias")],
+    "I_TY_linear", "I_TY_nonlinear", "nonlinear_gap_TY", "dpi_upstream", "dpi_XT", "dpi_TY",
 ]
 TEXT_COLUMNS = {
     "layer", "estimator", "bound", "settings",
-    "estimator_XT", "bound_XT", "estimator_TY", "bound_TY", "estimator_Z1Z2", "bound_Z1Z2",
+    "estimator_XT", "bound_XT", "estimator_TY", "bound_TY", "estimator_Z1Z2", "bound_Z1Z2", "dpi_upstream",
 }
-FLAG_COLUMNS = {"saturated_XT", "saturated_TY", "saturated_Z1Z2"}
+FLAG_COLUMNS = {"saturated_XT", "saturated_TY", "saturated_Z1Z2", "dpi_XT", "dpi_TY"}
 
 
 class TrajectoryFile:

@@ -6,6 +6,7 @@ diagnostics). Each estimator's docstring states the finite quantity it
 reports, its ceiling and its regime.
 """
 
+from ssl_it.estimators.bands import Band, BandMaker
 from ssl_it.estimators.base import MIEstimate, MIEstimator, entropy_of_counts, label_entropy
 from ssl_it.estimators.binning import BinningMI
 from ssl_it.estimators.classifier import ClassifierMI
@@ -19,6 +20,8 @@ from ssl_it.estimators.renyi import RenyiMI
 from ssl_it.estimators.spread import Spread, fold_spread
 
 __all__ = [
+    "Band",
+    "BandMaker",
     "CLUB",
     "KDEMI",
     "KSGMI",

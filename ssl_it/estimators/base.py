@@ -189,6 +189,10 @@ class MIEstimator(abc.ABC):
     bound: BoundKind = "point"
     labels_only: bool = False
     """True for estimators of ``I(T;Y)`` with class labels ``y`` only (no continuous pairs)."""
+    invariances: frozenset[str] = frozenset()
+    """Maps of either side under which the value is exactly unchanged (up to round-off), among
+    ``"rotation"`` and ``"unit_scale"`` (a factor per column); the bands (:mod:`ssl_it.estimators.bands`)
+    re-estimate only under the others. Each claim is pinned by a test."""
 
     def __init__(self, seed: int = 0, y_kind: YKind = "auto") -> None:
         checks.integer("seed", seed, minimum=0)

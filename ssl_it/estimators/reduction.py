@@ -1,59 +1,128 @@
-"""Principal-component reduction of a wide representation (exact or randomised)."""
+"""Principal-component reduction of a wide representation, and how many axes stand above its noise.
+
+Two jobs that belong together: :func:`principal_scores` gives the coordinates
+of a layer on its leading principal axes, :func:`axes_above_noise` says how
+many of those axes carry more than noise (the Marchenko–Pastur edge). The
+rule and its measurements are in docs/design.md §8.
+"""
 
 from __future__ import annotations
 
+import functools
+import math
+
 import torch
+from scipy.integrate import quad
+from scipy.optimize import brentq
 
 from ssl_it.estimators.pairwise import seeded_normal
 
 OVERSAMPLE: int = 10
 """Extra random probes of the randomised range finder."""
+EXACT_MAX: int = 2048
+"""Largest ``min(N, d)`` decomposed exactly; the randomised range finder is used only above it."""
 
 
 def principal_scores(t: torch.Tensor, q: int, seed: int = 0, rel_tol: float = 1e-9,
                      power_iters: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """Coordinates of the centred rows of ``t`` ``(N, d)`` on its top ``q`` principal axes.
 
-    Exact when ``min(N, d) <= 8 (q + 10)`` (eigendecomposition of the
-    smaller of ``t^T t`` and ``t t^T``); otherwise the randomised range
-    finder of Halko, Martinsson & Tropp (2011, arXiv:0909.4061) with
-    ``q + 10`` seeded Gaussian probes and ``power_iters`` power iterations,
-    which recovers the leading axes to high accuracy when the spectrum
-    decays (at N = 512, d = 2,048, q = 16 it measured about half the time
-    of the exact ``N x N`` route, Gram matrix plus eigendecomposition). Axes whose
-    variance is below ``rel_tol`` times the largest are dropped (a rank-k
-    embedding gives k columns, not k plus round-off).
-
-    Equivariance: rotating or rescaling ``t`` rotates or rescales the axes
-    with it, so the scores change only by column signs and a common factor
-    (exactly on the exact path; the randomised path is exactly scale-
-    equivariant and rotation-equivariant up to its approximation error,
-    since its probes are fixed).
+    Exact whenever ``min(N, d) <= EXACT_MAX`` (2,048): an eigendecomposition
+    of the smaller of ``t^T t`` and ``t t^T``. Rotating or rescaling ``t``
+    then rotates or rescales the axes with it, so the scores change only by
+    column signs and a common factor, exactly. Beyond that size the
+    randomised range finder of Halko, Martinsson & Tropp (2011,
+    arXiv:0909.4061) with ``q + 10`` seeded Gaussian probes and
+    ``power_iters`` power iterations: exactly scale-equivariant, but
+    rotation-equivariant only up to its approximation error, which on
+    layers with full-rank noise (a flat tail of the spectrum) is not small.
+    Axes whose variance is below ``rel_tol`` times the largest are dropped
+    (a rank-k embedding gives k columns, not k plus round-off).
 
     Returns:
         ``(scores (N, q'), variances (q',))`` with ``q' <= min(q, N, d)``,
         columns ordered by decreasing variance.
     """
-    n, d = t.shape
-    tc = t - t.mean(0, keepdim=True)
-    q = min(q, n, d)
-    if 8 * (q + OVERSAMPLE) >= min(n, d):
+    ev, scores = _top_axes(t - t.mean(0, keepdim=True), min(q, *t.shape), seed, power_iters)
+    keep = ev > rel_tol * ev[0].clamp_min(torch.finfo(t.dtype).tiny)
+    return scores[:, keep], ev[keep] / t.shape[0]
+
+
+def _top_axes(tc: torch.Tensor, q: int, seed: int, power_iters: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(eigenvalues of tc^T tc (q,), scores (N, q))`` of the centred ``tc``, decreasing."""
+    n, d = tc.shape
+    if min(n, d) <= EXACT_MAX:
         if d <= n:
             ev, vecs = torch.linalg.eigh(tc.T @ tc)
             ev, vecs = ev.flip(0)[:q], vecs.flip(1)[:, :q]
-            scores = tc @ vecs
-        else:
-            ev, vecs = torch.linalg.eigh(tc @ tc.T)
-            ev, vecs = ev.flip(0)[:q], vecs.flip(1)[:, :q]
-            scores = vecs * ev.clamp_min(0).sqrt()
-    else:
-        probes = seeded_normal((d, q + OVERSAMPLE), seed, tc)
-        basis = torch.linalg.qr(tc @ probes)[0]
-        for _ in range(power_iters):
-            basis = torch.linalg.qr(tc @ (tc.T @ basis))[0]
-        small = basis.T @ tc  # (q + 10, d); its Gram's eigenvectors rotate the basis onto the axes
-        ev, rot = torch.linalg.eigh(small @ small.T)
-        ev, rot = ev.flip(0)[:q].clamp_min(0), rot.flip(1)[:, :q]
-        scores = basis @ rot * ev.sqrt()
-    keep = ev > rel_tol * ev[0].clamp_min(torch.finfo(t.dtype).tiny)
-    return scores[:, keep], ev[keep] / n
+            return ev, tc @ vecs
+        ev, vecs = torch.linalg.eigh(tc @ tc.T)
+        ev, vecs = ev.flip(0)[:q], vecs.flip(1)[:, :q]
+        return ev, vecs * ev.clamp_min(0).sqrt()
+    probes = seeded_normal((d, q + OVERSAMPLE), seed, tc)
+    basis = torch.linalg.qr(tc @ probes)[0]
+    for _ in range(power_iters):
+        basis = torch.linalg.qr(tc @ (tc.T @ basis))[0]
+    small = basis.T @ tc  # (q + 10, d); its Gram's eigenvectors rotate the basis onto the axes
+    ev, rot = torch.linalg.eigh(small @ small.T)
+    ev, rot = ev.flip(0)[:q].clamp_min(0), rot.flip(1)[:, :q]
+    return ev, basis @ rot * ev.sqrt()
+
+
+def spectrum(t: torch.Tensor) -> torch.Tensor:
+    """All ``min(N, d)`` eigenvalues of the centred ``t^T t`` (decreasing; the squared singular values)."""
+    tc = t - t.mean(0, keepdim=True)
+    gram = tc.T @ tc if tc.shape[1] <= tc.shape[0] else tc @ tc.T
+    return torch.linalg.eigvalsh(gram).flip(0).clamp_min(0)
+
+
+@functools.lru_cache(maxsize=256)
+def marchenko_pastur_median(beta: float) -> float:
+    """Median of the Marchenko–Pastur law of ratio ``beta`` in (0, 1] (unit variance).
+
+    The law of the squared singular values, divided by the larger dimension,
+    of an ``m x n`` matrix of i.i.d. unit-variance entries, ``beta = m / n``;
+    its support is ``[(1 - sqrt(beta))^2, (1 + sqrt(beta))^2]``."""
+    lo, hi = (1 - math.sqrt(beta)) ** 2, (1 + math.sqrt(beta)) ** 2
+
+    def density(x: float) -> float:
+        return math.sqrt(max((hi - x) * (x - lo), 0.0)) / (2 * math.pi * beta * x)
+
+    return float(brentq(lambda m: quad(density, lo, m)[0] - 0.5, lo, hi, xtol=1e-10))
+
+
+def axes_above_noise(eigenvalues: torch.Tensor, n: int, d: int, margin: float = 0.1) -> int:
+    """How many principal axes of an ``(N, d)`` layer stand above a white-noise bulk.
+
+    Model: the centred layer is a low-rank signal plus i.i.d. noise of an
+    unknown variance s^2 in every coordinate. The squared singular values
+    of pure noise, divided by ``max(N, d)``, follow the Marchenko–Pastur law
+    of ratio ``beta = min(N, d) / max(N, d)``, whose upper edge is
+    ``s^2 (1 + sqrt(beta))^2``. s^2 is read from the median eigenvalue
+    (robust to a few spikes; Gavish & Donoho 2014, IEEE Trans. Inf. Theory
+    60:5040, use the same estimate), and an axis counts when its eigenvalue
+    exceeds the edge by ``margin`` (0.1 covers the edge's finite-N
+    fluctuations, of order ``N^(-2/3)``). A spike is visible at all only
+    above the BBP threshold, a per-direction SNR of ``sqrt(d / N)``.
+
+    Args:
+        eigenvalues: all ``min(N, d)`` eigenvalues of the centred Gram matrix
+            (:func:`spectrum`), decreasing.
+        n, d: the layer's shape.
+        margin: relative margin above the edge.
+
+    Returns:
+        The number of leading axes above the edge (0 when none is; a layer
+        with no noise bulk, e.g. of rank below ``min(N, d) / 2``, keeps every
+        non-zero axis).
+    """
+    m = min(n - 1, d)  # centring removes one degree of freedom
+    ev = eigenvalues[:m]
+    big = max(n - 1, d)
+    beta = m / big
+    median = float(ev.median())
+    if median <= 1e-12 * max(float(ev[0]), torch.finfo(ev.dtype).tiny):
+        return int((ev > 1e-9 * ev[0]).sum())
+    noise_var = median / (big * marchenko_pastur_median(beta))
+    edge = noise_var * big * (1 + math.sqrt(beta)) ** 2 * (1 + margin)
+    return int((ev > edge).sum())

@@ -60,29 +60,40 @@ def mixture_means(n_classes: int, subspace_dim: int, separation: float, means_se
         (n_classes, subspace_dim))
 
 
+def class_weights(n_classes: int, imbalance: float = 0.0) -> np.ndarray:
+    """Class probabilities ``p_c`` proportional to ``(c + 1)^-imbalance`` (0: equiprobable; 1: Zipf)."""
+    if not imbalance >= 0:
+        raise ValueError(f"imbalance must be >= 0, got {imbalance!r}")
+    w = np.arange(1, n_classes + 1, dtype=float) ** -float(imbalance)
+    return w / w.sum()
+
+
 @functools.lru_cache(maxsize=64)
 def subspace_mixture_mi(n_classes: int, subspace_dim: int, separation: float, means_seed: int = 0,
-                        mc_samples: int = 1_000_000, mc_seed: int = 12345) -> tuple[float, float]:
+                        mc_samples: int = 1_000_000, mc_seed: int = 12345,
+                        imbalance: float = 0.0) -> tuple[float, float]:
     """Monte Carlo ``I(X;Y)`` of :func:`subspace_mixture` and its standard error (nats).
 
     With ``s = Q^T x ~ N(mu_y, I_m)`` the only part of x whose law depends on
-    y, ``log p(x|y) / p(x) = log N(s; mu_y, I) - log 1/C sum_c N(s; mu_c, I)``,
-    so ``I = E[log N(s; mu_y, I) - logsumexp_c(-||s - mu_c||^2 / 2) + log C]``
+    y, ``log p(x|y) / p(x) = log N(s; mu_y, I) - log sum_c p_c N(s; mu_c, I)``,
+    so ``I = E[log N(s; mu_y, I) - logsumexp_c(log p_c - ||s - mu_c||^2 / 2)]``
     (the Gaussian constants cancel), averaged over ``mc_samples`` draws of
-    ``(s, y)`` in m dimensions; the standard error is ``std / sqrt(mc_samples)``.
+    ``(s, y)`` in m dimensions (``p_c`` from :func:`class_weights`); the
+    standard error is ``std / sqrt(mc_samples)``.
 
     Returns:
         ``(mi, standard error)``.
     """
     means = mixture_means(n_classes, subspace_dim, separation, means_seed)
+    weights = class_weights(n_classes, imbalance)
     rng = np.random.default_rng(mc_seed)
     total = total_sq = 0.0
     for start in range(0, mc_samples, 100_000):
         size = min(100_000, mc_samples - start)
-        y = rng.integers(0, n_classes, size)
+        y = rng.choice(n_classes, size, p=weights) if imbalance else rng.integers(0, n_classes, size)
         s = means[y] + rng.standard_normal((size, subspace_dim))
         d2 = (s * s).sum(1)[:, None] - 2.0 * s @ means.T + (means * means).sum(1)[None]  # (size, C)
-        log_mix = np.logaddexp.reduce(-0.5 * d2, axis=1) - math.log(n_classes)
+        log_mix = np.logaddexp.reduce(np.log(weights)[None] - 0.5 * d2, axis=1)
         term = -0.5 * d2[np.arange(size), y] - log_mix
         total, total_sq = total + term.sum(), total_sq + (term * term).sum()
     mean = total / mc_samples
@@ -92,10 +103,11 @@ def subspace_mixture_mi(n_classes: int, subspace_dim: int, separation: float, me
 
 def subspace_mixture(n: int, ambient_dim: int, n_classes: int = 10, subspace_dim: int = 2, separation: float = 1.0,
                      embedding: Embedding = "linear", seed: int = 0, means_seed: int = 0,
-                     mc_samples: int = 1_000_000, gain: float = 0.5) -> KnownMISample:
-    """C equiprobable classes in D dimensions, means in a random m-dimensional subspace, against the label.
+                     mc_samples: int = 1_000_000, gain: float = 0.5, imbalance: float = 0.0) -> KnownMISample:
+    """C classes in D dimensions, means in a random m-dimensional subspace, against the label.
 
-    ``y`` uniform on ``{0..C-1}``; ``z = Q mu_y + e``, ``e ~ N(0, I_D)``,
+    ``y`` uniform on ``{0..C-1}`` (or with ``P(y = c)`` proportional to
+    ``(c + 1)^-imbalance``: :func:`class_weights`); ``z = Q mu_y + e``, ``e ~ N(0, I_D)``,
     ``Q`` ``(D, m)`` a seeded orthonormal basis, ``mu_c`` from
     :func:`mixture_means`. ``x = z`` (``"linear"``) or ``phi(gain z)``
     elementwise (``"tanh"``, ``"softplus"``: strictly increasing, so
@@ -116,13 +128,16 @@ def subspace_mixture(n: int, ambient_dim: int, n_classes: int = 10, subspace_dim
         raise ValueError(f"embedding must be one of ('linear', 'tanh', 'softplus'), got {embedding!r}")
     means = mixture_means(n_classes, subspace_dim, separation, means_seed)
     rng = np.random.default_rng([seed, 202])
-    y = rng.integers(0, n_classes, n).astype(np.int64)
+    weights = class_weights(n_classes, imbalance)
+    y = (rng.choice(n_classes, n, p=weights) if imbalance else rng.integers(0, n_classes, n)).astype(np.int64)
     q = random_orthonormal(ambient_dim, subspace_dim, np.random.default_rng([seed, 303, ambient_dim]))
     z = means[y] @ q.T + rng.standard_normal((n, ambient_dim))
     x = z if embedding == "linear" else (np.tanh(gain * z) if embedding == "tanh" else np.logaddexp(0.0, gain * z))
-    mi, se = subspace_mixture_mi(n_classes, subspace_dim, float(separation), means_seed, mc_samples)
+    mi, se = subspace_mixture_mi(n_classes, subspace_dim, float(separation), means_seed, mc_samples,
+                                 imbalance=float(imbalance))
+    skew = f", imbalance={imbalance:g}" if imbalance else ""
     return KnownMISample(x, y, mi, f"mixture(C={n_classes}, m={subspace_dim}, D={ambient_dim}, sep={separation:g}, "
-                                   f"{embedding})", mi_se=se)
+                                   f"{embedding}{skew})", mi_se=se)
 
 
 def deterministic_encoder(n: int, n_points: int, ambient_dim: int, width: int, embedding: Embedding = "tanh",

@@ -186,10 +186,24 @@ def test_pca_ksg_accuracy_on_embedded_channels(latent: int, embedding: str, bias
     assert value <= s.mi + 3 * sd  # KSG's bias is downward
 
 
-def test_pca_ksg_is_invariant_to_rotation_and_rescaling_of_t() -> None:
-    s = synthetic.gaussian_channel(512, 4, 64, embedding="tanh", seed=8, ambient_dim_y=64)
-    est = PCAReducedMI(KSGMI(metric="euclidean"))
+@pytest.mark.parametrize("width", [64, 1024])
+def test_pca_ksg_per_unit_standardized_is_invariant_to_per_unit_rescaling(width: int) -> None:
+    s = synthetic.gaussian_channel(512, 4, 64, embedding="tanh", seed=8, ambient_dim_y=width)
+    est = PCAReducedMI(KSGMI(metric="euclidean"))  # standardize="unit"
+    assert est.invariances == {"unit_scale"}
     base = est.estimate(s.x, s.y)
-    rot = np.linalg.qr(np.random.default_rng(9).standard_normal((64, 64)))[0]
-    for t in (s.y * 0.01, s.y * 100.0, s.y @ rot):  # 64 <= 8 (16 + 10): the exact PCA path
+    factors = np.exp(np.random.default_rng(9).uniform(np.log(0.1), np.log(10.0), width))
+    for t in (s.y * 0.01, s.y * 100.0, s.y * factors):
+        assert est.estimate(s.x, t) == pytest.approx(base, abs=1e-6)
+
+
+@pytest.mark.parametrize("width", [64, 1024, 2048])
+def test_pca_ksg_unstandardized_is_invariant_to_rotation_up_to_2048(width: int) -> None:
+    """Exact principal axes up to min(N, d) = 2,048: a rotated layer gives the same scores up to signs."""
+    s = synthetic.gaussian_channel(512, 4, 64, embedding="tanh", seed=8, ambient_dim_y=width)
+    est = PCAReducedMI(KSGMI(metric="euclidean"), standardize="none")
+    assert est.invariances == {"rotation"}
+    base = est.estimate(s.x, s.y)
+    rot = np.linalg.qr(np.random.default_rng(9).standard_normal((width, width)))[0]
+    for t in (s.y * 0.01, s.y * 100.0, s.y @ rot):
         assert est.estimate(s.x, t) == pytest.approx(base, abs=1e-6)

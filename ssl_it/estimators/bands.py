@@ -1,0 +1,181 @@
+"""A band around any estimate: its sampling spread and how far it moves on MI-preserving views of the data.
+
+Two sources of error that need no ground truth (docs/design.md §8):
+
+* **Sampling spread.** Estimators that report the standard error of their
+  own value (``diagnostics["stderr"]``: the classifier bound, from its
+  per-sample held-out losses) use it. Any other estimator is re-run on
+  ``n_halves`` half-samples drawn without replacement, in complementary
+  pairs. For a statistic that averages over samples, the variance of a
+  half-sample estimate around the mean of all of them is
+  ``sigma^2 / (N / 2) * (1 - 1/2) = sigma^2 / N``, the variance of the
+  full-sample estimate (half-sampling, McCarthy 1969, Rev. Int. Stat. Inst.
+  37:239): their standard deviation is the standard error at N, no
+  rescaling needed, and duplicates (which a bootstrap would create, and
+  which break k-NN estimators) never occur.
+* **Invariance spread.** MI does not change under an invertible map of
+  either side; an estimator does. Each estimate is repeated on a random
+  rotation and on a random per-unit rescaling (factors log-uniform in
+  [0.1, 10], what a normalisation layer may do) of every continuous side,
+  except those the estimator declares itself exactly invariant to
+  (``MIEstimator.invariances``, each pinned by a test).
+
+The band is ``[min(v) - t s, max(v) + t s]`` with ``v`` the value and its
+transformed re-estimates, ``s`` the sampling standard error and ``t`` the
+97.5 % Student quantile on the spread's degrees of freedom, clipped to the
+range the quantity can take (``[0, ceiling]``). It answers "would another
+probe sample, or an equally valid coordinate system of the layer, give a
+different number?", which is what a comparison between two evaluations or
+two layers measured alike needs. It is not a confidence interval for the
+truth: an estimator's bias lies outside it. Where the estimator can size
+its own bias (``gaussian_bias``: KSG's on a Gaussian twin of the reduced
+pair), ``bias_allowance`` says how far above the band the level may lie;
+a lower bound (the classifier) is a lower bound. docs/design.md §8 gives
+the coverage of both on the validation suite.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import t as student_t
+
+from ssl_it import checks
+from ssl_it.estimators.base import MIEstimate, MIEstimator, to_tensor
+
+TRANSFORMS: tuple[str, ...] = ("rotation", "unit_scale")
+"""MI-preserving maps the invariance spread may apply (``MIEstimator.invariances`` names the ones skipped)."""
+
+
+@dataclass
+class Band:
+    """An estimate with its band (nats).
+
+    Attributes:
+        estimate: the estimate on the data as given.
+        lo, hi: the band, clipped to ``[0, ceiling]``.
+        sampling_sd: standard error of the value (``nan`` when not measured).
+        invariance: ``{transform: value on the transformed data}``.
+        method: how ``sampling_sd`` was obtained (``"stderr"``, ``"half_samples"``).
+        dof: degrees of freedom of ``sampling_sd`` (``inf`` for ``"stderr"``).
+        bias_allowance: the estimator's bias on a Gaussian twin of the data
+            (``gaussian_bias``), where it has one, else 0.
+        hi_with_bias: ``hi + bias_allowance`` (clipped): where the level may
+            reach once the estimator's own bias is allowed for.
+    """
+
+    estimate: MIEstimate
+    lo: float
+    hi: float
+    sampling_sd: float
+    invariance: dict[str, float] = field(default_factory=dict)
+    method: str = ""
+    dof: float = math.inf
+    bias_allowance: float = 0.0
+    hi_with_bias: float = math.nan
+
+    @property
+    def value(self) -> float:
+        return self.estimate.value
+
+    @property
+    def invariance_spread(self) -> float:
+        """The largest ``|value(transformed) - value|`` (0 with no transform run)."""
+        return max((abs(v - self.value) for v in self.invariance.values() if math.isfinite(v)), default=0.0)
+
+
+class BandMaker:
+    """Estimates with bands, with the random maps cached per width (fixed by ``seed``).
+
+    Args:
+        n_halves: half-samples for the sampling spread (even, >= 2) of
+            estimators that do not report a standard error.
+        transforms: which of :data:`TRANSFORMS` the invariance spread may use.
+        seed: seed of the half-samples and of the random maps.
+    """
+
+    def __init__(self, n_halves: int = 4, transforms: tuple[str, ...] | list[str] = TRANSFORMS, seed: int = 0) -> None:
+        checks.integer("n_halves", n_halves, minimum=2)
+        if n_halves % 2:
+            raise ValueError(f"n_halves must be even (complementary pairs of halves), got {n_halves}")
+        for name in transforms:
+            checks.choice("transforms", name, TRANSFORMS)
+        self.n_halves, self.transforms, self.seed = n_halves, tuple(transforms), seed
+        self._rotations: dict[int, torch.Tensor] = {}
+
+    def band(self, estimator: MIEstimator, x: Any, y: Any, ceiling: float | None = None) -> Band:
+        """Estimate ``I(x; y)`` with ``estimator`` and its band (module docstring).
+
+        Args:
+            estimator: any :class:`MIEstimator` (re-used for every re-estimate).
+            x: ``(N, dx)``; y: ``(N, dy)`` or ``(N,)`` labels.
+            ceiling: the most the quantity can be (``log N``, ``H(Y)``); the
+                band's top is clipped to it.
+        """
+        xt, yt = to_tensor(x, "x"), to_tensor(y, "y")
+        labels = yt.ndim == 1 and not (yt.is_floating_point() or yt.is_complex())
+        estimate = estimator.estimate_with_info(xt, yt)
+        sd, dof, method = self._sampling_sd(estimator, estimate, xt, yt)
+        invariance = {}
+        for k, name in enumerate(t for t in self.transforms if t not in estimator.invariances):
+            xs = self._transform(name, xt, 2 * k)
+            ys = yt if labels else self._transform(name, yt, 2 * k + 1)
+            invariance[name] = _estimate_or_nan(estimator, xs, ys)
+        values = [estimate.value, *[v for v in invariance.values() if math.isfinite(v)]]
+        half = float(student_t.ppf(0.975, dof)) * sd if math.isfinite(sd) else 0.0
+        bias = estimator.gaussian_bias(xt, yt) if hasattr(estimator, "gaussian_bias") else None
+        allowance = max(0.0, bias) if bias is not None and math.isfinite(bias) else 0.0
+        top = math.inf if ceiling is None else ceiling
+        lo, hi = min(values) - half, max(values) + half
+        return Band(estimate, float(np.clip(lo, 0.0, top)), float(np.clip(hi, 0.0, top)), sd, invariance, method,
+                    dof, allowance, float(np.clip(hi + allowance, 0.0, top)))
+
+    def _sampling_sd(self, estimator: MIEstimator, estimate: MIEstimate, x: torch.Tensor,
+                     y: torch.Tensor) -> tuple[float, float, str]:
+        stderr = estimate.diagnostics.get("stderr")
+        if stderr is not None and math.isfinite(stderr):
+            return float(stderr), math.inf, "stderr"
+        n = x.shape[0]
+        if n // 2 < estimator.min_samples:
+            return math.nan, math.inf, "too few samples for half-samples"
+        gen = torch.Generator().manual_seed(self.seed + 17)
+        labels = y.ndim == 1 and not y.is_floating_point()
+        values = []
+        for _ in range(self.n_halves // 2):
+            perm = torch.randperm(n, generator=gen)
+            if labels:  # stratified: each half keeps every class's share
+                perm = perm[torch.argsort(y.cpu()[perm], stable=True)]
+            for part in (perm[0::2][: n // 2], perm[1::2][: n // 2]):
+                values.append(_estimate_or_nan(estimator, x[part.to(x.device)], y[part.to(y.device)]))
+        arr = np.asarray(values, dtype=float)
+        if not np.all(np.isfinite(arr)):
+            return math.nan, math.inf, "half_samples failed (too few samples per half for this estimator)"
+        return float(arr.std(ddof=1)), float(len(arr) - 1), "half_samples"
+
+    def _transform(self, name: str, t: torch.Tensor, offset: int) -> torch.Tensor:
+        t = t.double() if not t.is_floating_point() else t
+        t = t[:, None] if t.ndim == 1 else t
+        d = t.shape[1]
+        if name == "rotation":
+            key = d * 1000 + offset
+            if key not in self._rotations:
+                gen = torch.Generator().manual_seed(self.seed * 7919 + key)
+                q, r = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=torch.float64))
+                self._rotations[key] = q * torch.sign(torch.diagonal(r))
+            return t @ self._rotations[key].to(device=t.device, dtype=t.dtype)
+        gen = torch.Generator().manual_seed(self.seed * 7919 + 500_000 + d * 1000 + offset)
+        factors = torch.exp(torch.empty(d, dtype=torch.float64).uniform_(math.log(0.1), math.log(10.0), generator=gen))
+        return t * factors.to(device=t.device, dtype=t.dtype)
+
+
+def _estimate_or_nan(estimator: MIEstimator, x: torch.Tensor, y: torch.Tensor) -> float:
+    """A re-estimate for the band; NaN where the estimator refuses the smaller or transformed sample
+    (a half with a class of one sample), so that a band never stops a run."""
+    try:
+        return estimator.estimate(x, y)
+    except ValueError:
+        return math.nan

@@ -1,0 +1,160 @@
+"""Known-MI tasks shaped like real network layers: a few signal directions in full-rank noise.
+
+The tasks of :mod:`ssl_it.synthetic.highdim` embed a low-dimensional latent
+exactly (a rank-k layer), where a principal-axis reduction cannot go wrong.
+Real layers carry their signal in a few directions *and* noise in every
+coordinate. These samplers add that noise, keep a closed-form or Monte Carlo
+truth, and give every signal direction a stated signal-to-noise ratio:
+
+* :func:`spiked_channel`: latent ``u ~ N(0, I_k)`` seen by X and by T, each
+  ``Q (sqrt(snr) u) + N(0, I_D)`` (Q orthonormal): jointly Gaussian, MI in
+  closed form. A per-direction SNR below ``sqrt(D / N)`` (the BBP threshold
+  of the sample covariance) cannot be told from the noise at N samples.
+* :func:`nonlinear_labels`: labels that are a non-linear function of a
+  latent ``u`` in m dimensions (``"xor"``: the sign of ``u_1 u_2``;
+  ``"radial"``: the radius of u in C equiprobable shells), T the same
+  spiked embedding of u; no linear probe can see an XOR or a shell.
+
+A spiked layer is what a linear read-out of a layer with isotropic noise
+looks like; the heavy-tailed or saturating versions come from applying a
+strictly monotone map to each coordinate, which changes no MI
+(``ssl_it.synthetic.embeddings``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from scipy.special import ndtr
+from scipy.stats import chi2, ncx2
+
+from ssl_it.synthetic.classic import KnownMISample
+from ssl_it.synthetic.embeddings import check_dims, random_orthonormal
+
+LabelKind = Literal["xor", "radial"]
+
+
+def _snrs(snr: float | Sequence[float], k: int) -> np.ndarray:
+    values = np.broadcast_to(np.asarray(snr, dtype=float), (k,)).copy()
+    if not np.all(values > 0):
+        raise ValueError(f"snr must be > 0 for every latent direction, got {snr!r}")
+    return values
+
+
+def spiked_channel_mi(snr_x: float | Sequence[float], snr_t: float | Sequence[float], latent_dim: int) -> float:
+    """``I(X;T)`` of :func:`spiked_channel`: ``-1/2 sum_i log(1 - rho_i^2)``,
+    ``rho_i^2 = snr_x,i / (1 + snr_x,i) * snr_t,i / (1 + snr_t,i)`` (nats).
+
+    Projected on the signal directions, X and T are ``sqrt(a) u + e`` and
+    ``sqrt(b) u + e'``; the directions orthogonal to them are independent
+    noise and add nothing, so the canonical correlations are the rho_i."""
+    a, b = _snrs(snr_x, latent_dim), _snrs(snr_t, latent_dim)
+    rho2 = a / (1 + a) * b / (1 + b)
+    return float(-0.5 * np.log1p(-rho2).sum())
+
+
+def spiked_channel(n: int, latent_dim: int, dim_x: int, dim_t: int, snr_t: float | Sequence[float],
+                   snr_x: float | Sequence[float] = 10.0, seed: int = 0) -> KnownMISample:
+    """X and T both read a latent Gaussian through a few directions, with unit noise in every coordinate.
+
+    ``u ~ N(0, I_k)``; ``x = Q_x (sqrt(snr_x) u) + e_x`` in ``dim_x``
+    dimensions, ``t = Q_t (sqrt(snr_t) u) + e_t`` in ``dim_t``, with
+    ``Q_x, Q_t`` seeded orthonormal ``(D, k)`` bases and ``e ~ N(0, I_D)``.
+    ``snr_*`` is one number or one per latent direction (variance of the
+    signal over the noise's along that direction). The truth is
+    :func:`spiked_channel_mi`.
+
+    Returns:
+        ``x`` ``(n, dim_x)``, ``y`` = T ``(n, dim_t)``.
+    """
+    check_dims(n, latent_dim=latent_dim, dim_x=dim_x, dim_t=dim_t)
+    if latent_dim > min(dim_x, dim_t):
+        raise ValueError(f"latent_dim must be <= dim_x and dim_t, got {latent_dim} > {min(dim_x, dim_t)}")
+    a, b = _snrs(snr_x, latent_dim), _snrs(snr_t, latent_dim)
+    rng = np.random.default_rng([seed, 505])
+    u = rng.standard_normal((n, latent_dim))
+    basis = np.random.default_rng([seed, 506, dim_x, dim_t])
+    qx, qt = random_orthonormal(dim_x, latent_dim, basis), random_orthonormal(dim_t, latent_dim, basis)
+    x = (u * np.sqrt(a)) @ qx.T + rng.standard_normal((n, dim_x))
+    t = (u * np.sqrt(b)) @ qt.T + rng.standard_normal((n, dim_t))
+    snr = f"{b[0]:g}" if np.all(b == b[0]) else "/".join(f"{v:g}" for v in b)
+    return KnownMISample(x, t, spiked_channel_mi(a, b, latent_dim),
+                         f"spiked(k={latent_dim}, {dim_x}x{dim_t}, snr_t={snr})")
+
+
+def _label_of(u: np.ndarray, kind: LabelKind, n_classes: int) -> np.ndarray:
+    if kind == "xor":
+        return (u[:, 0] * u[:, 1] > 0).astype(np.int64)
+    edges = chi2.ppf(np.arange(1, n_classes) / n_classes, u.shape[1])
+    return np.searchsorted(edges, (u * u).sum(1)).astype(np.int64)
+
+
+def _posterior(s: np.ndarray, snr: float, kind: LabelKind, n_classes: int) -> np.ndarray:
+    """``p(y | s)`` ``(M, C)`` for ``s = sqrt(snr) u + e``: ``u | s ~ N(m, tau^2 I)``,
+    ``m = sqrt(snr) s / (1 + snr)``, ``tau^2 = 1 / (1 + snr)``."""
+    m = math.sqrt(snr) * s / (1 + snr)
+    tau = 1.0 / math.sqrt(1 + snr)
+    if kind == "xor":
+        p1, p2 = ndtr(m[:, 0] / tau), ndtr(m[:, 1] / tau)
+        same = p1 * p2 + (1 - p1) * (1 - p2)
+        return np.stack([1 - same, same], 1)
+    edges = chi2.ppf(np.arange(1, n_classes) / n_classes, s.shape[1]) / tau**2
+    nc = (m * m).sum(1) / tau**2
+    cdf = ncx2.cdf(edges[None, :], s.shape[1], nc[:, None])  # (M, C - 1)
+    cdf = np.concatenate([np.zeros((len(s), 1)), cdf, np.ones((len(s), 1))], 1)
+    return np.clip(np.diff(cdf, axis=1), 0.0, 1.0)
+
+
+@functools.lru_cache(maxsize=32)
+def nonlinear_labels_mi(kind: LabelKind, latent_dim: int, n_classes: int, snr: float,
+                        mc_samples: int = 200_000, mc_seed: int = 54321) -> tuple[float, float]:
+    """Monte Carlo ``I(T;Y) = H(Y) - E_s[H(Y | s)]`` of :func:`nonlinear_labels` and its standard error.
+
+    ``Y`` is a function of u and T sees u only through ``s = Q^T t``
+    (the other coordinates are independent noise), so ``I(T;Y) = I(S;Y)``;
+    ``p(y | s)`` is closed form (normal CDFs for XOR, non-central chi-square
+    CDFs for the shells), and ``H(Y)`` is exact (``log 2``; ``log C``).
+    """
+    rng = np.random.default_rng(mc_seed)
+    u = rng.standard_normal((mc_samples, latent_dim))
+    s = math.sqrt(snr) * u + rng.standard_normal((mc_samples, latent_dim))
+    p = _posterior(s, snr, kind, n_classes)
+    h = -(p * np.log(np.where(p > 0, p, 1.0))).sum(1)
+    h_y = math.log(2 if kind == "xor" else n_classes)
+    return float(h_y - h.mean()), float(h.std() / math.sqrt(mc_samples))
+
+
+def nonlinear_labels(n: int, dim: int, kind: LabelKind = "xor", snr: float = 4.0, latent_dim: int = 2,
+                     n_classes: int = 2, seed: int = 0, mc_samples: int = 200_000) -> KnownMISample:
+    """Labels a non-linear function of a latent, T a spiked embedding of the latent in ``dim`` dimensions.
+
+    ``u ~ N(0, I_m)``; ``y = 1[u_1 u_2 > 0]`` (``"xor"``, m >= 2, 2 classes:
+    both signs agree) or the index of the chi-square quantile shell that
+    ``||u||^2`` falls in (``"radial"``, C equiprobable classes, all with the
+    same mean 0, so nothing linear separates them); ``t = Q (sqrt(snr) u) +
+    e``, ``e ~ N(0, I_dim)``. The truth is :func:`nonlinear_labels_mi`
+    (``mi_se`` its MC error).
+
+    Returns:
+        ``x`` = T ``(n, dim)`` floats, ``y`` ``(n,)`` int64 labels.
+    """
+    check_dims(n, dim=dim, latent_dim=latent_dim, n_classes=n_classes)
+    if kind not in ("xor", "radial"):
+        raise ValueError(f"kind must be 'xor' or 'radial', got {kind!r}")
+    if kind == "xor" and (latent_dim < 2 or n_classes != 2):
+        raise ValueError(f"kind='xor' needs latent_dim >= 2 and n_classes = 2, got {latent_dim}, {n_classes}")
+    if latent_dim > dim:
+        raise ValueError(f"latent_dim must be <= dim {dim}, got {latent_dim}")
+    if not snr > 0:
+        raise ValueError(f"snr must be > 0, got {snr!r}")
+    rng = np.random.default_rng([seed, 606])
+    u = rng.standard_normal((n, latent_dim))
+    q = random_orthonormal(dim, latent_dim, np.random.default_rng([seed, 607, dim]))
+    t = math.sqrt(snr) * u @ q.T + rng.standard_normal((n, dim))
+    mi, se = nonlinear_labels_mi(kind, latent_dim, n_classes, float(snr), mc_samples)
+    return KnownMISample(t, _label_of(u, kind, n_classes), mi,
+                         f"{kind}(m={latent_dim}, C={n_classes}, D={dim}, snr={snr:g})", mi_se=se)
