@@ -25,6 +25,11 @@ invertible matrix (N = 512, D = 256), and each estimator's seconds at
 N = 512 for d = 128 and d = 2,048. One torch thread throughout (the
 callback's setting). Raw rows go to ``<out>.jsonl`` as they are computed
 (``--resume`` skips rows already there), tables to ``<out>``.
+
+``--sections layers`` runs ``scripts/bench_layers.py`` instead: the default
+estimators with their bands on layers shaped like real ones (signal
+directions in full-rank noise, noise ladders, non-linear labels, many and
+imbalanced classes, heavy tails, more atoms than N).
 """
 
 from __future__ import annotations
@@ -504,6 +509,13 @@ def main() -> None:
     log = Log(out.with_suffix(".jsonl"), args.resume)
     start = time.perf_counter()
     sections = args.sections.split(",")
+    if "layers" in sections:
+        import bench_layers  # scripts/ is on the path when this file runs as a script
+
+        bench_layers.run(out.with_name("layers.md"), args.quick, args.resume)
+        sections.remove("layers")
+        if not sections:
+            return
     if "cost" in sections:
         evaluation_cost(log)
     if "timing" in sections:

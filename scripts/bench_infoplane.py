@@ -9,7 +9,10 @@ single runs moves by +-10 %, the in-callback share does not. Both runs use
 the default loggers (W&B offline without an API key),
 so the W&B table, chart and image the callback logs are part of the cost.
 It also prints, per layer and quantity, the share of evaluations flagged
-``saturated`` (within 2 % of the ceiling), and which estimator measured it.
+``saturated`` (within 2 % of the ceiling), which estimator measured it, the
+median band width, and how many evaluations the data-processing check
+flagged (``dpi_*``: a downstream layer above its upstream one beyond both
+bands), with the raw gap ``downstream - upstream`` at each evaluation.
 
     python scripts/bench_infoplane.py                       # default run
     python scripts/bench_infoplane.py trainer.max_epochs=3  # shorter
@@ -19,6 +22,7 @@ It also prints, per layer and quantity, the share of evaluations flagged
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,6 +78,44 @@ def saturation_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def band_table(rows: list[dict]) -> list[str]:
+    """Markdown rows: layer, quantity, median band width (hi - lo), median sampling sd, median invariance spread."""
+    lines = ["| layer | quantity | median band width | median sampling sd | median invariance spread |",
+             "|---|---|---|---|---|"]
+    for layer in dict.fromkeys(r["layer"] for r in rows):
+        for q in QUANTITIES:
+            got = [r for r in rows if r["layer"] == layer and r.get(f"{q}_lo") is not None]
+            if got:
+                width = statistics.median(r[f"{q}_hi"] - r[f"{q}_lo"] for r in got)
+                sd = statistics.median(r[f"{q}_sd"] for r in got if r[f"{q}_sd"] is not None)
+                spread = statistics.median(r[f"{q}_spread"] for r in got)
+                lines.append(f"| {layer} | {q} | {width:.3f} | {sd:.3f} | {spread:.3f} |")
+    return lines
+
+
+def dpi_lines(rows: list[dict]) -> list[str]:
+    """How many evaluations the data-processing check flagged, per pair and quantity, and the raw gaps."""
+    out = []
+    for down in (r for r in rows if r.get("dpi_upstream")):
+        up = next(r for r in rows if r["step"] == down["step"] and r["layer"] == down["dpi_upstream"])
+        gaps = {q: down[q] - up[q] for q in ("I_XT", "I_TY")}
+        flags = {q: down.get(f"dpi_{q[2:]}") for q in ("I_XT", "I_TY")}
+        out.append((down["dpi_upstream"], down["layer"], down["epoch"], gaps, flags))
+    if not out:
+        return ["no layer pair checked"]
+    lines = []
+    for q in ("I_XT", "I_TY"):
+        checked = [o for o in out if o[4][q] is not None]
+        flagged = [o for o in checked if o[4][q]]
+        raw = sum(1 for o in out if o[3][q] > 0)
+        lines.append(f"{q}: {len(flagged)} of {len(checked)} checked evaluations flagged beyond the bands "
+                     f"({raw} of {len(out)} read downstream > upstream before the bands"
+                     + ("" if checked else "; not checked: lower bounds") + ")")
+    lines.append("gaps downstream - upstream (I_XT / I_TY) by epoch: " + ", ".join(
+        f"{o[2]:g}: {o[3]['I_XT']:+.3f} / {o[3]['I_TY']:+.3f}" for o in out))
+    return lines
+
+
 def one_run(which: str, overrides: list[str], out: Path) -> None:
     """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
     timed_evaluations()
@@ -113,6 +155,10 @@ def main() -> None:
           f"{100 * sum(spent) / off['wall']:.1f} % of the run without it")
     print()
     print("\n".join(saturation_table(rows)))
+    print()
+    print("\n".join(band_table(rows)))
+    print()
+    print("\n".join(dpi_lines(rows)))
 
 
 if __name__ == "__main__":
