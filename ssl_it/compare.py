@@ -166,12 +166,25 @@ def comparison_table(runs: Sequence[RunRecord]) -> tuple[list[str], list[list[An
     measures = ["linear_eval_top1", "knn_acc"] + [f"{q}/{layer}" for layer in layers for q in ("I_XT", "I_TY")]
     if any("I_Z1Z2/views" in r.metrics for r in runs):
         measures.append("I_Z1Z2/views")
-    header = ["run", *config, *measures, "wall_time_s"]
+    banded = [m for m in measures if "/" in m and any(last_band(r.trajectory, m) for r in runs)]
+    header = ["run", *config, *measures, *[f"{m} band" for m in banded], "wall_time_s"]
     rows = []
     for i, (run, name) in enumerate(zip(runs, run_names(runs))):
         values = [v[i] for v in config.values()] + [run.metrics.get(m) for m in measures]
-        rows.append([name, *values, run.wall_time_s])
+        bands = [last_band(run.trajectory, m) for m in banded]
+        rows.append([name, *values, *[f"{b[0]:.3f}-{b[1]:.3f}" if b else None for b in bands], run.wall_time_s])
     return header, rows
+
+
+def last_band(trajectory: list[dict[str, Any]], measure: str) -> tuple[float, float] | None:
+    """``(lo, hi)`` of ``<quantity>/<layer>`` at the run's last evaluation, if it has a band. Two runs whose
+    bands overlap are not told apart by this estimator."""
+    quantity, layer = measure.split("/", 1)
+    rows = [r for r in trajectory if r["layer"] == layer and r.get(f"{quantity}_lo") is not None]
+    if not rows:
+        return None
+    last = max(rows, key=lambda r: r["step"])
+    return float(last[f"{quantity}_lo"]), float(last[f"{quantity}_hi"])
 
 
 def run_names(runs: Sequence[RunRecord]) -> list[str]:
@@ -223,13 +236,18 @@ def plot_runs(
             ax.plot(xs, ys, "-o", color=colour, ms=3, lw=1.2, label=label)
             ax.plot(xs[0], ys[0], "o", mfc="none", mec=colour, ms=7)
             ax.plot(xs[-1], ys[-1], "o", color=colour, ms=8, mec="k", mew=0.5)
+            end = pts[-1]
+            if end.get("I_XT_lo") is not None and end.get("I_TY_lo") is not None:
+                ax.errorbar(xs[-1], ys[-1], fmt="none", ecolor=colour, elinewidth=0.8,
+                            xerr=[[max(0.0, xs[-1] - end["I_XT_lo"] * scale)], [max(0.0, end["I_XT_hi"] * scale - xs[-1])]],
+                            yerr=[[max(0.0, ys[-1] - end["I_TY_lo"] * scale)], [max(0.0, end["I_TY_hi"] * scale - ys[-1])]])
         _ceilings(ax, [r for rows in planes for r in rows if r["layer"] == layer], scale)
         ax.set_title(layer)
         ax.set_xlabel(f"I(X;T) [{units}]")
     axes[0].set_ylabel(f"I(T;Y) [{units}]")
     handles, texts = axes[0].get_legend_handles_labels()
     fig.legend(handles, texts, loc="outside right center", fontsize=7, title_fontsize=7,
-               title="run\n(hollow: first, large: last evaluation;\ndashed: log N of the probe set; dotted: H(Y))")
+               title="run\n(hollow: first, large: last evaluation,\nwith its band; dashed: log N of the probe set;\ndotted: H(Y))")
     return fig
 
 

@@ -5,9 +5,11 @@ A study runs each configuration (an objective, say) with several seeds.
 step (runs of one configuration share the evaluation schedule) and gives,
 per configuration, layer, quantity and step, the mean over seeds, their
 standard deviation (ddof = 1) and the share of seeds whose point was flagged
-saturated. :func:`plot_seed_bands` draws them against the epoch with a band
-of one standard deviation; :func:`band_summary` is the table of first, peak
-and last values. Used by ``scripts/plot_seed_bands.py``.
+saturated, and the mean of the points' own estimator bands (``I_XT_lo``,
+``I_XT_hi``...). :func:`plot_seed_bands` draws them against the epoch with a
+band of one standard deviation and the estimator band dotted;
+:func:`band_summary` is the table of first, peak and last values, with
+whether the change from peak to last is resolved by both. Used by ``scripts/plot_seed_bands.py``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ class Band:
     sd: np.ndarray
     saturated: np.ndarray  # share of seeds flagged saturated at each step
     n_seeds: int
+    halfwidth: np.ndarray | None = None  # mean over seeds of each point's estimator band (hi - lo) / 2
+
+    def change_resolved(self, i: int, j: int) -> bool:
+        """Whether the means at steps i and j differ by more than both the seeds' spread
+        (``sqrt(sd_i^2 + sd_j^2)``) and the estimator's bands (``halfwidth_i + halfwidth_j``)."""
+        diff = abs(self.mean[j] - self.mean[i])
+        seed = math.hypot(self.sd[i], self.sd[j]) if np.isfinite(self.sd[[i, j]]).all() else 0.0
+        est = float(self.halfwidth[i] + self.halfwidth[j]) if self.halfwidth is not None else 0.0
+        return bool(diff > max(seed, est))
 
 
 def seed_bands(runs: Sequence[RunRecord], group_key: str) -> list[Band]:
@@ -57,36 +68,44 @@ def seed_bands(runs: Sequence[RunRecord], group_key: str) -> list[Band]:
                 if row.get(quantity) is None:
                     continue
                 key = (group, str(row["layer"]), quantity)
+                lo, hi = row.get(f"{quantity}_lo"), row.get(f"{quantity}_hi")
+                half = (float(hi) - float(lo)) / 2 if lo is not None and hi is not None else math.nan
                 values[key].setdefault(float(row["step"]), []).append(
-                    (float(row["epoch"]), float(row[quantity]), bool(row.get(flag)))
+                    (float(row["epoch"]), float(row[quantity]), bool(row.get(flag)), half)
                 )
     bands = []
     for (group, layer, quantity), by_step in values.items():
         steps = sorted(s for s, pts in by_step.items() if len(pts) == seeds[group])
         if not steps:
             continue
-        pts = [np.array(by_step[s], dtype=float) for s in steps]  # (seeds, 3) each
+        pts = [np.array(by_step[s], dtype=float) for s in steps]  # (seeds, 4) each
         vals = np.stack([p[:, 1] for p in pts])  # (steps, seeds)
+        halves = np.stack([p[:, 3] for p in pts]).mean(1)
         bands.append(Band(
             group, layer, quantity, epochs=np.array([p[0, 0] for p in pts]), mean=vals.mean(1),
             sd=vals.std(1, ddof=1) if vals.shape[1] > 1 else np.full(len(steps), math.nan),
             saturated=np.stack([p[:, 2] for p in pts]).mean(1), n_seeds=seeds[group],
+            halfwidth=halves if np.isfinite(halves).all() else None,
         ))
     return sorted(bands, key=lambda b: (b.layer, b.quantity, b.group))
 
 
 def band_summary(bands: Sequence[Band]) -> tuple[list[str], list[list[str]]]:
     """Rows ``group, layer, quantity, first, peak (epoch), last, last - peak,
-    saturated share``; values ``mean ± sd`` over seeds, nats."""
+    resolved, band, saturated share``; values ``mean ± sd`` over seeds, nats. ``resolved``: whether
+    last - peak exceeds both the seed spread and the estimator's bands (:meth:`Band.change_resolved`);
+    ``band``: the mean half-width of the last point's estimator band."""
     header = ["configuration", "layer", "quantity", "first", "peak (epoch)", "last", "last - peak",
-              "share saturated"]
+              "resolved", "band ±", "share saturated"]
     rows = []
     for b in bands:
         peak = int(np.argmax(b.mean))
         rows.append([
             b.group, b.layer, PANELS[b.quantity], _pm(b.mean[0], b.sd[0]),
             f"{_pm(b.mean[peak], b.sd[peak])} ({b.epochs[peak]:.2f})", _pm(b.mean[-1], b.sd[-1]),
-            f"{b.mean[-1] - b.mean[peak]:+.3f}", f"{b.saturated.mean():.0%}",
+            f"{b.mean[-1] - b.mean[peak]:+.3f}",
+            ("yes" if b.change_resolved(peak, len(b.mean) - 1) else "no") if peak != len(b.mean) - 1 else "-",
+            "-" if b.halfwidth is None else f"{b.halfwidth[-1]:.3f}", f"{b.saturated.mean():.0%}",
         ])
     return header, rows
 
@@ -113,6 +132,9 @@ def plot_seed_bands(bands: Sequence[Band], columns: int = 3) -> Figure:
             colour = f"C{k % 10}"
             ax.plot(band.epochs, band.mean, "-", color=colour, lw=1.3, label=f"{group} ({band.n_seeds} seeds)")
             ax.fill_between(band.epochs, band.mean - band.sd, band.mean + band.sd, color=colour, alpha=0.2, lw=0)
+            if band.halfwidth is not None:
+                for sign in (-1, 1):
+                    ax.plot(band.epochs, band.mean + sign * band.halfwidth, ":", color=colour, lw=0.8)
             hollow = band.saturated > 0
             ax.plot(band.epochs[~hollow], band.mean[~hollow], "o", color=colour, ms=3)
             ax.plot(band.epochs[hollow], band.mean[hollow], "o", mfc="none", mec=colour, ms=5)
@@ -124,5 +146,6 @@ def plot_seed_bands(bands: Sequence[Band], columns: int = 3) -> Figure:
         fig.delaxes(ax)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", fontsize=8,
-               title="mean ± 1 sd over seeds\n(hollow: a seed saturated)", title_fontsize=7)
+               title="mean ± 1 sd over seeds (shaded)\ndotted: mean estimator band\n(hollow: a seed saturated)",
+               title_fontsize=7)
     return fig

@@ -51,3 +51,28 @@ def test_figure_has_one_panel_per_layer_and_quantity():
 def test_runs_group_by_a_choice_or_a_config_value(key):
     bands = seed_bands([run("a", [1.0], [False]), run("b", [2.0], [False])], key)
     assert len({b.group for b in bands}) == (2 if key == "objective" else 1)
+
+
+def _banded(objective: str, values: list[float], half: float) -> RunRecord:
+    record = run(objective, values, [False] * len(values))
+    for row in record.trajectory:
+        row.update(I_XT_lo=row["I_XT"] - half, I_XT_hi=row["I_XT"] + half)
+    return record
+
+
+@pytest.mark.parametrize(("half", "resolved"), [(0.1, "yes"), (0.6, "no")])
+def test_a_fall_inside_the_estimator_bands_is_reported_not_resolved(half: float, resolved: str):
+    # seeds agree to 0.1 (sd 0.071); the fall from 3.0 to 2.0 is resolved unless each point's band is +-0.6
+    bands = seed_bands([_banded("v", [1.0, 3.0, 2.0], half), _banded("v", [1.1, 3.1, 2.1], half)], "objective")
+    header, rows = band_summary(bands)
+    row = dict(zip(header, next(r for r in rows if r[2] == "I(X;T)")))
+    assert row["resolved"] == resolved and row["band ±"] == f"{half:.3f}"
+    assert dict(zip(header, next(r for r in rows if r[2] == "I(T;Y)")))["band ±"] == "-"  # no I_TY band given
+
+
+def test_compare_reads_the_last_band_of_each_layer():
+    from ssl_it.compare import last_band
+
+    record = _banded("v", [1.0, 3.0, 2.0], 0.25)
+    assert last_band(record.trajectory, "I_XT/backbone") == (1.75, 2.25)
+    assert last_band(record.trajectory, "I_TY/backbone") is None
