@@ -59,10 +59,11 @@ def _ksg() -> KSGMI:
 ESTIMATORS: dict[str, Callable[[], MIEstimator]] = {
     "pca_ksg": lambda: PCAReducedMI(_ksg()),
     "pca_ksg[previous: 16 fixed axes]": lambda: PCAReducedMI(_ksg(), select="fixed", standardize="none"),
+    "pca_ksg[standardize=rank]": lambda: PCAReducedMI(_ksg(), standardize="rank"),
     "classifier": lambda: ClassifierMI(standardize="unit", nonlinear=True),
     "classifier[previous: linear]": lambda: ClassifierMI(standardize="layer"),
 }
-PAIR = ("pca_ksg", "pca_ksg[previous: 16 fixed axes]")
+PAIR = ("pca_ksg", "pca_ksg[previous: 16 fixed axes]", "pca_ksg[standardize=rank]")
 LABEL = ("classifier", "classifier[previous: linear]")
 
 

@@ -28,7 +28,7 @@ import torch
 
 from ssl_it import checks
 from ssl_it.estimators.base import MIEstimator, Pair, YKind, label_entropy, to_tensor
-from ssl_it.estimators.reduction import axes_above_noise, principal_scores, spectrum
+from ssl_it.estimators.reduction import PrincipalAxes
 
 Standardize = Literal["layer", "unit"]
 PRIOR_MIX: float = 1e-3
@@ -191,13 +191,14 @@ class CrossFit:
     chosen: list[tuple[float, str, str]]
 
 
-def random_fourier_features(t: torch.Tensor, kernel_dim: int, n_features: int, bandwidths: tuple[float, ...],
-                            unit: bool, seed: int) -> list[torch.Tensor]:
+def random_fourier_features(axes: PrincipalAxes, kernel_dim: int, n_features: int, bandwidths: tuple[float, ...],
+                            seed: int) -> list[torch.Tensor]:
     """``sqrt(2 / D) cos(W s / (b l) + c)`` for each bandwidth multiple b: Gaussian-kernel features of T.
 
     ``s``: T's principal axes above its noise edge (at least 2, at most
     ``kernel_dim``; :func:`~ssl_it.estimators.reduction.axes_above_noise`),
-    each scaled to unit variance, after a per-unit z-score when ``unit``;
+    each scaled to unit variance (``axes`` is T after the probe's
+    standardisation);
     ``l`` the median distance between rows of s (up to 1,024 rows);
     ``W`` ``(q, D)`` standard normal and ``c`` uniform on ``[0, 2 pi)``,
     seeded. A linear fit on these features approximates a fit in the
@@ -205,13 +206,9 @@ def random_fourier_features(t: torch.Tensor, kernel_dim: int, n_features: int, b
     XOR-like and radial label structure that no linear probe sees. Computed
     from T alone: no label takes part, so the cross-fitted bound stays a
     bound."""
-    if unit:
-        sd = t.std(0)
-        t = t / torch.where(sd > 0, sd, torch.ones_like(sd))
-    q = min(kernel_dim, t.shape[1], max(2, axes_above_noise(spectrum(t), *t.shape)))
-    scores, var = principal_scores(t, q, seed)
+    scores, var = axes.above_noise(kernel_dim, floor=2)
     if scores.shape[1] == 0:
-        return [torch.zeros(t.shape[0], 1, dtype=t.dtype, device=t.device)]
+        return [torch.zeros(axes.n, 1, dtype=axes.t.dtype, device=axes.t.device)]
     s = scores / var.sqrt()
     sub = s[:1024]
     scale = float(torch.cdist(sub, sub)[torch.triu_indices(len(sub), len(sub), 1).unbind()].median())
@@ -417,25 +414,19 @@ class ClassifierMI(MIEstimator):
             raise ValueError(f"folds must be (N,) integers in [0, {self.n_folds}), got shape {tuple(fold.shape)}")
         return self._cross_fit(self._candidates(pair.x), labels, len(classes), fold).log_q
 
-    def _reduced(self, t: torch.Tensor) -> torch.Tensor:
-        if self.max_dim is None:
-            return t
-        keep = max(1, min(self.max_dim, t.shape[0] // 4))
-        if t.shape[1] <= keep:
-            return t
-        if self.standardize == "unit":  # z-score before the axes are chosen, or a unit's scale would choose them
-            sd = t.std(0)
-            t = t / torch.where(sd > 0, sd, torch.ones_like(sd))
-        return principal_scores(t, keep, self.seed)[0]
-
     def _candidates(self, t: torch.Tensor) -> dict[str, list[torch.Tensor]]:
         """The feature sets a probe may be fitted on, all from T alone (no label):
         ``linear``: T (reduced to ``max_dim`` axes); ``nonlinear``: random
         Fourier features of T's axes above the noise, one set per bandwidth."""
-        out = {"linear": [self._reduced(t)]}
+        if self.standardize == "unit":  # z-score before the axes are chosen, or a unit's scale would choose them
+            sd = t.std(0)
+            t = t / torch.where(sd > 0, sd, torch.ones_like(sd))
+        axes = PrincipalAxes(t, self.seed)
+        keep = t.shape[1] if self.max_dim is None else max(1, min(self.max_dim, t.shape[0] // 4))
+        out = {"linear": [axes.scores(keep)[0] if t.shape[1] > keep else t]}
         if self.nonlinear:
-            out["nonlinear"] = random_fourier_features(t, self.kernel_dim, self.n_features, self.bandwidths,
-                                                       self.standardize == "unit", self.seed)
+            out["nonlinear"] = random_fourier_features(axes, self.kernel_dim, self.n_features, self.bandwidths,
+                                                       self.seed)
         return out
 
     def _cross_fit(self, candidates: dict[str, list[torch.Tensor]], y: torch.Tensor, n_classes: int,

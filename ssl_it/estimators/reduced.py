@@ -8,10 +8,10 @@ import torch
 
 from ssl_it import checks
 from ssl_it.estimators.base import BoundKind, MIEstimator, Pair, YKind
-from ssl_it.estimators.reduction import axes_above_noise, principal_scores, spectrum
+from ssl_it.estimators.reduction import PrincipalAxes, normal_scores
 
 Select = Literal["noise_edge", "fixed"]
-Standardize = Literal["unit", "none"]
+Standardize = Literal["unit", "rank", "none"]
 
 
 class PCAReducedMI(MIEstimator):
@@ -63,10 +63,15 @@ class PCAReducedMI(MIEstimator):
     Args:
         estimator: the inner estimator (any :class:`MIEstimator`).
         dim: the most principal axes kept per side (>= 1).
-        min_dim: the fewest kept with ``select="noise_edge"`` (>= 1,
-            <= ``dim``), when fewer stand above the noise.
+        min_dim: the fewest kept with ``select="noise_edge"`` when fewer
+            stand above the noise (capped by ``dim``). A side whose
+            spectrum is flat, signal or not (an isotropic input), has no
+            axis above the edge; 4 keeps such a side from being read
+            through one axis (docs/design.md §8).
         select: ``"noise_edge"`` or ``"fixed"``.
-        standardize: ``"unit"`` (z-score each unit first) or ``"none"``.
+        standardize: ``"unit"`` (z-score each unit first), ``"rank"``
+            (normal scores of each unit's ranks: invariant to any increasing
+            map of a unit, for heavy-tailed units) or ``"none"``.
         whiten: scale each kept axis to unit variance.
         seed: seed of the randomised PCA (only above 2,048 on both sides).
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
@@ -75,22 +80,20 @@ class PCAReducedMI(MIEstimator):
     bound: BoundKind = "point"
 
     def __init__(self, estimator: MIEstimator, dim: int = 16, seed: int = 0, y_kind: YKind = "auto",
-                 min_dim: int = 1, select: Select = "noise_edge", standardize: Standardize = "unit",
+                 min_dim: int = 4, select: Select = "noise_edge", standardize: Standardize = "unit",
                  whiten: bool = True) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         if not isinstance(estimator, MIEstimator):
             raise ValueError(f"estimator must be an MIEstimator, got {type(estimator).__name__}")
         checks.integer("dim", dim)
         checks.integer("min_dim", min_dim)
-        if min_dim > dim:
-            raise ValueError(f"min_dim must be <= dim ({dim}), got {min_dim}")
         checks.choice("select", select, ("noise_edge", "fixed"))
-        checks.choice("standardize", standardize, ("unit", "none"))
+        checks.choice("standardize", standardize, ("unit", "rank", "none"))
         self.estimator, self.dim, self.min_dim = estimator, dim, min_dim
         self.select, self.standardize, self.whiten = select, standardize, bool(whiten)
         self.name = f"pca_{estimator.name}"
         self.bound = estimator.bound
-        self.invariances = frozenset({"unit_scale"} if standardize == "unit" else {"rotation"})
+        self.invariances = frozenset({"unit_scale"} if standardize in ("unit", "rank") else {"rotation"})
 
     @property
     def min_samples(self) -> int:
@@ -109,10 +112,11 @@ class PCAReducedMI(MIEstimator):
         if self.standardize == "unit":
             sd = t.std(0)
             t = t / torch.where(sd > 0, sd, torch.ones_like(sd))
-        q = min(self.dim, t.shape[1])
-        if self.select == "noise_edge":
-            q = min(q, max(self.min_dim, axes_above_noise(spectrum(t), *t.shape)))
-        scores, var = principal_scores(t, q, self.seed + offset)
+        elif self.standardize == "rank":
+            t = normal_scores(t)
+        axes = PrincipalAxes(t, self.seed + offset)
+        scores, var = (axes.above_noise(self.dim, min(self.min_dim, self.dim)) if self.select == "noise_edge"
+                       else axes.scores(self.dim))
         if scores.shape[1] == 0:  # a constant side carries no information
             return torch.zeros(t.shape[0], 1, dtype=t.dtype, device=t.device)
         return scores / var.sqrt() if self.whiten else scores
@@ -137,8 +141,9 @@ class PCAReducedMI(MIEstimator):
         pair = self._check(x, y)
         if pair.labels:
             return None
-        joint = torch.cat([self.reduce(pair.x, 0), self.reduce(pair.y, 1)], 1)
-        dx = self.reduce(pair.x, 0).shape[1]
+        x = self.reduce(pair.x, 0)
+        joint = torch.cat([x, self.reduce(pair.y, 1)], 1)
+        dx = x.shape[1]
         cov = torch.cov(joint.T) + 1e-9 * torch.eye(joint.shape[1], dtype=joint.dtype, device=joint.device)
         ld = torch.linalg.slogdet
         truth = 0.5 * float(ld(cov[:dx, :dx])[1] + ld(cov[dx:, dx:])[1] - ld(cov)[1])

@@ -44,21 +44,66 @@ def principal_scores(t: torch.Tensor, q: int, seed: int = 0, rel_tol: float = 1e
         columns ordered by decreasing variance.
     """
     ev, scores = _top_axes(t - t.mean(0, keepdim=True), min(q, *t.shape), seed, power_iters)
-    keep = ev > rel_tol * ev[0].clamp_min(torch.finfo(t.dtype).tiny)
-    return scores[:, keep], ev[keep] / t.shape[0]
+    return _kept(ev, scores, rel_tol, t.shape[0])
+
+
+class PrincipalAxes:
+    """One layer's principal axes, decomposed once and read at several depths.
+
+    ``scores(q)`` is :func:`principal_scores` ``(t, q)``; ``above_noise(cap,
+    floor)`` keeps the axes above the noise edge (:func:`axes_above_noise`),
+    at least ``floor`` and at most ``cap``. On the exact path one
+    eigendecomposition serves every call; above ``EXACT_MAX`` each call runs
+    the randomised range finder.
+    """
+
+    def __init__(self, t: torch.Tensor, seed: int = 0) -> None:
+        self.t, self.seed = t, seed
+        self.n, self.d = t.shape
+        self._eigen: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    def _exact(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self._eigen is None:
+            tc = self.t - self.t.mean(0, keepdim=True)
+            self._eigen = (tc, *_exact_eigen(tc))
+        return self._eigen
+
+    def scores(self, q: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(scores (N, q'), variances (q',))`` on the top ``q`` axes (zero-variance ones dropped)."""
+        if min(self.n, self.d) > EXACT_MAX:
+            return principal_scores(self.t, q, self.seed)
+        tc, ev, vecs = self._exact()
+        q = min(q, len(ev))
+        return _kept(ev[:q], _scores(tc, ev[:q], vecs[:, :q]), 1e-9, self.n)
+
+    def above_noise(self, cap: int, floor: int = 1, margin: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`scores` on ``min(cap, max(floor, axes above the noise edge))`` axes."""
+        ev = spectrum(self.t) if min(self.n, self.d) > EXACT_MAX else self._exact()[1]
+        return self.scores(min(cap, max(floor, axes_above_noise(ev, self.n, self.d, margin))))
+
+
+def _kept(ev: torch.Tensor, scores: torch.Tensor, rel_tol: float, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    keep = ev > rel_tol * ev[0].clamp_min(torch.finfo(ev.dtype).tiny)
+    return scores[:, keep], ev[keep] / n
+
+
+def _exact_eigen(tc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """All eigenpairs of the smaller of ``tc^T tc`` and ``tc tc^T``, eigenvalues decreasing and >= 0."""
+    ev, vecs = torch.linalg.eigh(tc.T @ tc if tc.shape[1] <= tc.shape[0] else tc @ tc.T)
+    return ev.flip(0).clamp_min(0), vecs.flip(1)
+
+
+def _scores(tc: torch.Tensor, ev: torch.Tensor, vecs: torch.Tensor) -> torch.Tensor:
+    """Scores on the axes of :func:`_exact_eigen`'s leading pairs."""
+    return tc @ vecs if tc.shape[1] <= tc.shape[0] else vecs * ev.sqrt()
 
 
 def _top_axes(tc: torch.Tensor, q: int, seed: int, power_iters: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(eigenvalues of tc^T tc (q,), scores (N, q))`` of the centred ``tc``, decreasing."""
     n, d = tc.shape
     if min(n, d) <= EXACT_MAX:
-        if d <= n:
-            ev, vecs = torch.linalg.eigh(tc.T @ tc)
-            ev, vecs = ev.flip(0)[:q], vecs.flip(1)[:, :q]
-            return ev, tc @ vecs
-        ev, vecs = torch.linalg.eigh(tc @ tc.T)
-        ev, vecs = ev.flip(0)[:q], vecs.flip(1)[:, :q]
-        return ev, vecs * ev.clamp_min(0).sqrt()
+        ev, vecs = _exact_eigen(tc)
+        return ev[:q], _scores(tc, ev[:q], vecs[:, :q])
     probes = seeded_normal((d, q + OVERSAMPLE), seed, tc)
     basis = torch.linalg.qr(tc @ probes)[0]
     for _ in range(power_iters):
@@ -126,3 +171,26 @@ def axes_above_noise(eigenvalues: torch.Tensor, n: int, d: int, margin: float = 
     noise_var = median / (big * marchenko_pastur_median(beta))
     edge = noise_var * big * (1 + math.sqrt(beta)) ** 2 * (1 + margin)
     return int((ev > edge).sum())
+
+
+def normal_scores(t: torch.Tensor) -> torch.Tensor:
+    """Each column replaced by the standard-normal quantiles of its ranks (ties share their mean rank).
+
+    ``Phi^-1((rank - 1/2) / N)``: the Gaussian copula of each unit. A strictly
+    increasing map of a unit (a rescaling, a saturating or heavy-tailed
+    non-linearity) leaves its ranks, hence these scores, unchanged, and so
+    the MI (van der Waerden scores). A constant column becomes zeros."""
+    n = t.shape[0]
+    order = torch.argsort(t, dim=0, stable=True)
+    ranks = torch.empty_like(t)
+    ranks.scatter_(0, order, torch.arange(1, n + 1, dtype=t.dtype, device=t.device)[:, None].expand(-1, t.shape[1]))
+    sorted_t = torch.gather(t, 0, order)
+    tie_start = torch.ones_like(sorted_t, dtype=torch.bool)
+    tie_start[1:] = sorted_t[1:] != sorted_t[:-1]
+    group = torch.cumsum(tie_start, 0) - 1  # tie group of each sorted position, per column
+    sorted_ranks = torch.gather(ranks, 0, order)
+    sums = torch.zeros_like(t).scatter_add_(0, group, sorted_ranks)
+    counts = torch.zeros_like(t).scatter_add_(0, group, torch.ones_like(t))
+    mean_rank = torch.gather(sums / counts.clamp_min(1), 0, group)
+    out = torch.empty_like(t).scatter_(0, order, mean_rank)
+    return torch.special.ndtri((out - 0.5) / n)

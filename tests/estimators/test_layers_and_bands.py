@@ -209,3 +209,23 @@ def test_gaussian_bias_allowance_reaches_the_truth_on_a_strong_channel() -> None
         # measured: the allowance closes 0.94 and 1.09 of the gap between the band's top and the truth
         assert band.bias_allowance >= 0.6 * (s.mi - band.hi)
         assert band.hi_with_bias <= s.mi + 0.5
+
+
+def test_normal_scores_ignore_increasing_maps_and_share_ties() -> None:
+    from ssl_it.estimators.reduction import normal_scores
+
+    t = torch.as_tensor(np.random.default_rng(0).standard_normal((200, 3)))
+    mapped = torch.stack([torch.sinh(3 * t[:, 0]), 5 * t[:, 1] + 2, torch.tanh(t[:, 2])], 1)
+    assert torch.allclose(normal_scores(t), normal_scores(mapped))
+    relu = torch.tensor([[0.0], [0.0], [1.0], [2.0]])
+    scores = normal_scores(relu)[:, 0]
+    assert scores[0] == scores[1] and scores[1] < scores[2] < scores[3]  # the tied zeros share rank 1.5
+    assert normal_scores(torch.ones(5, 1)).abs().max() == 0
+
+
+def test_rank_standardized_pca_ksg_reads_a_heavy_tailed_layer_like_a_gaussian_one() -> None:
+    s = spiked_channel(512, 4, 64, 256, 3.0, seed=0)
+    est = PCAReducedMI(KSGMI(metric="euclidean"), standardize="rank")
+    heavy = np.sinh(2.0 * s.y)  # strictly increasing per unit: the same MI
+    assert est.estimate(s.x, heavy) == pytest.approx(est.estimate(s.x, s.y), abs=1e-9)
+    assert PCAReducedMI(KSGMI(metric="euclidean")).estimate(s.x, heavy) < 0.5 * est.estimate(s.x, s.y)
