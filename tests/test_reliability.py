@@ -430,3 +430,50 @@ def test_a_single_run_failure_exits_with_its_status(tmp_path):
     with pytest.raises(SystemExit) as exit_:
         Job(tmp_path, tmp_path, run_dir=tmp_path).failed("training diverged", EXIT_DIVERGED)
     assert exit_.value.code == 3 and tmp_path.exists()
+
+
+# ------------------------------------------------- collapsed layers (item 5)
+def _every_estimator() -> dict[str, object]:
+    """Every estimator a run can choose: each option of the ``estimator`` group,
+    and each quantity's estimator of ``estimator=calibrated``."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from ssl_it.train import CONFIG_DIR
+
+    built: dict[str, object] = {}
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        for option in sorted(p.stem for p in (Path(CONFIG_DIR) / "estimator").glob("*.yaml")):
+            node = compose("train", overrides=[f"estimator={option}"]).estimator
+            if "_target_" in node:
+                built[option] = instantiate(node)
+            else:
+                built.update({f"{option}.{q}": instantiate(sub) for q, sub in node.items()})
+    return built
+
+
+def test_every_estimator_measures_constant_duplicated_and_rank_one_features():
+    """A collapsed layer is a measurement: a finite value from every estimator,
+    about 0 for constant features (KSG's tie-breaking jitter gives ~0.01)."""
+    gen = torch.Generator().manual_seed(0)
+    n = 128
+    labels, inputs, z = torch.arange(n) % 4, torch.randn(n, 8, generator=gen), torch.randn(n, 1, generator=gen)
+    features = {"constant": torch.full((n, 16), 0.5), "duplicated": z.repeat(1, 16),
+                "rank-1": z @ torch.randn(1, 16, generator=gen)}
+    label_only = {"classifier", "calibrated.I_TY"}
+    pair_only = {"calibrated.I_XT", "calibrated.I_Z1Z2"}
+    measured = []
+    for name, estimator in _every_estimator().items():
+        for kind, t in features.items():
+            calls = [] if name in pair_only else [("labels", t, labels)]
+            calls += [] if name in label_only else [("pair", inputs, t)]
+            for call, a, b in calls:
+                value = estimator.estimate_with_info(a, b).value  # type: ignore[attr-defined]
+                assert math.isfinite(value), (name, kind, call, value)
+                if kind == "constant":
+                    assert abs(value) <= 0.02, (name, call, value)
+                measured.append((name, kind, call))
+    assert len(measured) == 12 * 3 * 2 + 4 * 3  # 12 estimators x 3 features x 2 calls; 4 take one kind of call
+    default = _every_estimator()["calibrated.I_TY"]
+    collapsed = default.estimate_with_info(features["constant"], labels)  # type: ignore[attr-defined]
+    assert collapsed.value == 0.0 and "constant features" in collapsed.diagnostics["note"]
