@@ -73,6 +73,8 @@ class Job:
                 f"resuming {state.checkpoint} (epoch {state.resumed_epoch}) with overrides {overrides}; "
                 f"applied: {state.applied or 'none'}"
             )
+        if state.relocated:
+            log.info(f"the run folder was moved or copied: its saved paths now point into it: {state.relocated}")
 
     def finished(self, value: float | tuple[float, ...]) -> float | tuple[float, ...]:
         """Record a finished run; in a sweep a NaN metric counts as a failure

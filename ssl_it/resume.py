@@ -35,6 +35,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ssl_it.config_checks import ConfigError
+from ssl_it.relocate import relocate
 from ssl_it.run_dir import read_run_id
 
 CONFIG_FILE = "config.yaml"
@@ -58,6 +59,7 @@ class RunState:
     checkpoint: str | None = None
     resumed_epoch: int | None = None
     applied: dict[str, Any] = field(default_factory=dict)
+    relocated: dict[str, str] = field(default_factory=dict)  # saved paths of a moved run folder, rewritten
 
     @property
     def resumed(self) -> bool:
@@ -65,14 +67,15 @@ class RunState:
 
     def save_config(self) -> None:
         """Write ``config.yaml``: the resolved config of a new run, or, on a
-        resume that changed a safe key, the saved file with that change."""
+        resume that changed a safe key or moved the run folder, the saved
+        file with those changes."""
         path = self.run_dir / CONFIG_FILE
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             OmegaConf.save(self.config, path, resolve=True)
-        elif self.applied:
+        elif self.applied or self.relocated:
             saved = OmegaConf.load(path)
-            for key, value in self.applied.items():
+            for key, value in {**self.relocated, **self.applied}.items():
                 OmegaConf.update(saved, key, value, force_add=True)
             OmegaConf.save(saved, path)
 
@@ -211,7 +214,7 @@ def resolve_resume(
         return RunState(run_dir=output_dir, run_id=secrets.token_hex(4), config=cfg)
     resume = str(cfg.resume)
     ckpt = _find_checkpoint(resume, outputs_root)
-    run_dir = ckpt.parent.parent
+    run_dir = ckpt.parent.parent.absolute()
     saved_path = run_dir / CONFIG_FILE
     if not saved_path.is_file():
         raise ConfigError(f"resume={resume}: '{saved_path}' is missing, cannot rebuild the run")
@@ -220,6 +223,7 @@ def resolve_resume(
     if not isinstance(saved, DictConfig):
         raise ConfigError(f"resume={resume}: '{saved_path}' is not a mapping, cannot rebuild the run")
     saved = upgrade_saved_config(saved)
+    relocated = relocate(saved, OmegaConf.select(saved, "paths.output_dir", default="") or "", run_dir)
     applied = check_overrides(cfg, saved, overrides, resume)
     config = saved.copy()
     for key, value in applied.items():
@@ -235,7 +239,7 @@ def resolve_resume(
         config.paths.output_dir = str(run_dir)
     run_id = read_run_id(run_dir) or secrets.token_hex(4)
     return RunState(run_dir=run_dir, run_id=run_id, config=config, checkpoint=str(ckpt),
-                    resumed_epoch=epoch, applied=applied)
+                    resumed_epoch=epoch, applied=applied, relocated=relocated)
 
 
 def last_good_checkpoint(run_dir: Path) -> str:

@@ -477,3 +477,30 @@ def test_every_estimator_measures_constant_duplicated_and_rank_one_features():
     default = _every_estimator()["calibrated.I_TY"]
     collapsed = default.estimate_with_info(features["constant"], labels)  # type: ignore[attr-defined]
     assert collapsed.value == 0.0 and "constant features" in collapsed.diagnostics["note"]
+
+
+# ------------------------------------------- self-contained run folders (item 1)
+def checksums(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_copied_run_resumed_to_more_epochs_leaves_the_original_unchanged(make_cfg, tmp_path):
+    import shutil
+
+    train(make_cfg(*LEAN[1:], "infoplane.log_spaced_evals=0", "trainer.max_epochs=1", run="original"))
+    original = tmp_path / "original"
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(original, copy)
+    before = checksums(original)
+    assert {"checkpoints/last.ckpt", "checkpoints/best.ckpt", "infoplane.csv", "metrics.csv"} <= set(before)
+    typed = [f"resume={copy}", "trainer.max_epochs=2"]
+    train(make_cfg(*typed), overrides=typed)
+    assert checksums(original) == before
+    assert torch.load(copy / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] == 1
+    assert max(float(r["epoch"]) for r in csv.DictReader((copy / "infoplane.csv").open())) == 2.0  # end of epoch 2
+    saved = OmegaConf.load(copy / "config.yaml")
+    assert saved.paths.output_dir == str(copy) and saved.infoplane.run_dir == str(copy)
+    assert saved.callbacks.last_checkpoint.dirpath == str(copy / "checkpoints")
