@@ -6,6 +6,7 @@ outcome                single run                  job of a multirun
 invalid configuration  one line on stderr, exit 2,  ``FAILED`` in the job dir, a
                        Hydra's run dir removed     ``failed`` line in the sweep
 training diverged      one line on stderr, exit 3   summary; the sweep goes on and
+preempted (SIGTERM)    one line, exit 143           (the same)
 other error            traceback, exit 1 (Hydra)    exits 1 at the end
 success                exit 0                       an ``ok`` line
 =====================  ==========================  ===============================

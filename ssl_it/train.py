@@ -34,6 +34,7 @@ from hydra.types import RunMode
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_it import run_log
 from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results
@@ -42,6 +43,7 @@ from ssl_it.config_checks import ConfigError, check_batch_size, check_label_clas
 from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job, config_error
 from ssl_it.loggers import ResumableCSVLogger, finish_loggers
 from ssl_it.module import SSLModule
+from ssl_it.preemption import EXIT_PREEMPTED, Preempted, preempted
 from ssl_it.resume import RunState, last_good_checkpoint, resolve_resume
 from ssl_it.run_dir import claim, read_run_id, run_suffix
 from ssl_it.run_names import adopt_wandb_sweep_run_id, run_identity, sweep_name, wandb_sweep_id
@@ -258,6 +260,9 @@ def fit(run: Run) -> float | tuple[float, ...]:
         lg.log_hyperparams({**hparams, "probe_size_used": run.probe_size})
     try:
         trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=state.checkpoint)
+    except SIGTERMException:  # a SystemExit(0): without this the process would exit 0 as if done
+        finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
+        raise preempted(state.run_dir, trainer, run.started, write=trainer.is_global_zero) from None
     except BaseException:
         finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
         raise
@@ -311,6 +316,8 @@ def main(cfg: DictConfig) -> float | tuple[float, ...]:
         value = fit(run)
     except ConfigError as err:
         return job.failed(f"invalid configuration: {err}", EXIT_CONFIG)
+    except Preempted as err:
+        return job.failed(str(err), EXIT_PREEMPTED)
     except Diverged as err:
         return job.failed(f"training diverged: {err} {last_good_checkpoint(run.state.run_dir)}", EXIT_DIVERGED)
     except Exception as err:

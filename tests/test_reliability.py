@@ -504,3 +504,26 @@ def test_a_copied_run_resumed_to_more_epochs_leaves_the_original_unchanged(make_
     saved = OmegaConf.load(copy / "config.yaml")
     assert saved.paths.output_dir == str(copy) and saved.infoplane.run_dir == str(copy)
     assert saved.callbacks.last_checkpoint.dirpath == str(copy / "checkpoints")
+
+
+# ------------------------------------------------------ preemption (item 2)
+@pytest.mark.slow
+def test_sigterm_is_a_visible_preemption_and_resume_finishes_with_the_uninterrupted_numbers(tmp_path):
+    run = [*CLI_FAST, "trainer.max_epochs=3"]
+    straight = cli(*run, "hydra.run.dir=straight", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    term = "+callbacks.term={_target_: tests.helpers.SignalAtStep, step: 5}"  # 2 steps per epoch: in epoch 2
+    stopped = cli(*run, term, "hydra.run.dir=split", cwd=tmp_path)
+    assert stopped.returncode == 143, stopped.stderr[-2000:]
+    assert "ssl_it: preempted by SIGTERM at epoch 2, step 5" in stopped.stderr
+    assert f"continue with: python train.py resume={tmp_path / 'split'}" in stopped.stderr and "Traceback" not in stopped.stderr
+    summary = json.loads((tmp_path / "split" / "summary.json").read_text())
+    assert summary["status"] == "preempted" and summary["epochs_saved"] == 2
+    saved = OmegaConf.load(tmp_path / "split" / "config.yaml")
+    del saved.callbacks["term"]  # the signal is not part of the run
+    OmegaConf.save(saved, tmp_path / "split" / "config.yaml")
+    resumed = cli("resume=split", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    done, reference = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("split", "straight"))
+    assert done["status"] == "finished" and done["final/val_probe_acc"] == reference["final/val_probe_acc"]
+    assert step_losses(tmp_path / "split") == step_losses(tmp_path / "straight")
