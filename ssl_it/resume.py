@@ -152,14 +152,50 @@ def _compare_view(cfg: DictConfig, saved: DictConfig) -> DictConfig:
     return view
 
 
-def check_overrides(cfg: DictConfig, saved: DictConfig, overrides: Sequence[str], resume: str) -> dict[str, Any]:
-    """The safe changes to apply to ``saved``; raises naming every unsafe one."""
+SAFE_GROUPS_ON_RESUME: tuple[str, ...] = ("launcher",)  # where the jobs run, not what they compute
+
+
+def _typed_choice(typed: str) -> str | None:
+    """The option a group override selects: ``objective=simclr`` -> ``simclr``; ``~scheduler``, ``debug=null`` -> None."""
+    if "=" not in typed:
+        return None
+    value = typed.split("=", 1)[1]
+    return None if value in ("", "null") else value
+
+
+def _group_change(key: str, typed: str, cfg: DictConfig, saved: DictConfig) -> bool:
+    """Whether a config-group override picks another option than the saved run's.
+
+    The saved ``run.choices`` holds every group's option; a group with no key
+    of its own (``@package _global_``: ``debug``, ``experiment``,
+    ``hparams_search``) can be compared only there. A run saved without
+    choices is compared by its node, when the group has one."""
+    choices = OmegaConf.select(saved, "run.choices", default=None) or {}
+    if choices:
+        return _typed_choice(typed) != choices.get(key)
+    if key in cfg or key in saved:
+        return _resolved(OmegaConf.select(cfg, key, default=None)) != _resolved(OmegaConf.select(saved, key, default=None))
+    return _typed_choice(typed) is not None
+
+
+def check_overrides(cfg: DictConfig, saved: DictConfig, overrides: Sequence[str], resume: str,
+                    groups: Sequence[str] = ()) -> dict[str, Any]:
+    """The safe changes to apply to ``saved``; raises naming every unsafe one.
+
+    ``groups``: the config groups (``objective``, ``debug``, ...); an override
+    that picks a group's option is compared with the saved run's choice."""
     view = _compare_view(cfg, saved)
     applied: dict[str, Any] = {}
     refused: list[str] = []
     for key, typed in typed_keys(overrides).items():
+        if key == "resume":
+            continue
+        if key in groups and "@" not in typed.split("=", 1)[0]:
+            if key not in SAFE_GROUPS_ON_RESUME and _group_change(key, typed, view, saved):
+                refused.append(typed)
+            continue
         new = _resolved(OmegaConf.select(view, key, default=None))
-        if key == "resume" or new == _resolved(OmegaConf.select(saved, key, default=None)):
+        if new == _resolved(OmegaConf.select(saved, key, default=None)):
             continue
         if key in SAFE_ON_RESUME:
             applied[key] = new
@@ -199,7 +235,7 @@ def upgrade_saved_config(saved: DictConfig) -> DictConfig:
 
 
 def resolve_resume(
-    cfg: DictConfig, output_dir: Path, outputs_root: Path, overrides: Sequence[str] = ()
+    cfg: DictConfig, output_dir: Path, outputs_root: Path, overrides: Sequence[str] = (), groups: Sequence[str] = ()
 ) -> RunState:
     """The run directory, W&B run id, config and checkpoint of this job.
 
@@ -209,6 +245,8 @@ def resolve_resume(
         outputs_root: where ``resume=last`` looks.
         overrides: what the user typed (Hydra's task overrides); only they
             are compared with a resumed run's saved configuration.
+        groups: the config groups; an override choosing a group's option is
+            compared with the saved run's choice (``run.choices``).
     """
     if cfg.resume is None:
         return RunState(run_dir=output_dir, run_id=secrets.token_hex(4), config=cfg)
@@ -224,7 +262,7 @@ def resolve_resume(
         raise ConfigError(f"resume={resume}: '{saved_path}' is not a mapping, cannot rebuild the run")
     saved = upgrade_saved_config(saved)
     relocated = relocate(saved, OmegaConf.select(saved, "paths.output_dir", default="") or "", run_dir)
-    applied = check_overrides(cfg, saved, overrides, resume)
+    applied = check_overrides(cfg, saved, overrides, resume, groups)
     config = saved.copy()
     for key, value in applied.items():
         OmegaConf.update(config, key, value, force_add=True)

@@ -60,6 +60,11 @@ if not OmegaConf.has_resolver("ssl_it.suffix"):
     OmegaConf.register_new_resolver("ssl_it.suffix", run_suffix, use_cache=True)
 
 
+def config_groups() -> list[str]:
+    """The config groups of ``configs/`` (``objective``, ``debug``, ...)."""
+    return sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir())
+
+
 def enabled(node: Any) -> bool:
     """An optional group (logger, infoplane) is off when null; an experiment
     preset's settings merged onto a null option leave a node with no
@@ -232,7 +237,8 @@ def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run
         validate_config(cfg)
         check_optimized_metric(cfg)
         record_invocation(cfg)
-        state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root), overrides)
+        state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root), overrides,
+                               config_groups())
         if not state.resumed:  # in a W&B sweep, W&B uses the agent's run id whatever id we give
             state.run_id = adopt_wandb_sweep_run_id(state.run_id)
         if rank_zero_only.rank > 0:  # type: ignore[attr-defined]  # a DDP rank re-running the script: rank 0 owns the run id

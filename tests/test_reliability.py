@@ -527,3 +527,35 @@ def test_sigterm_is_a_visible_preemption_and_resume_finishes_with_the_uninterrup
     done, reference = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("split", "straight"))
     assert done["status"] == "finished" and done["final/val_probe_acc"] == reference["final/val_probe_acc"]
     assert step_losses(tmp_path / "split") == step_losses(tmp_path / "straight")
+
+
+# ------------------------------------------- resume compares group choices (item 4)
+@pytest.mark.parametrize("typed", ["debug=fast", "experiment=ib_tanh", "hparams_search=optuna", "~scheduler"])
+def test_resume_refuses_a_group_choice_even_of_a_group_without_keys_of_its_own(make_cfg, tmp_path, typed):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    before = checksums(run)
+    overrides = [f"resume={run}", typed]
+    with pytest.raises(ConfigError, match=rf"resume={run}: {typed} would change the resumed run"):
+        train(make_cfg(*overrides, fast=False), overrides=overrides)  # debug=fast removes keys the fast set changes
+    assert checksums(run) == before
+
+
+def test_resume_compares_group_choices_with_the_saved_runs_choices():
+    from ssl_it.resume import check_overrides
+
+    saved = OmegaConf.create({"run": {"choices": {"objective": "vicreg", "debug": "fast"}}, "paths": {}})
+    groups = ["debug", "experiment", "objective"]
+    assert check_overrides(saved, saved, ["debug=fast", "objective=vicreg"], "r", groups) == {}
+    for typed in ("debug=null", "experiment=ib_relu", "objective=simclr"):
+        with pytest.raises(ConfigError, match=rf"{typed} would change the resumed run"):
+            check_overrides(saved, saved, [typed], "r", groups)
+
+
+@pytest.mark.slow
+def test_resume_with_debug_fast_exits_2(make_cfg, tmp_path):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    before = checksums(run)
+    proc = cli(f"resume={run}", "debug=fast", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert f"ssl_it: invalid configuration: resume={run}: debug=fast would change the resumed run" in proc.stderr
+    assert checksums(run) == before
