@@ -559,3 +559,25 @@ def test_resume_with_debug_fast_exits_2(make_cfg, tmp_path):
     assert proc.returncode == 2
     assert f"ssl_it: invalid configuration: resume={run}: debug=fast would change the resumed run" in proc.stderr
     assert checksums(run) == before
+
+
+# -------------------------------------------------- image folders (item 3)
+def test_a_symlink_loop_in_an_image_folder_is_skipped_and_the_true_class_counts_reported(tmp_path, caplog):
+    from PIL import Image
+
+    from ssl_it.data import ImageFolder
+
+    for split in ("train", "val"):
+        for c, name in enumerate("abc"):
+            folder = tmp_path / split / name
+            folder.mkdir(parents=True)
+            for i in range(16 if split == "train" else 4):
+                Image.fromarray(np.full((12, 12, 3), 20 * c + i, np.uint8)).save(folder / f"{i}.png")
+    (tmp_path / "train" / "a" / "loop").symlink_to("..")  # back to train/: every class again, 40 levels deep
+    (tmp_path / "train" / "b" / "self").symlink_to(".")
+    with caplog.at_level(logging.INFO, logger="ssl_it"), pytest.warns(UserWarning) as warned:
+        source = ImageFolder(str(tmp_path / "train"), str(tmp_path / "val"))
+    assert source.num_classes == 3 and len(source._samples["train"]) == 48
+    skipped = sorted(str(w.message).split("'")[1] for w in warned if "skipped the symlink" in str(w.message))
+    assert skipped == [str(tmp_path / "train" / "a" / "loop"), str(tmp_path / "train" / "b" / "self")]
+    assert "data.train_dir: 48 images in 3 classes: a 16, b 16, c 16" in caplog.text
