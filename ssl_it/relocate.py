@@ -26,9 +26,9 @@ def _moved(value: str, old: str, new: str) -> str | None:
 
 
 def _walk(node: Any, prefix: str, old: str, new: str, changed: dict[str, str]) -> None:
-    items = node.items() if isinstance(node, DictConfig) else enumerate(node)
-    for key, _ in list(items):
-        full = f"{prefix}{key}" if isinstance(node, DictConfig) else f"{prefix[:-1]}[{key}]"
+    keys: list[Any] = list(node.keys()) if isinstance(node, DictConfig) else list(range(len(node)))
+    for key in keys:
+        full = prefix + str(key) if isinstance(node, DictConfig) else f"{prefix[:-1]}[{int(key)}]"
         child = node._get_node(key)
         if isinstance(child, (DictConfig, ListConfig)):
             _walk(child, f"{full}.", old, new, changed)
