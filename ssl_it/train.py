@@ -13,6 +13,7 @@ into messages and exit codes (see ``ssl_it/job.py``).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
@@ -45,9 +46,9 @@ from ssl_it.loggers import ResumableCSVLogger, finish_loggers
 from ssl_it.module import SSLModule
 from ssl_it.preemption import EXIT_PREEMPTED, Preempted, preempted
 from ssl_it.resume import RunState, last_good_checkpoint, resolve_resume
-from ssl_it.run_dir import claim, read_run_id, run_suffix
+from ssl_it.run_dir import RUN_ID_FILE, claim, read_run_id, run_suffix
 from ssl_it.run_names import adopt_wandb_sweep_run_id, run_identity, sweep_name, wandb_sweep_id
-from ssl_it.run_summary import check_optimized_metric, returned_value, write_summary
+from ssl_it.run_summary import check_optimized_metric, finished, read_summary, returned_value, write_summary
 from ssl_it.sweep_failures import SweepJob, report
 from ssl_it.threads import set_threads
 
@@ -164,6 +165,22 @@ def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
     return loggers
 
 
+class AlreadyFinished(Exception):
+    """A resume of a run that has finished, with nothing more asked: a no-op."""
+
+    def __init__(self, state: RunState) -> None:
+        super().__init__(f"run {state.run_dir} has already finished its {(state.resumed_epoch or 0) + 1} epoch(s); "
+                         f"nothing to do (give trainer.max_epochs=N above that to train further)")
+        self.state = state
+
+    def value(self) -> float | tuple[float, ...]:
+        """What the finished run returned, read back from its ``summary.json``."""
+        summary = {k: (math.nan if v is None else v) for k, v in read_summary(self.state.run_dir).items()
+                   if k.startswith("final/")}
+        acc = summary.get("final/linear_eval_top1", summary.get("final/val_probe_acc", math.nan))
+        return returned_value(summary, acc, self.state.config.get("optimized_metric"))
+
+
 @dataclass
 class Run:
     state: RunState
@@ -239,6 +256,9 @@ def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run
         record_invocation(cfg)
         state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root), overrides,
                                config_groups())
+        done = state.resumed_epoch is not None and int(state.config.trainer.max_epochs) <= state.resumed_epoch + 1
+        if done and finished(state.run_dir):
+            raise AlreadyFinished(state)
         if not state.resumed:  # in a W&B sweep, W&B uses the agent's run id whatever id we give
             state.run_id = adopt_wandb_sweep_run_id(state.run_id)
         if rank_zero_only.rank > 0:  # type: ignore[attr-defined]  # a DDP rank re-running the script: rank 0 owns the run id
@@ -293,7 +313,11 @@ def fit(run: Run) -> float | tuple[float, ...]:
 def train(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> float | tuple[float, ...]:
     """Run one training job described by ``cfg``; return the final val
     accuracy, or the final metric(s) named by ``optimized_metric``."""
-    return fit(prepare(cfg, overrides))
+    try:
+        return fit(prepare(cfg, overrides))
+    except AlreadyFinished as done:
+        print(f"ssl_it: {done}")
+        return done.value()
 
 
 def current_job(cfg: DictConfig) -> tuple[Job, list[str]]:
@@ -320,6 +344,9 @@ def main(cfg: DictConfig) -> float | tuple[float, ...]:
         run = prepare(cfg, overrides)
         job.started(run.state, overrides)
         value = fit(run)
+    except AlreadyFinished as done:
+        print(f"ssl_it: {done}", flush=True)
+        return job.finished(done.value())
     except ConfigError as err:
         return job.failed(f"invalid configuration: {err}", EXIT_CONFIG)
     except Preempted as err:
@@ -334,9 +361,33 @@ def main(cfg: DictConfig) -> float | tuple[float, ...]:
     return job.finished(value)
 
 
+def refuse(message: str) -> None:
+    """A configuration error found before Hydra writes anything: one line, exit 2."""
+    print(f"ssl_it: invalid configuration: {message}", file=sys.stderr, flush=True)
+    sys.exit(EXIT_CONFIG)
+
+
 class SweepReport(HydraCallback):
-    """Hydra callback: at the end of a multirun, print the sweep summary and
+    """Hydra callback. Before Hydra writes into a directory: a new run in a
+    folder that holds a run, and a basic multirun into a sweep directory
+    that holds a sweep, are refused (exit 2), so the existing run or sweep is
+    left as it was. At the end of a multirun: print the sweep summary and
     exit with status 1 if any job failed."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        run_dir = Path(str(config.hydra.run.dir))
+        if config.get("resume") is None and (run_dir / RUN_ID_FILE).is_file():
+            refuse(f"hydra.run.dir={run_dir}: the directory already holds run {read_run_id(run_dir)}; a new run "
+                   f"never writes over another's files. Continue that run with resume={run_dir}, or choose "
+                   f"another hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
+            return  # Optuna continues the study saved in its sweep directory
+        if (sweep_dir / "sweep_summary.jsonl").is_file() or (sweep_dir / "multirun.yaml").is_file():
+            refuse(f"hydra.sweep.dir={sweep_dir}: the directory already holds a sweep; a new sweep would mix "
+                   f"its jobs and summary with it. Choose another hydra.sweep.dir")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         text, any_failed = report(Path(config.hydra.sweep.dir))

@@ -581,3 +581,32 @@ def test_a_symlink_loop_in_an_image_folder_is_skipped_and_the_true_class_counts_
     skipped = sorted(str(w.message).split("'")[1] for w in warned if "skipped the symlink" in str(w.message))
     assert skipped == [str(tmp_path / "train" / "a" / "loop"), str(tmp_path / "train" / "b" / "self")]
     assert "data.train_dir: 48 images in 3 classes: a 16, b 16, c 16" in caplog.text
+
+
+# ---------------------------------------- finished runs, used folders (item 6)
+def test_resuming_a_finished_run_without_overrides_is_a_no_op(make_cfg, tmp_path, capsys):
+    value = train(make_cfg(*LEAN))
+    run = tmp_path / "run"
+    before = checksums(run)
+    assert json.loads((run / "summary.json").read_text())["status"] == "finished"
+    assert train(make_cfg(f"resume={run}"), overrides=[f"resume={run}"]) == value
+    assert f"run {run} has already finished its 1 epoch(s); nothing to do" in capsys.readouterr().out
+    assert checksums(run) == before
+
+
+@pytest.mark.slow
+def test_a_new_run_or_sweep_in_a_used_folder_is_refused_and_changes_no_file(tmp_path):
+    first = cli(*CLI_FAST, "hydra.run.dir=run", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = checksums(tmp_path / "run")
+    again = cli(*CLI_FAST, "hydra.run.dir=run", cwd=tmp_path)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "ssl_it: invalid configuration: hydra.run.dir=run: the directory already holds run" in again.stderr
+    assert checksums(tmp_path / "run") == before
+    sweep = cli("-m", *CLI_FAST, "seed=0", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert sweep.returncode == 0, sweep.stderr[-2000:]
+    before = checksums(tmp_path / "sweep")
+    second = cli("-m", *CLI_FAST, "seed=1", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert second.returncode == 2
+    assert "ssl_it: invalid configuration: hydra.sweep.dir=sweep: the directory already holds a sweep" in second.stderr
+    assert checksums(tmp_path / "sweep") == before
