@@ -257,7 +257,12 @@ def resolve_resume(
     if not saved_path.is_file():
         raise ConfigError(f"resume={resume}: '{saved_path}' is missing, cannot rebuild the run")
     epoch = _read_epoch(ckpt, resume)
-    saved = OmegaConf.load(saved_path)
+    try:
+        saved = OmegaConf.load(saved_path)
+    except Exception as err:  # a YAML syntax error, or not text
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"resume={resume}: '{saved_path}' is not readable YAML ({first}); restore it from a "
+                          f"copy of the run, or start a new run") from None
     if not isinstance(saved, DictConfig):
         raise ConfigError(f"resume={resume}: '{saved_path}' is not a mapping, cannot rebuild the run")
     saved = upgrade_saved_config(saved)

@@ -39,8 +39,9 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_it import run_log
 from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results
-from ssl_it.checkpoint_io import AtomicCheckpointIO
+from ssl_it.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
 from ssl_it.config_checks import ConfigError, check_batch_size, check_label_classes, check_probe_size, validate_config
+from ssl_it.hydra_errors import one_line_errors, task_started
 from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job, config_error
 from ssl_it.loggers import ResumableCSVLogger, finish_loggers
 from ssl_it.module import SSLModule
@@ -281,6 +282,11 @@ def fit(run: Run) -> float | tuple[float, ...]:
     final metric(s) named by ``optimized_metric``."""
     state, trainer, callbacks = run.state, run.trainer, run.callbacks
     state.save_config()
+    if state.resumed and trainer.is_global_zero:
+        partial = remove_partial_writes(state.run_dir / "checkpoints")
+        if partial:
+            log.warning(f"ssl_it: removed checkpoint writes cut short by a kill: {', '.join(partial)}; "
+                        f"resuming from '{state.checkpoint}'")
     hparams = cast("dict[str, Any]", OmegaConf.to_container(state.config, resolve=True))  # a DictConfig: str keys
     for lg in trainer.loggers:
         lg.log_hyperparams({**hparams, "probe_size_used": run.probe_size})
@@ -337,7 +343,8 @@ def current_job(cfg: DictConfig) -> tuple[Job, list[str]]:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def main(cfg: DictConfig) -> float | tuple[float, ...]:
+def hydra_main(cfg: DictConfig) -> float | tuple[float, ...]:
+    task_started()
     job, overrides = current_job(cfg)
     run_log.route_to(job.hydra_dir)
     try:
@@ -359,6 +366,12 @@ def main(cfg: DictConfig) -> float | tuple[float, ...]:
             raise
         return job.failed(f"{type(err).__name__}: {err}", 1, details=traceback.format_exc())
     return job.finished(value)
+
+
+def main() -> None:
+    """``python train.py``: Hydra's main, with its own errors before a job starts as one line, exit 2."""
+    with one_line_errors(CONFIG_DIR):
+        hydra_main()
 
 
 def refuse(message: str) -> None:

@@ -610,3 +610,40 @@ def test_a_new_run_or_sweep_in_a_used_folder_is_refused_and_changes_no_file(tmp_
     assert second.returncode == 2
     assert "ssl_it: invalid configuration: hydra.sweep.dir=sweep: the directory already holds a sweep" in second.stderr
     assert checksums(tmp_path / "sweep") == before
+
+
+# ------------------------------------------------ one-line errors (item 7)
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        (["objective=vicregg"], "objective=vicregg: no such option; did you mean vicreg, vicreg_logdet?"),
+        (["optimizer.lrr=0.1"], "optimizer.lrr: no such key; did you mean optimizer.lr"),
+        (["hydra.run.dir=blocker/run"], "hydra.run.dir: cannot create 'blocker/run' (Not a directory)"),
+        (["hydra.run.dir=" + "a" * 300], "hydra.run.dir: cannot create '" + "a" * 300 + "' (File name too long)"),
+    ],
+    ids=["unknown-option", "unknown-key", "path-through-a-file", "name-too-long"],
+)
+def test_hydra_errors_are_one_line_and_exit_2(tmp_path, typed, message):
+    (tmp_path / "blocker").write_text("a regular file")
+    proc = cli(*typed, "logger=none", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"ssl_it: invalid configuration: {message}")
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+
+
+def test_a_resumed_run_whose_config_is_not_yaml_is_named(make_cfg, tmp_path):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    (run / "config.yaml").write_text("trainer: {max_epochs: [1,\n")
+    with pytest.raises(ConfigError, match=rf"resume={run}: '{run / 'config.yaml'}' is not readable YAML"):
+        train(make_cfg(f"resume={run}"), overrides=[f"resume={run}"])
+
+
+def test_a_checkpoint_write_cut_short_is_removed_and_named_on_resume(make_cfg, tmp_path, caplog):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    (run / "checkpoints" / ".last.ckpt.tmp-4242").write_bytes(b"\0" * 2_000_000)
+    with caplog.at_level(logging.WARNING, logger="ssl_it"):
+        train(make_cfg(f"resume={run}"), overrides=[f"resume={run}"])
+    assert "removed checkpoint writes cut short by a kill: .last.ckpt.tmp-4242 (2.0 MB)" in caplog.text
+    assert not list((run / "checkpoints").glob(".*.tmp-*"))
