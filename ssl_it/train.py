@@ -38,9 +38,10 @@ from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_it import run_log
-from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results
+from ssl_it.callbacks import Diverged, DivergenceGuard, InformationPlane, StepSeed, final_results
+from ssl_it.callbacks.taps import check_layers
 from ssl_it.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
-from ssl_it.config_checks import ConfigError, check_batch_size, check_label_classes, check_probe_size, validate_config
+from ssl_it.config_checks import ConfigError, qualify_key, check_batch_size, check_label_classes, check_probe_size, validate_config
 from ssl_it.hydra_errors import one_line_errors, task_started
 from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job, config_error
 from ssl_it.loggers import ResumableCSVLogger, finish_loggers
@@ -239,6 +240,9 @@ def preflight(trainer: pl.Trainer, module: SSLModule, datamodule: Any, callbacks
     check_batch_size(datamodule.batch_size, datamodule.drop_last, len(datamodule.train_set), module.objective,
                      trainer.world_size)
     check_label_classes(datamodule.num_classes, callbacks)
+    for callback in callbacks:
+        if isinstance(callback, InformationPlane):  # its setup() would check only after the trainer started
+            check_layers(module, callback.layers)
     n_probe = datamodule.probe_size_used
     check_probe_size(n_probe, callbacks)
     return n_probe
@@ -269,11 +273,11 @@ def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run
         if not state.resumed and rank_zero_only.rank == 0:  # type: ignore[attr-defined]
             claim(state.run_dir, state.run_id)
     except InstantiationException as err:
-        raise config_error(err) from err.__cause__
+        raise ConfigError(qualify_key(str(config_error(err)), cfg)) from err.__cause__
     except ConfigError:
         raise
     except ValueError as err:
-        raise ConfigError(str(err)) from err
+        raise ConfigError(qualify_key(str(err), cfg)) from err
     return Run(state, trainer, module, datamodule, callbacks, n_probe, started)
 
 

@@ -647,3 +647,21 @@ def test_a_checkpoint_write_cut_short_is_removed_and_named_on_resume(make_cfg, t
         train(make_cfg(f"resume={run}"), overrides=[f"resume={run}"])
     assert "removed checkpoint writes cut short by a kill: .last.ckpt.tmp-4242 (2.0 MB)" in caplog.text
     assert not list((run / "checkpoints").glob(".*.tmp-*"))
+
+
+def test_an_unknown_tapped_layer_fails_before_the_trainer_starts(make_cfg, tmp_path):
+    with pytest.raises(ConfigError, match=r"infoplane\.layers: 'backbone\.nope' is neither an alias .* tap points"):
+        train(make_cfg("infoplane.layers=[backbone,backbone.nope]"))
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "typed, key",
+    [(["objective=simclr", "objective.temperature=-1"], "objective.temperature: must be a number > 0; got -1"),
+     (["estimator=kde", "estimator.noise_var=-1"], "estimator.noise_var: must be a number > 0; got -1")],
+    ids=["objective", "estimator"],
+)
+def test_range_errors_name_the_full_key(make_cfg, typed, key):
+    with pytest.raises(ConfigError) as err:
+        train(make_cfg(*typed))
+    assert str(err.value) == key
