@@ -393,7 +393,8 @@ class SweepReport(HydraCallback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         run_dir = Path(str(config.hydra.run.dir))
-        if config.get("resume") is None and (run_dir / RUN_ID_FILE).is_file():
+        rank_zero = rank_zero_only.rank == 0  # type: ignore[attr-defined]  # DDP ranks re-run Hydra into rank 0's folder
+        if rank_zero and config.get("resume") is None and (run_dir / RUN_ID_FILE).is_file():
             refuse(f"hydra.run.dir={run_dir}: the directory already holds run {read_run_id(run_dir)}; a new run "
                    f"never writes over another's files. Continue that run with resume={run_dir}, or choose "
                    f"another hydra.run.dir")
