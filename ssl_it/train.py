@@ -38,7 +38,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_it import run_log
-from ssl_it.callbacks import Diverged, DivergenceGuard, InformationPlane, StepSeed, final_results
+from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
 from ssl_it.config_checks import ConfigError, qualify_key, check_batch_size, check_label_classes, check_probe_size, validate_config
@@ -240,9 +240,8 @@ def preflight(trainer: pl.Trainer, module: SSLModule, datamodule: Any, callbacks
     check_batch_size(datamodule.batch_size, datamodule.drop_last, len(datamodule.train_set), module.objective,
                      trainer.world_size)
     check_label_classes(datamodule.num_classes, callbacks)
-    for callback in callbacks:
-        if isinstance(callback, InformationPlane):  # its setup() would check only after the trainer started
-            check_layers(module, callback.layers)
+    for callback in callbacks:  # the information plane's setup() would check its layers only once training starts
+        check_layers(module, getattr(callback, "layers", []))
     n_probe = datamodule.probe_size_used
     check_probe_size(n_probe, callbacks)
     return n_probe
