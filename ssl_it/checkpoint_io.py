@@ -29,3 +29,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def remove_partial_writes(folder: Path) -> list[str]:
+    """Delete the temporary files of checkpoint writes that a kill cut short
+    (``.<name>.tmp-<pid>``); returns ``"<name> (<MB> MB)"`` for each."""
+    removed = []
+    for tmp in sorted(Path(folder).glob(".*.tmp-*")):
+        size = tmp.stat().st_size / 1e6
+        tmp.unlink(missing_ok=True)
+        removed.append(f"{tmp.name} ({size:.1f} MB)")
+    return removed

@@ -10,6 +10,7 @@ constructor can see, or that are needed before anything is built, phrased as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -129,3 +130,39 @@ def check_probe_size(n_probe: int, consumers: list[Any]) -> None:
         check = getattr(consumer, "check_probe_size", None)
         if check is not None:
             check(n_probe)
+
+
+_LEAF_ERROR = re.compile(r"^(\w+)(=|:)")
+_GOT = re.compile(r"got (\S+?)[;,)]?$")
+
+
+def _paths_of_leaf(node: Any, leaf: str, prefix: str = "") -> list[tuple[str, Any]]:
+    found = []
+    for key, value in node.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            found += _paths_of_leaf(value, leaf, f"{full}.")
+        elif key == leaf:
+            found.append((full, value))
+    return found
+
+
+def qualify_key(message: str, cfg: DictConfig) -> str:
+    """A constructor's message naming a bare key (``temperature: must be a
+    number > 0; got -1``) with its full config key (``objective.temperature``):
+    the key of that name whose value is the one reported, or every such key."""
+    match = _LEAF_ERROR.match(message)
+    if match is None:
+        return message
+    leaf = match.group(1)
+    try:
+        container = OmegaConf.to_container(cfg, resolve=True)
+    except Exception:
+        container = OmegaConf.to_container(cfg, resolve=False)
+    paths = _paths_of_leaf(container, leaf) if isinstance(container, dict) else []
+    got = _GOT.search(message)
+    if got and len(paths) > 1:
+        paths = [(k, v) for k, v in paths if str(v) == got.group(1)] or paths
+    if not paths or (len(paths) == 1 and paths[0][0] == leaf):
+        return message
+    return " or ".join(k for k, _ in paths) + message[len(leaf):]

@@ -6,6 +6,7 @@ outcome                single run                  job of a multirun
 invalid configuration  one line on stderr, exit 2,  ``FAILED`` in the job dir, a
                        Hydra's run dir removed     ``failed`` line in the sweep
 training diverged      one line on stderr, exit 3   summary; the sweep goes on and
+preempted (SIGTERM)    one line, exit 143           (the same)
 other error            traceback, exit 1 (Hydra)    exits 1 at the end
 success                exit 0                       an ``ok`` line
 =====================  ==========================  ===============================
@@ -73,6 +74,8 @@ class Job:
                 f"resuming {state.checkpoint} (epoch {state.resumed_epoch}) with overrides {overrides}; "
                 f"applied: {state.applied or 'none'}"
             )
+        if state.relocated:
+            log.info(f"the run folder was moved or copied: its saved paths now point into it: {state.relocated}")
 
     def finished(self, value: float | tuple[float, ...]) -> float | tuple[float, ...]:
         """Record a finished run; in a sweep a NaN metric counts as a failure

@@ -35,6 +35,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ssl_it.config_checks import ConfigError
+from ssl_it.relocate import relocate
 from ssl_it.run_dir import read_run_id
 
 CONFIG_FILE = "config.yaml"
@@ -58,6 +59,7 @@ class RunState:
     checkpoint: str | None = None
     resumed_epoch: int | None = None
     applied: dict[str, Any] = field(default_factory=dict)
+    relocated: dict[str, str] = field(default_factory=dict)  # saved paths of a moved run folder, rewritten
 
     @property
     def resumed(self) -> bool:
@@ -65,14 +67,15 @@ class RunState:
 
     def save_config(self) -> None:
         """Write ``config.yaml``: the resolved config of a new run, or, on a
-        resume that changed a safe key, the saved file with that change."""
+        resume that changed a safe key or moved the run folder, the saved
+        file with those changes."""
         path = self.run_dir / CONFIG_FILE
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             OmegaConf.save(self.config, path, resolve=True)
-        elif self.applied:
+        elif self.applied or self.relocated:
             saved = OmegaConf.load(path)
-            for key, value in self.applied.items():
+            for key, value in {**self.relocated, **self.applied}.items():
                 OmegaConf.update(saved, key, value, force_add=True)
             OmegaConf.save(saved, path)
 
@@ -149,14 +152,50 @@ def _compare_view(cfg: DictConfig, saved: DictConfig) -> DictConfig:
     return view
 
 
-def check_overrides(cfg: DictConfig, saved: DictConfig, overrides: Sequence[str], resume: str) -> dict[str, Any]:
-    """The safe changes to apply to ``saved``; raises naming every unsafe one."""
+SAFE_GROUPS_ON_RESUME: tuple[str, ...] = ("launcher",)  # where the jobs run, not what they compute
+
+
+def _typed_choice(typed: str) -> str | None:
+    """The option a group override selects: ``objective=simclr`` -> ``simclr``; ``~scheduler``, ``debug=null`` -> None."""
+    if "=" not in typed:
+        return None
+    value = typed.split("=", 1)[1]
+    return None if value in ("", "null") else value
+
+
+def _group_change(key: str, typed: str, cfg: DictConfig, saved: DictConfig) -> bool:
+    """Whether a config-group override picks another option than the saved run's.
+
+    The saved ``run.choices`` holds every group's option; a group with no key
+    of its own (``@package _global_``: ``debug``, ``experiment``,
+    ``hparams_search``) can be compared only there. A run saved without
+    choices is compared by its node, when the group has one."""
+    choices = OmegaConf.select(saved, "run.choices", default=None) or {}
+    if choices:
+        return _typed_choice(typed) != choices.get(key)
+    if key in cfg or key in saved:
+        return _resolved(OmegaConf.select(cfg, key, default=None)) != _resolved(OmegaConf.select(saved, key, default=None))
+    return _typed_choice(typed) is not None
+
+
+def check_overrides(cfg: DictConfig, saved: DictConfig, overrides: Sequence[str], resume: str,
+                    groups: Sequence[str] = ()) -> dict[str, Any]:
+    """The safe changes to apply to ``saved``; raises naming every unsafe one.
+
+    ``groups``: the config groups (``objective``, ``debug``, ...); an override
+    that picks a group's option is compared with the saved run's choice."""
     view = _compare_view(cfg, saved)
     applied: dict[str, Any] = {}
     refused: list[str] = []
     for key, typed in typed_keys(overrides).items():
+        if key == "resume":
+            continue
+        if key in groups and "@" not in typed.split("=", 1)[0]:
+            if key not in SAFE_GROUPS_ON_RESUME and _group_change(key, typed, view, saved):
+                refused.append(typed)
+            continue
         new = _resolved(OmegaConf.select(view, key, default=None))
-        if key == "resume" or new == _resolved(OmegaConf.select(saved, key, default=None)):
+        if new == _resolved(OmegaConf.select(saved, key, default=None)):
             continue
         if key in SAFE_ON_RESUME:
             applied[key] = new
@@ -196,7 +235,7 @@ def upgrade_saved_config(saved: DictConfig) -> DictConfig:
 
 
 def resolve_resume(
-    cfg: DictConfig, output_dir: Path, outputs_root: Path, overrides: Sequence[str] = ()
+    cfg: DictConfig, output_dir: Path, outputs_root: Path, overrides: Sequence[str] = (), groups: Sequence[str] = ()
 ) -> RunState:
     """The run directory, W&B run id, config and checkpoint of this job.
 
@@ -206,21 +245,29 @@ def resolve_resume(
         outputs_root: where ``resume=last`` looks.
         overrides: what the user typed (Hydra's task overrides); only they
             are compared with a resumed run's saved configuration.
+        groups: the config groups; an override choosing a group's option is
+            compared with the saved run's choice (``run.choices``).
     """
     if cfg.resume is None:
         return RunState(run_dir=output_dir, run_id=secrets.token_hex(4), config=cfg)
     resume = str(cfg.resume)
     ckpt = _find_checkpoint(resume, outputs_root)
-    run_dir = ckpt.parent.parent
+    run_dir = ckpt.parent.parent.absolute()
     saved_path = run_dir / CONFIG_FILE
     if not saved_path.is_file():
         raise ConfigError(f"resume={resume}: '{saved_path}' is missing, cannot rebuild the run")
     epoch = _read_epoch(ckpt, resume)
-    saved = OmegaConf.load(saved_path)
+    try:
+        saved = OmegaConf.load(saved_path)
+    except Exception as err:  # a YAML syntax error, or not text
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"resume={resume}: '{saved_path}' is not readable YAML ({first}); restore it from a "
+                          f"copy of the run, or start a new run") from None
     if not isinstance(saved, DictConfig):
         raise ConfigError(f"resume={resume}: '{saved_path}' is not a mapping, cannot rebuild the run")
     saved = upgrade_saved_config(saved)
-    applied = check_overrides(cfg, saved, overrides, resume)
+    relocated = relocate(saved, OmegaConf.select(saved, "paths.output_dir", default="") or "", run_dir)
+    applied = check_overrides(cfg, saved, overrides, resume, groups)
     config = saved.copy()
     for key, value in applied.items():
         OmegaConf.update(config, key, value, force_add=True)
@@ -235,7 +282,7 @@ def resolve_resume(
         config.paths.output_dir = str(run_dir)
     run_id = read_run_id(run_dir) or secrets.token_hex(4)
     return RunState(run_dir=run_dir, run_id=run_id, config=config, checkpoint=str(ckpt),
-                    resumed_epoch=epoch, applied=applied)
+                    resumed_epoch=epoch, applied=applied, relocated=relocated)
 
 
 def last_good_checkpoint(run_dir: Path) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,13 +37,25 @@ def final_infoplane_metrics(run_dir: Path) -> dict[str, float]:
     return final_metrics(Path(run_dir) / "infoplane.csv")
 
 
-def write_summary(run_dir: Path, metrics: Mapping[str, float], wall_time_s: float) -> Path:
-    """``<run_dir>/summary.json``: the final metrics (NaN written as null) and
-    the seconds this process spent in ``train()``."""
+def write_summary(run_dir: Path, metrics: Mapping[str, Any], wall_time_s: float, status: str = "finished") -> Path:
+    """``<run_dir>/summary.json``: the final metrics (NaN written as null),
+    the run's ``status`` (``finished``, or ``preempted``: see preemption.py)
+    and the seconds this process spent in ``train()``. Written to a
+    temporary file and renamed, so a kill never leaves half a summary."""
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
     path = Path(run_dir) / SUMMARY_FILE
-    path.write_text(json.dumps({**clean, "wall_time_s": round(wall_time_s, 2)}, indent=2, sort_keys=True) + "\n")
+    tmp = path.with_name(f".{SUMMARY_FILE}.tmp")
+    record = {**clean, "status": status, "wall_time_s": round(wall_time_s, 2)}
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
     return path
+
+
+def finished(run_dir: Path) -> bool:
+    """Whether ``summary.json`` records a run that ended (older summaries have no status: they were written only
+    by finished runs)."""
+    summary = read_summary(run_dir)
+    return bool(summary) and summary.get("status", "finished") == "finished"
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:

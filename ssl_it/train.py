@@ -13,6 +13,7 @@ into messages and exit codes (see ``ssl_it/job.py``).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
@@ -34,18 +35,22 @@ from hydra.types import RunMode
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_it import run_log
 from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results
-from ssl_it.checkpoint_io import AtomicCheckpointIO
-from ssl_it.config_checks import ConfigError, check_batch_size, check_label_classes, check_probe_size, validate_config
+from ssl_it.callbacks.taps import check_layers
+from ssl_it.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
+from ssl_it.config_checks import ConfigError, qualify_key, check_batch_size, check_label_classes, check_probe_size, validate_config
+from ssl_it.hydra_errors import one_line_errors, task_started
 from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job, config_error
 from ssl_it.loggers import ResumableCSVLogger, finish_loggers
 from ssl_it.module import SSLModule
+from ssl_it.preemption import EXIT_PREEMPTED, Preempted, preempted
 from ssl_it.resume import RunState, last_good_checkpoint, resolve_resume
-from ssl_it.run_dir import claim, read_run_id, run_suffix
+from ssl_it.run_dir import RUN_ID_FILE, claim, read_run_id, run_suffix
 from ssl_it.run_names import adopt_wandb_sweep_run_id, run_identity, sweep_name, wandb_sweep_id
-from ssl_it.run_summary import check_optimized_metric, returned_value, write_summary
+from ssl_it.run_summary import check_optimized_metric, finished, read_summary, returned_value, write_summary
 from ssl_it.sweep_failures import SweepJob, report
 from ssl_it.threads import set_threads
 
@@ -56,6 +61,11 @@ BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 if not OmegaConf.has_resolver("ssl_it.suffix"):
     # cached: one value per composed config, shared by the jobs of a sweep (like ${now:})
     OmegaConf.register_new_resolver("ssl_it.suffix", run_suffix, use_cache=True)
+
+
+def config_groups() -> list[str]:
+    """The config groups of ``configs/`` (``objective``, ``debug``, ...)."""
+    return sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir())
 
 
 def enabled(node: Any) -> bool:
@@ -157,6 +167,22 @@ def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
     return loggers
 
 
+class AlreadyFinished(Exception):
+    """A resume of a run that has finished, with nothing more asked: a no-op."""
+
+    def __init__(self, state: RunState) -> None:
+        super().__init__(f"run {state.run_dir} has already finished its {(state.resumed_epoch or 0) + 1} epoch(s); "
+                         f"nothing to do (give trainer.max_epochs=N above that to train further)")
+        self.state = state
+
+    def value(self) -> float | tuple[float, ...]:
+        """What the finished run returned, read back from its ``summary.json``."""
+        summary = {k: (math.nan if v is None else v) for k, v in read_summary(self.state.run_dir).items()
+                   if k.startswith("final/")}
+        acc = summary.get("final/linear_eval_top1", summary.get("final/val_probe_acc", math.nan))
+        return returned_value(summary, acc, self.state.config.get("optimized_metric"))
+
+
 @dataclass
 class Run:
     state: RunState
@@ -214,6 +240,8 @@ def preflight(trainer: pl.Trainer, module: SSLModule, datamodule: Any, callbacks
     check_batch_size(datamodule.batch_size, datamodule.drop_last, len(datamodule.train_set), module.objective,
                      trainer.world_size)
     check_label_classes(datamodule.num_classes, callbacks)
+    for callback in callbacks:  # the information plane's setup() would check its layers only once training starts
+        check_layers(module, getattr(callback, "layers", []))
     n_probe = datamodule.probe_size_used
     check_probe_size(n_probe, callbacks)
     return n_probe
@@ -230,7 +258,11 @@ def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run
         validate_config(cfg)
         check_optimized_metric(cfg)
         record_invocation(cfg)
-        state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root), overrides)
+        state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root), overrides,
+                               config_groups())
+        done = state.resumed_epoch is not None and int(state.config.trainer.max_epochs) <= state.resumed_epoch + 1
+        if done and finished(state.run_dir):
+            raise AlreadyFinished(state)
         if not state.resumed:  # in a W&B sweep, W&B uses the agent's run id whatever id we give
             state.run_id = adopt_wandb_sweep_run_id(state.run_id)
         if rank_zero_only.rank > 0:  # type: ignore[attr-defined]  # a DDP rank re-running the script: rank 0 owns the run id
@@ -240,11 +272,11 @@ def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run
         if not state.resumed and rank_zero_only.rank == 0:  # type: ignore[attr-defined]
             claim(state.run_dir, state.run_id)
     except InstantiationException as err:
-        raise config_error(err) from err.__cause__
+        raise ConfigError(qualify_key(str(config_error(err)), cfg)) from err.__cause__
     except ConfigError:
         raise
     except ValueError as err:
-        raise ConfigError(str(err)) from err
+        raise ConfigError(qualify_key(str(err), cfg)) from err
     return Run(state, trainer, module, datamodule, callbacks, n_probe, started)
 
 
@@ -253,11 +285,19 @@ def fit(run: Run) -> float | tuple[float, ...]:
     final metric(s) named by ``optimized_metric``."""
     state, trainer, callbacks = run.state, run.trainer, run.callbacks
     state.save_config()
+    if state.resumed and trainer.is_global_zero:
+        partial = remove_partial_writes(state.run_dir / "checkpoints")
+        if partial:
+            log.warning(f"ssl_it: removed checkpoint writes cut short by a kill: {', '.join(partial)}; "
+                        f"resuming from '{state.checkpoint}'")
     hparams = cast("dict[str, Any]", OmegaConf.to_container(state.config, resolve=True))  # a DictConfig: str keys
     for lg in trainer.loggers:
         lg.log_hyperparams({**hparams, "probe_size_used": run.probe_size})
     try:
         trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=state.checkpoint)
+    except SIGTERMException:  # a SystemExit(0): without this the process would exit 0 as if done
+        finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
+        raise preempted(state.run_dir, trainer, run.started, write=trainer.is_global_zero) from None
     except BaseException:
         finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
         raise
@@ -282,7 +322,11 @@ def fit(run: Run) -> float | tuple[float, ...]:
 def train(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> float | tuple[float, ...]:
     """Run one training job described by ``cfg``; return the final val
     accuracy, or the final metric(s) named by ``optimized_metric``."""
-    return fit(prepare(cfg, overrides))
+    try:
+        return fit(prepare(cfg, overrides))
+    except AlreadyFinished as done:
+        print(f"ssl_it: {done}")
+        return done.value()
 
 
 def current_job(cfg: DictConfig) -> tuple[Job, list[str]]:
@@ -302,15 +346,21 @@ def current_job(cfg: DictConfig) -> tuple[Job, list[str]]:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def main(cfg: DictConfig) -> float | tuple[float, ...]:
+def hydra_main(cfg: DictConfig) -> float | tuple[float, ...]:
+    task_started()
     job, overrides = current_job(cfg)
     run_log.route_to(job.hydra_dir)
     try:
         run = prepare(cfg, overrides)
         job.started(run.state, overrides)
         value = fit(run)
+    except AlreadyFinished as done:
+        print(f"ssl_it: {done}", flush=True)
+        return job.finished(done.value())
     except ConfigError as err:
         return job.failed(f"invalid configuration: {err}", EXIT_CONFIG)
+    except Preempted as err:
+        return job.failed(str(err), EXIT_PREEMPTED)
     except Diverged as err:
         return job.failed(f"training diverged: {err} {last_good_checkpoint(run.state.run_dir)}", EXIT_DIVERGED)
     except Exception as err:
@@ -321,9 +371,40 @@ def main(cfg: DictConfig) -> float | tuple[float, ...]:
     return job.finished(value)
 
 
+def main() -> None:
+    """``python train.py``: Hydra's main, with its own errors before a job starts as one line, exit 2."""
+    with one_line_errors(CONFIG_DIR):
+        hydra_main()
+
+
+def refuse(message: str) -> None:
+    """A configuration error found before Hydra writes anything: one line, exit 2."""
+    print(f"ssl_it: invalid configuration: {message}", file=sys.stderr, flush=True)
+    sys.exit(EXIT_CONFIG)
+
+
 class SweepReport(HydraCallback):
-    """Hydra callback: at the end of a multirun, print the sweep summary and
+    """Hydra callback. Before Hydra writes into a directory: a new run in a
+    folder that holds a run, and a basic multirun into a sweep directory
+    that holds a sweep, are refused (exit 2), so the existing run or sweep is
+    left as it was. At the end of a multirun: print the sweep summary and
     exit with status 1 if any job failed."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        run_dir = Path(str(config.hydra.run.dir))
+        rank_zero = rank_zero_only.rank == 0  # type: ignore[attr-defined]  # DDP ranks re-run Hydra into rank 0's folder
+        if rank_zero and config.get("resume") is None and (run_dir / RUN_ID_FILE).is_file():
+            refuse(f"hydra.run.dir={run_dir}: the directory already holds run {read_run_id(run_dir)}; a new run "
+                   f"never writes over another's files. Continue that run with resume={run_dir}, or choose "
+                   f"another hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
+            return  # Optuna continues the study saved in its sweep directory
+        if (sweep_dir / "sweep_summary.jsonl").is_file() or (sweep_dir / "multirun.yaml").is_file():
+            refuse(f"hydra.sweep.dir={sweep_dir}: the directory already holds a sweep; a new sweep would mix "
+                   f"its jobs and summary with it. Choose another hydra.sweep.dir")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         text, any_failed = report(Path(config.hydra.sweep.dir))

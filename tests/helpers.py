@@ -34,3 +34,17 @@ class ScaleLRAtStep(pl.Callback):
         if trainer.global_step == self.step:
             for group in trainer.optimizers[0].param_groups:
                 group["lr"] *= self.factor
+
+
+class SignalAtStep(pl.Callback):
+    """Sends this process ``signum`` (default SIGTERM) after optimiser step ``step``, as SLURM would."""
+
+    def __init__(self, step: int, signum: int = 15) -> None:
+        self.step = step
+        self.signum = signum
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if trainer.global_step == self.step:
+            import os
+
+            os.kill(os.getpid(), self.signum)

@@ -430,3 +430,238 @@ def test_a_single_run_failure_exits_with_its_status(tmp_path):
     with pytest.raises(SystemExit) as exit_:
         Job(tmp_path, tmp_path, run_dir=tmp_path).failed("training diverged", EXIT_DIVERGED)
     assert exit_.value.code == 3 and tmp_path.exists()
+
+
+# ------------------------------------------------- collapsed layers (item 5)
+def _every_estimator() -> dict[str, object]:
+    """Every estimator a run can choose: each option of the ``estimator`` group,
+    and each quantity's estimator of ``estimator=calibrated``."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from ssl_it.train import CONFIG_DIR
+
+    built: dict[str, object] = {}
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        for option in sorted(p.stem for p in (Path(CONFIG_DIR) / "estimator").glob("*.yaml")):
+            node = compose("train", overrides=[f"estimator={option}"]).estimator
+            if "_target_" in node:
+                built[option] = instantiate(node)
+            else:
+                built.update({f"{option}.{q}": instantiate(sub) for q, sub in node.items()})
+    return built
+
+
+def test_every_estimator_measures_constant_duplicated_and_rank_one_features():
+    """A collapsed layer is a measurement: a finite value from every estimator,
+    about 0 for constant features (KSG's tie-breaking jitter gives ~0.01)."""
+    gen = torch.Generator().manual_seed(0)
+    n = 128
+    labels, inputs, z = torch.arange(n) % 4, torch.randn(n, 8, generator=gen), torch.randn(n, 1, generator=gen)
+    features = {"constant": torch.full((n, 16), 0.5), "duplicated": z.repeat(1, 16),
+                "rank-1": z @ torch.randn(1, 16, generator=gen)}
+    label_only = {"classifier", "calibrated.I_TY"}
+    pair_only = {"calibrated.I_XT", "calibrated.I_Z1Z2"}
+    measured = []
+    for name, estimator in _every_estimator().items():
+        for kind, t in features.items():
+            calls = [] if name in pair_only else [("labels", t, labels)]
+            calls += [] if name in label_only else [("pair", inputs, t)]
+            for call, a, b in calls:
+                value = estimator.estimate_with_info(a, b).value  # type: ignore[attr-defined]
+                assert math.isfinite(value), (name, kind, call, value)
+                if kind == "constant":
+                    assert abs(value) <= 0.02, (name, call, value)
+                measured.append((name, kind, call))
+    assert len(measured) == 12 * 3 * 2 + 4 * 3  # 12 estimators x 3 features x 2 calls; 4 take one kind of call
+    default = _every_estimator()["calibrated.I_TY"]
+    collapsed = default.estimate_with_info(features["constant"], labels)  # type: ignore[attr-defined]
+    assert collapsed.value == 0.0 and "constant features" in collapsed.diagnostics["note"]
+
+
+# ------------------------------------------- self-contained run folders (item 1)
+def checksums(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_copied_run_resumed_to_more_epochs_leaves_the_original_unchanged(make_cfg, tmp_path):
+    import shutil
+
+    train(make_cfg(*LEAN[1:], "infoplane.log_spaced_evals=0", "trainer.max_epochs=1", run="original"))
+    original = tmp_path / "original"
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(original, copy)
+    before = checksums(original)
+    assert {"checkpoints/last.ckpt", "checkpoints/best.ckpt", "infoplane.csv", "metrics.csv"} <= set(before)
+    typed = [f"resume={copy}", "trainer.max_epochs=2"]
+    train(make_cfg(*typed), overrides=typed)
+    assert checksums(original) == before
+    assert torch.load(copy / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] == 1
+    assert max(float(r["epoch"]) for r in csv.DictReader((copy / "infoplane.csv").open())) == 2.0  # end of epoch 2
+    saved = OmegaConf.load(copy / "config.yaml")
+    assert saved.paths.output_dir == str(copy) and saved.infoplane.run_dir == str(copy)
+    assert saved.callbacks.last_checkpoint.dirpath == str(copy / "checkpoints")
+
+
+# ------------------------------------------------------ preemption (item 2)
+@pytest.mark.slow
+def test_sigterm_is_a_visible_preemption_and_resume_finishes_with_the_uninterrupted_numbers(tmp_path):
+    run = [*CLI_FAST, "trainer.max_epochs=3"]
+    straight = cli(*run, "hydra.run.dir=straight", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    term = "+callbacks.term={_target_: tests.helpers.SignalAtStep, step: 5}"  # 2 steps per epoch: in epoch 2
+    stopped = cli(*run, term, "hydra.run.dir=split", cwd=tmp_path)
+    assert stopped.returncode == 143, stopped.stderr[-2000:]
+    assert "ssl_it: preempted by SIGTERM at epoch 2, step 5" in stopped.stderr
+    assert f"continue with: python train.py resume={tmp_path / 'split'}" in stopped.stderr and "Traceback" not in stopped.stderr
+    summary = json.loads((tmp_path / "split" / "summary.json").read_text())
+    assert summary["status"] == "preempted" and summary["epochs_saved"] == 2
+    saved = OmegaConf.load(tmp_path / "split" / "config.yaml")
+    del saved.callbacks["term"]  # the signal is not part of the run
+    OmegaConf.save(saved, tmp_path / "split" / "config.yaml")
+    resumed = cli("resume=split", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    done, reference = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("split", "straight"))
+    assert done["status"] == "finished" and done["final/val_probe_acc"] == reference["final/val_probe_acc"]
+    assert step_losses(tmp_path / "split") == step_losses(tmp_path / "straight")
+
+
+# ------------------------------------------- resume compares group choices (item 4)
+@pytest.mark.parametrize("typed", ["debug=fast", "experiment=ib_tanh", "hparams_search=optuna", "~scheduler"])
+def test_resume_refuses_a_group_choice_even_of_a_group_without_keys_of_its_own(make_cfg, tmp_path, typed):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    before = checksums(run)
+    overrides = [f"resume={run}", typed]
+    with pytest.raises(ConfigError, match=rf"resume={run}: {typed} would change the resumed run"):
+        train(make_cfg(*overrides, fast=False), overrides=overrides)  # debug=fast removes keys the fast set changes
+    assert checksums(run) == before
+
+
+def test_resume_compares_group_choices_with_the_saved_runs_choices():
+    from ssl_it.resume import check_overrides
+
+    saved = OmegaConf.create({"run": {"choices": {"objective": "vicreg", "debug": "fast"}}, "paths": {}})
+    groups = ["debug", "experiment", "objective"]
+    assert check_overrides(saved, saved, ["debug=fast", "objective=vicreg"], "r", groups) == {}
+    for typed in ("debug=null", "experiment=ib_relu", "objective=simclr"):
+        with pytest.raises(ConfigError, match=rf"{typed} would change the resumed run"):
+            check_overrides(saved, saved, [typed], "r", groups)
+
+
+@pytest.mark.slow
+def test_resume_with_debug_fast_exits_2(make_cfg, tmp_path):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    before = checksums(run)
+    proc = cli(f"resume={run}", "debug=fast", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert f"ssl_it: invalid configuration: resume={run}: debug=fast would change the resumed run" in proc.stderr
+    assert checksums(run) == before
+
+
+# -------------------------------------------------- image folders (item 3)
+def test_a_symlink_loop_in_an_image_folder_is_skipped_and_the_true_class_counts_reported(tmp_path, caplog):
+    from PIL import Image
+
+    from ssl_it.data import ImageFolder
+
+    for split in ("train", "val"):
+        for c, name in enumerate("abc"):
+            folder = tmp_path / split / name
+            folder.mkdir(parents=True)
+            for i in range(16 if split == "train" else 4):
+                Image.fromarray(np.full((12, 12, 3), 20 * c + i, np.uint8)).save(folder / f"{i}.png")
+    (tmp_path / "train" / "a" / "loop").symlink_to("..")  # back to train/: every class again, 40 levels deep
+    (tmp_path / "train" / "b" / "self").symlink_to(".")
+    with caplog.at_level(logging.INFO, logger="ssl_it"), pytest.warns(UserWarning) as warned:
+        source = ImageFolder(str(tmp_path / "train"), str(tmp_path / "val"))
+    assert source.num_classes == 3 and len(source._samples["train"]) == 48
+    skipped = sorted(str(w.message).split("'")[1] for w in warned if "skipped the symlink" in str(w.message))
+    assert skipped == [str(tmp_path / "train" / "a" / "loop"), str(tmp_path / "train" / "b" / "self")]
+    assert "data.train_dir: 48 images in 3 classes: a 16, b 16, c 16" in caplog.text
+
+
+# ---------------------------------------- finished runs, used folders (item 6)
+def test_resuming_a_finished_run_without_overrides_is_a_no_op(make_cfg, tmp_path, capsys):
+    value = train(make_cfg(*LEAN))
+    run = tmp_path / "run"
+    before = checksums(run)
+    assert json.loads((run / "summary.json").read_text())["status"] == "finished"
+    assert train(make_cfg(f"resume={run}"), overrides=[f"resume={run}"]) == value
+    assert f"run {run} has already finished its 1 epoch(s); nothing to do" in capsys.readouterr().out
+    assert checksums(run) == before
+
+
+@pytest.mark.slow
+def test_a_new_run_or_sweep_in_a_used_folder_is_refused_and_changes_no_file(tmp_path):
+    first = cli(*CLI_FAST, "hydra.run.dir=run", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = checksums(tmp_path / "run")
+    again = cli(*CLI_FAST, "hydra.run.dir=run", cwd=tmp_path)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "ssl_it: invalid configuration: hydra.run.dir=run: the directory already holds run" in again.stderr
+    assert checksums(tmp_path / "run") == before
+    sweep = cli("-m", *CLI_FAST, "seed=0", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert sweep.returncode == 0, sweep.stderr[-2000:]
+    before = checksums(tmp_path / "sweep")
+    second = cli("-m", *CLI_FAST, "seed=1", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert second.returncode == 2
+    assert "ssl_it: invalid configuration: hydra.sweep.dir=sweep: the directory already holds a sweep" in second.stderr
+    assert checksums(tmp_path / "sweep") == before
+
+
+# ------------------------------------------------ one-line errors (item 7)
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        (["objective=vicregg"], "objective=vicregg: no such option; did you mean vicreg, vicreg_logdet?"),
+        (["optimizer.lrr=0.1"], "optimizer.lrr: no such key; did you mean optimizer.lr"),
+        (["hydra.run.dir=blocker/run"], "hydra.run.dir: cannot create 'blocker/run' (Not a directory)"),
+        (["hydra.run.dir=" + "a" * 300], "hydra.run.dir: cannot create '" + "a" * 300 + "' (File name too long)"),
+    ],
+    ids=["unknown-option", "unknown-key", "path-through-a-file", "name-too-long"],
+)
+def test_hydra_errors_are_one_line_and_exit_2(tmp_path, typed, message):
+    (tmp_path / "blocker").write_text("a regular file")
+    proc = cli(*typed, "logger=none", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"ssl_it: invalid configuration: {message}")
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+
+
+def test_a_resumed_run_whose_config_is_not_yaml_is_named(make_cfg, tmp_path):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    (run / "config.yaml").write_text("trainer: {max_epochs: [1,\n")
+    with pytest.raises(ConfigError, match=rf"resume={run}: '{run / 'config.yaml'}' is not readable YAML"):
+        train(make_cfg(f"resume={run}"), overrides=[f"resume={run}"])
+
+
+def test_a_checkpoint_write_cut_short_is_removed_and_named_on_resume(make_cfg, tmp_path, caplog):
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    (run / "checkpoints" / ".last.ckpt.tmp-4242").write_bytes(b"\0" * 2_000_000)
+    with caplog.at_level(logging.WARNING, logger="ssl_it"):
+        train(make_cfg(f"resume={run}"), overrides=[f"resume={run}"])
+    assert "removed checkpoint writes cut short by a kill: .last.ckpt.tmp-4242 (2.0 MB)" in caplog.text
+    assert not list((run / "checkpoints").glob(".*.tmp-*"))
+
+
+def test_an_unknown_tapped_layer_fails_before_the_trainer_starts(make_cfg, tmp_path):
+    with pytest.raises(ConfigError, match=r"infoplane\.layers: 'backbone\.nope' is neither an alias .* tap points"):
+        train(make_cfg("infoplane.layers=[backbone,backbone.nope]"))
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "typed, key",
+    [(["objective=simclr", "objective.temperature=-1"], "objective.temperature: must be a number > 0; got -1"),
+     (["estimator=kde", "estimator.noise_var=-1"], "estimator.noise_var: must be a number > 0; got -1")],
+    ids=["objective", "estimator"],
+)
+def test_range_errors_name_the_full_key(make_cfg, typed, key):
+    with pytest.raises(ConfigError) as err:
+        train(make_cfg(*typed))
+    assert str(err.value) == key

@@ -35,7 +35,7 @@ def test_final_infoplane_metrics_take_the_last_evaluation(tmp_path):
 
 def test_summary_file_writes_nan_as_null(tmp_path):
     path = write_summary(tmp_path, {"final/a": 0.5, "final/b": math.nan}, wall_time_s=12.345)
-    assert json.loads(path.read_text()) == {"final/a": 0.5, "final/b": None, "wall_time_s": 12.35}
+    assert json.loads(path.read_text()) == {"final/a": 0.5, "final/b": None, "status": "finished", "wall_time_s": 12.35}
 
 
 def test_returned_value_is_the_default_a_number_or_a_tuple():

@@ -20,8 +20,11 @@ Three views of a split:
 from __future__ import annotations
 
 import io
+import logging
+import os
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -35,6 +38,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from ssl_it.data.sources import DataSource, Split
 
+log = logging.getLogger(__name__)
 SIZE_SAMPLE = 64  # files whose headers are read to find the image size
 
 
@@ -102,16 +106,61 @@ def native_size(files: list[str]) -> int:
     return int(np.median(sides))
 
 
-def class_folders(folder: Path, key: str) -> datasets.ImageFolder:
-    """The images of ``folder/<class>/`` (torchvision's file listing), or an
-    error naming ``data.<key>``."""
-    try:
-        return datasets.ImageFolder(str(folder), loader=read_file)
-    except FileNotFoundError as error:
-        raise ValueError(f"data.{key}: {error} (the layout is '{folder}/<class>/<image>')") from error
+@dataclass
+class ClassFolders:
+    """The images of ``root/<class>/...``: class names (sorted), their indices and ``(path, label)`` samples."""
+
+    root: Path
+    classes: list[str]
+    class_to_idx: dict[str, int]
+    samples: list[tuple[str, int]]
+
+    def counts(self) -> str:
+        """``"a 16, b 16"``: images per class (the first 20 classes)."""
+        per_class = np.bincount([label for _, label in self.samples], minlength=len(self.classes))
+        shown = ", ".join(f"{name} {int(n)}" for name, n in zip(self.classes[:20], per_class[:20]))
+        return shown + (f", ... ({len(self.classes)} classes)" if len(self.classes) > 20 else "")
 
 
-def labels_of_train_classes(val: datasets.ImageFolder, class_to_idx: dict[str, int]) -> list[tuple[str, int]]:
+def _images_under(class_dir: Path, tree: Path, key: str) -> list[str]:
+    """Image files under ``class_dir``, following symlinked folders except
+    those that lead back into ``tree`` (or above it) or to a folder already
+    listed: a loop such as ``a/loop -> ..`` is skipped with a warning."""
+    files: list[str] = []
+    seen = {class_dir.resolve()}
+    for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True):
+        for name in list(dirnames):
+            link = Path(dirpath) / name
+            if not link.is_symlink():
+                continue
+            target = link.resolve()
+            back = target == tree or tree in target.parents or target in tree.parents
+            if back or target in seen:
+                dirnames.remove(name)
+                warnings.warn(f"data.{key}: skipped the symlink '{link}' -> '{target}': it leads back into "
+                              f"the image tree (a loop, or images of another class)", stacklevel=2)
+            else:
+                seen.add(target)
+        files += [os.path.join(dirpath, f) for f in sorted(filenames)
+                  if datasets.folder.has_file_allowed_extension(f, datasets.folder.IMG_EXTENSIONS)]
+    return sorted(files)
+
+
+def class_folders(folder: Path, key: str) -> ClassFolders:
+    """The images of ``folder/<class>/``, or an error naming ``data.<key>``."""
+    tree = folder.resolve()
+    classes = sorted(e.name for e in os.scandir(folder) if e.is_dir())
+    if not classes:
+        raise ValueError(f"data.{key}: no class folders in '{folder}' (the layout is '{folder}/<class>/<image>')")
+    class_to_idx = {name: i for i, name in enumerate(classes)}
+    samples = [(path, class_to_idx[name]) for name in classes for path in _images_under(folder / name, tree, key)]
+    if not samples:
+        raise ValueError(f"data.{key}: no images in the class folders of '{folder}' "
+                         f"(extensions: {', '.join(datasets.folder.IMG_EXTENSIONS)})")
+    return ClassFolders(folder, classes, class_to_idx, samples)
+
+
+def labels_of_train_classes(val: ClassFolders, class_to_idx: dict[str, int]) -> list[tuple[str, int]]:
     """Validation samples labelled by the training split's class indices.
 
     torchvision numbers the classes of each folder on its own, so a validation
@@ -172,6 +221,7 @@ class ImageFolder(DataSource):
             "train": list(train.samples),
             "val": labels_of_train_classes(class_folders(self.val_dir, "val_dir"), train.class_to_idx),
         }
+        log.info(f"data.train_dir: {len(train.samples)} images in {len(self.classes)} classes: {train.counts()}")
         files = [path for path, _ in self._samples["train"]]
         self.native_size = native_size(files)
         size = self.native_size if image_size is None else image_size

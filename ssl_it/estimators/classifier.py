@@ -108,6 +108,24 @@ def smoothed_log_prior(counts: torch.Tensor) -> torch.Tensor:
     return ((counts + 0.5) / (counts.sum() + 0.5 * len(counts))).log()
 
 
+def _robust_cholesky(within: torch.Tensor) -> torch.Tensor:
+    """Cholesky factor of ``within + jitter I``, jitter ``1e-6 x`` its mean variance.
+
+    Scores of (nearly) constant features have a singular within-class
+    covariance whose rounding errors can exceed that jitter; only then is it
+    raised, by factors of 100, up to the dtype's resolution of the largest
+    variance (a matrix that factorises at the first try is unchanged)."""
+    eye = torch.eye(within.shape[0], dtype=within.dtype, device=within.device)
+    jitter = 1e-6 * within.diagonal().mean().clamp_min(1e-30)
+    floor = torch.finfo(within.dtype).eps * within.diagonal().abs().max().clamp_min(1.0)
+    for _ in range(12):
+        chol, info = torch.linalg.cholesky_ex(within + jitter * eye)
+        if int(info) == 0:
+            return chol
+        jitter = torch.maximum(jitter * 100, floor)
+    return torch.linalg.cholesky(within + jitter * eye)  # raises, naming the failure
+
+
 class DiscriminantCalibration:
     """Fisher's reduced-rank LDA on the C-dimensional ridge scores: ``q(y | s)`` at several ranks.
 
@@ -128,8 +146,7 @@ class DiscriminantCalibration:
         means = means / counts.clamp_min(1)[:, None]
         resid = s - means[labels]
         within = resid.T @ resid / n
-        jitter = 1e-6 * within.diagonal().mean().clamp_min(1e-30)
-        chol = torch.linalg.cholesky(within + jitter * torch.eye(p, dtype=s.dtype, device=s.device))
+        chol = _robust_cholesky(within)
         white = torch.linalg.solve_triangular(chol, means.T, upper=False).T  # (C, p)
         grand = counts @ white / n
         between = ((white - grand).T * counts) @ (white - grand) / n
@@ -379,6 +396,9 @@ class ClassifierMI(MIEstimator):
         h_y = label_entropy(pair.y)
         if len(classes) < 2:
             return 0.0, {"H_Y": h_y, "note": "a single class: I(T;Y) = H(Y) = 0"}
+        if bool((pair.x == pair.x[:1]).all()):  # a collapsed layer: every row the same
+            return 0.0, {"H_Y": h_y, "stderr": 0.0,
+                         "note": "constant features: T carries no information on Y, I(T;Y) = 0"}
         candidates = self._candidates(pair.x)
         fit = self._cross_fit(candidates, y, len(classes))
         losses = -fit.log_q.gather(1, y[:, None])[:, 0]
