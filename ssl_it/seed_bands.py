@@ -58,7 +58,7 @@ def seed_bands(runs: Sequence[RunRecord], group_key: str) -> list[Band]:
     config key; runs with the same value are seeds of one configuration. Only
     steps every seed of a group evaluated are kept.
     """
-    values: dict[tuple[str, str, str], dict[float, list[tuple[float, float, bool]]]] = defaultdict(dict)
+    values: dict[tuple[str, str, str], dict[float, list[tuple[float, float, bool, float]]]] = defaultdict(dict)
     seeds: dict[str, int] = defaultdict(int)
     for run in runs:
         group = str(run.choices.get(group_key, run.config.get(group_key)))

@@ -38,14 +38,15 @@ from ssl_it.synthetic.embeddings import check_dims, random_orthonormal
 LabelKind = Literal["xor", "radial"]
 
 
-def _snrs(snr: float | Sequence[float], k: int) -> np.ndarray:
+def _snrs(snr: float | Sequence[float] | np.ndarray, k: int) -> np.ndarray:
     values = np.broadcast_to(np.asarray(snr, dtype=float), (k,)).copy()
     if not np.all(values > 0):
         raise ValueError(f"snr must be > 0 for every latent direction, got {snr!r}")
     return values
 
 
-def spiked_channel_mi(snr_x: float | Sequence[float], snr_t: float | Sequence[float], latent_dim: int) -> float:
+def spiked_channel_mi(snr_x: float | Sequence[float] | np.ndarray, snr_t: float | Sequence[float] | np.ndarray,
+                      latent_dim: int) -> float:
     """``I(X;T)`` of :func:`spiked_channel`: ``-1/2 sum_i log(1 - rho_i^2)``,
     ``rho_i^2 = snr_x,i / (1 + snr_x,i) * snr_t,i / (1 + snr_t,i)`` (nats).
 
