@@ -32,7 +32,9 @@ class BYOL(MultiView):
         ratio: crop aspect ratio range.
         flip_prob: horizontal flip probability.
         jitter_prob: colour-jitter probability.
-        brightness, contrast, saturation: jitter strengths (>= 0).
+        brightness: brightness jitter strength (>= 0).
+        contrast: contrast jitter strength (>= 0).
+        saturation: saturation jitter strength (>= 0).
         hue: hue jitter strength in [0, 0.5].
         grayscale_prob: grayscale probability.
         blur_prob: blur probability of each view.

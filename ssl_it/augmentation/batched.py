@@ -155,7 +155,8 @@ class BatchedViews:
 
         Args:
             keys: ``(B, 2)`` integer ``(epoch, index)`` of each sample.
-            height, width: the side of the batch's (uint8) images.
+            height: the height of the batch's (uint8) images.
+            width: their width.
         """
         keys_np = keys.cpu().numpy().astype(np.int64)
         plans: list[dict[str, Any]] = []

@@ -34,7 +34,9 @@ class SimCLR(MultiView):
         ratio: crop aspect ratio range, ``0 < low <= high``.
         flip_prob: horizontal flip probability.
         jitter_prob: colour-jitter probability.
-        brightness, contrast, saturation: jitter strengths (>= 0).
+        brightness: brightness jitter strength (>= 0).
+        contrast: contrast jitter strength (>= 0).
+        saturation: saturation jitter strength (>= 0).
         hue: hue jitter strength in [0, 0.5].
         grayscale_prob: probability of converting to grayscale.
         blur_prob: Gaussian-blur probability.

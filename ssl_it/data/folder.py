@@ -189,7 +189,8 @@ class ImageFolder(DataSource):
             ``image_size * 8 / 7`` (256 for 224 views) when the images are
             that large, else the images' own size, at least ``image_size``.
         channels: 3 (RGB) or 1 (grayscale); images are converted.
-        mean, std: per-channel normalisation statistics.
+        mean: per-channel normalisation means.
+        std: per-channel normalisation standard deviations.
 
     Raises:
         ValueError: a missing folder, a folder without class sub-folders or

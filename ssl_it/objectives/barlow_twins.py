@@ -38,7 +38,8 @@ def barlow_twins_loss(
     Learning via Redundancy Reduction", arXiv:2103.03230.
 
     Args:
-        z1, z2: ``(batch, dim)`` embeddings, batch >= 2.
+        z1: ``(batch, dim)`` embeddings of view 1, batch >= 2.
+        z2: ``(batch, dim)`` embeddings of view 2.
         lambd: lambda, the off-diagonal weight (paper 0.0051).
 
     Returns:

@@ -35,7 +35,8 @@ def critic_scores(
     (``-||z1_i - z2_j||^2``).
 
     Args:
-        z1, z2: ``(batch, dim)``.
+        z1: ``(batch, dim)``.
+        z2: ``(batch, dim)``.
         critic: one of ``CRITICS``.
         temperature: ``tau > 0``.
         weight: the bilinear critic's ``(dim, dim)`` matrix.

@@ -75,11 +75,16 @@ def mib_loss(
     Federici et al. (2020), arXiv:2002.07017, Eq. 7.
 
     Args:
-        mu1, sigma1, mu2, sigma2: ``(batch, dim)`` encoder parameters.
-        z1, z2: ``(batch, dim)`` samples from the encoders (candidates of
+        mu1: ``(batch, dim)`` mean of encoder 1.
+        sigma1: ``(batch, dim)`` standard deviation of encoder 1.
+        mu2: ``(batch, dim)`` mean of encoder 2.
+        sigma2: ``(batch, dim)`` standard deviation of encoder 2.
+        z1: ``(batch, dim)`` sample from encoder 1 (candidates of
             InfoNCE: pass the global batch).
+        z2: ``(batch, dim)`` sample from encoder 2.
         beta: KL weight >= 0.
-        critic, temperature: InfoNCE critic (see ``critic_scores``).
+        critic: InfoNCE critic (see ``critic_scores``).
+        temperature: the critic's temperature.
 
     Returns:
         ``{"loss", "info_nce", "skl"}``, nats.

@@ -84,8 +84,11 @@ def vicreg_loss(
     Regularization for Self-Supervised Learning", arXiv:2105.04906.
 
     Args:
-        z1, z2: ``(batch, dim)`` embeddings of the two views, batch >= 2.
-        sim_coeff, std_coeff, cov_coeff: the three weights.
+        z1: ``(batch, dim)`` embeddings of view 1, batch >= 2.
+        z2: ``(batch, dim)`` embeddings of view 2.
+        sim_coeff: weight of the invariance term (lambda).
+        std_coeff: weight of the variance term (mu).
+        cov_coeff: weight of the covariance term (nu).
         eps: added to the variance under the square root.
 
     Returns:

@@ -65,7 +65,8 @@ def vicreg_logdet_loss(
     nats per dimension whatever the width.
 
     Args:
-        z1, z2: ``(batch, dim)``, batch >= 2.
+        z1: ``(batch, dim)``, batch >= 2.
+        z2: ``(batch, dim)``.
         sim_coeff: lambda.
         logdet_coeff: alpha.
         eps: covariance ridge.
