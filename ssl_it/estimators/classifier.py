@@ -254,15 +254,15 @@ class ClassifierMI(MIEstimator):
     scores of the whole training split. Fold k's labels never choose or fit
     anything applied to fold k. The softmax matters with few samples per
     class (100 classes x 5: leave-one-out scores lose a fifth of their
-    class, and the LDA fitted on them is overconfident on new rows; README
-    "many classes").
+    class, and the LDA fitted on them is overconfident on new rows;
+    docs/results/estimators-highdim.md, "many classes").
 
     Why this probe and not a multinomial logistic regression fitted by
     L-BFGS: on the subspace-mixture tasks of ``scripts/bench_highdim.py`` it
     gave a tighter bound in high dimension (the reduced rank exploits label
     information confined to a few directions) at a fraction of the cost (one
-    eigendecomposition per fit serves the whole penalty grid); see README.md
-    for the numbers.
+    eigendecomposition per fit serves the whole penalty grid); see
+    docs/results/estimators-highdim.md for the numbers.
 
     Invariances: a rescaling of T changes nothing (training-split
     standardisation); with ``standardize="layer"`` a rotation changes nothing
