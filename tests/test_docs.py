@@ -48,8 +48,9 @@ def test_readme_is_at_most_250_lines():
 def test_readme_starts_with_the_two_commands_ci_runs():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
-    assert blocks[0].strip().endswith("pip install -e . && python train.py")
-    assert blocks[1].strip().endswith('pip install -e ".[dev]" && lint-imports && mypy && python -m pytest -q')
+    venv = "python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.14.1 torchvision==0.29.1 && "
+    assert blocks[0].strip() == venv + "pip install -e . && python train.py"
+    assert blocks[1].strip() == venv + 'pip install -e ".[dev]" && lint-imports && mypy && python -m pytest -q'  # CI runs it
 
 
 @pytest.mark.parametrize("page", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
