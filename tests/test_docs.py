@@ -3,6 +3,7 @@ every relative link in README.md and docs/ points to a file that exists."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -77,7 +78,7 @@ def test_mkdocs_build_is_strict_clean(tmp_path):
         pytest.importorskip(module, reason="the docs tools are in the dev extra")
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env={"NO_MKDOCS_2_WARNING": "1", "PATH": ""},
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-5000:]
