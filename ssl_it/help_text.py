@@ -41,7 +41,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("trainer.max_epochs", "epochs to train (also the one key that extends a resumed run)"),
     ("trainer.devices", "devices per node (trainer=ddp: several processes)"),
     ("datamodule.batch_size", "training batch per process"),
-    ("datamodule.num_workers", "DataLoader worker processes (null: chosen from the CPU count)"),
+    ("datamodule.num_workers", "DataLoader worker processes (null: one per spare core)"),
     ("datamodule.probe_size", "samples of the fixed probe set the information plane measures on"),
     ("optimizer.lr", "learning rate"),
     ("data.root", "where a torchvision dataset is (or is downloaded to)"),
