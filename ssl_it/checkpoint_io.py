@@ -68,7 +68,8 @@ def remove_partial_writes(folder: Path) -> tuple[list[str], list[str]]:
     """Delete the temporary files of checkpoint writes that a kill cut short;
     keep those whose process still runs. Returns ``"<name> (<MB> MB)"`` of
     the removed files and of the kept ones."""
-    removed, kept = [], []
+    removed: list[str] = []
+    kept: list[str] = []
     for tmp, dead in partial_writes(folder):
         (removed if dead else kept).append(_named(tmp))
         if dead:

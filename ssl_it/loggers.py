@@ -98,13 +98,13 @@ def make_wandb_logger(
         raise ValueError(f"logger.mode must be one of auto/online/offline/disabled, got '{mode}'")
     if not init_timeout > 0:
         raise ValueError(f"logger.init_timeout must be > 0 seconds, got {init_timeout}")
-    mode = _chosen_mode(mode, offline_fallback)
+    chosen = _chosen_mode(mode, offline_fallback)
     kwargs: dict[str, Any] = dict(
         save_dir=save_dir, id=run_id, project=project, entity=entity, group=group, tags=list(tags or []),
         name=name, resume="allow", log_model=log_model,
     )
-    if mode != "online":
-        return WandbLogger(mode=mode, **kwargs)
+    if chosen != "online":
+        return WandbLogger(mode=chosen, **kwargs)
     import wandb
 
     logger = WandbLogger(mode="online", settings=wandb.Settings(init_timeout=init_timeout), **kwargs)

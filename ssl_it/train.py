@@ -248,9 +248,11 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") is not None else None
     module = SSLModule(backbone, objective, optimizer=instantiate(cfg.optimizer), scheduler=scheduler)
     callbacks = build_callbacks(cfg)
-    trainer = instantiate(cfg.trainer)(
+    make_trainer = instantiate(cfg.trainer)
+    plugins = list(make_trainer.keywords.pop("plugins", None) or [])  # e.g. a SLURMEnvironment without auto-requeue
+    trainer = make_trainer(
         callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir),
-        plugins=[AtomicCheckpointIO()],
+        plugins=[*plugins, AtomicCheckpointIO()],
         **trainer_overrides(cfg.trainer),
     )
     return trainer, module, datamodule, callbacks

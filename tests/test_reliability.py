@@ -917,3 +917,17 @@ def test_help_is_ours_not_hydras_config_dump(tmp_path):
     assert "  trainer.max_epochs=10 " in proc.stdout and "  logger.offline_fallback=false " in proc.stdout
     assert all(f"  {key}" in proc.stdout for key, _ in KEYS)
     assert "Powered by Hydra" not in proc.stdout and "_target_" not in proc.stdout
+
+
+def test_trainer_plugins_from_the_config_are_kept_beside_the_atomic_checkpoint_writer(make_cfg):
+    from lightning_fabric.plugins.environments import SLURMEnvironment
+
+    from ssl_it.checkpoint_io import AtomicCheckpointIO
+    from ssl_it.callbacks.preemption_signals import auto_requeue
+    from ssl_it.train import prepare
+
+    slurm = "+trainer.plugins=[{_target_: lightning_fabric.plugins.environments.SLURMEnvironment, auto_requeue: false}]"
+    run = prepare(make_cfg(*LEAN, slurm))
+    assert isinstance(run.trainer._accelerator_connector.cluster_environment, SLURMEnvironment)
+    assert not auto_requeue(run.trainer)
+    assert isinstance(run.trainer.strategy.checkpoint_io, AtomicCheckpointIO)

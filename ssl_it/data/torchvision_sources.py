@@ -28,6 +28,9 @@ def _to_image(channels: int, dtype: torch.dtype = torch.float32) -> v2.Compose:
     return v2.Compose(steps)
 
 
+SPLITS: tuple[Split, ...] = ("train", "val")
+
+
 class TorchvisionSource(DataSource):
     """Base of the torchvision datasets: ``root``, ``download`` and the split names."""
 
@@ -54,7 +57,7 @@ class TorchvisionSource(DataSource):
         """Both splits are under ``root``, or (``download=true``) are downloaded
         now, before training; a failure names ``data.root``/``data.download``."""
         try:
-            for split in ("train", "val"):
+            for split in SPLITS:
                 self.dataset_cls(str(self.root), download=False, **self.split_arg[split])
             return
         except (RuntimeError, FileNotFoundError) as err:
@@ -64,7 +67,7 @@ class TorchvisionSource(DataSource):
                     f"({err}); set data.download=true or point data.root at the files"
                 ) from None
         try:
-            for split in ("train", "val"):
+            for split in SPLITS:
                 self.dataset_cls(str(self.root), download=True, **self.split_arg[split])
         except (OSError, RuntimeError, HTTPException) as err:  # URLError is an OSError
             reason = str(getattr(err, "reason", "") or err).strip().splitlines()[0][:200]
