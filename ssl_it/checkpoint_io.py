@@ -3,7 +3,9 @@
 Lightning writes ``last.ckpt`` in place, so a run killed while saving leaves
 a truncated file and loses the epoch before it too. This CheckpointIO writes
 to a temporary file in the same folder and renames it over the target
-(``os.replace`` is atomic on POSIX and Windows file systems).
+(``os.replace`` is atomic on POSIX and Windows file systems). A kill
+during the write leaves the temporary file; a resume removes it (its
+writer's process id is in the name, so a write still under way is kept).
 """
 
 from __future__ import annotations
@@ -31,12 +33,45 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             tmp.unlink(missing_ok=True)
 
 
-def remove_partial_writes(folder: Path) -> list[str]:
-    """Delete the temporary files of checkpoint writes that a kill cut short
-    (``.<name>.tmp-<pid>``); returns ``"<name> (<MB> MB)"`` for each."""
-    removed = []
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (it may still be writing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0  # PermissionError: another user's live process; OverflowError: not a pid
+    return True
+
+
+def partial_writes(folder: Path) -> list[tuple[Path, bool]]:
+    """The temporary files of checkpoint writes in ``folder`` (``.<name>.tmp-<pid>``),
+    each with whether its writer is dead (a kill cut the write short)."""
+    found = []
     for tmp in sorted(Path(folder).glob(".*.tmp-*")):
-        size = tmp.stat().st_size / 1e6
-        tmp.unlink(missing_ok=True)
-        removed.append(f"{tmp.name} ({size:.1f} MB)")
-    return removed
+        pid = tmp.name.rsplit("-", 1)[1]
+        found.append((tmp, not (pid.isdigit() and _alive(int(pid)))))
+    return found
+
+
+def _named(tmp: Path) -> str:
+    return f"{tmp.name} ({tmp.stat().st_size / 1e6:.1f} MB)"
+
+
+def describe_partial_writes(folder: Path) -> str:
+    """A sentence naming the checkpoint writes cut short in ``folder`` (empty if none)."""
+    stale = [_named(tmp) for tmp, dead in partial_writes(folder) if dead]
+    return f"a checkpoint write was cut short by a kill: {', '.join(stale)} in '{folder}'" if stale else ""
+
+
+def remove_partial_writes(folder: Path) -> tuple[list[str], list[str]]:
+    """Delete the temporary files of checkpoint writes that a kill cut short;
+    keep those whose process still runs. Returns ``"<name> (<MB> MB)"`` of
+    the removed files and of the kept ones."""
+    removed: list[str] = []
+    kept: list[str] = []
+    for tmp, dead in partial_writes(folder):
+        (removed if dead else kept).append(_named(tmp))
+        if dead:
+            tmp.unlink(missing_ok=True)
+    return removed, kept

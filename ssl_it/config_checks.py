@@ -10,8 +10,10 @@ constructor can see, or that are needed before anything is built, phrased as
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -166,3 +168,69 @@ def qualify_key(message: str, cfg: DictConfig) -> str:
     if not paths or (len(paths) == 1 and paths[0][0] == leaf):
         return message
     return " or ".join(k for k, _ in paths) + message[len(leaf):]
+
+
+def _target(path: str) -> Any:
+    """The object a ``_target_`` names (``ssl_it.objectives.VICReg``), or None if it cannot be imported."""
+    module, _, name = path.rpartition(".")
+    while module:
+        try:
+            found: Any = importlib.import_module(module)
+        except ImportError:
+            module, _, outer = module.rpartition(".")
+            name = f"{outer}.{name}"
+            continue
+        for part in name.split("."):
+            found = getattr(found, part, None)
+        return found
+    return None
+
+
+def _target_nodes(node: Any, prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every node with a ``_target_`` and its full key (``backbone``, ``estimator.I_TY``)."""
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    if isinstance(node, dict) and "_target_" in node:
+        yield prefix, node
+    for key, value in children:
+        if isinstance(value, (dict, list)):
+            yield from _target_nodes(value, f"{prefix}.{key}" if prefix else str(key))
+
+
+def check_constructor_keys(cfg: DictConfig) -> None:
+    """Every key of a ``_target_`` node must be an argument of that target
+    (``+backbone.out_dim=0`` would otherwise end in a ``TypeError`` when the
+    group is built). Targets that take ``**kwargs`` accept any key."""
+    for prefix, node in _target_nodes(OmegaConf.to_container(cfg, resolve=False)):
+        made = _target(str(node["_target_"]))
+        try:
+            params = inspect.signature(made).parameters if made is not None else None
+        except (TypeError, ValueError):  # builtins without a signature
+            params = None
+        if params is None or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            continue
+        accepted = [n for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.POSITIONAL_ONLY)]
+        unknown = [str(k) for k in node if not str(k).startswith("_") and str(k) not in accepted]
+        if unknown:
+            raise ConfigError(
+                f"{prefix}.{unknown[0]}: not a setting of {prefix} ({node['_target_']} takes no argument "
+                f"'{unknown[0]}'); {prefix} accepts: {', '.join(accepted)}"
+            )
+
+
+def check_hardware(trainer: DictConfig, cuda_devices: int) -> None:
+    """A trainer that asks for CUDA devices this machine does not have
+    (Lightning would fail with a long traceback once the Trainer is built)."""
+    accelerator = str(trainer.get("accelerator", "auto"))
+    if accelerator not in ("gpu", "cuda"):
+        return
+    if cuda_devices == 0:
+        raise ConfigError(
+            f"trainer.accelerator={accelerator}: this machine has no CUDA device (torch.cuda.is_available() "
+            f"is false); use trainer=cpu, or trainer.accelerator=auto to take a GPU only where there is one"
+        )
+    devices = trainer.get("devices", "auto")
+    if isinstance(devices, int) and devices > cuda_devices:
+        raise ConfigError(
+            f"trainer.devices={devices}: this machine has {cuda_devices} CUDA device(s); "
+            f"use trainer.devices={cuda_devices} or fewer (trainer.devices=auto: all of them)"
+        )

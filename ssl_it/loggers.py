@@ -5,8 +5,10 @@ after every logging call (so a kill loses nothing already logged), and on
 resume it keeps the rows of the finished epochs instead of deleting the file.
 
 ``make_wandb_logger`` builds Lightning's W&B logger, offline when no API key
-is configured, and falls back to offline instead of crashing when the
-network is unreachable or the key is refused: the online attempt is bounded
+is configured (unless ``WANDB_MODE=online`` or ``logger.mode=online`` asks
+for online: then a missing key is an error, or a warning and an offline run
+with ``logger.offline_fallback=true``), and falls back to offline instead of
+crashing when the network is unreachable or the key is refused: the online attempt is bounded
 by ``init_timeout`` (20 s by default; W&B's own default waits 90 s and then
 retries), the half-started run is torn down so the offline run can reuse
 its id, and training goes on.
@@ -78,12 +80,16 @@ def make_wandb_logger(
     mode: Literal["auto", "online", "offline", "disabled"] = "auto",
     log_model: bool = False,
     init_timeout: float = 20.0,
+    offline_fallback: bool = False,
 ) -> WandbLogger:
     """Lightning's ``WandbLogger`` with the run id fixed (so a resume continues
     the same W&B run) and offline mode whenever there is no API key.
 
-    ``mode="auto"`` means online with an API key (``WANDB_API_KEY`` or a
-    netrc login), offline otherwise. Online, the run is started here, within
+    ``mode="auto"`` follows ``WANDB_MODE`` when it is set, else means online
+    with an API key (``WANDB_API_KEY`` or a netrc login) and offline without.
+    Online asked for (``WANDB_MODE=online`` or ``mode="online"``) with no key
+    raises ``ValueError`` naming both, unless ``offline_fallback``: then a
+    warning, and the run is logged offline. Online, the run is started here, within
     ``init_timeout`` seconds; if that fails (no network, a refused key) the
     run is logged offline instead, under the same id (``wandb sync`` uploads
     it later).
@@ -92,14 +98,13 @@ def make_wandb_logger(
         raise ValueError(f"logger.mode must be one of auto/online/offline/disabled, got '{mode}'")
     if not init_timeout > 0:
         raise ValueError(f"logger.init_timeout must be > 0 seconds, got {init_timeout}")
-    if mode == "auto":
-        mode = "online" if _has_wandb_credentials() else "offline"
+    chosen = _chosen_mode(mode, offline_fallback)
     kwargs: dict[str, Any] = dict(
         save_dir=save_dir, id=run_id, project=project, entity=entity, group=group, tags=list(tags or []),
         name=name, resume="allow", log_model=log_model,
     )
-    if mode != "online":
-        return WandbLogger(mode=mode, **kwargs)
+    if chosen != "online":
+        return WandbLogger(mode=chosen, **kwargs)
     import wandb
 
     logger = WandbLogger(mode="online", settings=wandb.Settings(init_timeout=init_timeout), **kwargs)
@@ -111,6 +116,26 @@ def make_wandb_logger(
         _abandon_online_attempt(Path(save_dir), run_id)
         logger = WandbLogger(mode="offline", **kwargs)
     return logger
+
+
+def _chosen_mode(mode: str, offline_fallback: bool) -> str:
+    """``online``, ``offline`` or ``disabled``, from ``logger.mode``, ``WANDB_MODE`` and the credentials."""
+    env = os.environ.get("WANDB_MODE", "").strip().lower()
+    asked = f"logger.mode={mode}"
+    if mode == "auto" and env in ("online", "offline", "dryrun", "disabled"):
+        mode, asked = ("offline" if env == "dryrun" else env), f"WANDB_MODE={env}"
+    elif mode == "auto":
+        return "online" if _has_wandb_credentials() else "offline"
+    if mode != "online" or _has_wandb_credentials():
+        return mode
+    if not offline_fallback:
+        raise ValueError(
+            f"{asked}: W&B online logging needs an API key and none is set (WANDB_API_KEY, or `wandb login`); "
+            f"set one, unset WANDB_MODE to log offline, or allow an offline run with logger.offline_fallback=true"
+        )
+    log.warning(f"{asked} but no W&B API key is set: logging offline (logger.offline_fallback=true); "
+                f"upload later with `wandb sync <run dir>/wandb/offline-run-*`")
+    return "offline"
 
 
 def _abandon_online_attempt(save_dir: Path, run_id: str) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from ssl_it.checkpoint_io import describe_partial_writes
 from ssl_it.config_checks import ConfigError
 from ssl_it.relocate import relocate
 from ssl_it.run_dir import read_run_id
@@ -47,6 +48,9 @@ SAFE_ON_RESUME: tuple[str, ...] = (
     "trainer.enable_progress_bar",
     "callbacks.progress_bar",
     "paths.outputs_root",  # where resume=last looks
+    "logger.offline_fallback",
+    "callbacks.preemption",  # which signals stop the run resumably
+    "callbacks.preemption.signals",
     "resume",
 )
 
@@ -99,6 +103,10 @@ def _find_checkpoint(resume: str, outputs_root: Path) -> Path:
     path = Path(resume).expanduser()
     if path.is_dir():
         path = path / "checkpoints" / "last.ckpt"
+    partial = describe_partial_writes(path.parent) if path.parent.is_dir() else ""
+    if not path.is_file() and partial:
+        raise ConfigError(f"resume={resume}: no checkpoint at '{path}': {partial}, before any epoch was saved; "
+                          f"nothing can be resumed: start the run again (the folder can be deleted)")
     if not path.is_file():
         raise ConfigError(f"resume={resume}: no checkpoint at '{path}' (give 'last', a run directory or a .ckpt file)")
     return path

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -38,10 +39,14 @@ from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_it import run_log
-from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results
+from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results, received_signal
 from ssl_it.callbacks.taps import check_layers
-from ssl_it.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
-from ssl_it.config_checks import ConfigError, qualify_key, check_batch_size, check_label_classes, check_probe_size, validate_config
+from ssl_it.checkpoint_io import AtomicCheckpointIO, describe_partial_writes, remove_partial_writes
+from ssl_it.help_text import KEYS, groups_text, keys_text
+from ssl_it.config_checks import (
+    ConfigError, check_batch_size, check_constructor_keys, check_hardware, check_label_classes, check_probe_size,
+    qualify_key, validate_config,
+)
 from ssl_it.hydra_errors import one_line_errors, task_started
 from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job, config_error
 from ssl_it.loggers import ResumableCSVLogger, finish_loggers
@@ -64,8 +69,25 @@ if not OmegaConf.has_resolver("ssl_it.suffix"):
 
 
 def config_groups() -> list[str]:
-    """The config groups of ``configs/`` (``objective``, ``debug``, ...)."""
-    return sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir())
+    """The config groups of ``configs/`` (``objective``, ``debug``, ...; not Hydra's own ``hydra/``)."""
+    return sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir() and p.name != "hydra")
+
+
+def _help_groups(*, _root_: DictConfig) -> str:
+    choices = OmegaConf.select(_root_, "hydra.runtime.choices", default=None) or {}
+    return groups_text(Path(CONFIG_DIR), choices)
+
+
+def _help_keys(*, _root_: DictConfig) -> str:
+    absent = object()
+    values = {key: OmegaConf.select(_root_, key, default=absent) for key, _ in KEYS}
+    return keys_text({key: OmegaConf.to_object(v) if OmegaConf.is_config(v) else v
+                      for key, v in values.items() if v is not absent})
+
+
+for _name, _resolver in (("ssl_it.help_groups", _help_groups), ("ssl_it.help_keys", _help_keys)):
+    if not OmegaConf.has_resolver(_name):  # the text of --help (configs/hydra/help/ssl_it.yaml)
+        OmegaConf.register_new_resolver(_name, _resolver)
 
 
 def enabled(node: Any) -> bool:
@@ -226,9 +248,11 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") is not None else None
     module = SSLModule(backbone, objective, optimizer=instantiate(cfg.optimizer), scheduler=scheduler)
     callbacks = build_callbacks(cfg)
-    trainer = instantiate(cfg.trainer)(
+    make_trainer = instantiate(cfg.trainer)
+    plugins = list(make_trainer.keywords.pop("plugins", None) or [])  # e.g. a SLURMEnvironment without auto-requeue
+    trainer = make_trainer(
         callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir),
-        plugins=[AtomicCheckpointIO()],
+        plugins=[*plugins, AtomicCheckpointIO()],
         **trainer_overrides(cfg.trainer),
     )
     return trainer, module, datamodule, callbacks
@@ -267,6 +291,8 @@ def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run
             state.run_id = adopt_wandb_sweep_run_id(state.run_id)
         if rank_zero_only.rank > 0:  # type: ignore[attr-defined]  # a DDP rank re-running the script: rank 0 owns the run id
             state.run_id = read_run_id(state.run_dir) or state.run_id
+        check_constructor_keys(state.config)
+        check_hardware(state.config.trainer, torch.cuda.device_count() if torch.cuda.is_available() else 0)
         trainer, module, datamodule, callbacks = build(state.config, state)
         n_probe = preflight(trainer, module, datamodule, callbacks)
         if not state.resumed and rank_zero_only.rank == 0:  # type: ignore[attr-defined]
@@ -286,10 +312,13 @@ def fit(run: Run) -> float | tuple[float, ...]:
     state, trainer, callbacks = run.state, run.trainer, run.callbacks
     state.save_config()
     if state.resumed and trainer.is_global_zero:
-        partial = remove_partial_writes(state.run_dir / "checkpoints")
-        if partial:
-            log.warning(f"ssl_it: removed checkpoint writes cut short by a kill: {', '.join(partial)}; "
+        removed, kept = remove_partial_writes(state.run_dir / "checkpoints")
+        if removed:
+            log.warning(f"ssl_it: removed checkpoint writes cut short by a kill: {', '.join(removed)}; "
                         f"resuming from '{state.checkpoint}'")
+        if kept:
+            log.warning(f"ssl_it: kept checkpoint writes of processes still running: {', '.join(kept)}; "
+                        f"is another job writing into {state.run_dir}?")
     hparams = cast("dict[str, Any]", OmegaConf.to_container(state.config, resolve=True))  # a DictConfig: str keys
     for lg in trainer.loggers:
         lg.log_hyperparams({**hparams, "probe_size_used": run.probe_size})
@@ -297,7 +326,8 @@ def fit(run: Run) -> float | tuple[float, ...]:
         trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=state.checkpoint)
     except SIGTERMException:  # a SystemExit(0): without this the process would exit 0 as if done
         finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
-        raise preempted(state.run_dir, trainer, run.started, write=trainer.is_global_zero) from None
+        raise preempted(state.run_dir, trainer, run.started, write=trainer.is_global_zero,
+                        signal=received_signal(callbacks)) from None
     except BaseException:
         finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
         raise
@@ -385,21 +415,26 @@ def refuse(message: str) -> None:
 
 class SweepReport(HydraCallback):
     """Hydra callback. Before Hydra writes into a directory: a new run in a
-    folder that holds a run, and a basic multirun into a sweep directory
-    that holds a sweep, are refused (exit 2), so the existing run or sweep is
-    left as it was. At the end of a multirun: print the sweep summary and
+    folder that holds a run, a basic multirun into a sweep directory
+    that holds a sweep, and ``launcher=slurm`` where there is no SLURM, are
+    refused (exit 2), so the existing run or sweep is left as it was. At the end of a multirun: print the sweep summary and
     exit with status 1 if any job failed."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         run_dir = Path(str(config.hydra.run.dir))
         rank_zero = rank_zero_only.rank == 0  # type: ignore[attr-defined]  # DDP ranks re-run Hydra into rank 0's folder
         if rank_zero and config.get("resume") is None and (run_dir / RUN_ID_FILE).is_file():
+            partial = describe_partial_writes(run_dir / "checkpoints")
             refuse(f"hydra.run.dir={run_dir}: the directory already holds run {read_run_id(run_dir)}; a new run "
                    f"never writes over another's files. Continue that run with resume={run_dir}, or choose "
-                   f"another hydra.run.dir")
+                   f"another hydra.run.dir" + (f" ({partial}; a resume removes it)" if partial else ""))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
+        launcher = str(config.hydra.launcher.get("_target_", ""))
+        if launcher.endswith("SlurmLauncher") and shutil.which("sbatch") is None:
+            refuse("launcher=slurm: there is no SLURM here (sbatch is not on PATH); submit the sweep from the "
+                   "cluster's login node, or run it on this machine with launcher=local or launcher=submitit_local")
         if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
             return  # Optuna continues the study saved in its sweep directory
         if (sweep_dir / "sweep_summary.jsonl").is_file() or (sweep_dir / "multirun.yaml").is_file():

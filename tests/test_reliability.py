@@ -665,3 +665,269 @@ def test_range_errors_name_the_full_key(make_cfg, typed, key):
     with pytest.raises(ConfigError) as err:
         train(make_cfg(*typed))
     assert str(err.value) == key
+
+
+# ------------------------------------------- third round: #16 leftovers and #17 item 4
+def one_line_exit_2(proc: subprocess.CompletedProcess, message: str) -> None:
+    """The command stopped with exit 2, its last stderr line the given configuration error, no traceback."""
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"ssl_it: invalid configuration: {message}")
+    assert "Traceback" not in proc.stderr
+
+
+NO_KEY = {"WANDB_API_KEY": "", "NETRC": "/nonexistent/netrc", "WANDB_MODE": "online"}
+
+
+def test_wandb_online_without_a_key_stops_unless_an_offline_fallback_is_allowed(tmp_path, monkeypatch, caplog):
+    from ssl_it.loggers import make_wandb_logger
+
+    for key, value in NO_KEY.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValueError, match=r"^WANDB_MODE=online: W&B online logging needs an API key .*"
+                                         r"logger\.offline_fallback=true$"):
+        make_wandb_logger(save_dir=str(tmp_path), run_id="abcd1234")
+    with caplog.at_level(logging.WARNING, logger="ssl_it"):
+        logger = make_wandb_logger(save_dir=str(tmp_path), run_id="abcd1234", offline_fallback=True)
+    assert logger._wandb_init["mode"] == "offline"
+    assert "WANDB_MODE=online but no W&B API key is set: logging offline" in caplog.text
+    monkeypatch.delenv("WANDB_MODE")
+    with pytest.raises(ValueError, match=r"^logger\.mode=online: W&B online logging needs an API key"):
+        make_wandb_logger(save_dir=str(tmp_path), run_id="abcd1234", mode="online")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ssl_it"):  # nothing asked for online: offline, silently
+        assert make_wandb_logger(save_dir=str(tmp_path), run_id="abcd1234")._wandb_init["mode"] == "offline"
+    assert caplog.text == ""
+
+
+@pytest.mark.slow
+def test_wandb_online_without_a_key_exits_2_before_training_or_runs_offline_when_allowed(tmp_path):
+    stopped = cli(*CLI_FAST, "logger=wandb", "hydra.run.dir=stopped", cwd=tmp_path, env=NO_KEY)
+    one_line_exit_2(stopped, "WANDB_MODE=online: W&B online logging needs an API key")
+    assert not (tmp_path / "stopped").exists()
+    allowed = cli(*CLI_FAST, "logger=wandb", "logger.offline_fallback=true", "hydra.run.dir=allowed", cwd=tmp_path,
+                  env=NO_KEY)
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    assert "logging offline (logger.offline_fallback=true)" in (tmp_path / "allowed" / "train.log").read_text()
+    assert len(list((tmp_path / "allowed" / "wandb").glob("offline-run-*"))) == 1
+
+
+@pytest.mark.parametrize(
+    "typed, message",
+    [("+backbone.out_dim=0", "backbone.out_dim: not a setting of backbone (ssl_it.backbones.ConvNet takes no "
+                             "argument 'out_dim'); backbone accepts: input_shape, channels, convs_per_stage"),
+     ("+objective.tau=0.1", "objective.tau: not a setting of objective (ssl_it.objectives.VICReg"),
+     ("+callbacks.knn.kk=3", "callbacks.knn.kk: not a setting of callbacks.knn (ssl_it.callbacks.KNNClassifier"),
+     ("+estimator.I_TY.depth=2", "estimator.I_TY.depth: not a setting of estimator.I_TY"),
+     ("+trainer.max_epoch=2", "trainer.max_epoch: not a setting of trainer (pytorch_lightning.Trainer")],
+    ids=["backbone", "objective", "callback", "nested-estimator", "trainer"],
+)
+def test_a_key_no_constructor_takes_fails_before_anything_is_built_naming_what_the_group_accepts(
+        make_cfg, tmp_path, typed, message):
+    with pytest.raises(ConfigError) as err:
+        train(make_cfg(typed))
+    assert str(err.value).startswith(message)
+    assert not (tmp_path / "run").exists()
+
+
+def test_every_option_of_every_group_passes_the_constructor_key_check():
+    from hydra import compose, initialize_config_dir
+
+    from ssl_it.config_checks import check_constructor_keys
+    from ssl_it.train import CONFIG_DIR, config_groups
+
+    checked = 0
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        for group in config_groups():
+            for option in sorted((Path(CONFIG_DIR) / group).glob("*.yaml")):
+                check_constructor_keys(compose("train", overrides=[f"{group}={option.stem}", "paths.output_dir=x",
+                                                                   "paths.outputs_root=x"]))
+                checked += 1
+    assert checked == len([p for p in Path(CONFIG_DIR).glob("*/*.yaml") if p.parent.name != "hydra"]) == 75
+
+
+@pytest.mark.slow
+def test_an_unexpected_constructor_key_and_a_broken_saved_config_are_one_line_exit_2(make_cfg, tmp_path):
+    one_line_exit_2(cli(*CLI_FAST, "+backbone.out_dim=0", cwd=tmp_path), "backbone.out_dim: not a setting of backbone")
+    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", step=6)
+    (run / "config.yaml").write_text("trainer: {max_epochs: [1,\n")
+    one_line_exit_2(cli(f"resume={run}", cwd=tmp_path), f"resume={run}: '{run / 'config.yaml'}' is not readable YAML")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_checkpoint_writes_of_dead_processes_are_removed_and_live_ones_kept(tmp_path):
+    from ssl_it.checkpoint_io import remove_partial_writes
+
+    stale, live = tmp_path / f".last.ckpt.tmp-{dead_pid()}", tmp_path / f".last.ckpt.tmp-{os.getpid()}"
+    stale.write_bytes(b"\0" * 3_000_000)
+    live.write_bytes(b"\0" * 1_000_000)
+    removed, kept = remove_partial_writes(tmp_path)
+    assert removed == [f"{stale.name} (3.0 MB)"] and kept == [f"{live.name} (1.0 MB)"]
+    assert not stale.exists() and live.exists()
+
+
+def test_a_first_checkpoint_write_cut_short_is_named_by_resume_and_by_a_refused_new_run(make_cfg, tmp_path, capsys):
+    from ssl_it.train import SweepReport
+
+    train(make_cfg(*LEAN, "trainer.max_epochs=1"))
+    run = tmp_path / "run"
+    (run / "checkpoints" / "last.ckpt").unlink()  # as if the first write had been killed
+    tmp = run / "checkpoints" / f".last.ckpt.tmp-{dead_pid()}"
+    tmp.write_bytes(b"\0" * 2_000_000)
+    with pytest.raises(ConfigError, match=rf"resume={run}: no checkpoint at .*: a checkpoint write was cut short by "
+                                          rf"a kill: {tmp.name} \(2\.0 MB\) .* start the run again"):
+        train(make_cfg(f"resume={run}"), overrides=[f"resume={run}"])
+    with pytest.raises(SystemExit) as exited:
+        SweepReport().on_run_start(OmegaConf.create({"hydra": {"run": {"dir": str(run)}}, "resume": None}))
+    assert exited.value.code == 2
+    assert f"a checkpoint write was cut short by a kill: {tmp.name} (2.0 MB)" in capsys.readouterr().err
+    assert tmp.exists()  # a refused start changes no file
+
+
+def test_preemption_signals_are_checked_and_left_to_lightning_under_slurm_auto_requeue(make_cfg):
+    import signal
+
+    import pytorch_lightning as pl
+    from lightning_fabric.plugins.environments import SLURMEnvironment
+
+    from ssl_it.callbacks import PreemptionSignals
+
+    with pytest.raises(ConfigError, match=r"^callbacks\.preemption\.signals: 'KILL' cannot stop a run as a "
+                                          r"preemption; use USR1 or USR2"):
+        train(make_cfg("callbacks.preemption.signals=[KILL]"))
+    before = signal.getsignal(signal.SIGUSR1)
+    requeue = pl.Trainer(plugins=[SLURMEnvironment(auto_requeue=True)], accelerator="cpu", logger=False)
+    PreemptionSignals(["SIGUSR1"]).on_train_start(requeue, None)
+    assert signal.getsignal(signal.SIGUSR1) is before
+    try:
+        PreemptionSignals(["usr1"]).on_train_start(pl.Trainer(accelerator="cpu", logger=False), None)
+        assert signal.getsignal(signal.SIGUSR1) is not before
+    finally:
+        signal.signal(signal.SIGUSR1, before)
+
+
+@pytest.mark.slow
+def test_sigusr1_when_configured_is_a_resumable_preemption_and_otherwise_kills(tmp_path):
+    run = [*CLI_FAST, "trainer.max_epochs=3"]
+    usr1 = "+callbacks.usr1={_target_: tests.helpers.SignalAtStep, step: 5, signum: 10}"
+    stopped = cli(*run, usr1, "callbacks.preemption.signals=[USR1]", "hydra.run.dir=split", cwd=tmp_path)
+    assert stopped.returncode == 143, stopped.stderr[-2000:]
+    assert "ssl_it: preempted by SIGUSR1 at epoch 2, step 5; the checkpoint after 2 epoch(s) is kept" in stopped.stderr
+    summary = json.loads((tmp_path / "split" / "summary.json").read_text())
+    assert (summary["status"], summary["signal"], summary["epochs_saved"]) == ("preempted", "SIGUSR1", 2)
+    unconfigured = cli(*run, usr1, "hydra.run.dir=killed", cwd=tmp_path)
+    assert unconfigured.returncode == -10  # SIGUSR1's default action
+    saved = OmegaConf.load(tmp_path / "split" / "config.yaml")
+    del saved.callbacks["usr1"]
+    OmegaConf.save(saved, tmp_path / "split" / "config.yaml")
+    resumed = cli("resume=split", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((tmp_path / "split" / "summary.json").read_text())["status"] == "finished"
+
+
+def test_a_gpu_trainer_without_cuda_and_more_devices_than_there_are_name_the_key():
+    from ssl_it.config_checks import check_hardware
+
+    with pytest.raises(ConfigError, match=r"^trainer\.accelerator=gpu: this machine has no CUDA device .* "
+                                          r"use trainer=cpu"):
+        check_hardware(OmegaConf.create({"accelerator": "gpu", "devices": 1}), cuda_devices=0)
+    with pytest.raises(ConfigError, match=r"^trainer\.devices=4: this machine has 2 CUDA device\(s\)"):
+        check_hardware(OmegaConf.create({"accelerator": "gpu", "devices": 4}), cuda_devices=2)
+    check_hardware(OmegaConf.create({"accelerator": "auto", "devices": "auto"}), cuda_devices=0)
+    check_hardware(OmegaConf.create({"accelerator": "gpu", "devices": 2}), cuda_devices=2)
+
+
+def test_a_download_without_network_fails_before_training_naming_data_root_and_download(make_cfg, tmp_path,
+                                                                                        monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    def unreachable(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+    with pytest.raises(ConfigError) as err:
+        train(make_cfg(*LEAN, "data=cifar10", f"data.root={tmp_path / 'data'}"))
+    assert str(err.value).startswith(
+        f"data.download=true: CIFAR10 is not under data.root='{tmp_path / 'data'}' and cannot be downloaded "
+        "([Errno -3] Temporary failure in name resolution); without network, copy the dataset")
+    assert "'cifar-10-batches-py' inside it" in str(err.value) and "data.download=false" in str(err.value)
+    assert not (tmp_path / "run").exists()
+
+
+UNREACHABLE = {key: "http://127.0.0.1:9" for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "typed, env, message",
+    [(["trainer=gpu"], {}, "trainer.accelerator=gpu: this machine has no CUDA device"),
+     (["data=cifar10", "data.root=data"], {**UNREACHABLE, "no_proxy": "", "NO_PROXY": ""},
+      "data.download=true: CIFAR10 is not under data.root="),
+     (["-m", "launcher=slurm", "seed=0,1"], {"PATH": str(Path(sys.executable).parent)},
+      "launcher=slurm: there is no SLURM here (sbatch is not on PATH)"),
+     (["objective=simclrr"], {}, "objective=simclrr: no such option; did you mean simclr? (options: barlow_twins,")],
+    ids=["gpu-without-cuda", "download-without-network", "slurm-without-slurm", "unknown-option"],
+)
+def test_setup_mistakes_exit_2_with_one_line_naming_the_key_and_the_fix(tmp_path, typed, env, message):
+    if typed == ["trainer=gpu"] and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    proc = cli(*typed, "debug=fast", cwd=tmp_path, env=env)
+    one_line_exit_2(proc, message)
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_help_describes_every_config_group_and_its_most_used_keys_exist():
+    from hydra import compose, initialize_config_dir
+
+    from ssl_it.help_text import GROUPS, KEYS, groups_text, option_description
+    from ssl_it.train import CONFIG_DIR, config_groups
+
+    assert sorted(GROUPS) == config_groups()
+    options = sorted(Path(CONFIG_DIR).glob("*/*.yaml"))
+    assert all(option_description(p) for p in options if p.parent.name != "hydra"), "an option file has no comment"
+    text = groups_text(Path(CONFIG_DIR), {"objective": "simclr"})
+    assert "  * simclr          SimCLR (Chen et al. 2020, arXiv:2002.05709): NT-Xent over the global batch." in text
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfgs = [compose("train"), compose("train", overrides=["data=cifar10"])]
+    def has(cfg, key):
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        return node is not None and leaf in node
+
+    missing = [key for key, _ in KEYS if not any(has(cfg, key) for cfg in cfgs)]
+    assert missing == []
+
+
+@pytest.mark.slow
+def test_help_is_ours_not_hydras_config_dump(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--help", "objective=simclr"], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from ssl_it.help_text import GROUPS, KEYS
+
+    for group, about in GROUPS.items():
+        assert f"\n{group}: {about}" in proc.stdout
+    assert "  * simclr " in proc.stdout and "  * vicreg " not in proc.stdout
+    assert "  trainer.max_epochs=10 " in proc.stdout and "  logger.offline_fallback=false " in proc.stdout
+    assert all(f"  {key}" in proc.stdout for key, _ in KEYS)
+    assert "Powered by Hydra" not in proc.stdout and "_target_" not in proc.stdout
+
+
+def test_trainer_plugins_from_the_config_are_kept_beside_the_atomic_checkpoint_writer(make_cfg):
+    from lightning_fabric.plugins.environments import SLURMEnvironment
+
+    from ssl_it.checkpoint_io import AtomicCheckpointIO
+    from ssl_it.callbacks.preemption_signals import auto_requeue
+    from ssl_it.train import prepare
+
+    slurm = "+trainer.plugins=[{_target_: lightning_fabric.plugins.environments.SLURMEnvironment, auto_requeue: false}]"
+    run = prepare(make_cfg(*LEAN, slurm))
+    assert isinstance(run.trainer._accelerator_connector.cluster_environment, SLURMEnvironment)
+    assert not auto_requeue(run.trainer)
+    assert isinstance(run.trainer.strategy.checkpoint_io, AtomicCheckpointIO)

@@ -7,12 +7,13 @@ from ssl_it.callbacks.knn import KNNClassifier
 from ssl_it.callbacks.linear_eval import LinearEvaluation
 from ssl_it.callbacks.linear_probe import OnlineLinearProbe
 from ssl_it.callbacks.performance import Performance
+from ssl_it.callbacks.preemption_signals import PreemptionSignals, received_signal
 from ssl_it.callbacks.progress import LossProgressBar
 from ssl_it.callbacks.results import ResultReporter, final_results
 from ssl_it.callbacks.step_seed import StepSeed
 
 __all__ = [
     "Diverged", "DivergenceGuard", "EmbeddingDiagnostics", "InformationPlane", "KNNClassifier", "LinearEvaluation",
-    "LossProgressBar", "OnlineLinearProbe", "Performance", "ResultReporter", "StepSeed",
-    "final_results",
+    "LossProgressBar", "OnlineLinearProbe", "Performance", "PreemptionSignals", "ResultReporter",
+    "StepSeed", "final_results", "received_signal",
 ]

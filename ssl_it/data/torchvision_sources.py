@@ -1,12 +1,14 @@
 """Standard image datasets through torchvision (real download code for users).
 
 Samples are converted to float tensors in [0, 1] per item, so nothing larger
-than the raw dataset is held in memory. ``download=False`` with missing files
-fails before training with the key to change.
+than the raw dataset is held in memory. ``download=False`` with missing files,
+and a download that fails (no network), stop before training with the keys
+to change.
 """
 
 from __future__ import annotations
 
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,9 @@ def _to_image(channels: int, dtype: torch.dtype = torch.float32) -> v2.Compose:
     steps.append(v2.ToDtype(dtype, scale=True))
     steps.append(v2.ToPureTensor())
     return v2.Compose(steps)
+
+
+SPLITS: tuple[Split, ...] = ("train", "val")
 
 
 class TorchvisionSource(DataSource):
@@ -49,14 +54,29 @@ class TorchvisionSource(DataSource):
         )
 
     def check_available(self) -> None:
-        if self.download:
-            return
+        """Both splits are under ``root``, or (``download=true``) are downloaded
+        now, before training; a failure names ``data.root``/``data.download``."""
         try:
-            self.dataset_cls(str(self.root), download=False, **self.split_arg["train"])
+            for split in SPLITS:
+                self.dataset_cls(str(self.root), download=False, **self.split_arg[split])
+            return
         except (RuntimeError, FileNotFoundError) as err:
+            if not self.download:
+                raise ValueError(
+                    f"data.download=false but {type(self).__name__} is not under data.root='{self.root}' "
+                    f"({err}); set data.download=true or point data.root at the files"
+                ) from None
+        try:
+            for split in SPLITS:
+                self.dataset_cls(str(self.root), download=True, **self.split_arg[split])
+        except (OSError, RuntimeError, HTTPException) as err:  # URLError is an OSError
+            reason = str(getattr(err, "reason", "") or err).strip().splitlines()[0][:200]
+            folder = getattr(self.dataset_cls, "base_folder", None)
+            layout = f"'{folder}' inside it, " if isinstance(folder, str) else ""
             raise ValueError(
-                f"data.download=false but {type(self).__name__} is not under data.root='{self.root}' "
-                f"({err}); set data.download=true or point data.root at the files"
+                f"data.download=true: {type(self).__name__} is not under data.root='{self.root}' and cannot be "
+                f"downloaded ({reason}); without network, copy the dataset from a machine that has it (torchvision's "
+                f"layout: {layout}as its download writes it) and give data.root=<that folder> data.download=false"
             ) from None
 
 
