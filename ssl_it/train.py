@@ -37,11 +37,12 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from ssl_it import run_log
+from ssl_it import run_log, run_segments
 from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
 from ssl_it.config_checks import ConfigError, qualify_key, check_batch_size, check_label_classes, check_probe_size, validate_config
+from ssl_it.config_dir import CONFIG_DIR
 from ssl_it.hydra_errors import one_line_errors, task_started
 from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job, config_error
 from ssl_it.loggers import ResumableCSVLogger, finish_loggers
@@ -55,7 +56,6 @@ from ssl_it.sweep_failures import SweepJob, report
 from ssl_it.threads import set_threads
 
 log = logging.getLogger(__name__)
-CONFIG_DIR = os.environ.get("SSL_IT_CONFIG_DIR", str(Path(__file__).resolve().parents[1] / "configs"))
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 if not OmegaConf.has_resolver("ssl_it.suffix"):
@@ -192,6 +192,7 @@ class Run:
     callbacks: list[pl.Callback]
     probe_size: int
     started: float  # time.monotonic() when the job began (wall time in summary.json)
+    overrides: tuple[str, ...] = ()  # what this segment's command line asked for (summary.json "segments")
 
 
 def trainer_overrides(trainer_cfg: DictConfig) -> dict[str, Any]:
@@ -277,7 +278,7 @@ def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run
         raise
     except ValueError as err:
         raise ConfigError(qualify_key(str(err), cfg)) from err
-    return Run(state, trainer, module, datamodule, callbacks, n_probe, started)
+    return Run(state, trainer, module, datamodule, callbacks, n_probe, started, tuple(overrides))
 
 
 def fit(run: Run) -> float | tuple[float, ...]:
@@ -285,6 +286,8 @@ def fit(run: Run) -> float | tuple[float, ...]:
     final metric(s) named by ``optimized_metric``."""
     state, trainer, callbacks = run.state, run.trainer, run.callbacks
     state.save_config()
+    if trainer.is_global_zero:
+        run_segments.begin(state.run_dir, run.overrides)
     if state.resumed and trainer.is_global_zero:
         partial = remove_partial_writes(state.run_dir / "checkpoints")
         if partial:
@@ -298,8 +301,11 @@ def fit(run: Run) -> float | tuple[float, ...]:
     except SIGTERMException:  # a SystemExit(0): without this the process would exit 0 as if done
         finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
         raise preempted(state.run_dir, trainer, run.started, write=trainer.is_global_zero) from None
-    except BaseException:
+    except BaseException as err:
         finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
+        if trainer.is_global_zero and isinstance(err, Exception):  # an interrupt is recorded as killed (no end)
+            write_summary(state.run_dir, {"error": f"{type(err).__name__}: {err}"}, time.monotonic() - run.started,
+                          status="failed")
         raise
     summary = final_results(callbacks)
     online = summary.get("final/val_probe_acc", float("nan"))

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from ssl_it.callbacks.infoplane_logging import WANDB_COLUMNS
-from ssl_it.callbacks.trajectory import read_trajectory
+from ssl_it.trajectory import read_trajectory
 from ssl_it.train import train
 from tests.wandb_files import offline_run_files, read_offline_run
 
@@ -51,7 +51,7 @@ def test_trajectory_rows_in_wandb_match_infoplane_csv(make_cfg, tmp_path, monkey
         assert w["saturated"] is r[f"saturated_{s}"]
         assert (w["estimator"], w["bound"]) == (r[f"estimator_{s}"], r[f"bound_{s}"])
         assert w["epoch"] == pytest.approx(r["epoch"]) and w["n_probe"] == r["n_probe"]
-        assert w["run_id"] == run_id and w["run_name"] and w["objective"] == "VICReg"
+        assert w["run_id"] == run_id and w["run_name"] and w["objective"] == "vicreg"
     assert {w["estimator"] for w in logged if w["quantity"] == "I_TY"} == {"gaussian"}
     assert all(not math.isnan(w["value"]) for w in logged)
 
