@@ -113,8 +113,9 @@ def differing_columns(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
     group choices first (``objective``: vicreg, simclr), then single values
     (``optimizer.lr``) outside the groups whose choice differs. A value
     equal, run by run, to an earlier column's with the same last key part
-    (``infoplane.seed`` following ``seed``), or holding each run's own
-    directory, is left out."""
+    (``infoplane.seed`` following ``seed``) or to a group's choice
+    (``infoplane.objective_name``), or holding each run's own directory, is
+    left out."""
     if len(runs) < 2:
         return {}
     columns: dict[str, list[Any]] = {}
@@ -132,8 +133,8 @@ def differing_columns(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
         if len({repr(v) for v in values}) == 1 or all(str(r.path) in str(v) for r, v in zip(runs, values)):
             continue  # the same everywhere, or each run's own path (checkpoint dirs)
         last = key.rsplit(".", 1)[-1]
-        if any(c.rsplit(".", 1)[-1] == last and v == values for c, v in columns.items()):
-            continue
+        if any(v == values and (c.rsplit(".", 1)[-1] == last or c in groups) for c, v in columns.items()):
+            continue  # repeats a group's choice (infoplane.objective_name) or a same-named key (infoplane.seed)
         columns[key] = values
     return columns
 
