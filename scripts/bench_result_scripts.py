@@ -1,6 +1,7 @@
 """Wall time of the result scripts, against the same scripts with Lightning imported first.
 
-    python scripts/bench_result_scripts.py outputs/multirun/DATE/TIME [--repeats 3] [--out outputs/bench/result_scripts.md]
+    python scripts/bench_result_scripts.py outputs/multirun/DATE/TIME [--repeats 3] \
+        [--out outputs/bench/result_scripts.md]
 
 Each script runs in a fresh interpreter (what a user pays: start-up,
 imports, reading the runs, drawing, writing), on the given sweep folder:

