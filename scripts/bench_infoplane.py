@@ -33,7 +33,7 @@ from hydra import compose, initialize_config_dir
 
 from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.infoplane_rows import QUANTITIES
-from ssl_it.callbacks.trajectory import read_trajectory
+from ssl_it.trajectory import read_trajectory
 from ssl_it.train import CONFIG_DIR, train
 
 SPENT: list[float] = []

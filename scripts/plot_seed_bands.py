@@ -5,7 +5,10 @@
     python scripts/plot_seed_bands.py outputs/study --group objective --out outputs/study/bands
 
 Runs with the same value of ``--group`` (a config group such as
-``objective``, or a dotted key) are taken as seeds of one configuration.
+``objective``, or a dotted key) are taken as seeds of one configuration
+when their configs differ only in the seed; runs that differ in more (say
+``trainer.max_epochs``) are shown as separate configurations, named by what
+differs, and a note on stderr and in ``<out>.md`` says so.
 Writes ``<out>.png`` (one row per layer, one column per quantity, against
 the epoch) and ``<out>.md`` (first, peak and last value of each quantity,
 mean ± sd over seeds, and the share of saturated points; then the final
@@ -15,14 +18,14 @@ linear-evaluation accuracy of each configuration).
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from ssl_it.callbacks.plotting import save_figure
 from ssl_it.compare import find_runs, load_run, markdown_table
-from ssl_it.seed_bands import band_summary, plot_seed_bands, seed_bands
+from ssl_it.plotting import save_figure
+from ssl_it.seed_bands import band_summary, configurations, plot_seed_bands, seed_bands
 
 
 def main() -> None:
@@ -35,15 +38,17 @@ def main() -> None:
     if not runs:
         parser.error(f"no run directory (with config.yaml) under {[str(p) for p in args.paths]}")
     out = args.out or (args.paths[0] / "bands")
+    groups, notes = configurations(runs, args.group)
+    for note in notes:
+        print(f"plot_seed_bands: {note}", file=sys.stderr)
     bands = seed_bands(runs, args.group)
     header, rows = band_summary(bands)
-    accuracy: dict[str, list[float]] = defaultdict(list)
-    for run in runs:
-        if "linear_eval_top1" in run.metrics:
-            accuracy[str(run.choices.get(args.group, run.config.get(args.group)))].append(run.metrics["linear_eval_top1"])
+    accuracy = {g: [r.metrics["linear_eval_top1"] for r in members if "linear_eval_top1" in r.metrics]
+                for g, members in groups.items()}
     acc_rows = [[g, len(v), f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else float('nan'):.3f}"]
-                for g, v in accuracy.items()]
+                for g, v in accuracy.items() if v]
     text = markdown_table(header, rows) + "\n" + markdown_table(["configuration", "seeds", "linear-eval top-1"], acc_rows)
+    text += "".join(f"\nNote: {note}\n" for note in notes)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(text)
     save_figure(plot_seed_bands(bands), out.with_suffix(".png"))

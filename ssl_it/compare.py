@@ -1,13 +1,14 @@
-"""Compare finished runs: what differs between them, and where they ended.
+"""Compare runs: what differs between them, how and where they ended.
 
 A run directory holds ``config.yaml`` (resolved config, with ``run.choices``
 and ``run.overrides``), ``metrics.csv`` (every logged number),
-``infoplane.csv`` (one row per layer per evaluation) and ``summary.json``
-(final numbers and wall time). :func:`load_run` reads them back;
+``infoplane.csv`` (one row per layer per evaluation), ``segments.jsonl``
+(each start and resume, and how it ended) and ``summary.json`` (final
+numbers, status, wall time and command lines). :func:`load_run` reads them back;
 :func:`differing_columns` finds the config values that tell the runs apart;
 :func:`comparison_table` builds one row per run with those values, the final
 linear-eval and kNN accuracies, the last evaluation's I(X;T) and I(T;Y) per
-layer and the wall time; :func:`plot_runs` overlays their
+layer, the run's status and its wall time; :func:`plot_runs` overlays their
 information-plane trajectories, one colour per run. Used by
 ``scripts/compare_runs.py`` and ``scripts/plot_infoplane.py``.
 """
@@ -25,8 +26,9 @@ from typing import Any
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
-from ssl_it.callbacks.trajectory import read_trajectory
-from ssl_it.run_summary import final_infoplane_metrics, read_summary
+from ssl_it.plotting import point_saturated
+from ssl_it.run_summary import final_infoplane_metrics, read_summary, run_status
+from ssl_it.trajectory import read_trajectory
 
 # groups whose option a run without ``run.choices`` is known by (from its _target_)
 GROUPS = ("objective", "backbone", "estimator", "data", "augmentation", "optimizer", "scheduler")
@@ -44,6 +46,7 @@ class RunRecord:
     metrics: dict[str, float]
     trajectory: list[dict[str, Any]] = field(default_factory=list)
     wall_time_s: float | None = None
+    status: str | None = None  # finished / preempted / failed / killed / running (run_summary.run_status)
 
 
 def find_runs(paths: Sequence[Path]) -> list[Path]:
@@ -102,7 +105,7 @@ def load_run(run_dir: Path) -> RunRecord:
         metrics[f"{quantity}/{layer}"] = value
     trajectory = read_trajectory(run_dir / "infoplane.csv") if (run_dir / "infoplane.csv").is_file() else []
     wall = read_summary(run_dir).get("wall_time_s")
-    return RunRecord(run_dir, config, choices, metrics, trajectory, wall)
+    return RunRecord(run_dir, config, choices, metrics, trajectory, wall, run_status(run_dir))
 
 
 def differing_columns(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
@@ -110,8 +113,9 @@ def differing_columns(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
     group choices first (``objective``: vicreg, simclr), then single values
     (``optimizer.lr``) outside the groups whose choice differs. A value
     equal, run by run, to an earlier column's with the same last key part
-    (``infoplane.seed`` following ``seed``), or holding each run's own
-    directory, is left out."""
+    (``infoplane.seed`` following ``seed``) or to a group's choice
+    (``infoplane.objective_name``), or holding each run's own directory, is
+    left out."""
     if len(runs) < 2:
         return {}
     columns: dict[str, list[Any]] = {}
@@ -129,8 +133,8 @@ def differing_columns(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
         if len({repr(v) for v in values}) == 1 or all(str(r.path) in str(v) for r, v in zip(runs, values)):
             continue  # the same everywhere, or each run's own path (checkpoint dirs)
         last = key.rsplit(".", 1)[-1]
-        if any(c.rsplit(".", 1)[-1] == last and v == values for c, v in columns.items()):
-            continue
+        if any(v == values and (c.rsplit(".", 1)[-1] == last or c in groups) for c, v in columns.items()):
+            continue  # repeats a group's choice (infoplane.objective_name) or a same-named key (infoplane.seed)
         columns[key] = values
     return columns
 
@@ -158,21 +162,24 @@ def _format(key: str, value: Any) -> str:
 
 
 def comparison_table(runs: Sequence[RunRecord]) -> tuple[list[str], list[list[Any]]]:
-    """Header and one row per run: run, differing config, linear-eval and
-    kNN accuracy, I(X;T) and I(T;Y) per layer (last evaluation), I(Z1;Z2),
-    wall time in seconds."""
+    """Header and one row per run: run, status (``finished``, ``preempted``,
+    ``failed``, ``killed``, ``running``: the numbers of a run that did not
+    finish are those of its last evaluation), differing config, linear-eval
+    and kNN accuracy, I(X;T) and I(T;Y) per layer (last evaluation),
+    I(Z1;Z2), wall time in seconds (all segments of a resumed run)."""
     config = differing_columns(runs)
     layers = list(dict.fromkeys(k.split("/", 1)[1] for r in runs for k in r.metrics if k.startswith("I_XT/")))
     measures = ["linear_eval_top1", "knn_acc"] + [f"{q}/{layer}" for layer in layers for q in ("I_XT", "I_TY")]
     if any("I_Z1Z2/views" in r.metrics for r in runs):
         measures.append("I_Z1Z2/views")
     banded = [m for m in measures if "/" in m and any(last_band(r.trajectory, m) for r in runs)]
-    header = ["run", *config, *measures, *[f"{m} band" for m in banded], "wall_time_s"]
+    header = ["run", "status", *config, *measures, *[f"{m} band" for m in banded], "wall_time_s"]
     rows = []
     for i, (run, name) in enumerate(zip(runs, run_names(runs))):
         values = [v[i] for v in config.values()] + [run.metrics.get(m) for m in measures]
         bands = [last_band(run.trajectory, m) for m in banded]
-        rows.append([name, *values, *[f"{b[0]:.3f}-{b[1]:.3f}" if b else None for b in bands], run.wall_time_s])
+        rows.append([name, run.status, *values, *[f"{b[0]:.3f}-{b[1]:.3f}" if b else None for b in bands],
+                     run.wall_time_s])
     return header, rows
 
 
@@ -220,7 +227,9 @@ def plot_runs(
     runs: Sequence[RunRecord], labels: Sequence[str], units: str = "nats", layers: Sequence[str] | None = None
 ) -> Figure:
     """One panel per layer; each run's trajectory in its own colour, from a
-    hollow first point to a large last point; probe-set ceilings dashed."""
+    square first point to a large last point; saturated points hollow, as in
+    every figure of ssl_it (:func:`ssl_it.plotting.point_saturated`);
+    probe-set ceilings dashed."""
     scale = 1 / 0.6931471805599453 if units == "bits" else 1.0
     planes = [[r for r in run.trajectory if r.get("I_XT") is not None and r.get("I_TY") is not None] for run in runs]
     names = layers or list(dict.fromkeys(r["layer"] for rows in planes for r in rows))
@@ -230,25 +239,37 @@ def plot_runs(
     for ax, layer in zip(axes, names):
         for rows, label, colour in zip(planes, labels, colours):
             pts = sorted((r for r in rows if r["layer"] == layer), key=lambda r: r["step"])
-            if not pts:
-                continue
-            xs, ys = [r["I_XT"] * scale for r in pts], [r["I_TY"] * scale for r in pts]
-            ax.plot(xs, ys, "-o", color=colour, ms=3, lw=1.2, label=label)
-            ax.plot(xs[0], ys[0], "o", mfc="none", mec=colour, ms=7)
-            ax.plot(xs[-1], ys[-1], "o", color=colour, ms=8, mec="k", mew=0.5)
-            end = pts[-1]
-            if end.get("I_XT_lo") is not None and end.get("I_TY_lo") is not None:
-                ax.errorbar(xs[-1], ys[-1], fmt="none", ecolor=colour, elinewidth=0.8,
-                            xerr=[[max(0.0, xs[-1] - end["I_XT_lo"] * scale)], [max(0.0, end["I_XT_hi"] * scale - xs[-1])]],
-                            yerr=[[max(0.0, ys[-1] - end["I_TY_lo"] * scale)], [max(0.0, end["I_TY_hi"] * scale - ys[-1])]])
+            if pts:
+                _trajectory(ax, pts, scale, label, colour)
         _ceilings(ax, [r for rows in planes for r in rows if r["layer"] == layer], scale)
         ax.set_title(layer)
         ax.set_xlabel(f"I(X;T) [{units}]")
     axes[0].set_ylabel(f"I(T;Y) [{units}]")
     handles, texts = axes[0].get_legend_handles_labels()
     fig.legend(handles, texts, loc="outside right center", fontsize=7, title_fontsize=7,
-               title="run\n(hollow: first, large: last evaluation,\nwith its band; dashed: log N of the probe set;\ndotted: H(Y))")
+               title="run\n(square: first, large: last evaluation,\nwith its band; hollow: saturated;\n"
+                     "dashed: log N of the probe set;\ndotted: H(Y))")
     return fig
+
+
+def _trajectory(ax: Any, pts: list[dict[str, Any]], scale: float, label: str, colour: str) -> None:
+    """One run's points on one layer's panel, oldest first."""
+    xs, ys = [r["I_XT"] * scale for r in pts], [r["I_TY"] * scale for r in pts]
+    hollow = [point_saturated(r) for r in pts]
+    ax.plot(xs, ys, "-", color=colour, lw=1.2, label=label)
+    for saturated in (False, True):
+        at = [i for i, h in enumerate(hollow) if h == saturated]
+        if at:
+            ax.plot([xs[i] for i in at], [ys[i] for i in at], "o", ls="", ms=3, color=colour,
+                    mfc="none" if saturated else colour, gid="saturated" if saturated else "measured")
+    ax.plot(xs[0], ys[0], "s", ms=6, mec=colour, mfc="none" if hollow[0] else colour, gid="first")
+    ax.plot(xs[-1], ys[-1], "o", ms=8, mec=colour if hollow[-1] else "k", mew=1.2 if hollow[-1] else 0.5,
+            mfc="none" if hollow[-1] else colour, gid="last")
+    end = pts[-1]
+    if end.get("I_XT_lo") is not None and end.get("I_TY_lo") is not None:
+        ax.errorbar(xs[-1], ys[-1], fmt="none", ecolor=colour, elinewidth=0.8,
+                    xerr=[[max(0.0, xs[-1] - end["I_XT_lo"] * scale)], [max(0.0, end["I_XT_hi"] * scale - xs[-1])]],
+                    yerr=[[max(0.0, ys[-1] - end["I_TY_lo"] * scale)], [max(0.0, end["I_TY_hi"] * scale - ys[-1])]])
 
 
 def _ceilings(ax: Any, rows: list[dict[str, Any]], scale: float) -> None:

@@ -3,8 +3,9 @@
 ``train()`` gathers the final metrics (``final/linear_eval_top1``,
 ``final/val_probe_acc``, ``final/knn_acc``, and the last information-plane
 evaluation as ``final/infoplane/<layer>/<I_XT|I_TY|I_Z1Z2>``, read back from
-``infoplane.csv``), writes them with the wall time to ``summary.json`` in the
-run directory, and returns what ``optimized_metric`` names:
+``infoplane.csv``), writes them with the run's status, wall time and command
+lines (every segment: run_segments.py) to ``summary.json`` in the run
+directory, and returns what ``optimized_metric`` names:
 
 - ``null``: the final linear-eval top-1 (the online probe's accuracy when
   linear evaluation is off), as before;
@@ -25,7 +26,9 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from ssl_it.callbacks.trajectory import final_metrics
+from ssl_it import run_segments
+from ssl_it.sweep_failures import FAILED_FILE
+from ssl_it.trajectory import final_metrics
 
 SUMMARY_FILE = "summary.json"
 _PLANE_METRIC = re.compile(r"final/infoplane/(.+)/(I_XT|I_TY|I_Z1Z2)")
@@ -39,16 +42,37 @@ def final_infoplane_metrics(run_dir: Path) -> dict[str, float]:
 
 def write_summary(run_dir: Path, metrics: Mapping[str, Any], wall_time_s: float, status: str = "finished") -> Path:
     """``<run_dir>/summary.json``: the final metrics (NaN written as null),
-    the run's ``status`` (``finished``, or ``preempted``: see preemption.py)
-    and the seconds this process spent in ``train()``. Written to a
-    temporary file and renamed, so a kill never leaves half a summary."""
+    the run's ``status`` (``finished``; ``preempted``: see preemption.py;
+    ``failed``), and its segments (run_segments.py): ``wall_time_s``, the
+    seconds of every segment that recorded its end (this one:
+    ``wall_time_s`` given here), ``segments`` (command line, overrides,
+    start, end, status and seconds of the first start and of each resume)
+    and ``commands``. Written to a temporary file and renamed, so a kill
+    never leaves half a summary."""
+    run_segments.end(run_dir, status, wall_time_s)
+    segments = [{k: v for k, v in s.items() if k != "pid"} for s in run_segments.read_segments(run_dir)]
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
     path = Path(run_dir) / SUMMARY_FILE
     tmp = path.with_name(f".{SUMMARY_FILE}.tmp")
-    record = {**clean, "status": status, "wall_time_s": round(wall_time_s, 2)}
+    record = {**clean, "status": status,
+              "wall_time_s": round(sum(s["wall_time_s"] for s in segments if s["wall_time_s"] is not None), 2),
+              "segments": segments, "commands": [s["command"] for s in segments if s["command"] is not None]}
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def run_status(run_dir: Path) -> str:
+    """``finished``, ``preempted`` or ``failed`` as the latest segment recorded it; ``running`` or ``killed``
+    when it recorded no end (run_segments.py). Runs older than segments.jsonl: the status in ``summary.json``,
+    ``failed`` with a sweep job's ``FAILED`` file, else ``killed`` (no summary: the run never ended)."""
+    status = run_segments.last_status(run_segments.read_segments(run_dir))
+    if status is not None:
+        return status
+    summary = read_summary(run_dir)
+    if summary:
+        return str(summary.get("status", "finished"))
+    return "failed" if (Path(run_dir) / FAILED_FILE).is_file() else "killed"
 
 
 def finished(run_dir: Path) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
-from ssl_it.compare import RunRecord
+from ssl_it.compare import RunRecord, differing_columns
 
 QUANTITY_FLAGS = {"I_XT": "saturated_XT", "I_TY": "saturated_TY", "I_Z1Z2": "saturated_Z1Z2"}
 PANELS = {"I_XT": "I(X;T)", "I_TY": "I(T;Y)", "I_Z1Z2": "I(Z1;Z2)"}
@@ -51,18 +51,48 @@ class Band:
         return bool(diff > max(seed, est))
 
 
-def seed_bands(runs: Sequence[RunRecord], group_key: str) -> list[Band]:
-    """Bands of every (group, layer, quantity) present in the runs' trajectories.
+def configurations(runs: Sequence[RunRecord], group_key: str) -> tuple[dict[str, list[RunRecord]], list[str]]:
+    """The runs by configuration, and a note for every group that had to be split.
 
     ``group_key`` is a config group (``objective``: its choice) or a dotted
-    config key; runs with the same value are seeds of one configuration. Only
-    steps every seed of a group evaluated are kept.
+    config key. Runs with the same value are seeds of one configuration only
+    if their configs differ in nothing but keys named ``seed``; runs that
+    differ in more are split into configurations named by what differs,
+    ``vicreg [trainer.max_epochs=2]``, and the note says so.
+    """
+    groups: dict[str, list[RunRecord]] = defaultdict(list)
+    for run in runs:
+        groups[str(run.choices.get(group_key, run.config.get(group_key)))].append(run)
+    out: dict[str, list[RunRecord]] = {}
+    notes = []
+    for group, members in groups.items():
+        differing = {k: v for k, v in differing_columns(members).items() if k.rsplit(".", 1)[-1] != "seed"}
+        if not differing:
+            out[group] = members
+            continue
+        labels = [f"{group} [{', '.join(f'{k}={values[i]}' for k, values in differing.items())}]"
+                  for i in range(len(members))]
+        for label, run in zip(labels, members):
+            out.setdefault(label, []).append(run)
+        keys = ", ".join(f"{k} ({', '.join(dict.fromkeys(map(str, v)))})" for k, v in differing.items())
+        notes.append(f"{group_key}={group}: the runs differ in {keys}, not only in the seed; "
+                     f"not merged: shown as {len(set(labels))} separate configurations")
+    return out, notes
+
+
+def seed_bands(runs: Sequence[RunRecord], group_key: str) -> list[Band]:
+    """Bands of every (configuration, layer, quantity) present in the runs' trajectories.
+
+    Runs are grouped by :func:`configurations`: the same value of
+    ``group_key`` and configs that differ only in the seed. Only steps every
+    seed of a configuration evaluated are kept.
     """
     values: dict[tuple[str, str, str], dict[float, list[tuple[float, float, bool, float]]]] = defaultdict(dict)
     seeds: dict[str, int] = defaultdict(int)
-    for run in runs:
-        group = str(run.choices.get(group_key, run.config.get(group_key)))
-        seeds[group] += 1
+    by_configuration, _ = configurations(runs, group_key)
+    for group, members in by_configuration.items():
+        seeds[group] = len(members)
+    for group, run in ((g, r) for g, members in by_configuration.items() for r in members):
         for row in run.trajectory:
             for quantity, flag in QUANTITY_FLAGS.items():
                 if row.get(quantity) is None:

@@ -38,7 +38,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from ssl_it import run_log
+from ssl_it import run_log, run_segments
 from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results, received_signal
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.checkpoint_io import AtomicCheckpointIO, describe_partial_writes, remove_partial_writes
@@ -47,6 +47,7 @@ from ssl_it.config_checks import (
     ConfigError, check_batch_size, check_constructor_keys, check_hardware, check_label_classes, check_probe_size,
     qualify_key, validate_config,
 )
+from ssl_it.config_dir import CONFIG_DIR
 from ssl_it.hydra_errors import one_line_errors, task_started
 from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job, config_error
 from ssl_it.loggers import ResumableCSVLogger, finish_loggers
@@ -60,7 +61,6 @@ from ssl_it.sweep_failures import SweepJob, report
 from ssl_it.threads import set_threads
 
 log = logging.getLogger(__name__)
-CONFIG_DIR = os.environ.get("SSL_IT_CONFIG_DIR", str(Path(__file__).resolve().parents[1] / "configs"))
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 if not OmegaConf.has_resolver("ssl_it.suffix"):
@@ -70,7 +70,8 @@ if not OmegaConf.has_resolver("ssl_it.suffix"):
 
 def config_groups() -> list[str]:
     """The config groups of ``configs/`` (``objective``, ``debug``, ...; not Hydra's own ``hydra/``)."""
-    return sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir() and p.name != "hydra")
+    return sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir() and p.name != "hydra"
+                  and not p.name.startswith(("_", ".")))
 
 
 def _help_groups(*, _root_: DictConfig) -> str:
@@ -214,6 +215,7 @@ class Run:
     callbacks: list[pl.Callback]
     probe_size: int
     started: float  # time.monotonic() when the job began (wall time in summary.json)
+    overrides: tuple[str, ...] = ()  # what this segment's command line asked for (summary.json "segments")
 
 
 def trainer_overrides(trainer_cfg: DictConfig) -> dict[str, Any]:
@@ -303,7 +305,7 @@ def prepare(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Run
         raise
     except ValueError as err:
         raise ConfigError(qualify_key(str(err), cfg)) from err
-    return Run(state, trainer, module, datamodule, callbacks, n_probe, started)
+    return Run(state, trainer, module, datamodule, callbacks, n_probe, started, tuple(overrides))
 
 
 def fit(run: Run) -> float | tuple[float, ...]:
@@ -311,6 +313,8 @@ def fit(run: Run) -> float | tuple[float, ...]:
     final metric(s) named by ``optimized_metric``."""
     state, trainer, callbacks = run.state, run.trainer, run.callbacks
     state.save_config()
+    if trainer.is_global_zero:
+        run_segments.begin(state.run_dir, run.overrides)
     if state.resumed and trainer.is_global_zero:
         removed, kept = remove_partial_writes(state.run_dir / "checkpoints")
         if removed:
@@ -328,8 +332,11 @@ def fit(run: Run) -> float | tuple[float, ...]:
         finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
         raise preempted(state.run_dir, trainer, run.started, write=trainer.is_global_zero,
                         signal=received_signal(callbacks)) from None
-    except BaseException:
+    except BaseException as err:
         finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
+        if trainer.is_global_zero and isinstance(err, Exception):  # an interrupt is recorded as killed (no end)
+            write_summary(state.run_dir, {"error": f"{type(err).__name__}: {err}"}, time.monotonic() - run.started,
+                          status="failed")
         raise
     summary = final_results(callbacks)
     online = summary.get("final/val_probe_acc", float("nan"))

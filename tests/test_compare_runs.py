@@ -47,7 +47,8 @@ def test_two_by_two_sweep_table_and_figure(tmp_path, monkeypatch, capsys):
     run_script("compare_runs.py", str(sweep), monkeypatch=monkeypatch)
     table = read_csv(sweep / "compare.csv")
     assert [r["run"] for r in table] == ["0", "1", "2", "3"]
-    assert list(table[0])[:3] == ["run", "objective", "optimizer.lr"]  # only what differs, choices first
+    assert list(table[0])[:4] == ["run", "status", "objective", "optimizer.lr"]  # only what differs, choices first
+    assert {r["status"] for r in table} == {"finished"}
     assert [(r["objective"], float(r["optimizer.lr"])) for r in table] == [
         ("simclr", 0.001), ("simclr", 0.003), ("vicreg", 0.001), ("vicreg", 0.003)]
     for row in table:
@@ -106,3 +107,20 @@ def test_runs_of_two_sweeps_keep_distinct_names():
     runs[0].path, runs[1].path = Path("/sweeps/a/0"), Path("/sweeps/b/0")
     assert run_names(runs) == ["a/0", "b/0"]
     assert run_names([record("0", {}, {}), record("1", {}, {})]) == ["0", "1"]
+
+
+def test_a_value_that_repeats_a_groups_choice_is_not_a_column():
+    runs = [record("0", {"infoplane.objective_name": "simclr", "seed": 0}, {"objective": "simclr"}),
+            record("1", {"infoplane.objective_name": "vicreg", "seed": 0}, {"objective": "vicreg"})]
+    assert differing_columns(runs) == {"objective": ["simclr", "vicreg"]}
+
+
+def test_hollow_means_saturated_in_the_overlay_too():
+    run = record("0", {}, {}, steps=4)
+    run.trajectory[2]["saturated_TY"] = True  # the third evaluation reached H(Y)
+    fig = plot_runs([run], ["run 0"])
+    lines = {ln.get_gid(): ln for ln in fig.axes[0].get_lines() if ln.get_gid()}
+    assert list(lines["saturated"].get_xdata()) == [3.0] and lines["saturated"].get_markerfacecolor() == "none"
+    assert list(lines["measured"].get_xdata()) == [1.0, 2.0, 4.0] and lines["measured"].get_markerfacecolor() != "none"
+    assert lines["first"].get_marker() == "s" and lines["first"].get_markerfacecolor() != "none"
+    assert "hollow: saturated" in fig.legends[0].get_title().get_text()

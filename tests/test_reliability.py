@@ -217,14 +217,15 @@ def test_probe_set_too_small_for_the_estimator_fails_before_training(make_cfg, t
     assert not (tmp_path / "run").exists()
 
 
-def test_probe_size_larger_than_the_split_is_clamped_once_with_a_warning(make_cfg, tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="ssl_it"):
+def test_probe_size_larger_than_the_split_is_clamped_and_said_once_at_info(make_cfg, tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="ssl_it"):
         train(make_cfg(*LEAN[1:], "datamodule.probe_size=1000", "datamodule.probe_split=val"))
-    clamps = [r.getMessage() for r in caplog.records if "exceeds the" in r.getMessage()]
-    assert clamps == [
+    clamps = [(r.levelname, r.getMessage()) for r in caplog.records if "exceeds the" in r.getMessage()]
+    assert clamps == [(
+        "INFO",
         "datamodule.probe_size=1000 exceeds the 20 samples of the 'val' split: the probe set holds all 20; "
-        "datamodule.probe_split=all draws from train+val"
-    ]
+        "datamodule.probe_split=all draws from train+val",
+    )]
     rows = list(csv.DictReader((tmp_path / "run" / "infoplane.csv").open()))
     assert {r["n_probe"] for r in rows} == {"20"}
     assert OmegaConf.load(tmp_path / "run" / "hparams.yaml").probe_size_used == 20

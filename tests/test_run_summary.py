@@ -7,10 +7,16 @@ import json
 import math
 
 import pytest
+from omegaconf import OmegaConf
 
+from ssl_it import run_segments
 from ssl_it.config_checks import ConfigError
-from ssl_it.run_summary import check_optimized_metric, final_infoplane_metrics, returned_value, write_summary
+from ssl_it.run_summary import (
+    check_optimized_metric, final_infoplane_metrics, returned_value, run_status, write_summary,
+)
+from ssl_it.sweep_failures import FAILED_FILE
 from ssl_it.train import train
+from tests.helpers import SimulatedKill
 
 
 def test_final_infoplane_metrics_take_the_last_evaluation(tmp_path):
@@ -35,7 +41,80 @@ def test_final_infoplane_metrics_take_the_last_evaluation(tmp_path):
 
 def test_summary_file_writes_nan_as_null(tmp_path):
     path = write_summary(tmp_path, {"final/a": 0.5, "final/b": math.nan}, wall_time_s=12.345)
-    assert json.loads(path.read_text()) == {"final/a": 0.5, "final/b": None, "status": "finished", "wall_time_s": 12.35}
+    summary = json.loads(path.read_text())
+    (segment,) = summary.pop("segments")
+    assert summary == {"final/a": 0.5, "final/b": None, "status": "finished", "wall_time_s": 12.35, "commands": []}
+    assert segment["command"] is None and segment["status"] == "finished" and segment["wall_time_s"] == 12.35
+
+
+def test_wall_time_adds_up_every_segment_that_recorded_its_end(tmp_path):
+    run_segments.begin(tmp_path, ["seed=1"], argv=["train.py", "seed=1"])
+    write_summary(tmp_path, {}, wall_time_s=10.0, status="preempted")
+    run_segments.begin(tmp_path, [f"resume={tmp_path}"], argv=["train.py", f"resume={tmp_path}"])  # killed: no end
+    run_segments.begin(tmp_path, [f"resume={tmp_path}", "trainer.max_epochs=3"],
+                       argv=["ssl-it-train", f"resume={tmp_path}", "trainer.max_epochs=3"])
+    summary = json.loads(write_summary(tmp_path, {"final/a": 1.0}, wall_time_s=2.5).read_text())
+    assert summary["wall_time_s"] == 12.5 and summary["status"] == "finished"
+    assert [s["wall_time_s"] for s in summary["segments"]] == [10.0, None, 2.5]
+    assert [s["status"] for s in summary["segments"]] == ["preempted", None, "finished"]
+    assert summary["commands"] == ["train.py seed=1", f"train.py resume={tmp_path}",
+                                   f"ssl-it-train resume={tmp_path} trainer.max_epochs=3"]
+    assert summary["segments"][2]["overrides"] == [f"resume={tmp_path}", "trainer.max_epochs=3"]
+
+
+def _start_line(run_dir, host: str, pid: int) -> None:
+    line = {"event": "start", "started": "2026-01-01T00:00:00+00:00", "command": "train.py", "overrides": [],
+            "host": host, "pid": pid}
+    with (run_dir / run_segments.SEGMENTS_FILE).open("a") as f:
+        f.write(json.dumps(line) + "\n")
+
+
+def test_run_status_from_segments_summary_or_their_absence(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    dirs = {name: tmp_path / name for name in ("finished", "preempted", "killed", "running", "elsewhere", "old",
+                                                "old_failed", "nothing")}
+    for d in dirs.values():
+        d.mkdir()
+    write_summary(dirs["finished"], {}, 1.0)
+    write_summary(dirs["preempted"], {}, 1.0, status="preempted")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    _start_line(dirs["killed"], socket.gethostname(), int(dead.stdout))
+    _start_line(dirs["running"], socket.gethostname(), os.getpid())
+    _start_line(dirs["elsewhere"], "another-host", 1)
+    (dirs["old"] / "summary.json").write_text(json.dumps({"wall_time_s": 3.0}))  # before summaries had a status
+    (dirs["old_failed"] / FAILED_FILE).write_text("boom\n")
+    assert {name: run_status(d) for name, d in dirs.items()} == {
+        "finished": "finished", "preempted": "preempted", "killed": "killed", "running": "running",
+        "elsewhere": "killed or running", "old": "finished", "old_failed": "failed", "nothing": "killed",
+    }
+
+
+def test_a_run_resumed_after_a_failure_records_both_segments(make_cfg, tmp_path):
+    lean = ["infoplane=none", "callbacks.linear_eval=null", "callbacks.knn=null", "callbacks.diagnostics=null",
+            "trainer.max_epochs=2"]
+    kill = "+callbacks.kill={_target_: tests.helpers.KillAtStep, step: 6}"
+    with pytest.raises(SimulatedKill):
+        train(make_cfg(*lean, kill), overrides=[*lean, kill])
+    run = tmp_path / "run"
+    failed = json.loads((run / "summary.json").read_text())
+    assert failed["status"] == "failed" and failed["error"] == "SimulatedKill: killed after step 6"
+    assert run_status(run) == "failed"
+    saved = OmegaConf.load(run / "config.yaml")
+    del saved.callbacks["kill"]  # the kill is not part of the run
+    OmegaConf.save(saved, run / "config.yaml")
+    typed = [f"resume={run}"]
+    train(make_cfg(*typed), overrides=typed)
+    summary = json.loads((run / "summary.json").read_text())
+    first, second = summary["segments"]
+    assert (first["status"], second["status"], summary["status"]) == ("failed", "finished", "finished")
+    assert (first["overrides"], second["overrides"]) == ([*lean, kill], typed)
+    assert summary["wall_time_s"] == pytest.approx(first["wall_time_s"] + second["wall_time_s"], abs=0.011)
+    assert first["wall_time_s"] > 0 and second["wall_time_s"] > 0 and len(summary["commands"]) == 2
+    assert run_status(run) == "finished"
 
 
 def test_returned_value_is_the_default_a_number_or_a_tuple():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ssl_it.compare import RunRecord
-from ssl_it.seed_bands import band_summary, plot_seed_bands, seed_bands
+from ssl_it.seed_bands import band_summary, configurations, plot_seed_bands, seed_bands
 
 
 def run(objective: str, values: list[float], saturated: list[bool], extra_step: bool = False) -> RunRecord:
@@ -47,10 +47,12 @@ def test_figure_has_one_panel_per_layer_and_quantity():
     assert len(fig.axes) == 2 and {ax.get_title() for ax in fig.axes} == {"backbone: I(X;T)", "backbone: I(T;Y)"}
 
 
-@pytest.mark.parametrize("key", ["objective", "missing.key"])
-def test_runs_group_by_a_choice_or_a_config_value(key):
+@pytest.mark.parametrize(("key", "groups"), [("objective", {"a", "b"}),
+                                             ("missing.key", {"None [objective=a]", "None [objective=b]"})])
+def test_runs_group_by_a_choice_or_a_config_value(key, groups):
+    # runs with no value of the key share it (None), but their objectives differ: not seeds of one configuration
     bands = seed_bands([run("a", [1.0], [False]), run("b", [2.0], [False])], key)
-    assert len({b.group for b in bands}) == (2 if key == "objective" else 1)
+    assert {b.group for b in bands} == groups
 
 
 def _banded(objective: str, values: list[float], half: float) -> RunRecord:
@@ -76,3 +78,33 @@ def test_compare_reads_the_last_band_of_each_layer():
     record = _banded("v", [1.0, 3.0, 2.0], 0.25)
     assert last_band(record.trajectory, "I_XT/backbone") == (1.75, 2.25)
     assert last_band(record.trajectory, "I_TY/backbone") is None
+
+
+def _seeded(objective: str, seed: int, values: list[float], **config) -> RunRecord:
+    record = run(objective, values, [False] * len(values))
+    record.path = Path(f"/sweep/{objective}-{seed}-{len(config)}")
+    record.config = {"seed": seed, "infoplane.seed": seed, "optimizer.lr": 0.001, **config}
+    return record
+
+
+def test_seeds_that_differ_only_in_their_seed_are_merged():
+    runs = [_seeded("vicreg", s, [1.0 + s, 2.0]) for s in range(3)]
+    groups, notes = configurations(runs, "objective")
+    assert groups == {"vicreg": runs} and notes == []
+    assert {b.n_seeds for b in seed_bands(runs, "objective")} == {3}
+
+
+def test_runs_that_differ_in_max_epochs_are_split_and_the_note_says_so():
+    one_a = _seeded("vicreg", 0, [1.0, 2.0], **{"trainer.max_epochs": 1})
+    two = _seeded("vicreg", 1, [1.5, 2.5], **{"trainer.max_epochs": 2})
+    one_b = _seeded("vicreg", 2, [3.0, 4.0], **{"trainer.max_epochs": 1})
+    simclr = _seeded("simclr", 0, [0.5, 0.5], **{"trainer.max_epochs": 1})
+    groups, notes = configurations([one_a, two, one_b, simclr], "objective")
+    assert groups == {"vicreg [trainer.max_epochs=1]": [one_a, one_b], "vicreg [trainer.max_epochs=2]": [two],
+                      "simclr": [simclr]}
+    assert notes == ["objective=vicreg: the runs differ in trainer.max_epochs (1, 2), not only in the seed; "
+                     "not merged: shown as 2 separate configurations"]
+    xt = {b.group: b for b in seed_bands([one_a, two, one_b, simclr], "objective") if b.quantity == "I_XT"}
+    assert {g: b.n_seeds for g, b in xt.items()} == {"vicreg [trainer.max_epochs=1]": 2,
+                                                      "vicreg [trainer.max_epochs=2]": 1, "simclr": 1}
+    np.testing.assert_allclose(xt["vicreg [trainer.max_epochs=1]"].mean, [2.0, 3.0])  # not 1.5 x 3 seeds

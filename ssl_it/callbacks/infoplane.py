@@ -49,10 +49,10 @@ from ssl_it.callbacks.infoplane_probe import ProbeSet, WideLayerProjection, prob
 from ssl_it.callbacks.infoplane_schedule import EvaluationSchedule
 from ssl_it.callbacks.probe_cache import probe_cache, probe_data
 from ssl_it.callbacks.taps import check_layers
-from ssl_it.callbacks.trajectory import TrajectoryFile, final_metrics, read_trajectory
 from ssl_it.estimators import BandMaker, MIEstimator, effective_rank, gaussian_entropy
 from ssl_it.estimators.bands import TRANSFORMS
 from ssl_it.threads import threads
+from ssl_it.trajectory import TrajectoryFile, final_metrics, read_trajectory
 
 
 class InformationPlane(pl.Callback):
@@ -92,6 +92,9 @@ class InformationPlane(pl.Callback):
         wandb_chart_preset: ``entity/name`` of a W&B custom-chart preset made
             from ``docs/wandb/infoplane_chart.json``, used for the run-end
             chart (``None``: W&B's built-in line chart).
+        objective_name: the objective's config option (``simclr``), named in
+            the W&B rows as in the run's config and tags; ``None``: the
+            objective's class name in lower case (the tags' fallback too).
         bands: give every value a band (``ssl_it.estimators.bands``:
             sampling spread and invariance spread; ``<quantity>_lo``,
             ``_hi``, ``_sd``, ``_spread``, ``_bias`` columns).
@@ -122,6 +125,7 @@ class InformationPlane(pl.Callback):
         cpu_threads: int | None = 1,
         saturation_tolerance: float = 0.02,
         wandb_chart_preset: str | None = None,
+        objective_name: str | None = None,
         bands: bool = True,
         band_halves: int = 4,
         band_transforms: list[str] | tuple[str, ...] = TRANSFORMS,
@@ -151,6 +155,7 @@ class InformationPlane(pl.Callback):
         self.cpu_threads = cpu_threads
         self.saturation_tolerance = saturation_tolerance
         self.wandb = WandbTrajectory(wandb_chart_preset)
+        self.objective_name = objective_name
         self.trajectory = TrajectoryFile(self.run_dir / "infoplane.csv")
         self.rows: list[dict[str, Any]] = []
         self.evaluated_steps: list[int] = []
@@ -214,7 +219,7 @@ class InformationPlane(pl.Callback):
         if trainer.is_global_zero and self.rows:
             for logger in trainer.loggers:
                 if is_wandb(logger):
-                    self.wandb.log_final(logger, self.rows, _objective_name(pl_module))
+                    self.wandb.log_final(logger, self.rows, self._objective_name(pl_module))
 
     # ------------------------------------------------------------ measuring
     def _estimator_for(self, key: str) -> MIEstimator:
@@ -254,7 +259,7 @@ class InformationPlane(pl.Callback):
         self.trajectory.append(new)
         self.rows.extend(new)
         self.saturation.check(new)
-        self._log(trainer, new, step, total, _objective_name(pl_module))
+        self._log(trainer, new, step, total, self._objective_name(pl_module))
 
     def _capped_threads(self, device: torch.device) -> contextlib.AbstractContextManager[None]:
         """Estimate with ``cpu_threads`` intra-op threads. The probe forward
@@ -310,6 +315,11 @@ class InformationPlane(pl.Callback):
         written to ``infoplane.csv``."""
         return final_metrics(self.trajectory.path)
 
+    def _objective_name(self, pl_module: pl.LightningModule) -> str:
+        """The objective as the W&B rows name it: its config option, else its class name in lower case."""
+        objective = getattr(pl_module, "objective", None)
+        return self.objective_name or (type(objective).__name__.lower() if objective is not None else "")
+
     # ------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -323,9 +333,3 @@ class InformationPlane(pl.Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._restored = state_dict
         self.estimators = {}
-
-
-def _objective_name(pl_module: pl.LightningModule) -> str:
-    """The SSL objective's class name (``VICReg``...), carried by the W&B rows."""
-    objective = getattr(pl_module, "objective", None)
-    return type(objective).__name__ if objective is not None else ""

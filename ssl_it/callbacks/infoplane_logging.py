@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ssl_it.callbacks.infoplane_rows import QUANTITIES
-from ssl_it.callbacks.plotting import plot_information_plane, save_figure
+from ssl_it.plotting import plot_information_plane, save_figure
 
 SCALARS = ("I_XT", "I_TY", "I_Z1Z2", "H_gauss", "effective_rank")
 WANDB_COLUMNS = [

@@ -72,10 +72,11 @@ class SSLDataModule(pl.LightningDataModule):
         num_workers: loader worker processes; ``None`` picks one per spare core.
         pin_memory: ``None`` pins only when CUDA is available (the transfer
             to the GPU is then asynchronous).
-        probe_size: size of the fixed probe subset (stratified by label); when
-            the split it is drawn from is smaller, the whole split is used,
-            with one warning, and :attr:`probe_size_used` (and ``n_probe`` in
-            ``infoplane.csv``) records the actual size.
+        probe_size: size of the fixed probe subset (stratified by label), an
+            upper bound: when the split it is drawn from is smaller, the
+            whole split is used, said once at INFO, and
+            :attr:`probe_size_used` (and ``n_probe`` in ``infoplane.csv``)
+            records the actual size.
         probe_split: where the probe subset is drawn from: the held-out
             ``val`` split (default) or ``all`` samples (the classic
             information-plane setting, where the plane is measured on the
@@ -340,13 +341,16 @@ class SSLDataModule(pl.LightningDataModule):
     @property
     def probe_size_used(self) -> int:
         """The probe set's actual size: ``probe_size``, or all samples of the
-        split when it holds fewer (logged once as a warning)."""
+        split when it holds fewer (said once, at INFO: ``probe_size`` is an
+        upper bound, and the size used is recorded as ``probe_size_used`` and
+        ``n_probe``; the default 512 exceeds the 359 validation digits of
+        ``data=digits``, where using all of them is the intended behaviour)."""
         self.setup()
         total = len(self._base(self.probe_split))  # type: ignore[arg-type]
         if self.probe_size > total and not self._clamp_warned:
             self._clamp_warned = True
             hint = "; datamodule.probe_split=all draws from train+val" if self.probe_split == "val" else ""
-            log.warning(
+            log.info(
                 f"datamodule.probe_size={self.probe_size} exceeds the {total} samples of the "
                 f"'{self.probe_split}' split: the probe set holds all {total}{hint}"
             )

