@@ -332,11 +332,14 @@ def fit(run: Run) -> float | tuple[float, ...]:
         finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
         raise preempted(state.run_dir, trainer, run.started, write=trainer.is_global_zero,
                         signal=received_signal(callbacks)) from None
-    except BaseException as err:
+    except Exception as err:
         finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
-        if trainer.is_global_zero and isinstance(err, Exception):  # an interrupt is recorded as killed (no end)
+        if trainer.is_global_zero:
             write_summary(state.run_dir, {"error": f"{type(err).__name__}: {err}"}, time.monotonic() - run.started,
                           status="failed")
+        raise
+    except BaseException:  # an interrupt: recorded as killed (a segment with no end)
+        finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
         raise
     summary = final_results(callbacks)
     online = summary.get("final/val_probe_acc", float("nan"))
