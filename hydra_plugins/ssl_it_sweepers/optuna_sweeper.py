@@ -115,7 +115,7 @@ class OptunaSweeper(Sweeper):
                 values = None
                 if ret.status == JobStatus.COMPLETED:
                     values = optuna_study.values_of(ret.return_value, len(self.directions))
-                trial.set_user_attr("job_dir", str(ret.working_dir))
+                trial.set_user_attr("job_dir", _job_dir(ret))
                 if values is None:
                     study.tell(trial, state=TrialState.FAIL)
                     failed += 1
@@ -127,3 +127,10 @@ class OptunaSweeper(Sweeper):
                 raise RuntimeError(f"{failed} of {told} trials failed, more than hydra.sweeper.max_failure_rate="
                                    f"{self.max_failure_rate}")
         optuna_study.write_results(study, self.sweep_dir / "optimization_results.yaml")
+
+
+def _job_dir(ret: Any) -> str:
+    """The job's output directory (``hydra.runtime.output_dir``; the working
+    directory stays the user's, ``hydra.job.chdir: false``)."""
+    hydra_cfg = getattr(ret, "hydra_cfg", None)
+    return str(OmegaConf.select(hydra_cfg, "hydra.runtime.output_dir")) if hydra_cfg is not None else str(ret.working_dir)
