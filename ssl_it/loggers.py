@@ -154,7 +154,7 @@ def wandb_sweep_parameters() -> set[str]:
     path = os.environ.get("WANDB_SWEEP_PARAM_PATH")
     if not os.environ.get("WANDB_SWEEP_ID") or not path or not Path(path).is_file():
         return set()
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     params = yaml.safe_load(Path(path).read_text()) or {}
     return {str(k) for k in params if k != "wandb_version"}

@@ -20,10 +20,10 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import optuna
-import yaml
+import yaml  # type: ignore[import-untyped]
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -58,7 +58,7 @@ def open_study(storage: str | None, study_name: str, directions: list[str], samp
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return optuna.create_study(storage=storage, study_name=study_name, directions=directions,
+        return optuna.create_study(storage=storage, study_name=study_name, directions=cast("list[Any]", directions),
                                    sampler=sampler, load_if_exists=True)
     except (SQLAlchemyError, RuntimeError) as err:  # not a database, damaged, an older Optuna's schema
         raise StorageError(_storage_message(storage, path, err)) from err

@@ -124,12 +124,13 @@ class EmbeddingView(pl.Callback):
 
     def _log(self, trainer: pl.Trainer, path: Path, image: np.ndarray, step: int) -> None:
         for logger in trainer.loggers:
+            experiment: Any = getattr(logger, "experiment", None)
             if is_wandb(logger):
                 import wandb
 
-                logger.experiment.log({KEY: wandb.Image(str(path)), "trainer/global_step": step})
-            elif hasattr(getattr(logger, "experiment", None), "add_image"):  # TensorBoard's SummaryWriter
-                logger.experiment.add_image(KEY, image, global_step=step, dataformats="HWC")
+                experiment.log({KEY: wandb.Image(str(path)), "trainer/global_step": step})
+            elif hasattr(experiment, "add_image"):  # TensorBoard's SummaryWriter
+                experiment.add_image(KEY, image, global_step=step, dataformats="HWC")
 
 
 def draw(layouts: dict[str, torch.Tensor], labels: np.ndarray, path: Path, title: str) -> np.ndarray:
