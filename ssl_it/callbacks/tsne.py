@@ -42,7 +42,7 @@ def pca(x: torch.Tensor, dim: int) -> torch.Tensor:
     return u[:, :k] * s[:k]
 
 
-def conditional_probabilities(x: torch.Tensor, perplexity: float, steps: int = 40) -> torch.Tensor:
+def conditional_probabilities(x: torch.Tensor, perplexity: float, steps: int = 30) -> torch.Tensor:
     """``(n, n)`` rows ``p_j|i`` (zero diagonal), each row's ``beta_i`` set by
     bisection on ``log beta_i`` so that its entropy is ``log(perplexity)``
     (perplexity capped at ``(n - 1) / 3``)."""
@@ -88,7 +88,7 @@ def tsne(
     early_iter: int = 100,
     seed: int = 0,
 ) -> torch.Tensor:
-    """``(n, 2)`` t-SNE layout of ``x`` ``(n, d)`` (float64 on ``x``'s device).
+    """``(n, 2)`` t-SNE layout of ``x`` ``(n, d)`` (float32 on ``x``'s device).
 
     Args:
         perplexity: effective neighbours per point (capped at ``(n - 1) / 3``).
@@ -102,7 +102,7 @@ def tsne(
     """
     if x.ndim != 2 or x.shape[0] < 4:
         raise ValueError(f"t-SNE needs a (n, d) matrix with n >= 4, got shape {tuple(x.shape)}")
-    x = pca(x.detach().to(torch.float64), pca_dim)
+    x = pca(x.detach().to(torch.float32), pca_dim)
     p = joint_probabilities(x, perplexity)
     n = x.shape[0]
     if init is not None:
