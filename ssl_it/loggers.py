@@ -11,7 +11,9 @@ with ``logger.offline_fallback=true``), and falls back to offline instead of
 crashing when the network is unreachable or the key is refused: the online attempt is bounded
 by ``init_timeout`` (20 s by default; W&B's own default waits 90 s and then
 retries), the half-started run is torn down so the offline run can reuse
-its id, and training goes on.
+its id, and training goes on. Its config is the run's config flattened
+with ``/`` (:class:`FlatConfigWandbLogger`), so that it never collides with
+the keys a W&B sweep sets.
 """
 
 from __future__ import annotations
@@ -104,17 +106,17 @@ def make_wandb_logger(
         name=name, resume="allow", log_model=log_model,
     )
     if chosen != "online":
-        return WandbLogger(mode=chosen, **kwargs)
+        return FlatConfigWandbLogger(mode=chosen, **kwargs)
     import wandb
 
-    logger = WandbLogger(mode="online", settings=wandb.Settings(init_timeout=init_timeout), **kwargs)
+    logger = FlatConfigWandbLogger(mode="online", settings=wandb.Settings(init_timeout=init_timeout), **kwargs)
     try:
         _ = logger.experiment
     except Exception as err:  # network down, bad key, server error: keep training, log offline
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         log.warning(f"W&B online start failed ({first_line}); logging offline instead, same run id {run_id}")
         _abandon_online_attempt(Path(save_dir), run_id)
-        logger = WandbLogger(mode="offline", **kwargs)
+        logger = FlatConfigWandbLogger(mode="offline", **kwargs)
     return logger
 
 
@@ -136,6 +138,51 @@ def _chosen_mode(mode: str, offline_fallback: bool) -> str:
     log.warning(f"{asked} but no W&B API key is set: logging offline (logger.offline_fallback=true); "
                 f"upload later with `wandb sync <run dir>/wandb/offline-run-*`")
     return "offline"
+
+
+class FlatConfigWandbLogger(WandbLogger):
+    """``WandbLogger`` whose run config is the run's config flattened with
+    ``/``: ``objective/temperature``, ``estimator/I_XT/k``.
+
+    A W&B sweep sets its parameters in the run config under their own names
+    (``objective``, ``objective.sim_coeff``) and locks them. Nested, the
+    run's ``objective`` node was dropped as an update of a locked key (the
+    swept objective's own settings were lost), and the dotted sweep key
+    showed up a second time as ``objective.sim_coeff`` beside the nested
+    value. With ``/`` no key of ours is spelled like a sweep key (Hydra
+    override keys use dots), so everything is kept; a top-level key the
+    sweep sets (``seed``) holds the sweep's value already and is skipped.
+    """
+
+    def log_hyperparams(self, params: Mapping[str, Any] | Any) -> None:
+        locked = wandb_sweep_parameters()
+        flat = {k: v for k, v in flatten_config(dict(params)).items() if k not in locked}
+        super().log_hyperparams(flat)
+
+
+def flatten_config(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a/b/c": value}`` for the leaves of a nested mapping (lists are
+    leaves; an empty mapping is kept as ``{}``)."""
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(flatten_config(value, f"{name}/"))
+        else:
+            out[name] = value
+    return out
+
+
+def wandb_sweep_parameters() -> set[str]:
+    """The keys a W&B sweep agent set for this run (``WANDB_SWEEP_PARAM_PATH``),
+    empty outside a sweep."""
+    path = os.environ.get("WANDB_SWEEP_PARAM_PATH")
+    if not os.environ.get("WANDB_SWEEP_ID") or not path or not Path(path).is_file():
+        return set()
+    import yaml  # type: ignore[import-untyped]
+
+    params = yaml.safe_load(Path(path).read_text()) or {}
+    return {str(k) for k in params if k != "wandb_version"}
 
 
 def _abandon_online_attempt(save_dir: Path, run_id: str) -> None:

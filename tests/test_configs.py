@@ -31,7 +31,7 @@ def test_every_group_has_options():
 @pytest.mark.parametrize("group, option", ALL, ids=[f"{g}={o}" for g, o in ALL])
 def test_every_option_composes(make_cfg, group, option):
     if group in NEEDS_SWEEPS:
-        pytest.importorskip("hydra_plugins.hydra_optuna_sweeper" if group == "hparams_search" else "hydra_plugins.hydra_submitit_launcher")
+        pytest.importorskip("optuna" if group == "hparams_search" else "hydra_plugins.hydra_submitit_launcher")
     cfg = make_cfg(f"{group}={option}", fast=group not in ("experiment", "debug"))
     if group in ("backbone", "augmentation", "objective", "estimator", "optimizer", "scheduler"):
         node = cfg[group]

@@ -1,5 +1,6 @@
-"""Optuna sweeps that survive a kill, launchers that run jobs in parallel or on
-SLURM, and the multi-objective sweep's configuration."""
+"""Optuna sweeps (ssl_it's own sweeper on current Optuna) that run end to end,
+survive a kill and refuse a damaged study file; launchers that run jobs in
+parallel or on SLURM; the multi-objective sweep's configuration."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from tests.conftest import FAST, FAST_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 optuna = pytest.importorskip("optuna")
-pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
 # one tiny job: no W&B, no information plane, no linear evaluation
 TINY = [*FAST_DATA, *[o for o in FAST if not o.startswith("infoplane.")], "infoplane=none", "callbacks.linear_eval=null",
         "torch_threads=1"]
@@ -37,6 +37,48 @@ def env() -> dict[str, str]:
 def hydra_cfg(*overrides: str):  # noqa: ANN201
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose("train", overrides=list(overrides), return_hydra_config=True)
+
+
+@pytest.mark.slow
+def test_optuna_sweep_runs_a_two_trial_study(tmp_path):
+    """Two trials end to end: each job directory holds its trial, the study
+    holds what train() returned, the results file names the best trial, and
+    Optuna warns of nothing experimental."""
+    sweep = tmp_path / "sweep"
+    proc = subprocess.run(sweep_command(sweep, "hparams_search=optuna", "hydra.sweeper.n_trials=2"), cwd=ROOT,
+                          env=env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ExperimentalWarning" not in proc.stderr
+    study = optuna.load_study(study_name="ssl_it", storage=f"sqlite:///{sweep / 'optuna.db'}")
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    for trial in study.trials:
+        job = sweep / str(trial.number)
+        assert trial.value == pytest.approx(json.loads((job / "summary.json").read_text())["final/val_probe_acc"])
+        saved = OmegaConf.load(job / "config.yaml")
+        assert (saved.optimizer.lr, saved.optimizer.weight_decay) == (
+            trial.params["optimizer.lr"], trial.params["optimizer.weight_decay"])
+        assert 1e-4 <= trial.params["optimizer.lr"] <= 1e-2 and trial.user_attrs["job_dir"] == str(job)
+    results = OmegaConf.load(sweep / "optimization_results.yaml")
+    assert results.best_trial == study.best_trial.number and results.best_value == pytest.approx(study.best_value)
+    assert dict(results.best_params) == study.best_params
+    swept = OmegaConf.load(sweep / "0" / "config.yaml").run.swept
+    assert sorted(swept) == ["optimizer.lr", "optimizer.weight_decay"]
+
+
+@pytest.mark.slow
+def test_a_damaged_study_file_stops_the_sweep_with_one_line(tmp_path):
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    damaged = b"SQLite format 3\x00" + bytes(range(256)) * 8
+    (sweep / "optuna.db").write_bytes(damaged)
+    proc = subprocess.run(sweep_command(sweep, "hparams_search=optuna", "hydra.sweeper.n_trials=2"), cwd=ROOT,
+                          env=env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr[-3000:]
+    assert lines[0].startswith("ssl_it: invalid configuration: hydra.sweeper.storage: cannot open the Optuna study in "
+                               f"'{sweep / 'optuna.db'}'")
+    assert (sweep / "optuna.db").read_bytes() == damaged and not (sweep / "0").exists()
 
 
 @pytest.mark.slow
@@ -60,10 +102,12 @@ def test_killed_optuna_sweep_resumes_with_its_trials(tmp_path):
 
     proc = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "killed trial(s) [1] marked failed and queued again, 2 to run" in proc.stdout
+    assert "ExperimentalWarning" not in proc.stderr
     trials = optuna.load_study(study_name="ssl_it", storage=storage).trials
     assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
     assert trials[0].params == before[0].params and trials[0].value == before[0].value
-    assert trials[2].params == before[1].params  # the killed trial, run again
+    assert trials[2].params == before[1].params and trials[2].user_attrs["retry_of"] == 1  # the killed trial, again
     summary0 = json.loads((sweep / "0" / "summary.json").read_text())
     assert trials[0].value == pytest.approx(summary0["final/val_probe_acc"])
     for trial in (trials[0], trials[2], trials[3]):
@@ -109,8 +153,9 @@ def test_optuna_configs_store_the_study_in_the_sweep_dir():
     for option, directions in (("optuna", "maximize"), ("optuna_pareto", ["maximize", "minimize"])):
         cfg = hydra_cfg(f"hparams_search={option}", "hydra.sweep.dir=/tmp/some_sweep")
         sweeper = cfg.hydra.sweeper
-        assert sweeper._target_ == "hydra_plugins.ssl_it_sweepers.resumable_optuna.ResumableOptunaSweeper"
+        assert sweeper._target_ == "hydra_plugins.ssl_it_sweepers.optuna_sweeper.OptunaSweeper"
         assert sweeper.storage == "sqlite:////tmp/some_sweep/optuna.db" and sweeper.study_name
         assert sweeper.direction == directions
     pareto = hydra_cfg("hparams_search=optuna_pareto")
     assert list(pareto.optimized_metric) == ["final/linear_eval_top1", "final/infoplane/backbone/I_XT"]
+    assert pareto.hydra.sweeper.sampler._target_ == "optuna.samplers.NSGAIISampler"

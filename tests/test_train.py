@@ -119,7 +119,7 @@ def test_wandb_offline_run_holds_the_logged_metrics(make_cfg, tmp_path, monkeypa
     assert any("infoplane/figure" in r for r in run["history"])
     val_acc = [float(r["val/probe_acc"]) for r in metrics(tmp_path / "run") if r.get("val/probe_acc")]
     assert run["summary"]["final/val_probe_acc"] == pytest.approx(val_acc[-1])
-    assert run["config"]["seed"] == 0 and run["config"]["objective"]["_target_"] == "ssl_it.objectives.VICReg"
+    assert run["config"]["seed"] == 0 and run["config"]["objective/_target_"] == "ssl_it.objectives.VICReg"
     assert run["run_id"] == (tmp_path / "run" / "wandb_run_id.txt").read_text().strip()
 
 

@@ -63,10 +63,26 @@ def test_sweep_file_points_compose_and_name_a_final_metric(path, make_cfg):
         if "." in key:
             assert OmegaConf.select(cfg, key) == value
         else:  # a config group: its option's target was composed
-            option = OmegaConf.load(ROOT / "configs" / key / f"{value}.yaml")
-            assert cfg[key]._target_ == option._target_
+            for path, target in option_targets(key, value).items():
+                assert OmegaConf.select(cfg, f"{key}{path}._target_") == target
     cfg.optimized_metric = sweep["metric"]["name"]
     check_optimized_metric(cfg)  # raises when the metric can never be in the run's summary
+
+
+def option_targets(group: str, option: str) -> dict[str, str]:
+    """``{"": target}`` of a one-node option, or ``{".I_XT": target, ...}`` of
+    an option made of other options by its defaults list (``estimator=calibrated``)."""
+    node = OmegaConf.load(ROOT / "configs" / group / f"{option}.yaml")
+    if "_target_" in node:
+        return {"": node._target_}
+    targets = {}
+    for entry in node.defaults:
+        if isinstance(entry, str):
+            continue
+        (source, choice), = entry.items()  # "/estimator@I_XT": pca_ksg
+        targets["." + source.split("@")[1]] = OmegaConf.load(ROOT / "configs" / group / f"{choice}.yaml")._target_
+    assert targets, f"{group}={option} composes no target"
+    return targets
 
 
 @pytest.mark.slow
@@ -109,3 +125,45 @@ def run_record(path: Path) -> Any:
         if rec.WhichOneof("record_type") == "run":
             return rec.run
     raise AssertionError(f"no run record in {path}")
+
+
+@pytest.mark.slow
+def test_swept_group_keeps_its_own_settings_in_the_wandb_config(tmp_path, monkeypatch):
+    """A W&B sweep over config groups (objective x estimator): W&B locks the
+    run config's ``objective`` and ``estimator`` to the option names; the
+    run's own config, flattened with ``/``, still holds the swept objective's
+    and estimator's settings, and no name appears twice in W&B's view."""
+    sweep = yaml.safe_load((ROOT / "scripts" / "sweeps" / "objectives_x_estimators.yaml").read_text())
+    point = {"objective": "simclr", "estimator": "calibrated"}
+    command, env = agent_command(sweep, point, monkeypatch, tmp_path)
+    assert command[-2:] == ["objective=simclr", "estimator=calibrated"]
+    assert yaml.safe_load(Path(env["WANDB_SWEEP_PARAM_PATH"]).read_text())["objective"] == {"value": "simclr"}
+    small = [o for o in FAST_DATA + FAST if not o.startswith("logger=")]
+    run_dir = tmp_path / "run"
+    env = {**env, "WANDB_MODE": "offline",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([*command, *small, f"hydra.run.dir={run_dir}"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "was locked by 'sweep'" not in proc.stderr + proc.stdout
+    config = read_offline_run(offline_run_files(run_dir)[0])["config"]
+    simclr = OmegaConf.load(ROOT / "configs" / "objective" / "simclr.yaml")
+    assert config["objective"] == "simclr" and config["estimator"] == "calibrated"  # set by the sweep
+    assert config["objective/_target_"] == "ssl_it.objectives.SimCLR"
+    assert config["objective/temperature"] == simclr.temperature
+    assert config["objective/hidden_dims"] == list(simclr.hidden_dims)
+    assert config["estimator/I_XT/_target_"] == OmegaConf.load(ROOT / "configs" / "estimator" / "pca_ksg.yaml")._target_
+    assert config["run/choices/objective"] == "simclr"
+    shown = ui_names({k: v for k, v in config.items() if k != "_wandb"})
+    assert len(shown) == len(set(shown)), sorted(n for n in shown if shown.count(n) > 1)
+
+
+def ui_names(config: dict[str, Any], prefix: str = "") -> list[str]:
+    """The column names W&B shows for a config: nested keys joined with dots."""
+    names: list[str] = []
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            names += ui_names(value, f"{prefix}{key}.")
+        else:
+            names.append(f"{prefix}{key}")
+    return names

@@ -2,6 +2,7 @@
 
 from ssl_it.callbacks.diagnostics import EmbeddingDiagnostics
 from ssl_it.callbacks.divergence import Diverged, DivergenceGuard
+from ssl_it.callbacks.embedding_view import EmbeddingView
 from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.knn import KNNClassifier
 from ssl_it.callbacks.linear_eval import LinearEvaluation
@@ -13,7 +14,7 @@ from ssl_it.callbacks.results import ResultReporter, final_results
 from ssl_it.callbacks.step_seed import StepSeed
 
 __all__ = [
-    "Diverged", "DivergenceGuard", "EmbeddingDiagnostics", "InformationPlane", "KNNClassifier", "LinearEvaluation",
+    "Diverged", "DivergenceGuard", "EmbeddingDiagnostics", "EmbeddingView", "InformationPlane", "KNNClassifier", "LinearEvaluation",
     "LossProgressBar", "OnlineLinearProbe", "Performance", "PreemptionSignals", "ResultReporter",
     "StepSeed", "final_results", "received_signal",
 ]

@@ -66,7 +66,9 @@ def draw_figure(rows: list[dict[str, Any]], path: Path, title: str, tolerance: f
 
 
 def is_wandb(logger: Any) -> bool:
-    return type(logger).__name__ == "WandbLogger"
+    """Lightning's ``WandbLogger`` or a subclass (``ssl_it.loggers.FlatConfigWandbLogger``),
+    recognised without importing wandb."""
+    return any(cls.__name__ == "WandbLogger" for cls in type(logger).__mro__)
 
 
 class WandbTrajectory:

@@ -1,0 +1,88 @@
+"""Cost of the embedding view (t-SNE pictures per information-plane evaluation) on the default run.
+
+Runs the default configuration (or the given overrides) twice, each in a
+fresh process, without and with ``callbacks.embedding_view``, and prints both
+wall times, their ratio, and the seconds spent inside the callback (timed
+around ``EmbeddingView._draw``: t-SNE of every tapped layer, the figure, the
+W&B image) as a share of the run without it. On a shared machine the ratio
+of two single runs moves by +-10 %; the in-callback share does not.
+
+    python scripts/bench_embedding_view.py                            # default run
+    python scripts/bench_embedding_view.py callbacks.embedding_view.max_points=512
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+
+from ssl_it.callbacks.embedding_view import EmbeddingView
+from ssl_it.train import CONFIG_DIR, train
+
+SPENT: list[float] = []
+
+
+def timed_draws() -> None:
+    """Wrap ``EmbeddingView._draw`` to add up its wall time in SPENT."""
+    draw = EmbeddingView._draw
+
+    def timed(self, trainer, pl_module):  # noqa: ANN001, ANN202
+        start = time.perf_counter()
+        try:
+            return draw(self, trainer, pl_module)
+        finally:
+            SPENT.append(time.perf_counter() - start)
+
+    EmbeddingView._draw = timed  # type: ignore[method-assign]
+
+
+def one_run(which: str, overrides: list[str], out: Path) -> None:
+    """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
+    timed_draws()
+    extra = ["callbacks.embedding_view=null"] if which == "off" else []
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=[*overrides, *extra, "trainer.enable_progress_bar=false",
+                                          f"paths.output_dir={out}", f"paths.outputs_root={out.parent}"])
+    start = time.perf_counter()
+    acc = train(cfg)
+    print("BENCH " + json.dumps({"wall": time.perf_counter() - start, "acc": acc, "spent": SPENT}), flush=True)
+
+
+def run_in_child(which: str, overrides: list[str], out: Path) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--one", which, str(out), *overrides],
+                          capture_output=True, text=True, check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
+    if proc.returncode != 0 or not lines:
+        sys.exit(f"the '{which}' run failed:\n{proc.stderr[-3000:]}")
+    return json.loads(lines[-1][len("BENCH "):])
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--one"]:
+        one_run(sys.argv[2], sys.argv[4:], Path(sys.argv[3]))
+        return
+    overrides = sys.argv[1:]
+    with tempfile.TemporaryDirectory() as tmp:
+        off = run_in_child("off", overrides, Path(tmp) / "off")
+        on = run_in_child("on", overrides, Path(tmp) / "on")
+    spent = on["spent"]
+    print(f"overrides: {' '.join(overrides) or '(default run)'}")
+    print("| run | wall time (s) | linear-eval top-1 |\n|---|---|---|")
+    print(f"| without embedding view | {off['wall']:.1f} | {off['acc']:.3f} |")
+    print(f"| with embedding view ({len(spent)} pictures) | {on['wall']:.1f} | {on['acc']:.3f} |")
+    print(f"wall-clock ratio with/without: {on['wall'] / off['wall']:.3f}")
+    if spent:
+        print(f"inside the callback: {sum(spent):.2f} s over {len(spent)} pictures "
+              f"(first {spent[0]:.3f} s, median {statistics.median(spent):.3f} s) = "
+              f"{100 * sum(spent) / off['wall']:.2f} % of the run without it")
+
+
+if __name__ == "__main__":
+    main()
