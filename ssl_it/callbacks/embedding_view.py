@@ -38,8 +38,12 @@ class EmbeddingView(pl.Callback):
     Args:
         run_dir: the run folder (pictures go to ``<run_dir>/embeddings/``).
         layers: tapped layers, as for the information plane.
-        every_n_epochs, log_spaced_evals, log_spaced_epochs, at_start: the
-            schedule (as :class:`~ssl_it.callbacks.InformationPlane`).
+        every_n_epochs: evaluate every this many epochs (the schedule is
+            that of :class:`~ssl_it.callbacks.InformationPlane`).
+        log_spaced_evals: extra evaluations, log-spaced in steps, in the
+            first ``log_spaced_epochs``.
+        log_spaced_epochs: the span of the log-spaced evaluations, in epochs.
+        at_start: evaluate before the first step too.
         max_points: probe samples drawn (a fixed seeded subset; t-SNE's cost
             grows with its square).
         perplexity: t-SNE's effective neighbours per point.
