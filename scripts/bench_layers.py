@@ -2,6 +2,8 @@
 """The information plane's default estimators, with their bands, on layers that look like real ones.
 
     python scripts/bench_layers.py [--quick] [--out outputs/bench/layers.md]
+    python scripts/bench_layers.py --sizes 512 2048 8192 --families ladder heavy atoms --defaults-only \
+        --no-invariance --out outputs/bench/layers_n.md   # levels and bands against N
     python scripts/bench_highdim.py --sections layers   # the same, as a section of the estimator bench
 
 Task families (``ssl_it.synthetic``; truths in nats, closed form or Monte Carlo):
@@ -113,13 +115,17 @@ def band_row(name: str, x: np.ndarray, y: np.ndarray, ceiling: float) -> dict[st
             "sd": band.sampling_sd, "spread": band.invariance_spread, "seconds": time.perf_counter() - start}
 
 
-def accuracy(log: list[dict[str, Any]], path: Path, quick: bool) -> None:
+def accuracy(log: list[dict[str, Any]], path: Path, quick: bool, sizes: tuple[int, ...] = (512, 2048),
+             families: tuple[str, ...] | None = None, seeds: int = 3, defaults_only: bool = False) -> None:
     done = {r["key"] for r in log}
     for task in tasks(quick):
-        for n in (512,) if quick else (512, 2048):
-            for seed in (0,) if quick else (0, 1, 2):
+        if families is not None and task.family not in families:
+            continue
+        for n in (512,) if quick else sizes:
+            for seed in (0,) if quick else range(seeds):
                 sample = None
-                for name in LABEL if task.labels else PAIR:
+                names = LABEL if task.labels else PAIR
+                for name in names[:1] if defaults_only else names:
                     key = f"acc|{task.name}|{n}|{seed}|{name}"
                     if key in done:
                         continue
@@ -204,7 +210,9 @@ def report(log: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def run(out: Path, quick: bool, resume: bool) -> None:
+def run(out: Path, quick: bool, resume: bool, sizes: tuple[int, ...] = (512, 2048),
+        families: tuple[str, ...] | None = None, seeds: int = 3, defaults_only: bool = False,
+        invariances: bool = True) -> None:
     torch.set_num_threads(1)
     out.parent.mkdir(parents=True, exist_ok=True)
     path = out.with_suffix(".jsonl")
@@ -212,10 +220,12 @@ def run(out: Path, quick: bool, resume: bool) -> None:
     if not resume:
         path.write_text("")
     start = time.perf_counter()
-    invariance(log, path, quick)
-    accuracy(log, path, quick)
+    if invariances:
+        invariance(log, path, quick)
+    accuracy(log, path, quick, sizes, families, seeds, defaults_only)
     text = ["# The default estimators and their bands on layer-shaped tasks", "",
-            f"`python scripts/bench_layers.py{' --quick' if quick else ''}`, one thread, "
+            f"`python scripts/bench_layers.py{' --quick' if quick else ''}` (N = {', '.join(map(str, sizes))}), "
+            f"one thread, "
             f"{(time.perf_counter() - start) / 60:.0f} min in this invocation.", "", *report(log)]
     out.write_text("\n".join(text) + "\n")
     print("\n".join(text))
@@ -226,8 +236,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="d = 256 only, N = 512, 1 seed")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "bench" / "layers.md"))
     parser.add_argument("--resume", action="store_true", help="keep the rows already in <out>.jsonl")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048], help="probe sizes N")
+    parser.add_argument("--families", nargs="+", default=None,
+                        help="task families to run (ladder heavy atoms labels; default: all)")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--defaults-only", action="store_true", help="only pca_ksg and classifier, not the previous")
+    parser.add_argument("--no-invariance", action="store_true", help="skip the rotation / rescaling table")
     args = parser.parse_args()
-    run(Path(args.out), args.quick, args.resume)
+    run(Path(args.out), args.quick, args.resume, tuple(args.sizes), None if args.families is None else
+        tuple(args.families), args.seeds, args.defaults_only, not args.no_invariance)
 
 
 if __name__ == "__main__":
