@@ -16,6 +16,7 @@ bands), with the raw gap ``downstream - upstream`` at each evaluation.
 
     python scripts/bench_infoplane.py                       # default run
     python scripts/bench_infoplane.py --repeats 2           # off, on, off, on: medians (a shared machine)
+    python scripts/bench_infoplane.py --profile             # one run with it: where the callback's time goes
     python scripts/bench_infoplane.py trainer.max_epochs=3  # shorter
     python scripts/bench_infoplane.py estimator=calibrated estimator@estimator.I_TY=ksg
 """
@@ -118,6 +119,28 @@ def dpi_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
+def profiled_run(overrides: list[str], out: Path) -> None:
+    """One run with the callback, cProfile around ``InformationPlane._evaluate``: the cumulative top 40."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    evaluate = InformationPlane._evaluate
+
+    def profiled(self, trainer, pl_module):  # noqa: ANN001, ANN202
+        profile.enable()
+        try:
+            return evaluate(self, trainer, pl_module)
+        finally:
+            profile.disable()
+
+    InformationPlane._evaluate = profiled
+    timed_evaluations()
+    wall, _ = timed_run(overrides, out)
+    print(f"wall {wall:.1f} s, inside the callback {sum(SPENT):.1f} s over {len(SPENT)} evaluations")
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+
+
 def one_run(which: str, overrides: list[str], out: Path) -> None:
     """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
     timed_evaluations()
@@ -140,6 +163,10 @@ def main() -> None:
         one_run(sys.argv[2], sys.argv[4:], Path(sys.argv[3]))
         return
     overrides = sys.argv[1:]
+    if overrides[:1] == ["--profile"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            profiled_run(overrides[1:], Path(tmp) / "on")
+        return
     repeats = 1
     if overrides[:1] == ["--repeats"]:
         repeats, overrides = int(overrides[1]), overrides[2:]
