@@ -210,6 +210,33 @@ def report(log: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def n_table(log: list[dict[str, Any]]) -> list[str]:
+    """Pivot of the continuous-pair rungs against N: level error (mean over seeds), ``*`` where the rung is
+    below the detectability threshold sqrt(d/N), and band coverage with the bias allowance (in band + bias)."""
+    cells: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in log:
+        if r["section"] == "accuracy" and not r["labels"] and r["estimator"] == "pca_ksg":
+            cells.setdefault((r["task"], r["n"]), []).append(r)
+    sizes = sorted({n for _, n in cells})
+    head = " | ".join(f"error N={n:,}" for n in sizes) + " | " + " | ".join(f"covered N={n:,}" for n in sizes)
+    out = [f"| rung | truth | {head} |", "|---|---|" + "---|" * (2 * len(sizes))]
+    for task in dict.fromkeys(t for t, _ in cells):
+        errs, covs, truth = [], [], None
+        for n in sizes:
+            rs = cells.get((task, n), [])
+            if not rs:
+                errs.append("")
+                covs.append("")
+                continue
+            truth = rs[0]["truth"]
+            below = rs[0]["family"] in ("ladder", "heavy") and rs[0]["snr"] <= math.sqrt(rs[0]["dim"] / n)
+            err = 100 * (np.mean([r["value"] for r in rs]) - truth) / truth
+            errs.append(f"{err:+.0f} %{' *' if below else ''}")
+            covs.append(f"{sum(r['lo'] <= truth <= r['hi_bias'] for r in rs)}/{len(rs)}")
+        out.append(f"| {task} | {truth:.3f} | " + " | ".join(errs) + " | " + " | ".join(covs) + " |")
+    return out
+
+
 def run(out: Path, quick: bool, resume: bool, sizes: tuple[int, ...] = (512, 2048),
         families: tuple[str, ...] | None = None, seeds: int = 3, defaults_only: bool = False,
         invariances: bool = True) -> None:
@@ -236,6 +263,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="d = 256 only, N = 512, 1 seed")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "bench" / "layers.md"))
     parser.add_argument("--resume", action="store_true", help="keep the rows already in <out>.jsonl")
+    parser.add_argument("--merge", nargs="+", default=None,
+                        help="only print the tables of these .jsonl logs, merged (no estimate is run)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048], help="probe sizes N")
     parser.add_argument("--families", nargs="+", default=None,
                         help="task families to run (ladder heavy atoms labels; default: all)")
@@ -243,6 +272,10 @@ def main() -> None:
     parser.add_argument("--defaults-only", action="store_true", help="only pca_ksg and classifier, not the previous")
     parser.add_argument("--no-invariance", action="store_true", help="skip the rotation / rescaling table")
     args = parser.parse_args()
+    if args.merge:
+        log = [json.loads(line) for p in args.merge for line in Path(p).read_text().splitlines()]
+        print("\n".join([*n_table(log), "", *report(log)]))
+        return
     run(Path(args.out), args.quick, args.resume, tuple(args.sizes), None if args.families is None else
         tuple(args.families), args.seeds, args.defaults_only, not args.no_invariance)
 
