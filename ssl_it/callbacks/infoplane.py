@@ -24,7 +24,14 @@ invariance spread). Layer pairs where one is a function of the other are
 checked against the data-processing inequality (``infoplane_dpi``). Rows are appended to ``infoplane.csv`` (fsync'ed), kept in
 memory for ``infoplane.png`` and sent to the loggers (``infoplane_logging``).
 Neural estimators are warm-started: one deep copy per (layer, quantity)
-keeps its critic between evaluations and in the checkpoint.
+keeps its critic between evaluations and in the checkpoint. The estimates
+may use a subset of the probe set (``probe_size``; ``"auto"`` sizes it from
+a time share, ``infoplane_budget``).
+
+The file is longer than most because the evaluation's flow (schedule,
+held evaluations of ``"auto"``, rows, logging, state) is one sequence that
+reads best in one place; the pieces that stand alone (rows, DPI check,
+logging, probe set, budget, schedule) live in their own modules.
 """
 
 from __future__ import annotations
@@ -233,7 +240,8 @@ class InformationPlane(pl.Callback):
             self._evaluate(trainer, pl_module)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        self.sizer.clock.tick(time.perf_counter())
+        if self.sizer.waiting:
+            self.sizer.clock.tick(time.perf_counter())
         if self.schedule.due_after_batch(trainer.global_step):
             self._evaluate(trainer, pl_module)
             self.sizer.clock.skip()
