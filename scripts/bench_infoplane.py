@@ -15,6 +15,8 @@ flagged (``dpi_*``: a downstream layer above its upstream one beyond both
 bands), with the raw gap ``downstream - upstream`` at each evaluation.
 
     python scripts/bench_infoplane.py                       # default run
+    python scripts/bench_infoplane.py --repeats 2           # off, on, off, on: medians (a shared machine)
+    python scripts/bench_infoplane.py --profile             # one run with it: where the callback's time goes
     python scripts/bench_infoplane.py trainer.max_epochs=3  # shorter
     python scripts/bench_infoplane.py estimator=calibrated estimator@estimator.I_TY=ksg
 """
@@ -22,6 +24,7 @@ bands), with the raw gap ``downstream - upstream`` at each evaluation.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -116,6 +119,28 @@ def dpi_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
+def profiled_run(overrides: list[str], out: Path) -> None:
+    """One run with the callback, cProfile around ``InformationPlane._evaluate``: the cumulative top 40."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    evaluate = InformationPlane._evaluate
+
+    def profiled(self, trainer, pl_module):  # noqa: ANN001, ANN202
+        profile.enable()
+        try:
+            return evaluate(self, trainer, pl_module)
+        finally:
+            profile.disable()
+
+    InformationPlane._evaluate = profiled
+    timed_evaluations()
+    wall, _ = timed_run(overrides, out)
+    print(f"wall {wall:.1f} s, inside the callback {sum(SPENT):.1f} s over {len(SPENT)} evaluations")
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+
+
 def one_run(which: str, overrides: list[str], out: Path) -> None:
     """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
     timed_evaluations()
@@ -138,21 +163,39 @@ def main() -> None:
         one_run(sys.argv[2], sys.argv[4:], Path(sys.argv[3]))
         return
     overrides = sys.argv[1:]
+    if overrides[:1] == ["--profile"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            profiled_run(overrides[1:], Path(tmp) / "on")
+        return
+    repeats = 1
+    if overrides[:1] == ["--repeats"]:
+        repeats, overrides = int(overrides[1]), overrides[2:]
+    offs, ons = [], []
+    load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
-        off = run_in_child("off", overrides, Path(tmp) / "off")
-        on = run_in_child("on", overrides, Path(tmp) / "on")
-        rows = read_trajectory(Path(tmp) / "on" / "infoplane.csv")
+        for i in range(repeats):  # interleaved, so that a change in the machine's load hits both alike
+            offs.append(run_in_child("off", overrides, Path(tmp) / f"off{i}"))
+            load.append(os.getloadavg()[0])
+            ons.append(run_in_child("on", overrides, Path(tmp) / f"on{i}"))
+            load.append(os.getloadavg()[0])
+        rows = read_trajectory(Path(tmp) / "on0" / "infoplane.csv")
         n_evals = len({r["step"] for r in rows})
-    spent = on["spent"]
     print()
-    print("| run | wall time (s) | linear-eval top-1 |")
-    print("|---|---|---|")
-    print(f"| without infoplane | {off['wall']:.1f} | {off['acc']:.4f} |")
-    print(f"| with infoplane ({n_evals} evaluations) | {on['wall']:.1f} | {on['acc']:.4f} |")
-    print(f"\noverhead ratio (with / without) = {on['wall'] / off['wall']:.3f}  "
-          f"({100 * (on['wall'] / off['wall'] - 1):+.1f} %)")
-    print(f"time inside the callback: {sum(spent):.1f} s over {len(spent)} calls = "
-          f"{100 * sum(spent) / off['wall']:.1f} % of the run without it")
+    print("| run | wall time (s) | time inside the callback (s) | share of the run without it | linear-eval top-1 |")
+    print("|---|---|---|---|---|")
+    for i, (off, on) in enumerate(zip(offs, ons)):
+        print(f"| {i + 1}: without infoplane | {off['wall']:.1f} | | | {off['acc']:.4f} |")
+        print(f"| {i + 1}: with infoplane ({n_evals} evaluations) | {on['wall']:.1f} | {sum(on['spent']):.1f} | "
+              f"{100 * sum(on['spent']) / off['wall']:.1f} % | {on['acc']:.4f} |")
+    off_wall = statistics.median(o["wall"] for o in offs)
+    on_wall = statistics.median(o["wall"] for o in ons)
+    spent = statistics.median(sum(o["spent"]) for o in ons)
+    print(f"\nmedians over {repeats} interleaved pair(s): without {off_wall:.1f} s, with {on_wall:.1f} s; "
+          f"overhead ratio (with / without) = {on_wall / off_wall:.3f} ({100 * (on_wall / off_wall - 1):+.1f} %)")
+    print(f"time inside the callback: {spent:.1f} s over {len(ons[0]['spent'])} calls = "
+          f"{100 * spent / off_wall:.1f} % of the run without it")
+    print(f"1-minute load average before and after each run: {', '.join(f'{v:.1f}' for v in load)} "
+          f"(on {os.cpu_count()} cores)")
     print()
     print("\n".join(saturation_table(rows)))
     print()

@@ -2,6 +2,8 @@
 """The information plane's default estimators, with their bands, on layers that look like real ones.
 
     python scripts/bench_layers.py [--quick] [--out outputs/bench/layers.md]
+    python scripts/bench_layers.py --sizes 512 2048 8192 --families ladder heavy atoms --defaults-only \
+        --no-invariance --out outputs/bench/layers_n.md   # levels and bands against N
     python scripts/bench_highdim.py --sections layers   # the same, as a section of the estimator bench
 
 Task families (``ssl_it.synthetic``; truths in nats, closed form or Monte Carlo):
@@ -113,13 +115,17 @@ def band_row(name: str, x: np.ndarray, y: np.ndarray, ceiling: float) -> dict[st
             "sd": band.sampling_sd, "spread": band.invariance_spread, "seconds": time.perf_counter() - start}
 
 
-def accuracy(log: list[dict[str, Any]], path: Path, quick: bool) -> None:
+def accuracy(log: list[dict[str, Any]], path: Path, quick: bool, sizes: tuple[int, ...] = (512, 2048),
+             families: tuple[str, ...] | None = None, seeds: int = 3, defaults_only: bool = False) -> None:
     done = {r["key"] for r in log}
     for task in tasks(quick):
-        for n in (512,) if quick else (512, 2048):
-            for seed in (0,) if quick else (0, 1, 2):
+        if families is not None and task.family not in families:
+            continue
+        for n in (512,) if quick else sizes:
+            for seed in (0,) if quick else range(seeds):
                 sample = None
-                for name in LABEL if task.labels else PAIR:
+                names = LABEL if task.labels else PAIR
+                for name in names[:1] if defaults_only else names:
                     key = f"acc|{task.name}|{n}|{seed}|{name}"
                     if key in done:
                         continue
@@ -204,7 +210,36 @@ def report(log: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def run(out: Path, quick: bool, resume: bool) -> None:
+def n_table(log: list[dict[str, Any]]) -> list[str]:
+    """Pivot of the continuous-pair rungs against N: level error (mean over seeds), ``*`` where the rung is
+    below the detectability threshold sqrt(d/N), and band coverage with the bias allowance (in band + bias)."""
+    cells: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in log:
+        if r["section"] == "accuracy" and not r["labels"] and r["estimator"] == "pca_ksg":
+            cells.setdefault((r["task"], r["n"]), []).append(r)
+    sizes = sorted({n for _, n in cells})
+    head = " | ".join(f"error N={n:,}" for n in sizes) + " | " + " | ".join(f"covered N={n:,}" for n in sizes)
+    out = [f"| rung | truth | {head} |", "|---|---|" + "---|" * (2 * len(sizes))]
+    for task in dict.fromkeys(t for t, _ in cells):
+        errs, covs, truth = [], [], None
+        for n in sizes:
+            rs = cells.get((task, n), [])
+            if not rs:
+                errs.append("")
+                covs.append("")
+                continue
+            truth = rs[0]["truth"]
+            below = rs[0]["family"] in ("ladder", "heavy") and rs[0]["snr"] <= math.sqrt(rs[0]["dim"] / n)
+            err = 100 * (np.mean([r["value"] for r in rs]) - truth) / truth
+            errs.append(f"{err:+.0f} %{' *' if below else ''}")
+            covs.append(f"{sum(r['lo'] <= truth <= r['hi_bias'] for r in rs)}/{len(rs)}")
+        out.append(f"| {task} | {truth:.3f} | " + " | ".join(errs) + " | " + " | ".join(covs) + " |")
+    return out
+
+
+def run(out: Path, quick: bool, resume: bool, sizes: tuple[int, ...] = (512, 2048),
+        families: tuple[str, ...] | None = None, seeds: int = 3, defaults_only: bool = False,
+        invariances: bool = True) -> None:
     torch.set_num_threads(1)
     out.parent.mkdir(parents=True, exist_ok=True)
     path = out.with_suffix(".jsonl")
@@ -212,10 +247,12 @@ def run(out: Path, quick: bool, resume: bool) -> None:
     if not resume:
         path.write_text("")
     start = time.perf_counter()
-    invariance(log, path, quick)
-    accuracy(log, path, quick)
+    if invariances:
+        invariance(log, path, quick)
+    accuracy(log, path, quick, sizes, families, seeds, defaults_only)
     text = ["# The default estimators and their bands on layer-shaped tasks", "",
-            f"`python scripts/bench_layers.py{' --quick' if quick else ''}`, one thread, "
+            f"`python scripts/bench_layers.py{' --quick' if quick else ''}` (N = {', '.join(map(str, sizes))}), "
+            f"one thread, "
             f"{(time.perf_counter() - start) / 60:.0f} min in this invocation.", "", *report(log)]
     out.write_text("\n".join(text) + "\n")
     print("\n".join(text))
@@ -226,8 +263,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="d = 256 only, N = 512, 1 seed")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "bench" / "layers.md"))
     parser.add_argument("--resume", action="store_true", help="keep the rows already in <out>.jsonl")
+    parser.add_argument("--merge", nargs="+", default=None,
+                        help="only print the tables of these .jsonl logs, merged (no estimate is run)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048], help="probe sizes N")
+    parser.add_argument("--families", nargs="+", default=None,
+                        help="task families to run (ladder heavy atoms labels; default: all)")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--defaults-only", action="store_true", help="only pca_ksg and classifier, not the previous")
+    parser.add_argument("--no-invariance", action="store_true", help="skip the rotation / rescaling table")
     args = parser.parse_args()
-    run(Path(args.out), args.quick, args.resume)
+    if args.merge:
+        log = [json.loads(line) for p in args.merge for line in Path(p).read_text().splitlines()]
+        print("\n".join([*n_table(log), "", *report(log)]))
+        return
+    run(Path(args.out), args.quick, args.resume, tuple(args.sizes), None if args.families is None else
+        tuple(args.families), args.seeds, args.defaults_only, not args.no_invariance)
 
 
 if __name__ == "__main__":

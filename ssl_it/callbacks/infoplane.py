@@ -24,13 +24,21 @@ invariance spread). Layer pairs where one is a function of the other are
 checked against the data-processing inequality (``infoplane_dpi``). Rows are appended to ``infoplane.csv`` (fsync'ed), kept in
 memory for ``infoplane.png`` and sent to the loggers (``infoplane_logging``).
 Neural estimators are warm-started: one deep copy per (layer, quantity)
-keeps its critic between evaluations and in the checkpoint.
+keeps its critic between evaluations and in the checkpoint. The estimates
+may use a subset of the probe set (``probe_size``; ``"auto"`` sizes it from
+a time share, ``infoplane_budget``).
+
+The file is longer than most because the evaluation's flow (schedule,
+held evaluations of ``"auto"``, rows, logging, state) is one sequence that
+reads best in one place; the pieces that stand alone (rows, DPI check,
+logging, probe set, budget, schedule) live in their own modules.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,12 +46,14 @@ from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_info
 
 from ssl_it import checks
 from ssl_it.callbacks import infoplane_rows as rows_lib
 from ssl_it.callbacks.divergence import require_finite
 from ssl_it.callbacks.infoplane_dpi import DataProcessingCheck
 from ssl_it.callbacks.infoplane_dpi import layer_pairs as dpi_layer_pairs
+from ssl_it.callbacks.infoplane_budget import ProbeChoice, ProbeSizer, evaluations_in_run
 from ssl_it.callbacks.infoplane_logging import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
 from ssl_it.callbacks.infoplane_probe import ProbeSet, WideLayerProjection, probe_set
 from ssl_it.callbacks.infoplane_schedule import EvaluationSchedule
@@ -106,6 +116,15 @@ class InformationPlane(pl.Callback):
             downstream one is a function of the upstream one, checked
             against the data-processing inequality at every evaluation
             (``infoplane_dpi``); ``None``: backbone -> projector.
+        probe_size: how many of the probe samples the estimates use:
+            ``None`` all of them (``datamodule.probe_size``), an integer
+            that many (a seeded stratified subset), or ``"auto"``: the
+            largest that keeps the callback within ``time_share`` of the
+            run (``infoplane_budget``; chosen once, after ``auto_after_steps``
+            timed training steps; evaluations due before that are held and
+            estimated then, at the chosen size).
+        time_share: the share of the run's time ``probe_size="auto"`` may spend.
+        auto_after_steps: timed training steps before ``"auto"`` chooses.
     """
 
     def __init__(
@@ -130,6 +149,9 @@ class InformationPlane(pl.Callback):
         band_halves: int = 4,
         band_transforms: list[str] | tuple[str, ...] = TRANSFORMS,
         dpi_pairs: list[list[str]] | None = None,
+        probe_size: int | Literal["auto"] | None = None,
+        time_share: float = 0.1,
+        auto_after_steps: int = 5,
     ) -> None:
         checks.choice("infoplane.x_representation", x_representation, ("pixels", "random_projection"))
         checks.integer("infoplane.x_dim", x_dim)
@@ -138,6 +160,16 @@ class InformationPlane(pl.Callback):
         if not layers:
             raise ValueError("infoplane.layers must name at least one layer")
         checks.number("infoplane.saturation_tolerance", saturation_tolerance, 0.0, 1.0, open_high=True)
+        if probe_size != "auto" and probe_size is not None:
+            if isinstance(probe_size, str):
+                raise ValueError(f"infoplane.probe_size must be null, a positive integer or auto, got {probe_size!r}")
+            checks.integer("infoplane.probe_size", probe_size, minimum=2)
+        checks.number("infoplane.time_share", time_share, 0.0, 1.0, open_low=True)
+        checks.integer("infoplane.auto_after_steps", auto_after_steps)
+        self.probe_size = probe_size
+        self.sizer = ProbeSizer(probe_size, time_share, auto_after_steps, seed)
+        self._held: list[tuple[int, float, dict[str, torch.Tensor], list[torch.Tensor]]] = []
+        self._subset: tuple[torch.Tensor, ProbeSet] | None = None
         self.band_maker = BandMaker(band_halves, band_transforms, seed) if bands else None
         self.dpi = DataProcessingCheck(dpi_layer_pairs(list(layers), dpi_pairs))
         self.schedule = EvaluationSchedule(every_n_epochs, log_spaced_evals, log_spaced_epochs, at_start)
@@ -167,7 +199,12 @@ class InformationPlane(pl.Callback):
     # ----------------------------------------------------------------- setup
     def check_probe_size(self, n: int) -> None:
         """Raise ``ValueError`` (before training) when ``n`` probe samples are
-        fewer than the estimator needs (``min_samples``; two for ``H_gauss``)."""
+        fewer than the estimator needs (``min_samples``; two for ``H_gauss``),
+        or than an integer ``infoplane.probe_size`` asks for."""
+        if isinstance(self.probe_size, int) and self.probe_size > n:
+            raise ValueError(f"infoplane.probe_size={self.probe_size} exceeds the {n} samples of the probe set; "
+                             f"raise datamodule.probe_size or lower infoplane.probe_size (null: all of them)")
+        n = self.probe_size if isinstance(self.probe_size, int) else n
         for quantity, estimator in self.per_quantity.items():
             need = max(estimator.min_samples, 2)
             if n < need:
@@ -208,14 +245,20 @@ class InformationPlane(pl.Callback):
             self._evaluate(trainer, pl_module)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        if self.sizer.waiting:
+            self.sizer.clock.tick(time.perf_counter())
         if self.schedule.due_after_batch(trainer.global_step):
             self._evaluate(trainer, pl_module)
+            self.sizer.clock.skip()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.sizer.clock.skip()
         if self.schedule.due_after_epoch(trainer.current_epoch):
             self._evaluate(trainer, pl_module)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._held:  # a run shorter than infoplane.auto_after_steps timed steps
+            self._choose_and_release(trainer, pl_module)
         if trainer.is_global_zero and self.rows:
             for logger in trainer.loggers:
                 if is_wandb(logger):
@@ -240,7 +283,6 @@ class InformationPlane(pl.Callback):
         if not trainer.is_global_zero:
             return
         start = time.perf_counter()
-        probe = self._probe_set(trainer)
         cache = probe_cache(trainer)
         reps = cache.representations(trainer, pl_module, "probe", self.layers)
         sources = cache.view_sources(trainer) if self.measure_views else []
@@ -248,10 +290,74 @@ class InformationPlane(pl.Callback):
         for name, t in reps.items():
             require_finite(trainer, t, f"the probe representation of layer '{name}'")
         epoch = round(step / max(1, int(trainer.num_training_batches)), 4)
+        if self.sizer.waiting:
+            self._held.append((step, epoch, reps, views))
+            if self.sizer.can_choose():
+                self._choose_and_release(trainer, pl_module)
+            return
+        self._estimate(trainer, pl_module, step, epoch, reps, views, start)
+
+    def _rows(self, reps: dict[str, torch.Tensor], views: list[torch.Tensor], probe: ProbeSet, cache: Any,
+              rows: torch.Tensor | None) -> list[dict[str, Any]]:
+        """One evaluation's rows from the probe representations (``rows``: the probe rows used, or all)."""
+        if rows is not None:
+            reps = {k: t[rows.to(t.device)] for k, t in reps.items()}
+            views = [v[rows.to(v.device)] for v in views]
+        new = [self._layer_row(layer, t, probe, cache) for layer, t in reps.items()]
+        if views:
+            new.append(self._views_row(views[0], views[1], probe))
+        return new
+
+    def _probe_rows(self, trainer: pl.Trainer) -> tuple[ProbeSet, torch.Tensor | None]:
+        """The probe set as estimated and the rows of the full one it keeps (``None``: all)."""
+        full = self._probe_set(trainer)
+        if self._subset is None:
+            rows = self.sizer.subset(full.labels)
+            if rows is None:
+                return full, None
+            self._subset = (rows, self._probe_of(trainer, rows))
+        return self._subset[1], self._subset[0]
+
+    def _probe_of(self, trainer: pl.Trainer, rows: torch.Tensor) -> ProbeSet:
+        inputs, labels = (torch.cat(parts) for parts in zip(*probe_data(trainer).probe_batches("probe")))
+        return probe_set(inputs[rows], labels[rows], self.x_representation, self.x_dim, self.seed)
+
+    def _choose_and_release(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """``probe_size="auto"``: pick the size (pilot on the first held evaluation), then estimate every
+        held evaluation at it, in order."""
+        full = self._probe_set(trainer)
+        _, _, reps, views = self._held[0]
+        warm = copy.deepcopy(self.estimators)  # a pilot must not move the warm-started critics
+
+        def time_at(rows: torch.Tensor) -> float:
+            start = time.perf_counter()
+            with self._capped_threads(pl_module.device):
+                self._rows(reps, views, self._probe_of(trainer, rows), None, rows)
+            return time.perf_counter() - start
+
+        total_steps = int(trainer.estimated_stepping_batches)
+        per_epoch = max(1, int(trainer.num_training_batches))
+        evaluations = evaluations_in_run(self.schedule.at_start, self.schedule.steps, total_steps,
+                                         max(1, total_steps // per_epoch), self.schedule.every_n_epochs)
+        minimum = max(max(e.min_samples, 2) for e in self.per_quantity.values())
+        choice = self.sizer.choose(full.labels, minimum, time_at, total_steps, evaluations)
+        self.estimators = warm
+        rank_zero_info(f"infoplane.probe_size=auto: {choice.n} of {choice.available} probe samples (one evaluation "
+                       f"predicted {choice.predicted_seconds:.2f} s, budget {choice.budget_seconds:.2f} s = "
+                       f"infoplane.time_share of the run over {evaluations} evaluations; cost ~ N^"
+                       f"{choice.exponent:.2f})")
+        held, self._held = self._held, []
+        for step, epoch, reps, views in held:
+            self._estimate(trainer, pl_module, step, epoch, reps, views, time.perf_counter(), held=True)
+
+    def _estimate(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int, epoch: float,
+                  reps: dict[str, torch.Tensor], views: list[torch.Tensor], start: float, held: bool = False) -> None:
+        """Estimate, record and log one evaluation (``held``: one that ``auto`` held until it chose, whose
+        representations are not those of the probe cache's current step)."""
+        probe, rows = self._probe_rows(trainer)
+        cache = probe_cache(trainer) if rows is None and not held else None
         with self._capped_threads(pl_module.device):
-            new = [self._layer_row(layer, t, probe, cache) for layer, t in reps.items()]
-            if views:
-                new.append(self._views_row(views[0], views[1], probe))
+            new = self._rows(reps, views, probe, cache, rows)
         total = time.perf_counter() - start
         for row in new:
             row.update(step=step, epoch=epoch, seconds=round(total / len(new), 4))
@@ -278,8 +384,8 @@ class InformationPlane(pl.Callback):
 
     def _layer_row(self, layer: str, t: torch.Tensor, probe: ProbeSet, cache: Any) -> dict[str, Any]:
         t_est = self._narrowed(layer, t)
-        rank = (cache.derived("probe", layer, "effective_rank", lambda: effective_rank(t)) if t_est is t
-                else effective_rank(t_est))
+        rank = (cache.derived("probe", layer, "effective_rank", lambda: effective_rank(t))
+                if t_est is t and cache is not None else effective_rank(t_est))
         row = {
             "layer": layer, "H_gauss": gaussian_entropy(t_est), "effective_rank": rank,
             "dim": t.shape[1], "estimated_dim": t_est.shape[1], **probe.columns(),
@@ -312,8 +418,9 @@ class InformationPlane(pl.Callback):
 
     def results(self) -> dict[str, float]:
         """``final/infoplane/<layer>/<quantity>`` of the last evaluation, as
-        written to ``infoplane.csv``."""
-        return final_metrics(self.trajectory.path)
+        written to ``infoplane.csv``, and what ``probe_size="auto"`` chose."""
+        chosen = {} if self.sizer.choice is None else {f"final/{k}": v for k, v in self.sizer.choice.summary().items()}
+        return {**final_metrics(self.trajectory.path), **chosen}
 
     def _objective_name(self, pl_module: pl.LightningModule) -> str:
         """The objective as the W&B rows name it: its config option, else its class name in lower case."""
@@ -328,8 +435,11 @@ class InformationPlane(pl.Callback):
             "estimators": {k: e.state_dict() for k, e in self.estimators.items() if hasattr(e, "state_dict")},
             "warned": sorted(self.saturation.warned),
             "dpi_warned": sorted(self.dpi.warned),
+            "probe_choice": None if self.sizer.choice is None else dataclasses.asdict(self.sizer.choice),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._restored = state_dict
+        choice = state_dict.get("probe_choice")
+        self.sizer.choice = None if choice is None else ProbeChoice(**choice)
         self.estimators = {}

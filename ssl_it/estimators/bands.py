@@ -118,7 +118,13 @@ class BandMaker:
         """
         xt, yt = to_tensor(x, "x"), to_tensor(y, "y")
         labels = yt.ndim == 1 and not (yt.is_floating_point() or yt.is_complex())
+        # the estimators compute in float64 (base.check_pair): converting once here hands every re-estimate
+        # and the bias check the same tensor, so what an estimator remembers of it (a reduction) is reused
+        xt = xt.double() if xt.is_floating_point() else xt
+        yt = yt.double() if yt.is_floating_point() else yt
         estimate = estimator.estimate_with_info(xt, yt)
+        bias = estimator.gaussian_bias(xt, yt) if hasattr(estimator, "gaussian_bias") else None  # right after:
+        # an estimator that remembers its last reductions of xt, yt reuses them
         sd, dof, method = self._sampling_sd(estimator, estimate, xt, yt)
         invariance = {}
         for k, name in enumerate(t for t in self.transforms if t not in estimator.invariances):
@@ -127,7 +133,6 @@ class BandMaker:
             invariance[name] = _estimate_or_nan(estimator, xs, ys)
         values = [estimate.value, *[v for v in invariance.values() if math.isfinite(v)]]
         half = float(student_t.ppf(0.975, dof)) * sd if math.isfinite(sd) else 0.0
-        bias = estimator.gaussian_bias(xt, yt) if hasattr(estimator, "gaussian_bias") else None
         allowance = max(0.0, bias) if bias is not None and math.isfinite(bias) else 0.0
         top = math.inf if ceiling is None else ceiling
         lo, hi = min(values) - half, max(values) + half

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
@@ -94,6 +95,7 @@ class PCAReducedMI(MIEstimator):
         self.name = f"pca_{estimator.name}"
         self.bound = estimator.bound
         self.invariances = frozenset({"unit_scale"} if standardize in ("unit", "rank") else {"rotation"})
+        self._memo = LastReductions()
 
     @property
     def min_samples(self) -> int:
@@ -108,7 +110,14 @@ class PCAReducedMI(MIEstimator):
         return self.estimator.ceiling(n_samples, labels)
 
     def reduce(self, t: torch.Tensor, offset: int = 0) -> torch.Tensor:
-        """One side as the inner estimator sees it: ``(N, q)`` principal scores (module docstring)."""
+        """One side as the inner estimator sees it: ``(N, q)`` principal scores (module docstring).
+
+        The last few reductions are remembered (:class:`LastReductions`): the
+        band's bias check and the next evaluation's unchanged input side
+        (the probe's X) reuse them instead of decomposing the same data again."""
+        return self._memo.get_or_compute(t, offset, self._reduce)
+
+    def _reduce(self, t: torch.Tensor, offset: int) -> torch.Tensor:
         if self.standardize == "unit":
             sd = t.std(0)
             t = t / torch.where(sd > 0, sd, torch.ones_like(sd))
@@ -151,3 +160,33 @@ class PCAReducedMI(MIEstimator):
         draws = torch.randn(pair.n, joint.shape[1], generator=gen, dtype=torch.float64)
         twin = (draws @ torch.linalg.cholesky(cov.cpu()).T).to(joint)
         return truth - self.estimator.estimate(twin[:, :dx], twin[:, dx:])
+
+
+class LastReductions:
+    """The last ``size`` reductions, keyed by the input's memory, shape, dtype and version counter.
+
+    A key holds a reference to its input, so its memory cannot be freed and
+    reused by another tensor while the entry lives, and an in-place change
+    of the input bumps its version counter (which detached views share), so
+    a remembered reduction is only ever returned for the same numbers. Copies
+    and pickles start empty: it is a cache, not state."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._entries: dict[tuple[Any, ...], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def get_or_compute(self, t: torch.Tensor, offset: int,
+                       compute: Callable[[torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
+        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype,
+               t.device, t._version, offset)
+        if key not in self._entries:
+            if len(self._entries) >= self.size:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = (t, compute(t, offset))
+        return self._entries[key][1]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LastReductions:
+        return LastReductions(self.size)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"size": self.size, "_entries": {}}

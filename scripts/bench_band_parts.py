@@ -1,0 +1,101 @@
+"""Where one information-plane evaluation's estimates spend their time, part by part (CPU seconds, one thread).
+
+The default run's shapes on layer-like synthetic data: N = 512 probe samples,
+X a 64-d projection, a 128-wide backbone and a 1,024-wide projector carrying
+12 latent directions plus noise, 10 classes, and a second view of the
+projector. For each band (``configs/estimator/calibrated.yaml``, the
+callback's ``BandMaker``) it times the estimate, the Gaussian bias check,
+the sampling spread (half-samples), the random rotation's matrix product and
+the re-estimate on the rotated data, each as the median of ``--repeats``
+runs after one warm-up (the rotations are drawn once and cached, as in the
+callback). CPU time of this process, so other jobs on a shared machine
+inflate it less than wall time.
+
+    python scripts/bench_band_parts.py [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from ssl_it.estimators import BandMaker
+from ssl_it.estimators.bands import _estimate_or_nan
+from ssl_it.train import CONFIG_DIR
+
+
+def layers(n: int = 512, seed: int = 0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 10, (n,), generator=g)
+    lat = torch.randn(n, 12, generator=g, dtype=torch.float64)
+    lat = lat + 2 * torch.nn.functional.one_hot(y, 10).double().repeat(1, 2)[:, :12]
+    x = lat @ torch.randn(12, 64, generator=g, dtype=torch.float64) + torch.randn(n, 64, generator=g, dtype=torch.float64)
+    bb = torch.relu(lat @ torch.randn(12, 128, generator=g, dtype=torch.float64)
+                    + 0.5 * torch.randn(n, 128, generator=g, dtype=torch.float64))
+    pj = torch.relu(bb @ torch.randn(128, 1024, generator=g, dtype=torch.float64)) + 0.3 * torch.randn(
+        n, 1024, generator=g, dtype=torch.float64)
+    z2 = pj + 0.5 * torch.randn(n, 1024, generator=g, dtype=torch.float64)
+    return {"x": x.float(), "backbone": bb.float(), "projector": pj.float(), "z2": z2.float(), "y": y}
+
+
+def parts(maker: BandMaker, est: Any, a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
+    clock = time.process_time
+    xt, yt = a.double(), b.double() if b.is_floating_point() else b
+    out = {}
+    start = clock()
+    estimate = est.estimate_with_info(xt, yt)
+    out["estimate"] = clock() - start
+    if hasattr(est, "gaussian_bias"):
+        start = clock()
+        est.gaussian_bias(xt, yt)
+        out["bias check"] = clock() - start
+    start = clock()
+    maker._sampling_sd(est, estimate, xt, yt)
+    out["sampling spread"] = clock() - start
+    for k, name in enumerate(t for t in maker.transforms if t not in est.invariances):
+        start = clock()
+        xs = maker._transform(name, xt, 2 * k)
+        ys = maker._transform(name, yt, 2 * k + 1) if yt.is_floating_point() else yt
+        out[f"{name} map"] = clock() - start
+        start = clock()
+        _estimate_or_nan(est, xs, ys)
+        out[f"{name} re-estimate"] = clock() - start
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        est = instantiate(compose("train", overrides=[]).estimator)
+    t = layers()
+    jobs = [("backbone I_XT", est["I_XT"], t["x"], t["backbone"]), ("backbone I_TY", est["I_TY"], t["backbone"], t["y"]),
+            ("projector I_XT", est["I_XT"], t["x"], t["projector"]),
+            ("projector I_TY", est["I_TY"], t["projector"], t["y"]),
+            ("views I_Z1Z2", est["I_Z1Z2"], t["projector"], t["z2"])]
+    maker = BandMaker()
+    names = ["estimate", "bias check", "sampling spread", "rotation map", "rotation re-estimate"]
+    print("| band | " + " | ".join(names) + " | total |")
+    print("|---" * (len(names) + 2) + "|")
+    totals = dict.fromkeys(names, 0.0)
+    for label, e, a, b in jobs:
+        parts(maker, e, a, b)  # warm-up: draws and caches the rotations
+        runs = [parts(maker, e, a, b) for _ in range(args.repeats)]
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        for k, v in med.items():
+            totals[k] += v
+        print(f"| {label} | " + " | ".join(f"{med[k]:.3f}" if k in med else "" for k in names)
+              + f" | {sum(med.values()):.3f} |")
+    print("| all | " + " | ".join(f"{totals[k]:.3f}" for k in names) + f" | {sum(totals.values()):.3f} |")
+
+
+if __name__ == "__main__":
+    main()
