@@ -35,7 +35,7 @@ LEAN = ["infoplane=none", "callbacks.linear_eval=null", "callbacks.knn=null", "c
 CLI_FAST = [
     "data=synthetic", "data.n_samples=64", "datamodule.batch_size=16", "datamodule.num_workers=0",
     "datamodule.probe_size=16", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
-    "callbacks.progress_bar=null", "infoplane=none", "callbacks.linear_eval=null", "torch_threads=1", "logger=none",
+    "callbacks.progress_bar=null", "infoplane=none", "callbacks.embedding_view=null", "callbacks.linear_eval=null", "torch_threads=1", "logger=none",
 ]
 
 

@@ -23,6 +23,7 @@ import pytorch_lightning as pl
 import torch
 
 from ssl_it import checks
+from ssl_it.callbacks.divergence import require_finite
 from ssl_it.callbacks.infoplane_logging import is_wandb
 from ssl_it.callbacks.infoplane_schedule import EvaluationSchedule
 from ssl_it.callbacks.probe_cache import probe_cache
@@ -115,6 +116,8 @@ class EmbeddingView(pl.Callback):
         reps = cache.representations(trainer, pl_module, "probe", self.layers)
         labels = cache.labels(trainer, pl_module, "probe")
         keep = self._subset(len(labels))
+        for layer, t in reps.items():
+            require_finite(trainer, t, f"the probe representation of layer '{layer}'")
         with threads(self.cpu_threads if pl_module.device.type == "cpu" else None):
             for layer, t in reps.items():
                 self.layouts[layer] = tsne(t[keep.to(t.device)].float(), self.perplexity,
