@@ -2,7 +2,7 @@
 
 ``configs/`` stays at the top of the source tree (it mirrors ``ssl_it/``)
 and ships inside the wheel as the package ``ssl_it.configs``, so that an
-installed ``ssl-it-train`` finds its configs (ssl_it/config_dir.py).
+installed ``ssl-it-train`` finds its configs (ssl_it/run/config_dir.py).
 ``hydra_plugins/`` holds Hydra plugins (Hydra scans that namespace).
 """
 

@@ -42,7 +42,7 @@ from ssl_it.callbacks.knn import knn_predict  # noqa: E402
 from ssl_it.callbacks.linear_eval import linear_eval_accuracy  # noqa: E402
 from ssl_it.callbacks.taps import probe_pass  # noqa: E402
 from ssl_it.data import SSLDataModule  # noqa: E402
-from ssl_it.config_dir import CONFIG_DIR  # noqa: E402
+from ssl_it.run.config_dir import CONFIG_DIR  # noqa: E402
 
 
 def locate(path: Path) -> tuple[Path, Path]:

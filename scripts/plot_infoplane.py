@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ssl_it.compare import RunRecord, load_run, plot_runs, run_labels
-from ssl_it.plotting import plot_information_plane, save_figure
-from ssl_it.trajectory import read_trajectory
+from ssl_it.analysis.compare import RunRecord, load_run, plot_runs, run_labels
+from ssl_it.analysis.plotting import plot_information_plane, save_figure
+from ssl_it.run.trajectory import read_trajectory
 
 
 def load(path: Path) -> RunRecord:

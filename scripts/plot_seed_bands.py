@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_it.compare import find_runs, load_run, markdown_table
-from ssl_it.plotting import save_figure
-from ssl_it.seed_bands import band_summary, configurations, plot_seed_bands, seed_bands
+from ssl_it.analysis.compare import find_runs, load_run, markdown_table
+from ssl_it.analysis.plotting import save_figure
+from ssl_it.analysis.seed_bands import band_summary, configurations, plot_seed_bands, seed_bands
 
 
 def main() -> None:

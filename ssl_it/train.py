@@ -7,7 +7,7 @@ classifier on the frozen features (the metric sweepers optimise; the online
 probe's accuracy when linear evaluation is switched off), or the final
 metric(s) that ``optimized_metric`` names (run_summary.py). ``prepare`` raises :class:`ConfigError` for
 anything that cannot work before a file is written; ``main`` turns failures
-into messages and exit codes (see ``ssl_it/job.py``).
+into messages and exit codes (see ``ssl_it/run/job.py``).
 """
 
 from __future__ import annotations
@@ -38,26 +38,27 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from ssl_it import run_log, run_segments
+from ssl_it.run import log_file as run_log
+from ssl_it.run import segments as run_segments
 from ssl_it.callbacks import Diverged, DivergenceGuard, StepSeed, final_results, received_signal
 from ssl_it.callbacks.taps import check_layers
-from ssl_it.checkpoint_io import AtomicCheckpointIO, describe_partial_writes, remove_partial_writes
-from ssl_it.help_text import KEYS, groups_text, keys_text
-from ssl_it.config_checks import (
+from ssl_it.run.checkpoint_io import AtomicCheckpointIO, describe_partial_writes, remove_partial_writes
+from ssl_it.run.help_text import KEYS, groups_text, keys_text
+from ssl_it.run.config_checks import (
     ConfigError, check_batch_size, check_constructor_keys, check_hardware, check_label_classes, check_probe_size,
     qualify_key, validate_config,
 )
-from ssl_it.config_dir import CONFIG_DIR
-from ssl_it.hydra_errors import one_line_errors, task_started
-from ssl_it.job import EXIT_CONFIG, EXIT_DIVERGED, Job, config_error
-from ssl_it.loggers import ResumableCSVLogger, finish_loggers
+from ssl_it.run.config_dir import CONFIG_DIR
+from ssl_it.run.hydra_errors import one_line_errors, task_started
+from ssl_it.run.job import EXIT_CONFIG, EXIT_DIVERGED, Job, config_error
+from ssl_it.run.loggers import ResumableCSVLogger, finish_loggers
 from ssl_it.module import SSLModule
-from ssl_it.preemption import EXIT_PREEMPTED, Preempted, preempted
-from ssl_it.resume import RunState, last_good_checkpoint, resolve_resume
-from ssl_it.run_dir import RUN_ID_FILE, claim, read_run_id, run_suffix
-from ssl_it.run_names import adopt_wandb_sweep_run_id, run_identity, sweep_name, wandb_sweep_id
-from ssl_it.run_summary import check_optimized_metric, finished, read_summary, returned_value, write_summary
-from ssl_it.sweep_failures import SweepJob, report
+from ssl_it.run.preemption import EXIT_PREEMPTED, Preempted, preempted
+from ssl_it.run.resume import RunState, last_good_checkpoint, resolve_resume
+from ssl_it.run.folder import RUN_ID_FILE, claim, read_run_id, run_suffix
+from ssl_it.run.names import adopt_wandb_sweep_run_id, run_identity, sweep_name, wandb_sweep_id
+from ssl_it.run.summary import check_optimized_metric, finished, read_summary, returned_value, write_summary
+from ssl_it.run.sweep_failures import SweepJob, report
 from ssl_it.threads import set_threads
 
 log = logging.getLogger(__name__)

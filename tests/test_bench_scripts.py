@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bench_highdim_builds_the_calibrated_estimator_of_each_quantity(make_cfg):
-    spec = importlib.util.spec_from_file_location("bench_highdim", ROOT / "scripts" / "bench_highdim.py")
+    spec = importlib.util.spec_from_file_location("bench_highdim", ROOT / "benchmarks" / "bench_highdim.py")
     bench = importlib.util.module_from_spec(spec)
     sys.modules["bench_highdim"] = bench  # its dataclasses look their module up
     spec.loader.exec_module(bench)  # type: ignore[union-attr]

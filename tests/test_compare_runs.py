@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from matplotlib.colors import to_hex
 
-from ssl_it.compare import RunRecord, differing_columns, plot_runs, run_labels, run_names
+from ssl_it.analysis.compare import RunRecord, differing_columns, plot_runs, run_labels, run_names
 from tests.conftest import FAST, FAST_DATA
 
 ROOT = Path(__file__).resolve().parents[1]

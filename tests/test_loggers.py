@@ -2,7 +2,7 @@ import csv
 
 import pytest
 
-from ssl_it.loggers import ResumableCSVLogger, make_wandb_logger
+from ssl_it.run.loggers import ResumableCSVLogger, make_wandb_logger
 
 
 def read(path):

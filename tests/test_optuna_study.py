@@ -14,7 +14,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState  # noqa: E402
 
 from hydra_plugins.ssl_it_sweepers.search_space import search_space, trial_overrides  # noqa: E402
-from ssl_it import optuna_study  # noqa: E402
+from ssl_it.run import optuna_study  # noqa: E402
 
 
 def test_hydra_sweeps_become_optuna_distributions():

@@ -76,7 +76,7 @@ def test_the_installed_wheel_trains_from_a_folder_outside_the_checkout(wheel, tm
     env = {k: v for k, v in os.environ.items() if k != "SSL_IT_CONFIG_DIR"}
     env.update(PYTHONPATH=str(site), WANDB_MODE="offline")
     run_dir = elsewhere / "run"
-    script = ("import runpy, sys, ssl_it, ssl_it.config_dir as c\n"
+    script = ("import runpy, sys, ssl_it, ssl_it.run.config_dir as c\n"
               "from hydra import compose, initialize_config_module\n"
               "print('ssl_it file:', ssl_it.__file__); print('config dir:', c.CONFIG_DIR)\n"
               "from hydra.core.plugins import Plugins; from hydra.plugins.sweeper import Sweeper\n"

@@ -24,7 +24,7 @@ import torch
 from omegaconf import OmegaConf
 
 from ssl_it.callbacks import Diverged
-from ssl_it.config_checks import ConfigError
+from ssl_it.run.config_checks import ConfigError
 from ssl_it.train import train
 from tests.helpers import SimulatedKill
 
@@ -233,7 +233,7 @@ def test_probe_size_larger_than_the_split_is_clamped_and_said_once_at_info(make_
 
 # ------------------------------------------------------------- loggers
 def test_wandb_with_a_refused_key_and_no_network_falls_back_offline_in_bounded_time(tmp_path, monkeypatch):
-    from ssl_it.loggers import make_wandb_logger
+    from ssl_it.run.loggers import make_wandb_logger
 
     monkeypatch.delenv("WANDB_MODE", raising=False)
     monkeypatch.setenv("WANDB_API_KEY", "0123456789abcdef" * 2 + "01234567")  # 40 characters, not a real key
@@ -358,7 +358,7 @@ def test_a_trial_that_raises_is_recorded_as_failed_and_the_study_goes_on(tmp_pat
 
 # ------------------------------------------------- unit-level promises
 def test_checkpoints_are_replaced_atomically(tmp_path, monkeypatch):
-    from ssl_it.checkpoint_io import AtomicCheckpointIO
+    from ssl_it.run.checkpoint_io import AtomicCheckpointIO
 
     io = AtomicCheckpointIO()
     target = tmp_path / "last.ckpt"
@@ -406,8 +406,8 @@ def test_each_batch_draws_the_same_random_numbers_whatever_came_before():
 
 
 def test_sweep_job_failure_or_nan_metric_is_recorded_and_optimising_sweepers_see_an_exception(tmp_path):
-    from ssl_it.job import Job
-    from ssl_it.sweep_failures import JobFailed, SweepJob, report
+    from ssl_it.run.job import Job
+    from ssl_it.run.sweep_failures import JobFailed, SweepJob, report
 
     sweep = SweepJob(num=3, sweep_dir=tmp_path, job_dir=tmp_path / "3_x", overrides=["optimizer.lr=-1"])
     assert math.isnan(Job(tmp_path / "3_x", tmp_path, sweep=sweep).failed("invalid configuration: bad", 2))
@@ -421,7 +421,7 @@ def test_sweep_job_failure_or_nan_metric_is_recorded_and_optimising_sweepers_see
 
 
 def test_a_single_run_failure_exits_with_its_status(tmp_path):
-    from ssl_it.job import EXIT_DIVERGED, Job
+    from ssl_it.run.job import EXIT_DIVERGED, Job
 
     hydra_dir = tmp_path / "outputs" / "day" / "run"
     (hydra_dir / ".hydra").mkdir(parents=True)
@@ -542,7 +542,7 @@ def test_resume_refuses_a_group_choice_even_of_a_group_without_keys_of_its_own(m
 
 
 def test_resume_compares_group_choices_with_the_saved_runs_choices():
-    from ssl_it.resume import check_overrides
+    from ssl_it.run.resume import check_overrides
 
     saved = OmegaConf.create({"run": {"choices": {"objective": "vicreg", "debug": "fast"}}, "paths": {}})
     groups = ["debug", "experiment", "objective"]
@@ -680,7 +680,7 @@ NO_KEY = {"WANDB_API_KEY": "", "NETRC": "/nonexistent/netrc", "WANDB_MODE": "onl
 
 
 def test_wandb_online_without_a_key_stops_unless_an_offline_fallback_is_allowed(tmp_path, monkeypatch, caplog):
-    from ssl_it.loggers import make_wandb_logger
+    from ssl_it.run.loggers import make_wandb_logger
 
     for key, value in NO_KEY.items():
         monkeypatch.setenv(key, value)
@@ -733,7 +733,7 @@ def test_a_key_no_constructor_takes_fails_before_anything_is_built_naming_what_t
 def test_every_option_of_every_group_passes_the_constructor_key_check():
     from hydra import compose, initialize_config_dir
 
-    from ssl_it.config_checks import check_constructor_keys
+    from ssl_it.run.config_checks import check_constructor_keys
     from ssl_it.train import CONFIG_DIR, config_groups
 
     checked = 0
@@ -762,7 +762,7 @@ def dead_pid() -> int:
 
 
 def test_stale_checkpoint_writes_of_dead_processes_are_removed_and_live_ones_kept(tmp_path):
-    from ssl_it.checkpoint_io import remove_partial_writes
+    from ssl_it.run.checkpoint_io import remove_partial_writes
 
     stale, live = tmp_path / f".last.ckpt.tmp-{dead_pid()}", tmp_path / f".last.ckpt.tmp-{os.getpid()}"
     stale.write_bytes(b"\0" * 3_000_000)
@@ -832,7 +832,7 @@ def test_sigusr1_when_configured_is_a_resumable_preemption_and_otherwise_kills(t
 
 
 def test_a_gpu_trainer_without_cuda_and_more_devices_than_there_are_name_the_key():
-    from ssl_it.config_checks import check_hardware
+    from ssl_it.run.config_checks import check_hardware
 
     with pytest.raises(ConfigError, match=r"^trainer\.accelerator=gpu: this machine has no CUDA device .* "
                                           r"use trainer=cpu"):
@@ -886,7 +886,7 @@ def test_setup_mistakes_exit_2_with_one_line_naming_the_key_and_the_fix(tmp_path
 def test_help_describes_every_config_group_and_its_most_used_keys_exist():
     from hydra import compose, initialize_config_dir
 
-    from ssl_it.help_text import GROUPS, KEYS, groups_text, option_description
+    from ssl_it.run.help_text import GROUPS, KEYS, groups_text, option_description
     from ssl_it.train import CONFIG_DIR, config_groups
 
     assert sorted(GROUPS) == config_groups()
@@ -910,7 +910,7 @@ def test_help_is_ours_not_hydras_config_dump(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--help", "objective=simclr"], cwd=tmp_path,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    from ssl_it.help_text import GROUPS, KEYS
+    from ssl_it.run.help_text import GROUPS, KEYS
 
     for group, about in GROUPS.items():
         assert f"\n{group}: {about}" in proc.stdout
@@ -923,7 +923,7 @@ def test_help_is_ours_not_hydras_config_dump(tmp_path):
 def test_trainer_plugins_from_the_config_are_kept_beside_the_atomic_checkpoint_writer(make_cfg):
     from lightning_fabric.plugins.environments import SLURMEnvironment
 
-    from ssl_it.checkpoint_io import AtomicCheckpointIO
+    from ssl_it.run.checkpoint_io import AtomicCheckpointIO
     from ssl_it.callbacks.preemption_signals import auto_requeue
     from ssl_it.train import prepare
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ssl_it import run_segments
-from ssl_it.run_summary import write_summary
-from ssl_it.trajectory import TrajectoryFile
+from ssl_it.run import segments as run_segments
+from ssl_it.run.summary import write_summary
+from ssl_it.run.trajectory import TrajectoryFile
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "lightning", "pytorch_lightning", "lightning_fabric", "hydra")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ssl_it.run_names import MAX_NAME, adopt_wandb_sweep_run_id, build_name, run_identity, sweep_name
+from ssl_it.run.names import MAX_NAME, adopt_wandb_sweep_run_id, build_name, run_identity, sweep_name
 
 CHOICES = {"objective": "vicreg", "backbone": "convnet", "estimator": "kde", "data": "mnist5k",
            "augmentation": "simclr_mnist", "optimizer": "adamw"}

@@ -9,12 +9,12 @@ import math
 import pytest
 from omegaconf import OmegaConf
 
-from ssl_it import run_segments
-from ssl_it.config_checks import ConfigError
-from ssl_it.run_summary import (
+from ssl_it.run import segments as run_segments
+from ssl_it.run.config_checks import ConfigError
+from ssl_it.run.summary import (
     check_optimized_metric, final_infoplane_metrics, returned_value, run_status, write_summary,
 )
-from ssl_it.sweep_failures import FAILED_FILE
+from ssl_it.run.sweep_failures import FAILED_FILE
 from ssl_it.train import train
 from tests.helpers import SimulatedKill
 

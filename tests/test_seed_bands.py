@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ssl_it.compare import RunRecord
-from ssl_it.seed_bands import band_summary, configurations, plot_seed_bands, seed_bands
+from ssl_it.analysis.compare import RunRecord
+from ssl_it.analysis.seed_bands import band_summary, configurations, plot_seed_bands, seed_bands
 
 
 def run(objective: str, values: list[float], saturated: list[bool], extra_step: bool = False) -> RunRecord:
@@ -73,7 +73,7 @@ def test_a_fall_inside_the_estimator_bands_is_reported_not_resolved(half: float,
 
 
 def test_compare_reads_the_last_band_of_each_layer():
-    from ssl_it.compare import last_band
+    from ssl_it.analysis.compare import last_band
 
     record = _banded("v", [1.0, 3.0, 2.0], 0.25)
     assert last_band(record.trajectory, "I_XT/backbone") == (1.75, 2.25)

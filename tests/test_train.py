@@ -11,7 +11,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ssl_it.config_checks import ConfigError
+from ssl_it.run.config_checks import ConfigError
 from ssl_it.train import train
 from tests.helpers import SimulatedKill
 from tests.wandb_files import offline_run_files, read_offline_run

@@ -1,7 +1,7 @@
 import math
 
-from ssl_it.plotting import plot_information_plane, save_figure
-from ssl_it.trajectory import COLUMNS, TrajectoryFile, read_trajectory
+from ssl_it.analysis.plotting import plot_information_plane, save_figure
+from ssl_it.run.trajectory import COLUMNS, TrajectoryFile, read_trajectory
 
 
 def rows(step: int) -> list[dict]:

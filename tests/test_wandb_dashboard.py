@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ssl_it.callbacks.infoplane_logging import WANDB_COLUMNS
+from ssl_it.callbacks.infoplane.sinks import WANDB_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

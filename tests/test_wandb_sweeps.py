@@ -13,7 +13,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from ssl_it.run_summary import check_optimized_metric
+from ssl_it.run.summary import check_optimized_metric
 from tests.conftest import FAST, FAST_DATA
 from tests.wandb_files import iter_payloads, offline_run_files, read_offline_run
 

@@ -18,7 +18,7 @@ from ssl_it.callbacks import (
 )
 from ssl_it.estimators import KDEMI
 from ssl_it.objectives.base import Objective
-from ssl_it.resume import upgrade_saved_config
+from ssl_it.run.resume import upgrade_saved_config
 from ssl_it.train import CONFIG_DIR, build_callbacks, build_objective, callback_nodes, train
 
 TRAIN_PY = Path(__file__).resolve().parents[1] / "ssl_it" / "train.py"

@@ -5,7 +5,7 @@
 1. open the study ``sqlite:///<sweep dir>/optuna.db`` (``load_if_exists``;
    a file that cannot be read stops the sweep with one line naming it,
    exit 2), and after a kill mark the trials left ``RUNNING`` as failed and
-   queue their parameters again (``ssl_it.optuna_study``);
+   queue their parameters again (``ssl_it.run.optuna_study``);
 2. ask ``n_jobs`` trials at a time, each a command line of sampled values
    (``hydra.sweeper.params`` and ``-m`` sweeps, Hydra's grammar:
    ``search_space``) plus the fixed overrides;
@@ -76,7 +76,7 @@ class OptunaSweeper(Sweeper):
     def sweep(self, arguments: List[str]) -> None:
         from hydra_plugins.ssl_it_sweepers.search_space import search_space
 
-        from ssl_it import optuna_study
+        from ssl_it.run import optuna_study
 
         assert self.config is not None
         space, fixed = search_space(self.params, arguments)

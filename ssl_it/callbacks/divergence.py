@@ -8,7 +8,7 @@ applies a non-finite update and long before the epoch-end checkpoint, the
 last checkpoint on disk holds the last good weights.
 
 Cost: one sum per tensor and one device-to-host sync of a scalar per check
-(``python scripts/bench_divergence_guard.py`` compares a step with and without).
+(``python benchmarks/bench_divergence_guard.py`` compares a step with and without).
 Under DDP the decision is reduced across ranks, so every rank stops together.
 """
 

@@ -7,7 +7,7 @@ still time. Lightning handles SIGTERM (the running batch ends, then
 ``SIGTERMException``); any other signal is left to its default action,
 which for SIGUSR1 is to kill the process. With ``signals: [USR1]`` this
 callback hands SIGUSR1 to Lightning's SIGTERM handler, so the run ends as a
-SIGTERM would (``ssl_it/preemption.py``: ``summary.json`` with ``status:
+SIGTERM would (``ssl_it/run/preemption.py``: ``summary.json`` with ``status:
 preempted``, the checkpoint to resume from, exit 143). When Lightning's
 SLURM auto-requeue is on, its own handler of the requeue signal (SIGUSR1 by
 default) saves a checkpoint and requeues the job; this callback then stays
@@ -24,17 +24,11 @@ from typing import Any
 
 import pytorch_lightning as pl
 
+from ssl_it.run.preemption import auto_requeue
+
 
 log = logging.getLogger(__name__)
 CATCHABLE = ("USR1", "USR2")
-
-
-def auto_requeue(trainer: Any) -> bool:
-    """Whether Lightning's SLURM auto-requeue handles this run's requeue signal."""
-    from lightning_fabric.plugins.environments import SLURMEnvironment
-
-    env = trainer._accelerator_connector.cluster_environment
-    return isinstance(env, SLURMEnvironment) and bool(env.auto_requeue)
 
 
 def signal_number(name: str) -> signal.Signals:

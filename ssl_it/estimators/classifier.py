@@ -294,7 +294,7 @@ class ClassifierMI(MIEstimator):
     docs/results/estimators-highdim.md, "many classes").
 
     Why this probe and not a multinomial logistic regression fitted by
-    L-BFGS: on the subspace-mixture tasks of ``scripts/bench_highdim.py`` it
+    L-BFGS: on the subspace-mixture tasks of ``benchmarks/bench_highdim.py`` it
     gave a tighter bound in high dimension (the reduced rank exploits label
     information confined to a few directions) at a fraction of the cost (one
     eigendecomposition per fit serves the whole penalty grid); see
@@ -311,7 +311,7 @@ class ClassifierMI(MIEstimator):
     (all N rows, no labels). No label takes part, so each held-out label is
     still predicted by a model that never saw it and the bound still holds.
     The N // 4 cap halves the cost at N = 512 (128 axes instead of 256) for
-    the same bound there (scripts/bench_highdim.py, mixtures at N = 512),
+    the same bound there (benchmarks/bench_highdim.py, mixtures at N = 512),
     while larger probe sets keep up to ``max_dim`` axes, which they use.
 
     Non-linear label information (``nonlinear=True``): a second probe of

@@ -189,7 +189,7 @@ class KSGMI(MIEstimator):
     is added then. Its regime: low-dimensional data with atoms, e.g. a
     deterministic map of a few distinct inputs, where ``I = H(X)`` is
     finite; with a density it behaves like KSG with ``log`` for ``psi``.
-    Measured (scripts/bench_highdim.py, x uniform on 64 points of the line,
+    Measured (benchmarks/bench_highdim.py, x uniform on 64 points of the line,
     T = tanh(w x + b), truth log 64 = 4.159): 3.857 / 4.095 / 4.144 at
     N = 512 / 2,048 / 8,192 with a spread of 0.001-0.02, against 4.146-4.150
     (spread 0.005-0.03) for the jittered KSG; on the embedded Gaussian

@@ -76,7 +76,7 @@ def test_binning_respects_log_n_and_h_y_and_taps_named_layers(make_cfg, tmp_path
 
 
 def test_unknown_layer_fails_before_training(make_cfg):
-    from ssl_it.config_checks import ConfigError
+    from ssl_it.run.config_checks import ConfigError
 
     with pytest.raises((ConfigError, ValueError), match=r"infoplane\.layers"):
         train(make_cfg("infoplane.layers=[backbone.nope]"))

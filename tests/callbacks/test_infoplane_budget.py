@@ -8,9 +8,9 @@ import json
 import pytest
 import torch
 
-from ssl_it.callbacks.infoplane_budget import (ProbeSizer, choose_probe_size, cost_exponent, evaluations_in_run,
+from ssl_it.callbacks.infoplane.budget import (ProbeSizer, choose_probe_size, cost_exponent, evaluations_in_run,
                                                stratified_subset)
-from ssl_it.config_checks import ConfigError
+from ssl_it.run.config_checks import ConfigError
 from ssl_it.train import train
 
 

@@ -8,9 +8,9 @@ import math
 import torch
 from torch import nn
 
-from ssl_it.callbacks import infoplane as infoplane_module
+from ssl_it.callbacks.infoplane import callback as infoplane_module
 from ssl_it.callbacks.infoplane import InformationPlane
-from ssl_it.trajectory import TrajectoryFile
+from ssl_it.run.trajectory import TrajectoryFile
 from ssl_it.estimators import BinningMI
 from tests.callbacks.fakes import TinyModel, fake_trainer
 

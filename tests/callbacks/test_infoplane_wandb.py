@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from ssl_it.callbacks.infoplane_logging import WANDB_COLUMNS
-from ssl_it.trajectory import read_trajectory
+from ssl_it.callbacks.infoplane.sinks import WANDB_COLUMNS
+from ssl_it.run.trajectory import read_trajectory
 from ssl_it.train import train
 from tests.wandb_files import offline_run_files, read_offline_run
 
@@ -74,7 +74,7 @@ def test_trajectory_rows_in_wandb_match_infoplane_csv(make_cfg, tmp_path, monkey
 def test_wandb_rows_name_the_objective_as_the_config_and_tags_do(make_cfg):
     from hydra.utils import instantiate
 
-    from ssl_it.run_names import run_identity
+    from ssl_it.run.names import run_identity
     from ssl_it.train import build_estimator
 
     cfg = make_cfg("objective=barlow_twins", "logger=wandb")

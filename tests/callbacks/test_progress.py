@@ -9,7 +9,7 @@ from pathlib import Path
 from pytorch_lightning.callbacks import RichProgressBar
 
 from ssl_it.callbacks import LossProgressBar
-from ssl_it.resume import resolve_resume
+from ssl_it.run.resume import resolve_resume
 from ssl_it.train import build
 
 

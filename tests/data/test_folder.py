@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ssl_it.config_checks import ConfigError
+from ssl_it.run.config_checks import ConfigError
 from ssl_it.data import ImageFolder
 from torchvision.io import read_file
 

@@ -79,7 +79,7 @@ def test_continuous_y_is_rejected_naming_y_kind() -> None:
 
 @pytest.mark.parametrize(
     ("sep", "bias", "sd"),
-    # Bench cell "mixture sep=... D=64", N = 512 (scripts/bench_highdim.py; its 3 seeds gave -0.131 / sd 0.054
+    # Bench cell "mixture sep=... D=64", N = 512 (benchmarks/bench_highdim.py; its 3 seeds gave -0.131 / sd 0.054
     # at sep 0.75), re-measured over seeds 0-11 for a steadier spread: sep 0.75 (truth 0.695) mean 0.530,
     # sd 0.054; sep 1.5 (truth 1.459) mean 1.344, sd 0.044.
     [(0.75, -0.165, 0.054), (1.5, -0.115, 0.044)],

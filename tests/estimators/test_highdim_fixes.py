@@ -173,7 +173,7 @@ def test_calibrated_config_holds_one_estimator_per_quantity(make_cfg) -> None:
 
 @pytest.mark.parametrize(
     ("latent", "embedding", "bias", "sd"),
-    # Bench cell "channel k=... 64x256", N = 512 (scripts/bench_highdim.py, pca_ksg; its 3 seeds gave
+    # Bench cell "channel k=... 64x256", N = 512 (benchmarks/bench_highdim.py, pca_ksg; its 3 seeds gave
     # -0.484 / sd 0.027 and -0.067 / sd 0.033), re-measured over seeds 0-11 for a steadier spread:
     # k = 4 linear mean 1.540 of 2.043, sd 0.042; k = 1 tanh mean 0.471 of 0.511, sd 0.049.
     [(4, "linear", -0.504, 0.042), (1, "tanh", -0.040, 0.049)],

@@ -7,8 +7,8 @@ around ``EmbeddingView._draw``: t-SNE of every tapped layer, the figure, the
 W&B image) as a share of the run without it. On a shared machine the ratio
 of two single runs moves by +-10 %; the in-callback share does not.
 
-    python scripts/bench_embedding_view.py                            # default run
-    python scripts/bench_embedding_view.py callbacks.embedding_view.max_points=512
+    python benchmarks/bench_embedding_view.py                            # default run
+    python benchmarks/bench_embedding_view.py callbacks.embedding_view.max_points=512
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ at the end of every level (dots), the truth (black) and InfoNCE's
 log(64) ceiling (dashed).
 
 Usage:
-    python scripts/bench_mi_staircase.py [--steps 1000] [--out outputs/bench/staircase.png]
+    python benchmarks/bench_mi_staircase.py [--steps 1000] [--out outputs/bench/staircase.png]
 """
 
 from __future__ import annotations

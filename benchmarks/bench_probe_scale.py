@@ -1,7 +1,7 @@
 """Memory and time of the measuring callbacks' own code at probe sets of 512-8,192.
 
-    python scripts/bench_probe_scale.py                     # N = 512, 2048, 8192
-    python scripts/bench_probe_scale.py --sizes 8192 --estimator kde
+    python benchmarks/bench_probe_scale.py                     # N = 512, 2048, 8192
+    python benchmarks/bench_probe_scale.py --sizes 8192 --estimator kde
 
 Each N runs in a fresh subprocess: one information-plane evaluation (the probe
 forward pass, a 25,088-wide convolutional tap projected to ``max_dim`` =

@@ -26,9 +26,9 @@ from typing import Any
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
-from ssl_it.plotting import point_saturated
-from ssl_it.run_summary import final_infoplane_metrics, read_summary, run_status
-from ssl_it.trajectory import read_trajectory
+from ssl_it.analysis.plotting import point_saturated
+from ssl_it.run.summary import final_infoplane_metrics, read_summary, run_status
+from ssl_it.run.trajectory import read_trajectory
 
 # groups whose option a run without ``run.choices`` is known by (from its _target_)
 GROUPS = ("objective", "backbone", "estimator", "data", "augmentation", "optimizer", "scheduler")
@@ -228,7 +228,7 @@ def plot_runs(
 ) -> Figure:
     """One panel per layer; each run's trajectory in its own colour, from a
     square first point to a large last point; saturated points hollow, as in
-    every figure of ssl_it (:func:`ssl_it.plotting.point_saturated`);
+    every figure of ssl_it (:func:`ssl_it.analysis.plotting.point_saturated`);
     probe-set ceilings dashed."""
     scale = 1 / 0.6931471805599453 if units == "bits" else 1.0
     planes = [[r for r in run.trajectory if r.get("I_XT") is not None and r.get("I_TY") is not None] for run in runs]

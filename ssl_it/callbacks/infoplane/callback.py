@@ -49,20 +49,20 @@ import torch
 from pytorch_lightning.utilities import rank_zero_info
 
 from ssl_it import checks
-from ssl_it.callbacks import infoplane_rows as rows_lib
+from ssl_it.callbacks.infoplane import rows as rows_lib
 from ssl_it.callbacks.divergence import require_finite
-from ssl_it.callbacks.infoplane_dpi import DataProcessingCheck
-from ssl_it.callbacks.infoplane_dpi import layer_pairs as dpi_layer_pairs
-from ssl_it.callbacks.infoplane_budget import ProbeChoice, ProbeSizer, evaluations_in_run
-from ssl_it.callbacks.infoplane_logging import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
-from ssl_it.callbacks.infoplane_probe import ProbeSet, WideLayerProjection, probe_set
-from ssl_it.callbacks.infoplane_schedule import EvaluationSchedule
+from ssl_it.callbacks.infoplane.dpi import DataProcessingCheck
+from ssl_it.callbacks.infoplane.dpi import layer_pairs as dpi_layer_pairs
+from ssl_it.callbacks.infoplane.budget import ProbeChoice, ProbeSizer, evaluations_in_run
+from ssl_it.callbacks.infoplane.sinks import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
+from ssl_it.callbacks.infoplane.probe import ProbeSet, WideLayerProjection, probe_set
+from ssl_it.callbacks.infoplane.schedule import EvaluationSchedule
 from ssl_it.callbacks.probe_cache import probe_cache, probe_data
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.estimators import BandMaker, MIEstimator, effective_rank, gaussian_entropy
 from ssl_it.estimators.bands import TRANSFORMS
 from ssl_it.threads import threads
-from ssl_it.trajectory import TrajectoryFile, final_metrics, read_trajectory
+from ssl_it.run.trajectory import TrajectoryFile, final_metrics, read_trajectory
 
 
 class InformationPlane(pl.Callback):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """MI estimators in the information plane's regime: 64-2,048 dimensions, N = 512-8,192.
 
-    python scripts/bench_highdim.py [--quick] [--out outputs/bench/highdim.md]
+    python benchmarks/bench_highdim.py [--quick] [--out outputs/bench/highdim.md]
 
 Tasks (``ssl_it.synthetic``, truths in nats):
 
@@ -26,7 +26,7 @@ N = 512 for d = 128 and d = 2,048. One torch thread throughout (the
 callback's setting). Raw rows go to ``<out>.jsonl`` as they are computed
 (``--resume`` skips rows already there), tables to ``<out>``.
 
-``--sections layers`` runs ``scripts/bench_layers.py`` instead: the default
+``--sections layers`` runs ``benchmarks/bench_layers.py`` instead: the default
 estimators with their bands on layers shaped like real ones (signal
 directions in full-rank noise, noise ladders, non-linear labels, many and
 imbalanced classes, heavy tails, more atoms than N).
@@ -470,7 +470,7 @@ def report(log: Log, out: Path, names: list[str], quick: bool, wall: float) -> N
     inv_lines, worst = invariance_table(log.rows, names)
     time_lines, times = timing_table(log.rows, names)
     text = ["# MI estimators in the information plane's regime", "",
-            f"`python scripts/bench_highdim.py{' --quick' if quick else ''}` on {platform.processor() or platform.machine()}, "
+            f"`python benchmarks/bench_highdim.py{' --quick' if quick else ''}` on {platform.processor() or platform.machine()}, "
             f"torch {torch.__version__}, 1 thread; {sum(r.get('seconds', 0.0) for r in log.rows) / 3600:.1f} h "
             f"inside the estimators (this invocation: {wall / 60:.0f} min). Cells: mean ± sd over seeds "
             "(relative bias; mean seconds per call; seeds within 2 % of the estimator's ceiling).", "",
@@ -510,7 +510,7 @@ def main() -> None:
     start = time.perf_counter()
     sections = args.sections.split(",")
     if "layers" in sections:
-        import bench_layers  # scripts/ is on the path when this file runs as a script
+        import bench_layers  # benchmarks/ is on the path when this file runs as a script
 
         bench_layers.run(out.with_name("layers.md"), args.quick, args.resume)
         sections.remove("layers")

@@ -1,6 +1,6 @@
 """Wall time of the result scripts, against the same scripts with Lightning imported first.
 
-    python scripts/bench_result_scripts.py outputs/multirun/DATE/TIME [--repeats 3] \
+    python benchmarks/bench_result_scripts.py outputs/multirun/DATE/TIME [--repeats 3] \
         [--out outputs/bench/result_scripts.md]
 
 Each script runs in a fresh interpreter (what a user pays: start-up,
@@ -8,7 +8,7 @@ imports, reading the runs, drawing, writing), on the given sweep folder:
 ``compare_runs.py`` on the sweep, ``plot_infoplane.py`` on its first two runs,
 ``plot_seed_bands.py --group objective`` on the sweep. The baseline runs the
 same script after ``import ssl_it.callbacks`` (which imports torch and
-Lightning): what every result script paid while ``ssl_it.compare`` read the
+Lightning): what every result script paid while ``ssl_it.analysis.compare`` read the
 trajectory through ``ssl_it.callbacks``. Median of ``--repeats`` runs each;
 outputs go to a temporary folder.
 """

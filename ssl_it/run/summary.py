@@ -26,9 +26,9 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from ssl_it import run_segments
-from ssl_it.sweep_failures import FAILED_FILE
-from ssl_it.trajectory import final_metrics
+from ssl_it.run import segments as run_segments
+from ssl_it.run.sweep_failures import FAILED_FILE
+from ssl_it.run.trajectory import final_metrics
 
 SUMMARY_FILE = "summary.json"
 _PLANE_METRIC = re.compile(r"final/infoplane/(.+)/(I_XT|I_TY|I_Z1Z2)")

@@ -1,12 +1,12 @@
 """KSG with the max-norm against KSG with per-space Euclidean distances.
 
-    python scripts/bench_ksg_metric.py
+    python benchmarks/bench_ksg_metric.py
 
 Correlated Gaussians with true MI 1 nat (``ssl_it.synthetic``), d = 5+5 and
 25+25, N = 1,000 / 5,000 / 10,000, three seeds, k = 3, algorithm 1. Prints a
 markdown table of mean +- sd of the estimates and the mean wall time of each
 metric. benchmark-mi's KSG (Euclidean) on the same task, from
-``scripts/bench_estimators.py``: 0.766 / 0.811 / 0.874 at d = 5 and
+``benchmarks/bench_estimators.py``: 0.766 / 0.811 / 0.874 at d = 5 and
 0.260 / 0.334 / 0.316 at d = 25.
 """
 

@@ -1,6 +1,6 @@
 """Throughput of the two view paths per CPU core, and the cores one GPU needs.
 
-    python scripts/bench_views.py [--repeats 3] [--out outputs/bench/views.md]
+    python benchmarks/bench_views.py [--repeats 3] [--out outputs/bench/views.md]
 
 Everything runs on ONE thread (one core). For each view size (32, 96, 224
 px) and pipeline (simclr: 2 views; multicrop: 2 global + 6 local views) it

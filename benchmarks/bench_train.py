@@ -1,6 +1,6 @@
 """What the framework costs: ssl_it's module + Trainer against a bare PyTorch loop.
 
-    python scripts/bench_train.py [--repeats 5] [--threads 1] [--out outputs/bench/train.md]
+    python benchmarks/bench_train.py [--repeats 5] [--threads 1] [--out outputs/bench/train.md]
 
 Both loops train the same components (backbone, objective with its heads,
 AdamW, warm-up + cosine schedule, the objective's post-step update) on the
@@ -40,7 +40,7 @@ from pytorch_lightning.callbacks import LearningRateMonitor, RichProgressBar
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ssl_it.data import SSLDataModule  # noqa: E402
-from ssl_it.loggers import ResumableCSVLogger  # noqa: E402
+from ssl_it.run.loggers import ResumableCSVLogger  # noqa: E402
 from ssl_it.module import SSLModule  # noqa: E402
 from ssl_it.optim import decay_and_no_decay_groups  # noqa: E402
 from ssl_it.train import CONFIG_DIR, build_objective  # noqa: E402

@@ -11,7 +11,7 @@ runs after one warm-up (the rotations are drawn once and cached, as in the
 callback). CPU time of this process, so other jobs on a shared machine
 inflate it less than wall time.
 
-    python scripts/bench_band_parts.py [--repeats 3]
+    python benchmarks/bench_band_parts.py [--repeats 3]
 """
 
 from __future__ import annotations

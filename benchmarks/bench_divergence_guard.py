@@ -1,6 +1,6 @@
 """Cost of the divergence guard and the per-batch reseeding, against a training step.
 
-    python scripts/bench_divergence_guard.py [backbone=resnet18] [datamodule.batch_size=256]
+    python benchmarks/bench_divergence_guard.py [backbone=resnet18] [datamodule.batch_size=256]
 
 Builds the configured backbone and objective (default: convnet + VICReg,
 batch 128 of 1x28x28 inputs), then times, in the same process, one

@@ -14,11 +14,11 @@ median band width, and how many evaluations the data-processing check
 flagged (``dpi_*``: a downstream layer above its upstream one beyond both
 bands), with the raw gap ``downstream - upstream`` at each evaluation.
 
-    python scripts/bench_infoplane.py                       # default run
-    python scripts/bench_infoplane.py --repeats 2           # off, on, off, on: medians (a shared machine)
-    python scripts/bench_infoplane.py --profile             # one run with it: where the callback's time goes
-    python scripts/bench_infoplane.py trainer.max_epochs=3  # shorter
-    python scripts/bench_infoplane.py estimator=calibrated estimator@estimator.I_TY=ksg
+    python benchmarks/bench_infoplane.py                       # default run
+    python benchmarks/bench_infoplane.py --repeats 2           # off, on, off, on: medians (a shared machine)
+    python benchmarks/bench_infoplane.py --profile             # one run with it: where the callback's time goes
+    python benchmarks/bench_infoplane.py trainer.max_epochs=3  # shorter
+    python benchmarks/bench_infoplane.py estimator=calibrated estimator@estimator.I_TY=ksg
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 
 from ssl_it.callbacks.infoplane import InformationPlane
-from ssl_it.callbacks.infoplane_rows import QUANTITIES
-from ssl_it.trajectory import read_trajectory
+from ssl_it.callbacks.infoplane.rows import QUANTITIES
+from ssl_it.run.trajectory import read_trajectory
 from ssl_it.train import CONFIG_DIR, train
 
 SPENT: list[float] = []

@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]
+"""The ``ssl_it`` package folder."""
 
 
 def config_dir() -> str:

@@ -19,8 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ssl_it.callbacks.infoplane_rows import QUANTITIES
-from ssl_it.plotting import plot_information_plane, save_figure
+from ssl_it.callbacks.infoplane.rows import QUANTITIES
+from ssl_it.analysis.plotting import plot_information_plane, save_figure
 
 SCALARS = ("I_XT", "I_TY", "I_Z1Z2", "H_gauss", "effective_rank")
 WANDB_COLUMNS = [
@@ -66,7 +66,7 @@ def draw_figure(rows: list[dict[str, Any]], path: Path, title: str, tolerance: f
 
 
 def is_wandb(logger: Any) -> bool:
-    """Lightning's ``WandbLogger`` or a subclass (``ssl_it.loggers.FlatConfigWandbLogger``),
+    """Lightning's ``WandbLogger`` or a subclass (``ssl_it.run.loggers.FlatConfigWandbLogger``),
     recognised without importing wandb."""
     return any(cls.__name__ == "WandbLogger" for cls in type(logger).__mro__)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
-from ssl_it.compare import RunRecord, differing_columns
+from ssl_it.analysis.compare import RunRecord, differing_columns
 
 QUANTITY_FLAGS = {"I_XT": "saturated_XT", "I_TY": "saturated_TY", "I_Z1Z2": "saturated_Z1Z2"}
 PANELS = {"I_XT": "I(X;T)", "I_TY": "I(T;Y)", "I_Z1Z2": "I(Z1;Z2)"}

@@ -17,7 +17,7 @@ estimators, ours and bmi's, run only at N = ``--neural-n`` (5,000) and with
 (its joint histogram has bins^(2d) cells).
 
 Usage:
-    python scripts/bench_estimators.py [--quick] [--out outputs/bench/estimators.md]
+    python benchmarks/bench_estimators.py [--quick] [--out outputs/bench/estimators.md]
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ def main() -> None:
         r.update(task=task, dim=dim, n=n, true_mi=mi, abs_error=abs(r["estimate"] - mi))
     header = (f"# MI estimator benchmark\n\nMachine: {os.cpu_count()}-core CPU (shared), {platform.platform()}. "
               f"Date: {time.strftime('%Y-%m-%d')}. Versions: {versions(args.bmi_python)}.\n\n"
-              f"Command: `python scripts/bench_estimators.py{' --quick' if args.quick else ''}`; "
+              f"Command: `python benchmarks/bench_estimators.py{' --quick' if args.quick else ''}`; "
               f"neural estimators at N={neural_n} only, {args.neural_steps} steps (ours: batch 128, separable "
               f"critic 2x128; bmi: its defaults, batch 256). ssl_it side took {ours_s:.0f} s. {note}.\n\n"
               "Tasks: gaussian (MI 1 nat), student_t (df 3, Gaussian part 0.5 nat), cubic (x^3, y^3 of the "

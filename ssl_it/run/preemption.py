@@ -20,11 +20,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ssl_it.callbacks.preemption_signals import auto_requeue
-from ssl_it.resume import checkpoint_epoch
-from ssl_it.run_summary import write_summary
+from ssl_it.run.resume import checkpoint_epoch
+from ssl_it.run.summary import write_summary
 
 EXIT_PREEMPTED = 143
+
+
+def auto_requeue(trainer: Any) -> bool:
+    """Whether Lightning's SLURM auto-requeue handles this run's requeue signal."""
+    from lightning_fabric.plugins.environments import SLURMEnvironment
+
+    env = trainer._accelerator_connector.cluster_environment
+    return isinstance(env, SLURMEnvironment) and bool(env.auto_requeue)
 
 
 class Preempted(RuntimeError):

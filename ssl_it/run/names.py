@@ -27,7 +27,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from ssl_it.run_dir import RUN_ID_FILE
+from ssl_it.run.folder import RUN_ID_FILE
 
 NAME_GROUPS = ("objective", "backbone", "estimator")
 TAG_GROUPS = ("objective", "backbone", "estimator", "data", "augmentation")

@@ -20,7 +20,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from ssl_it.config_checks import ConfigError
+from ssl_it.run.config_checks import ConfigError
 
 RUN_ID_FILE = "wandb_run_id.txt"
 HYDRA_FILES = (".hydra", "train.log")

