@@ -1,7 +1,7 @@
 """A 2-D picture of the probe set per tapped layer, at each information-plane evaluation.
 
 At the steps the information plane is measured (the same schedule:
-``infoplane_schedule``; the config node follows the ``infoplane`` settings),
+``infoplane.schedule``; the config node follows the ``infoplane`` settings),
 the probe representations of each layer come from the shared probe pass
 (``probe_cache``: no forward pass of its own when the information plane
 runs at that step), a fixed subset of ``max_points`` probe samples is laid

@@ -2,8 +2,8 @@
 
 One row per layer per evaluation (and one ``views`` row for ``I(Z1;Z2)``),
 with, per quantity, the estimator, its bound kind, the ceiling, the
-``saturated`` flag (``infoplane_rows``), the band columns and the
-data-processing check (``infoplane_dpi``). Flushed and fsync'ed after every
+``saturated`` flag (``infoplane.rows``), the band columns and the
+data-processing check (``infoplane.dpi``). Flushed and fsync'ed after every
 evaluation, so a killed run keeps every finished point. On resume the file is
 cut back to the rows the checkpoint knew about, so the trajectory continues
 with no duplicated and no missing evaluations.

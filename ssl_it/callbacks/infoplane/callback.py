@@ -1,6 +1,6 @@
 """The information-plane callback: I(X;T) and I(T;Y) per layer over training.
 
-At each evaluation (``infoplane_schedule``: before training, at log-spaced
+At each evaluation (``infoplane.schedule``: before training, at log-spaced
 steps early on, every ``every_n_epochs`` epochs) the fixed probe set is passed
 through the model in eval mode without gradients (one pass per step, shared
 with the embedding diagnostics: ``probe_cache``), and for every tapped layer
@@ -18,15 +18,15 @@ Each quantity may have its own estimator. What a number means depends on it
 (docs/design.md §2): every row records, per quantity, the estimator, its
 bound kind, the ceiling (the smaller of the quantity's bound on the probe
 set and the estimator's own) and a ``saturated`` flag for values within
-``saturation_tolerance`` of it (``infoplane_rows``; a warning names the
+``saturation_tolerance`` of it (``infoplane.rows``; a warning names the
 layer once), and a band (``ssl_it.estimators.bands``: sampling and
 invariance spread). Layer pairs where one is a function of the other are
-checked against the data-processing inequality (``infoplane_dpi``). Rows are appended to ``infoplane.csv`` (fsync'ed), kept in
-memory for ``infoplane.png`` and sent to the loggers (``infoplane_logging``).
+checked against the data-processing inequality (``infoplane.dpi``). Rows are appended to ``infoplane.csv`` (fsync'ed), kept in
+memory for ``infoplane.png`` and sent to the loggers (``infoplane.sinks``).
 Neural estimators are warm-started: one deep copy per (layer, quantity)
 keeps its critic between evaluations and in the checkpoint. The estimates
 may use a subset of the probe set (``probe_size``; ``"auto"`` sizes it from
-a time share, ``infoplane_budget``).
+a time share, ``infoplane.budget``).
 
 The file is longer than most because the evaluation's flow (schedule,
 held evaluations of ``"auto"``, rows, logging, state) is one sequence that
@@ -115,12 +115,12 @@ class InformationPlane(pl.Callback):
         dpi_pairs: ``[[upstream, downstream], ...]`` tapped layers where the
             downstream one is a function of the upstream one, checked
             against the data-processing inequality at every evaluation
-            (``infoplane_dpi``); ``None``: backbone -> projector.
+            (``infoplane.dpi``); ``None``: backbone -> projector.
         probe_size: how many of the probe samples the estimates use:
             ``None`` all of them (``datamodule.probe_size``), an integer
             that many (a seeded stratified subset), or ``"auto"``: the
             largest that keeps the callback within ``time_share`` of the
-            run (``infoplane_budget``; chosen once, after ``auto_after_steps``
+            run (``infoplane.budget``; chosen once, after ``auto_after_steps``
             timed training steps; evaluations due before that are held and
             estimated then, at the chosen size).
         time_share: the share of the run's time ``probe_size="auto"`` may spend.
