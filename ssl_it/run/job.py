@@ -26,8 +26,8 @@ from pathlib import Path
 
 from ssl_it.run import log_file as run_log
 from ssl_it.run.config_checks import ConfigError
-from ssl_it.run.resume import RunState
 from ssl_it.run.folder import remove_if_only_hydra
+from ssl_it.run.resume import RunState
 from ssl_it.run.sweep_failures import JobFailed, SweepJob
 
 log = logging.getLogger("ssl_it")

@@ -27,8 +27,6 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from ssl_it.run.folder import RUN_ID_FILE
-
 NAME_GROUPS = ("objective", "backbone", "estimator")
 TAG_GROUPS = ("objective", "backbone", "estimator", "data", "augmentation")
 # overrides that say where a run writes or how it is logged, not what it is

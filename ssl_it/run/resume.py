@@ -36,8 +36,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ssl_it.run.checkpoint_io import describe_partial_writes
 from ssl_it.run.config_checks import ConfigError
-from ssl_it.run.relocate import relocate
 from ssl_it.run.folder import read_run_id
+from ssl_it.run.relocate import relocate
 
 CONFIG_FILE = "config.yaml"
 
