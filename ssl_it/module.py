@@ -13,9 +13,9 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities.types import OptimizerLRScheduler
 from torch import nn
 from torch.optim import Optimizer
-from pytorch_lightning.utilities.types import OptimizerLRScheduler
 from torch.optim.lr_scheduler import LRScheduler
 
 from ssl_it.objectives import Objective

@@ -15,7 +15,6 @@ from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 MARKERS = "os^Dv<>phP*X"
 STYLES = ["-", "--", ":", "-."]

@@ -24,8 +24,8 @@ import torch
 
 from ssl_it import checks
 from ssl_it.callbacks.divergence import require_finite
-from ssl_it.callbacks.infoplane.sinks import is_wandb
 from ssl_it.callbacks.infoplane.schedule import EvaluationSchedule
+from ssl_it.callbacks.infoplane.sinks import is_wandb
 from ssl_it.callbacks.probe_cache import probe_cache
 from ssl_it.callbacks.tsne import tsne
 from ssl_it.threads import threads

@@ -26,7 +26,6 @@ import pytorch_lightning as pl
 
 from ssl_it.run.preemption import auto_requeue
 
-
 log = logging.getLogger(__name__)
 CATCHABLE = ("USR1", "USR2")
 

@@ -11,6 +11,7 @@ from ssl_it import checks
 from ssl_it.estimators.base import MIEstimator, Pair, YKind
 from ssl_it.estimators.pairwise import Scale, layer_scale, row_chunks, sq_dists
 
+
 def mixture_entropy_bounds(
     t: torch.Tensor, noise_var: float, groups: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:

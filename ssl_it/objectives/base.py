@@ -17,7 +17,6 @@ from torch import nn
 
 from ssl_it.objectives.distributed import gather
 
-
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _Loss = TypeVar("_Loss", torch.Tensor, dict[str, torch.Tensor])
