@@ -24,7 +24,7 @@ when a sweep starts, not at every start of ``train.py``.
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.plugins import Plugins
@@ -37,14 +37,14 @@ from omegaconf import DictConfig, OmegaConf
 @dataclass
 class OptunaSweeperConf:
     _target_: str = "hydra_plugins.ssl_it_sweepers.optuna_sweeper.OptunaSweeper"
-    storage: Optional[str] = None  # an Optuna storage URL (null: in memory, nothing to resume)
+    storage: str | None = None  # an Optuna storage URL (null: in memory, nothing to resume)
     study_name: str = "ssl_it"
     direction: Any = "maximize"  # or a list, one per value the training function returns
     n_trials: int = 20  # finished trials the study should hold (earlier sessions' included)
     n_jobs: int = 1  # trials asked and launched together
     max_failure_rate: float = 1.0  # stop when more than this share of this session's trials failed
     sampler: Any = None  # an Optuna sampler (a node with _target_); null: TPE
-    params: Dict[str, str] = field(default_factory=dict)  # key -> Hydra sweep, e.g. tag(log, interval(1e-4, 1e-2))
+    params: dict[str, str] = field(default_factory=dict)  # key -> Hydra sweep, e.g. tag(log, interval(1e-4, 1e-2))
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="ssl_it_optuna", node=OptunaSweeperConf, provider="ssl_it")
@@ -53,8 +53,8 @@ ConfigStore.instance().store(group="hydra/sweeper", name="ssl_it_optuna", node=O
 class OptunaSweeper(Sweeper):
     """See the module docstring; arguments as :class:`OptunaSweeperConf`."""
 
-    def __init__(self, storage: Optional[str], study_name: str, direction: Any, n_trials: int, n_jobs: int,
-                 max_failure_rate: float, sampler: Any, params: Dict[str, str]) -> None:
+    def __init__(self, storage: str | None, study_name: str, direction: Any, n_trials: int, n_jobs: int,
+                 max_failure_rate: float, sampler: Any, params: dict[str, str]) -> None:
         for key, value, low in (("n_trials", n_trials, 0), ("n_jobs", n_jobs, 1)):
             if not isinstance(value, int) or value < low:
                 raise ValueError(f"hydra.sweeper.{key} must be an integer >= {low}, got {value!r}")
@@ -64,7 +64,7 @@ class OptunaSweeper(Sweeper):
         directions = list(direction) if isinstance(direction, (list, tuple)) or OmegaConf.is_list(direction) else [direction]
         self.directions = [str(d) for d in directions]
         self.max_failure_rate, self.sampler, self.params = max_failure_rate, sampler, dict(params or {})
-        self.config: Optional[DictConfig] = None
+        self.config: DictConfig | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
@@ -73,9 +73,8 @@ class OptunaSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config)
         self.sweep_dir = Path(str(config.hydra.sweep.dir))
 
-    def sweep(self, arguments: List[str]) -> None:
+    def sweep(self, arguments: list[str]) -> None:
         from hydra_plugins.ssl_it_sweepers.search_space import search_space
-
         from ssl_it.run import optuna_study
 
         assert self.config is not None
@@ -100,9 +99,10 @@ class OptunaSweeper(Sweeper):
             print(f"ssl_it: invalid configuration: {err}", file=sys.stderr, flush=True)
             sys.exit(2)
 
-    def _run(self, study: Any, space: Dict[str, Any], fixed: List[str], to_run: int, optuna_study: Any) -> None:
-        from hydra_plugins.ssl_it_sweepers.search_space import trial_overrides
+    def _run(self, study: Any, space: dict[str, Any], fixed: list[str], to_run: int, optuna_study: Any) -> None:
         from optuna.trial import TrialState
+
+        from hydra_plugins.ssl_it_sweepers.search_space import trial_overrides
 
         told = failed = 0
         while to_run > 0:
