@@ -46,8 +46,15 @@ BMI_NEURAL = ("bmi_mine", "bmi_infonce", "bmi_nwj", "bmi_dv")
 def bmi_worker(jobs_path: str, out_path: str) -> None:
     """Run benchmark-mi estimators on each job's samples; one JSON line per result."""
     import bmi  # noqa: F401  (fails early if the venv is wrong)
-    from bmi.estimators import (CCAMutualInformationEstimator, DonskerVaradhanEstimator, HistogramEstimator,
-                                InfoNCEEstimator, KSGEnsembleFirstEstimator, MINEEstimator, NWJEstimator)
+    from bmi.estimators import (
+        CCAMutualInformationEstimator,
+        DonskerVaradhanEstimator,
+        HistogramEstimator,
+        InfoNCEEstimator,
+        KSGEnsembleFirstEstimator,
+        MINEEstimator,
+        NWJEstimator,
+    )
 
     jobs = json.loads(Path(jobs_path).read_text())
     with open(out_path, "a") as out:

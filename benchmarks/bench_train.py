@@ -26,7 +26,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -40,9 +39,9 @@ from pytorch_lightning.callbacks import LearningRateMonitor, RichProgressBar
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ssl_it.data import SSLDataModule  # noqa: E402
-from ssl_it.run.loggers import ResumableCSVLogger  # noqa: E402
 from ssl_it.module import SSLModule  # noqa: E402
 from ssl_it.optim import decay_and_no_decay_groups  # noqa: E402
+from ssl_it.run.loggers import ResumableCSVLogger  # noqa: E402
 from ssl_it.train import CONFIG_DIR, build_objective  # noqa: E402
 
 CASES = {

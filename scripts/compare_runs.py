@@ -16,7 +16,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ssl_it.analysis.compare import comparison_table, find_runs, load_run, markdown_table, plot_runs, run_labels, write_csv
+from ssl_it.analysis.compare import (
+    comparison_table,
+    find_runs,
+    load_run,
+    markdown_table,
+    plot_runs,
+    run_labels,
+    write_csv,
+)
 from ssl_it.analysis.plotting import save_figure
 
 

@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_intermixed_args(argv)
     result = evaluate(args)
     label = "random init" if args.random_init else str(Path(args.run))
-    print(f"| backbone | data | n_train | n_val | top-1 | top-5 | kNN |\n|---|---|---|---|---|---|---|")
+    print("| backbone | data | n_train | n_val | top-1 | top-5 | kNN |\n|---|---|---|---|---|---|---|")
     print(f"| {label} | {result['data'].get('_target_')} | {result['n_train']} | {result['n_val']} | "
           f"{result['top1']:.4f} | {result.get('top5', float('nan')):.4f} | {result['knn_acc']:.4f} |")
     if args.out is not None:
