@@ -923,8 +923,8 @@ def test_help_is_ours_not_hydras_config_dump(tmp_path):
 def test_trainer_plugins_from_the_config_are_kept_beside_the_atomic_checkpoint_writer(make_cfg):
     from lightning_fabric.plugins.environments import SLURMEnvironment
 
-    from ssl_it.run.checkpoint_io import AtomicCheckpointIO
     from ssl_it.callbacks.preemption_signals import auto_requeue
+    from ssl_it.run.checkpoint_io import AtomicCheckpointIO
     from ssl_it.train import prepare
 
     slurm = "+trainer.plugins=[{_target_: lightning_fabric.plugins.environments.SLURMEnvironment, auto_requeue: false}]"

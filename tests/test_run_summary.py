@@ -12,7 +12,11 @@ from omegaconf import OmegaConf
 from ssl_it.run import segments as run_segments
 from ssl_it.run.config_checks import ConfigError
 from ssl_it.run.summary import (
-    check_optimized_metric, final_infoplane_metrics, returned_value, run_status, write_summary,
+    check_optimized_metric,
+    final_infoplane_metrics,
+    returned_value,
+    run_status,
+    write_summary,
 )
 from ssl_it.run.sweep_failures import FAILED_FILE
 from ssl_it.train import train

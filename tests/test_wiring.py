@@ -13,7 +13,13 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from ssl_it.callbacks import (
-    DivergenceGuard, InformationPlane, KNNClassifier, LinearEvaluation, OnlineLinearProbe, ResultReporter, StepSeed,
+    DivergenceGuard,
+    InformationPlane,
+    KNNClassifier,
+    LinearEvaluation,
+    OnlineLinearProbe,
+    ResultReporter,
+    StepSeed,
     final_results,
 )
 from ssl_it.estimators import KDEMI

@@ -13,8 +13,8 @@ from torch import nn
 from ssl_it.callbacks import EmbeddingDiagnostics
 from ssl_it.callbacks.embedding_metrics import alignment, embedding_std, uniformity
 from ssl_it.data import InMemoryProbeData
-from ssl_it.objectives.base import Objective
 from ssl_it.estimators import effective_rank
+from ssl_it.objectives.base import Objective
 
 
 def test_embedding_std_by_hand():

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ssl_it.callbacks.infoplane.dpi import DataProcessingCheck, layer_pairs
 from ssl_it.analysis.plotting import plot_information_plane
+from ssl_it.callbacks.infoplane.dpi import DataProcessingCheck, layer_pairs
 from ssl_it.train import train
 
 

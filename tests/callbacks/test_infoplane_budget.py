@@ -8,8 +8,13 @@ import json
 import pytest
 import torch
 
-from ssl_it.callbacks.infoplane.budget import (ProbeSizer, choose_probe_size, cost_exponent, evaluations_in_run,
-                                               stratified_subset)
+from ssl_it.callbacks.infoplane.budget import (
+    ProbeSizer,
+    choose_probe_size,
+    cost_exponent,
+    evaluations_in_run,
+    stratified_subset,
+)
 from ssl_it.run.config_checks import ConfigError
 from ssl_it.train import train
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ssl_it.callbacks.infoplane import InformationPlane
-from ssl_it.run.config_checks import ConfigError
 from ssl_it.estimators import KDEMI, KSGMI, MINE, GaussianMI
+from ssl_it.run.config_checks import ConfigError
 from ssl_it.train import build_estimator, train
 
 QUICK = ["infoplane.at_start=false", "callbacks.linear_eval=null", "callbacks=minimal"]

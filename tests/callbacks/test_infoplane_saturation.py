@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
+from ssl_it.analysis.plotting import plot_information_plane
 from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.infoplane.rows import ceiling_of, is_saturated
-from ssl_it.analysis.plotting import plot_information_plane
 from ssl_it.estimators import KDEMI, KSGMI, BinningMI, GaussianMI, InfoNCE, label_entropy
 from tests.callbacks.fakes import TinyModel, fake_trainer
 

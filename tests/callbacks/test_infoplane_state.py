@@ -8,10 +8,10 @@ import math
 import torch
 from torch import nn
 
-from ssl_it.callbacks.infoplane import callback as infoplane_module
 from ssl_it.callbacks.infoplane import InformationPlane
-from ssl_it.run.trajectory import TrajectoryFile
+from ssl_it.callbacks.infoplane import callback as infoplane_module
 from ssl_it.estimators import BinningMI
+from ssl_it.run.trajectory import TrajectoryFile
 from tests.callbacks.fakes import TinyModel, fake_trainer
 
 

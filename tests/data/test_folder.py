@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
-from ssl_it.run.config_checks import ConfigError
-from ssl_it.data import ImageFolder
 from torchvision.io import read_file
 
+from ssl_it.data import ImageFolder
 from ssl_it.data.folder import decode, decode_batch
+from ssl_it.run.config_checks import ConfigError
 from ssl_it.train import train
 
 

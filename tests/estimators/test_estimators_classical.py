@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from ssl_it import synthetic
-from ssl_it.estimators import KDEMI, KSGMI, BinningMI, GaussianMI, RenyiMI, label_entropy
-from ssl_it.estimators import pairwise
+from ssl_it.estimators import KDEMI, KSGMI, BinningMI, GaussianMI, RenyiMI, label_entropy, pairwise
 
 N = 2000
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from scipy.special import digamma
 from conftest import FACTORIES, NAMES
+from scipy.special import digamma
 
 import ssl_it.estimators as est
 from ssl_it.estimators import MIEstimate, MIEstimator

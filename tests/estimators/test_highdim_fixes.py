@@ -14,8 +14,19 @@ from hydra.utils import instantiate
 from scipy.special import digamma
 
 from ssl_it import synthetic
-from ssl_it.estimators import (KDEMI, KSGMI, MINE, BinningMI, ClassifierMI, GaussianMI, InfoNCE, MIEstimator,
-                               PCAReducedMI, RenyiMI, label_entropy)
+from ssl_it.estimators import (
+    KDEMI,
+    KSGMI,
+    MINE,
+    BinningMI,
+    ClassifierMI,
+    GaussianMI,
+    InfoNCE,
+    MIEstimator,
+    PCAReducedMI,
+    RenyiMI,
+    label_entropy,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "estimator"
 RNG = np.random.default_rng(0)
