@@ -12,11 +12,12 @@ exit 2); once a job runs, Hydra's reporter handles it as before.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 EXIT_CONFIG = 2
 _state = {"task_started": False}
@@ -28,6 +29,10 @@ _MISSING_KEY = re.compile(r"Could not override '([^']+)'|Key '([^']+)' is not in
 def task_started() -> None:
     """Called by the task function: later errors are the job's, not the configuration's."""
     _state["task_started"] = True
+
+
+def _reraise(error: BaseException) -> NoReturn:
+    raise error
 
 
 def _flat_keys(node: Any, prefix: str = "") -> list[str]:
@@ -102,9 +107,8 @@ def one_line_errors(config_dir: str) -> Iterator[None]:
             return func()
         except Exception as err:
             if _state["task_started"]:
-                def again() -> Any:
-                    raise err
-                return original(again)
+                # bound now: Python unbinds ``err`` when this except block ends
+                return original(functools.partial(_reraise, err))
             multirun = "-m" in sys.argv or "--multirun" in sys.argv
             print(f"ssl_it: invalid configuration: {one_line(err, config_dir, multirun)}", file=sys.stderr, flush=True)
             sys.exit(EXIT_CONFIG)
