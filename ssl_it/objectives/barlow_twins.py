@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
@@ -80,5 +81,6 @@ class BarlowTwins(ViewPairObjective):
         self.lambd = lambd
         self.projector = MLP(in_dim, hidden_dims, out_dim, last_bias=False)
 
+    @override
     def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
         return barlow_twins_loss(z1, z2, self.lambd)

@@ -14,6 +14,7 @@ from typing import ParamSpec, TypeVar
 
 import torch
 from torch import nn
+from typing_extensions import override
 
 from ssl_it.objectives.distributed import gather
 
@@ -166,6 +167,7 @@ class ViewPairObjective(Objective):
     sub-batches).
     """
 
+    @override
     def loss(
         self,
         features: list[torch.Tensor],

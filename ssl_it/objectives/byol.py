@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import check_pair, count_global_views, full_precision, view_pairs
@@ -62,6 +63,7 @@ class BYOL(MomentumObjective):
         self.predictor = MLP(out_dim, predictor_hidden_dims, out_dim)
         self._init_teacher_head()
 
+    @override
     def loss(
         self,
         features: list[torch.Tensor],

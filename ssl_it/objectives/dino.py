@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import count_global_views, full_precision, view_pairs
@@ -74,6 +75,7 @@ class DINOHead(nn.Module):
         bottleneck_dim = mlp.out_dim
         self.last_layer = NormalizedLinear(bottleneck_dim, out_dim, learn_gain=not norm_last_layer)
 
+    @override
     def forward(self, x: torch.Tensor, freeze_last: bool | torch.Tensor = False) -> torch.Tensor:
         return self.last_layer(F.normalize(self.mlp(x), dim=1), freeze=freeze_last)
 
@@ -146,6 +148,7 @@ class DINO(MomentumObjective):
         self.register_buffer("center", torch.zeros(out_dim))
 
     @property
+    @override
     def student_head(self) -> nn.Module:
         return self.head
 
@@ -163,6 +166,7 @@ class DINO(MomentumObjective):
         batch_mean = gather(torch.cat(teacher_logits).float()).mean(dim=0)
         self.center.mul_(self.center_momentum).add_(batch_mean, alpha=1 - self.center_momentum)
 
+    @override
     def loss(
         self,
         features: list[torch.Tensor],

@@ -12,6 +12,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl_it import checks
 
@@ -118,5 +119,6 @@ class GaussianHead(nn.Module):
         mu, s = self.net(x).chunk(2, dim=1)
         return mu, F.softplus(s) + 1e-7
 
+    @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.distribution(x)[0]

@@ -9,6 +9,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
@@ -131,6 +132,7 @@ class InfoNCE(ViewPairObjective):
         self.projector = MLP(in_dim, hidden_dims, out_dim)
         self.critic_weight = nn.Parameter(torch.eye(out_dim)) if critic == "bilinear" else None
 
+    @override
     def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
         loss = info_nce_views(z1, z2, self.critic, self.temperature, self.critic_weight)
         return {

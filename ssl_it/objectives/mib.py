@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
@@ -142,6 +143,7 @@ class MIB(Objective):
         """beta at the current ``progress`` (0-d tensor)."""
         return beta_schedule(self.progress, self.beta_start, self.beta, self.beta_warmup_fraction)
 
+    @override
     def loss(
         self,
         features: list[torch.Tensor],

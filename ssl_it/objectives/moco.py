@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import check_pair, count_global_views, full_precision, view_pairs
@@ -114,6 +115,7 @@ class MoCo(MomentumObjective):
         self.queue[idx] = F.normalize(keys.float(), dim=1).to(self.queue.dtype)
         self.queue_ptr.copy_((self.queue_ptr + keys.shape[0]) % self.queue_size)
 
+    @override
     def loss(
         self,
         features: list[torch.Tensor],

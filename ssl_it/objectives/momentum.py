@@ -15,6 +15,7 @@ import math
 
 import torch
 from torch import nn
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import Objective
@@ -97,10 +98,12 @@ class MomentumObjective(Objective):
         """The EMA momentum at the current ``progress`` (0-d tensor)."""
         return cosine_momentum(self.base_momentum, self.final_momentum, self.progress)
 
+    @override
     def attach_backbone(self, backbone: nn.Module) -> None:
         self.teacher_backbone = frozen_copy(backbone)
 
     @torch.no_grad()
+    @override
     def after_optimizer_step(self, backbone: nn.Module) -> None:
         m = self.momentum
         ema_update_(self._teacher_backbone(), backbone, m)

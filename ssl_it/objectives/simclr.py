@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
@@ -71,6 +72,7 @@ class SimCLR(ViewPairObjective):
         self.temperature = temperature
         self.projector = MLP(in_dim, hidden_dims, out_dim)
 
+    @override
     def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
         loss = nt_xent(z1, z2, self.temperature)
         n_candidates = 2 * z1.shape[0] - 1

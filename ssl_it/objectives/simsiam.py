@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import Objective, check_pair, count_global_views, full_precision, view_pairs
@@ -60,6 +61,7 @@ class SimSiam(Objective):
         )
         self.predictor = MLP(out_dim, [predictor_hidden_dim], out_dim)
 
+    @override
     def loss(
         self,
         features: list[torch.Tensor],

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import Objective, full_precision
@@ -72,6 +73,7 @@ class Supervised(Objective):
         """The classifier, after the projector: ``objective.classifier`` is a layer to measure."""
         return [self.classifier]
 
+    @override
     def loss(
         self,
         features: list[torch.Tensor],

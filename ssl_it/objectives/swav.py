@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import Objective, count_global_views, full_precision, view_pairs
@@ -141,6 +142,7 @@ class SwAV(Objective):
         self.register_buffer("queue_filled", torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
+    @override
     def after_optimizer_step(self, backbone: nn.Module) -> None:
         self.prototypes.copy_(F.normalize(self.prototypes, dim=1))
 
@@ -166,6 +168,7 @@ class SwAV(Objective):
         self.queue.copy_(torch.cat([z[:n].to(self.queue.dtype), self.queue[: self.queue_size - n]]))
         self.queue_filled.add_(n)
 
+    @override
     def loss(
         self,
         features: list[torch.Tensor],

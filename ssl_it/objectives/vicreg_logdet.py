@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
@@ -112,5 +113,6 @@ class VICRegLogDet(ViewPairObjective):
         self.sim_coeff, self.logdet_coeff, self.eps = sim_coeff, logdet_coeff, eps
         self.projector = MLP(in_dim, hidden_dims, out_dim)
 
+    @override
     def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
         return vicreg_logdet_loss(z1, z2, self.sim_coeff, self.logdet_coeff, self.eps)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision, mean_over_view_pairs
@@ -111,6 +112,7 @@ class WMSE(ViewPairObjective):
             chunks[-1] = torch.cat([chunks[-1], last])
         return chunks
 
+    @override
     def views_loss(self, z: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         if z[0].shape[0] <= self.projector.out_dim:
             raise ValueError(
