@@ -6,6 +6,7 @@ import math
 from typing import Any, Literal
 
 import torch
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.estimators.base import MIEstimator, Pair, YKind, entropy_of_counts, label_entropy
@@ -122,6 +123,7 @@ class BinningMI(MIEstimator):
         self.strategy: Strategy = strategy
         self.miller_madow = miller_madow
 
+    @override
     def settings(self) -> dict[str, Any]:
         return {"n_bins": self.n_bins, "strategy": self.strategy, "bin_width": self.bin_width,
                 "miller_madow": self.miller_madow, "seed": self.seed, "y_kind": self.y_kind}

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.estimators.base import MIEstimator, Pair, YKind, label_entropy, to_tensor
@@ -401,9 +402,11 @@ class ClassifierMI(MIEstimator):
         self.invariances = frozenset({"unit_scale"} if standardize == "unit" else {"rotation"})
 
     @property
+    @override
     def min_samples(self) -> int:
         return 4 * self.n_folds
 
+    @override
     def settings(self) -> dict[str, Any]:
         return {"n_folds": self.n_folds, "penalties": list(self.penalties),
                 "ranks": None if self.ranks is None else list(self.ranks), "max_dim": self.max_dim,

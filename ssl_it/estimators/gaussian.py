@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import torch
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.estimators.base import MIEstimator, Pair, YKind
@@ -145,9 +146,11 @@ class GaussianMI(MIEstimator):
         self.max_dim = max_dim
 
     @property
+    @override
     def min_samples(self) -> int:
         return 3
 
+    @override
     def settings(self) -> dict[str, Any]:
         return {"shrinkage": self.shrinkage, "max_dim": self.max_dim, "seed": self.seed, "y_kind": self.y_kind}
 

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import torch
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.estimators.base import MIEstimator, Pair, YKind
@@ -110,9 +111,11 @@ class KDEMI(MIEstimator):
         self.noise_var = float(noise_var)
         self.scale: Scale = scale
 
+    @override
     def settings(self) -> dict[str, Any]:
         return {"noise_var": self.noise_var, "scale": self.scale, "seed": self.seed, "y_kind": self.y_kind}
 
+    @override
     def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
         return math.log(n_samples) if labels is None else super().ceiling(n_samples, labels)
 

@@ -23,6 +23,7 @@ import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 from sklearn.neighbors import KDTree
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.estimators.base import MIEstimator, Pair, YKind, to_tensor
@@ -272,14 +273,17 @@ class KSGMI(MIEstimator):
         self.space_scale, self.variant = space_scale, variant
 
     @property
+    @override
     def min_samples(self) -> int:
         return self.k + 1
 
+    @override
     def settings(self) -> dict[str, Any]:
         return {"k": self.k, "algorithm": self.algorithm, "preprocess": self.preprocess,
                 "noise": self.noise, "search": self.search, "seed": self.seed, "y_kind": self.y_kind,
                 "metric": self.metric, "space_scale": self.space_scale, "variant": self.variant}
 
+    @override
     def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
         k = self.k
         if labels is None:

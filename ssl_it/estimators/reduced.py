@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.estimators.base import BoundKind, MIEstimator, Pair, YKind
@@ -98,14 +99,17 @@ class PCAReducedMI(MIEstimator):
         self._memo = LastReductions()
 
     @property
+    @override
     def min_samples(self) -> int:
         return max(3, self.estimator.min_samples)
 
+    @override
     def settings(self) -> dict[str, Any]:
         return {"dim": self.dim, "min_dim": self.min_dim, "select": self.select, "standardize": self.standardize,
                 "whiten": self.whiten, "seed": self.seed, "y_kind": self.y_kind,
                 "estimator": {"name": self.estimator.name, **self.estimator.settings()}}
 
+    @override
     def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
         return self.estimator.ceiling(n_samples, labels)
 

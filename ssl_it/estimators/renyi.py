@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import torch
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.estimators.base import MIEstimator, Pair, YKind
@@ -113,6 +114,7 @@ class RenyiMI(MIEstimator):
             checks.positive("kernel_width", kernel_width)
         self.alpha, self.kernel_width = float(alpha), kernel_width
 
+    @override
     def settings(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "kernel_width": self.kernel_width, "seed": self.seed, "y_kind": self.y_kind}
 

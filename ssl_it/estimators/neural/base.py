@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import torch
 from torch import nn
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.estimators.base import MIEstimator, Pair, YKind
@@ -131,6 +132,7 @@ class NeuralMIEstimator(MIEstimator):
 
     # ----- interface -----------------------------------------------------------------
     @property
+    @override
     def min_samples(self) -> int:
         return 20
 
@@ -142,6 +144,7 @@ class NeuralMIEstimator(MIEstimator):
         """Held-out batch size (the InfoNCE ceiling is its log)."""
         return min(self.batch_size, self.n_test(n_samples))
 
+    @override
     def settings(self) -> dict[str, Any]:
         return {"critic": self.critic, "hidden": self.hidden, "layers": self.layers, "embed_dim": self.embed_dim,
                 "steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,

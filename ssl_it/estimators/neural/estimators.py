@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.estimators.neural import bounds
@@ -76,6 +77,7 @@ class MINE(CriticEstimator):
         self.ema_rate = float(checks.number("ema_rate", ema_rate, 0.0, 1.0, open_low=True))
         self._ema: float | None = None
 
+    @override
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "ema_rate": self.ema_rate}
 
@@ -128,6 +130,7 @@ class InfoNCE(CriticEstimator):
 
     name, bound = "infonce", "lower"
 
+    @override
     def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
         cap = math.log(self.eval_batch(n_samples))
         h_y = None if labels is None else super().ceiling(n_samples, labels)
@@ -179,6 +182,7 @@ class SMILE(CriticEstimator):
         checks.positive("clip", clip)
         self.clip = float(clip)
 
+    @override
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "clip": self.clip}
 
