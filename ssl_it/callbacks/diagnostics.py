@@ -27,6 +27,7 @@ import math
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.callbacks.embedding_metrics import alignment, embedding_std, uniformity
@@ -66,11 +67,13 @@ class EmbeddingDiagnostics(pl.Callback):
         self.every_n_epochs = every_n_epochs
         self.last: dict[str, float] = {}
 
+    @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         cache = probe_cache(trainer)
         cache.register("probe", LAYERS)
         cache.register("views", LAYERS)
 
+    @override
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs != 0:
             return

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from typing_extensions import override
 
 
 class Diverged(RuntimeError):
@@ -76,20 +77,24 @@ class DivergenceGuard(pl.Callback):
         if not trainer.strategy.reduce_boolean_decision(finite, all=True):
             raise diverged(trainer, what)
 
+    @override
     def on_before_backward(self, trainer: pl.Trainer, pl_module: pl.LightningModule, loss: torch.Tensor) -> None:
         value = float(loss.detach())
         self._check(trainer, math.isfinite(value), f"the training loss is {value}")
 
+    @override
     def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any) -> None:
         if getattr(trainer.precision_plugin, "scaler", None) is not None:
             return  # fp16 loss scaling: inf gradients are expected, the scaler skips those steps
         grads = [p.grad for p in pl_module.parameters() if p.grad is not None]
         self._check(trainer, _all_finite(grads), "a gradient is not finite (NaN or inf)")
 
+    @override
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         weights = [p for p in pl_module.parameters() if p.requires_grad]
         self._check(trainer, _all_finite(weights), "a weight is not finite (NaN or inf) after the optimiser step")
 
+    @override
     def on_validation_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, *args: Any
     ) -> None:

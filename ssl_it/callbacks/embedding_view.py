@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.callbacks.divergence import require_finite
@@ -88,20 +89,25 @@ class EmbeddingView(pl.Callback):
         self.drawn_steps: list[int] = []
         self.seconds = 0.0  # time spent here (layouts, figure, logging), for benchmarks
 
+    @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         probe_cache(trainer).register("probe", self.layers)
 
+    @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.schedule.fit_start(int(trainer.num_training_batches))
 
+    @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.schedule.due_at_start(trainer.global_step):
             self._draw(trainer, pl_module)
 
+    @override
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         if self.schedule.due_after_batch(trainer.global_step):
             self._draw(trainer, pl_module)
 
+    @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.schedule.due_after_epoch(trainer.current_epoch):
             self._draw(trainer, pl_module)

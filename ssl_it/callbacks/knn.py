@@ -19,6 +19,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.callbacks.probe_cache import probe_cache, probe_data
@@ -104,9 +105,11 @@ class KNNClassifier(pl.Callback):
         self._labels: list[torch.Tensor] = []
         self.last_accuracy: float | None = None
 
+    @override
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._feats, self._labels = [], []
 
+    @override
     def on_validation_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
         dataloader_idx: int = 0,
@@ -115,6 +118,7 @@ class KNNClassifier(pl.Callback):
             self._feats.append(outputs["features"].detach().float())
             self._labels.append(outputs["labels"].detach())
 
+    @override
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or not self._feats:
             return

@@ -16,6 +16,7 @@ import pytorch_lightning as pl
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.callbacks.probe_cache import probe_cache
@@ -62,6 +63,7 @@ class LinearEvaluation(pl.Callback):
         self.max_iter = max_iter
         self.result: dict[str, float] | None = None
 
+    @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:
             return

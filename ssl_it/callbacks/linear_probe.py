@@ -25,6 +25,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.callbacks.probe_cache import probe_data
@@ -62,6 +63,7 @@ class OnlineLinearProbe(pl.Callback):
         self._val_correct, self._val_count, self._val_ce = zeros(), zeros(), zeros()
         self._val_label_counts = torch.zeros(self.num_classes, device=device)
 
+    @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if self.num_classes is None:
             self.num_classes = probe_data(trainer).num_classes
@@ -89,10 +91,12 @@ class OnlineLinearProbe(pl.Callback):
                     if torch.is_tensor(v):
                         state[k] = v.to(device)
 
+    @override
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._ensure_device(pl_module.device)
         self._reset_epoch_stats(pl_module.device)
 
+    @override
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
@@ -108,11 +112,13 @@ class OnlineLinearProbe(pl.Callback):
         self._train_correct += (logits.detach().argmax(1) == labels).sum()
         self._train_count += labels.numel()
 
+    @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         correct, count = _summed(trainer, self._train_correct, self._train_count)
         if count > 0:
             pl_module.log("train/probe_acc", correct / count)
 
+    @override
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         assert self.num_classes is not None
         self._ensure_device(pl_module.device)
@@ -120,6 +126,7 @@ class OnlineLinearProbe(pl.Callback):
         self._val_correct, self._val_count, self._val_ce = (torch.zeros((), device=dev) for _ in range(3))
         self._val_label_counts = torch.zeros(self.num_classes, device=dev)
 
+    @override
     def on_validation_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
         dataloader_idx: int = 0,
@@ -134,6 +141,7 @@ class OnlineLinearProbe(pl.Callback):
             self._val_count += labels.numel()
             self._val_label_counts += torch.bincount(labels, minlength=self.num_classes).float()
 
+    @override
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
             return
@@ -149,11 +157,13 @@ class OnlineLinearProbe(pl.Callback):
         pl_module.log("infoplane/probe/I_TY_barber_agakov", h_y - ce)
         self.final_val_accuracy = float(acc)
 
+    @override
     def state_dict(self) -> dict[str, Any]:
         if self.classifier is None:
             return {}
         return {"classifier": self.classifier.state_dict(), "optimizer": self.optimizer.state_dict()}  # type: ignore[union-attr]
 
+    @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if not state_dict:
             return

@@ -17,6 +17,7 @@ from typing import Literal
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_info
+from typing_extensions import override
 
 
 class Performance(pl.Callback):
@@ -56,6 +57,7 @@ class Performance(pl.Callback):
         self.compile_backend = compile_backend
         self.applied: list[str] = []
 
+    @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if self.applied:
             return

@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any
 
 import pytorch_lightning as pl
+from typing_extensions import override
 
 from ssl_it.run.preemption import auto_requeue
 
@@ -50,6 +51,7 @@ class PreemptionSignals(pl.Callback):
         self.signals = [s for s in map(signal_number, signals) if s != signal.SIGTERM]
         self.received: str | None = None
 
+    @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # after Lightning registered its handlers (which it restores when fit ends)
         if not self.signals or threading.current_thread() is not threading.main_thread():

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import RichProgressBar
+from typing_extensions import override
 
 Metric = int | str | float | dict[str, float]
 
@@ -26,6 +27,7 @@ class LossProgressBar(RichProgressBar):
         super().__init__(**kwargs)
         self._shown: dict[str, Metric] | None = None
 
+    @override
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Metric]:
         every = max(1, int(getattr(trainer, "log_every_n_steps", 1) or 1))  # set at run time by Lightning
         if self._shown is None or not trainer.training or trainer.global_step % every == 0:

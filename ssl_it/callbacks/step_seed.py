@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from typing_extensions import override
 
 
 def batch_seed(seed: int, epoch: int, batch_idx: int) -> int:
@@ -38,6 +39,7 @@ class StepSeed(pl.Callback):
     def __init__(self, seed: int) -> None:
         self.seed = seed
 
+    @override
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:

@@ -47,6 +47,7 @@ from typing import Any, Literal
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_info
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.callbacks.infoplane import rows as rows_lib
@@ -216,6 +217,7 @@ class InformationPlane(pl.Callback):
                     f"lower what the estimator needs"
                 )
 
+    @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         check_layers(pl_module, self.layers)
         cache = probe_cache(trainer)
@@ -223,6 +225,7 @@ class InformationPlane(pl.Callback):
         if self.measure_views:
             cache.register("views", ["projector"])
 
+    @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._restored is not None:
             self.trajectory.truncate_to(int(self._restored["rows_written"]))
@@ -240,10 +243,12 @@ class InformationPlane(pl.Callback):
         return self._probe
 
     # ------------------------------------------------------------- schedule
+    @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.schedule.due_at_start(trainer.global_step):
             self._evaluate(trainer, pl_module)
 
+    @override
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         if self.sizer.waiting:
             self.sizer.clock.tick(time.perf_counter())
@@ -251,11 +256,13 @@ class InformationPlane(pl.Callback):
             self._evaluate(trainer, pl_module)
             self.sizer.clock.skip()
 
+    @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.sizer.clock.skip()
         if self.schedule.due_after_epoch(trainer.current_epoch):
             self._evaluate(trainer, pl_module)
 
+    @override
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._held:  # a run shorter than infoplane.auto_after_steps timed steps
             self._choose_and_release(trainer, pl_module)
@@ -428,6 +435,7 @@ class InformationPlane(pl.Callback):
         return self.objective_name or (type(objective).__name__.lower() if objective is not None else "")
 
     # ------------------------------------------------------------- state
+    @override
     def state_dict(self) -> dict[str, Any]:
         return {
             "rows_written": self.trajectory.rows_written,
@@ -438,6 +446,7 @@ class InformationPlane(pl.Callback):
             "probe_choice": None if self.sizer.choice is None else dataclasses.asdict(self.sizer.choice),
         }
 
+    @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._restored = state_dict
         choice = state_dict.get("probe_choice")
