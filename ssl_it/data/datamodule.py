@@ -31,6 +31,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_info
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.augmentation import EvalTransform
@@ -166,6 +167,7 @@ class SSLDataModule(pl.LightningDataModule):
         trainer = self.trainer
         return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
 
+    @override
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
@@ -196,6 +198,7 @@ class SSLDataModule(pl.LightningDataModule):
         return DataLoader(dataset, num_workers=self.num_workers, pin_memory=self.pin_memory,
                           persistent_workers=persistent and self.num_workers > 0, **kwargs)
 
+    @override
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None
         sampler = EpochKeySampler(len(self.train_set), seed=self.seed)  # type: ignore[arg-type]
@@ -216,6 +219,7 @@ class SSLDataModule(pl.LightningDataModule):
         """The training epoch the next loader starts at (kept in checkpoints)."""
         return {"next_epoch": self._epochs_done()}
 
+    @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._resume_epoch = int(state_dict.get("next_epoch", 0))
 
@@ -237,12 +241,14 @@ class SSLDataModule(pl.LightningDataModule):
         return self._eval_loader
 
     # ----------------------------------------------------- views on device
+    @override
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         if self.batched_views is not None and isinstance(batch, dict) and "keys" in batch:
             size = self.source.base_size
             batch["plans"] = self.batched_views.plan(batch["keys"], size, size)  # type: ignore[arg-type]
         return batch
 
+    @override
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         if not (self.batched_views is not None and isinstance(batch, dict) and "plans" in batch):
             return batch

@@ -35,6 +35,7 @@ from torch.utils.data import Dataset
 from torchvision import datasets
 from torchvision.io import ImageReadMode, decode_image, decode_jpeg, read_file
 from torchvision.transforms.v2 import functional as TF
+from typing_extensions import override
 
 from ssl_it.data.sources import DataSource, Split
 
@@ -242,15 +243,18 @@ class ImageFolder(DataSource):
         self.num_classes = len(self.classes)
 
     @property
+    @override
     def base_size(self) -> int:
         return self._base_size
 
     def _files(self, split: Split, transform: Callable[[torch.Tensor], torch.Tensor]) -> Dataset:
         return EncodedFiles(self._samples[split], transform)
 
+    @override
     def load(self, split: Split) -> Dataset:
         return self._files(split, partial(decode_float, channels=self.input_shape[0]))
 
+    @override
     def load_images(self, split: Split) -> Dataset:
         return self._files(split, partial(decode_resized, channels=self.input_shape[0], size=self.base_size))
 

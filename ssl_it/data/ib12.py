@@ -28,6 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from typing_extensions import override
 
 from ssl_it.data.sources import InMemorySource
 
@@ -115,5 +116,6 @@ class IB12Mat(InMemorySource):
         x, _ = load_12bit_mat(self.path)
         self.input_shape = (int(x.shape[1]),)
 
+    @override
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return load_12bit_mat(self.path)

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import torch
 from torch.utils.data import Dataset, TensorDataset
+from typing_extensions import override
 
 Split = Literal["train", "val"]
 MNIST5K_FILE = "data/data/mnist_5k.csv.gz"
@@ -114,6 +115,7 @@ class InMemorySource(DataSource):
         """All samples (float, [0, 1], ``(N, *input_shape)``) and integer labels."""
         raise NotImplementedError
 
+    @override
     def load(self, split: Split) -> Dataset:
         if split not in self._cache:
             x, y = self.arrays()
@@ -141,9 +143,11 @@ class MNIST5k(InMemorySource):
     mean = (0.1307,)
     std = (0.3081,)
 
+    @override
     def check_available(self) -> None:
         mnist5k_file()
 
+    @override
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         table = np.loadtxt(mnist5k_file(), delimiter=",")  # (5000, 784 pixels + 1 label)
         x, y = table[:, :-1], table[:, -1]
@@ -168,6 +172,7 @@ class Digits(InMemorySource):
     mean = (0.3051,)
     std = (0.3750,)
 
+    @override
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.datasets import load_digits
 
@@ -205,6 +210,7 @@ class SyntheticImages(InMemorySource):
         self.mean = (0.5,) * channels
         self.std = (0.29,) * channels
 
+    @override
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(self.seed)
         labels = np.arange(self.n_samples) % self.num_classes
@@ -290,6 +296,7 @@ class Arrays(InMemorySource):
             )
         return pairs
 
+    @override
     def load(self, split: Split) -> Dataset:
         with np.load(self.path) as f:
             if "x_train" in f.files:
@@ -297,6 +304,7 @@ class Arrays(InMemorySource):
                 return TensorDataset(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long))
         return super().load(split)
 
+    @override
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         with np.load(self.path) as f:
             return f["x"].astype(np.float32), f["y"].astype(np.int64)

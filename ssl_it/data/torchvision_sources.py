@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset
 from torchvision import datasets
 from torchvision.transforms import v2
+from typing_extensions import override
 
 from ssl_it.data.sources import DataSource, Split
 
@@ -41,9 +42,11 @@ class TorchvisionSource(DataSource):
         self.root = Path(root).expanduser()
         self.download = download
 
+    @override
     def load(self, split: Split) -> Dataset:
         return self._dataset(split, torch.float32)
 
+    @override
     def load_images(self, split: Split) -> Dataset:
         return self._dataset(split, torch.uint8)
 
