@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from pytorch_lightning.plugins.io import TorchCheckpointIO
+from typing_extensions import override
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """``TorchCheckpointIO`` that saves to ``.<name>.tmp-<pid>`` and renames it."""
 
+    @override
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         if "://" in str(path):  # remote file systems: Lightning's own writer
             super().save_checkpoint(checkpoint, path, storage_options)

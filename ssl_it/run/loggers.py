@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
+from typing_extensions import override
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class ResumableCSVLogger(CSVLogger):
             path.rename(path.with_suffix(".csv.before_resume"))
 
     @property
+    @override
     def experiment(self) -> Any:
         fresh = self._experiment is None
         writer = super().experiment
@@ -59,6 +61,7 @@ class ResumableCSVLogger(CSVLogger):
             writer.save()
         return writer
 
+    @override
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
         super().log_metrics(metrics, step)
         self.save()
@@ -154,6 +157,7 @@ class FlatConfigWandbLogger(WandbLogger):
     sweep sets (``seed``) holds the sweep's value already and is skipped.
     """
 
+    @override
     def log_hyperparams(self, params: Mapping[str, Any] | Any) -> None:
         locked = wandb_sweep_parameters()
         flat = {k: v for k, v in flatten_config(dict(params)).items() if k not in locked}
@@ -241,6 +245,7 @@ class FigureTensorBoardLogger(TensorBoardLogger):
         self._figure = Path(save_dir) / self.FIGURE
         self._figure_mtime: float | None = None
 
+    @override
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         super().log_metrics(metrics, step)
         if any(k.startswith("infoplane/") for k in metrics):
