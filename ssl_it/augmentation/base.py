@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.augmentation import validation as check
@@ -75,6 +76,7 @@ class NoAugmentation(MultiView):
         self.n_global_views = n_views
         self.global_size = image_size
 
+    @override
     def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
         y = self.normalize(x if self.global_size is None or x.dim() != 3 else fit_to_size(x, self.global_size))
         return [y] + [y.clone() for _ in range(self.n_views - 1)]
