@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from torch.optim import Optimizer
+from typing_extensions import override
 
 
 class LARS(Optimizer):
@@ -44,6 +45,7 @@ class LARS(Optimizer):
         super().__init__(params, defaults)
 
     @torch.no_grad()
+    @override
     def step(self, closure: Any = None) -> Any:
         loss = None
         if closure is not None:
