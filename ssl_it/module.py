@@ -17,6 +17,7 @@ from pytorch_lightning.utilities.types import OptimizerLRScheduler
 from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
+from typing_extensions import override
 
 from ssl_it.objectives import Objective
 from ssl_it.optim import decay_and_no_decay_groups
@@ -52,6 +53,7 @@ class SSLModule(pl.LightningModule):
         objective.attach_backbone(backbone)
         self._total_steps = 1  # optimiser steps of the whole run, set with the optimiser
 
+    @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)
 
@@ -68,6 +70,7 @@ class SSLModule(pl.LightningModule):
                 feats[i] = chunk
         return feats  # type: ignore[return-value]
 
+    @override
     def training_step(self, batch: tuple[list[torch.Tensor], torch.Tensor], batch_idx: int) -> dict[str, Any]:
         views, labels = batch
         self.objective.set_progress(self.global_step, self._total_steps)
@@ -79,14 +82,17 @@ class SSLModule(pl.LightningModule):
         self.log_dict(logged, **kwargs)
         return {"loss": terms["loss"], "features": feats[0].detach(), "labels": labels}
 
+    @override
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
         x, labels = batch
         return {"features": self.backbone(x), "labels": labels}
 
+    @override
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         super().optimizer_step(*args, **kwargs)
         self.objective.after_optimizer_step(self.backbone)
 
+    @override
     def configure_optimizers(self) -> OptimizerLRScheduler:
         optimizer = self.optimizer_factory(decay_and_no_decay_groups(self))
         self._total_steps = int(self.trainer.estimated_stepping_batches)  # the schedules' and objectives' horizon

@@ -37,6 +37,7 @@ from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
+from typing_extensions import override
 
 from ssl_it.run import log_file as run_log
 from ssl_it.run import segments as run_segments
@@ -431,6 +432,7 @@ class SweepReport(HydraCallback):
     refused (exit 2), so the existing run or sweep is left as it was. At the end of a multirun: print the sweep summary and
     exit with status 1 if any job failed."""
 
+    @override
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         run_dir = Path(str(config.hydra.run.dir))
         rank_zero = rank_zero_only.rank == 0  # type: ignore[attr-defined]  # DDP ranks re-run Hydra into rank 0's folder
@@ -440,6 +442,7 @@ class SweepReport(HydraCallback):
                    f"never writes over another's files. Continue that run with resume={run_dir}, or choose "
                    f"another hydra.run.dir" + (f" ({partial}; a resume removes it)" if partial else ""))
 
+    @override
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
         launcher = str(config.hydra.launcher.get("_target_", ""))
@@ -452,6 +455,7 @@ class SweepReport(HydraCallback):
             refuse(f"hydra.sweep.dir={sweep_dir}: the directory already holds a sweep; a new sweep would mix "
                    f"its jobs and summary with it. Choose another hydra.sweep.dir")
 
+    @override
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         text, any_failed = report(Path(config.hydra.sweep.dir))
         print(text, file=sys.stderr if any_failed else sys.stdout, flush=True)
