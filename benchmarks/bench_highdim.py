@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
+from typing_extensions import override
 
 from ssl_it import synthetic
 from ssl_it.estimators import MIEstimator
@@ -100,6 +101,7 @@ class SklearnLogistic(MIEstimator):
 
     name, bound = "sklearn_logreg", "lower"
 
+    @override
     def settings(self) -> dict[str, Any]:
         return {"n_folds": 5, "Cs": 8, "inner_cv": 4}
 

@@ -35,6 +35,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from pytorch_lightning.callbacks import LearningRateMonitor, RichProgressBar
+from typing_extensions import override
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -108,10 +109,12 @@ class StepClock(pl.Callback):
         self.warmup, self.images = warmup, 0
         self.start = self.end = self.cpu_start = self.cpu_end = 0.0
 
+    @override
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, idx: int) -> None:
         if idx == self.warmup and not self.start:
             self.start, self.cpu_start = time.perf_counter(), time.process_time()
 
+    @override
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
                            idx: int) -> None:
         if idx >= self.warmup:

@@ -32,6 +32,7 @@ from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
+from typing_extensions import override
 
 
 @dataclass
@@ -66,6 +67,7 @@ class OptunaSweeper(Sweeper):
         self.max_failure_rate, self.sampler, self.params = max_failure_rate, sampler, dict(params or {})
         self.config: DictConfig | None = None
 
+    @override
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
         self.hydra_context = hydra_context
@@ -73,6 +75,7 @@ class OptunaSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config)
         self.sweep_dir = Path(str(config.hydra.sweep.dir))
 
+    @override
     def sweep(self, arguments: list[str]) -> None:
         from hydra_plugins.ssl_it_sweepers.search_space import search_space
         from ssl_it.run import optuna_study
