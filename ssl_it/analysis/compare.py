@@ -205,6 +205,7 @@ def run_names(runs: Sequence[RunRecord]) -> list[str]:
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    """Write ``header`` and ``rows`` to ``path`` as CSV (``None`` as an empty cell)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
@@ -213,6 +214,7 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 
 
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
+    """``header`` and ``rows`` as a Markdown table (floats to 4 significant digits, ``None`` as ``-``)."""
     def cell(v: Any) -> str:
         if v is None:
             return "-"

@@ -123,5 +123,6 @@ def _draw_ceilings(ax: Any, rows: list[dict[str, Any]], scale: float) -> None:
 
 
 def save_figure(fig: Figure, path: Path) -> None:
+    """Save ``fig`` to ``path``, creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
