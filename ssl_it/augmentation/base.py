@@ -32,10 +32,12 @@ class MultiView:
 
     @property
     def n_views(self) -> int:
+        """The number of views per sample."""
         return len(self.transforms)
 
     @property
     def view_sizes(self) -> list[int | None]:
+        """The side of each view in px, global views first (``None`` for vectors)."""
         n_local = self.n_views - self.n_global_views
         return [self.global_size] * self.n_global_views + [self.local_size] * n_local
 

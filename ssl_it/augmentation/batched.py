@@ -148,6 +148,7 @@ class BatchedViews:
 
     @property
     def n_views(self) -> int:
+        """The number of views per sample."""
         return len(self.steps)
 
     def plan(self, keys: torch.Tensor, height: int, width: int) -> list[Plan]:
