@@ -54,6 +54,7 @@ def advice(trainer: pl.Trainer) -> str:
 
 
 def diverged(trainer: pl.Trainer, what: str) -> Diverged:
+    """The :class:`Diverged` error for ``what`` at the trainer's current step, with what to check."""
     step = trainer.global_step
     message = (
         f"{what} at step {step} (epoch {trainer.current_epoch}): the run diverged and was stopped before "

@@ -109,6 +109,7 @@ class StepClock:
         self._last: float | None = None
 
     def tick(self, now: float) -> None:
+        """Count the gap since the previous tick (unless :meth:`skip` came between); ``now`` in seconds."""
         if self._last is not None:
             self.gaps.append(now - self._last)
         self._last = now
@@ -118,6 +119,7 @@ class StepClock:
         self._last = None
 
     def seconds_per_step(self) -> float:
+        """The median counted gap in seconds (NaN before any)."""
         return statistics.median(self.gaps) if self.gaps else math.nan
 
 
@@ -145,6 +147,7 @@ class ProbeSizer:
         return self.probe_size == "auto" and self.choice is None
 
     def can_choose(self) -> bool:
+        """Whether ``auto_after_steps`` step times have been counted, enough for ``auto`` to choose."""
         return len(self.clock.gaps) >= self.auto_after_steps
 
     def size(self, available: int) -> int:

@@ -31,6 +31,7 @@ class ProbeSet:
 
     @property
     def n(self) -> int:
+        """The number of probe samples."""
         return int(self.labels.shape[0])
 
     def columns(self) -> dict[str, float | int]:
@@ -62,6 +63,7 @@ class WideLayerProjection:
         self._projections: dict[str, torch.Tensor] = {}
 
     def __call__(self, layer: str, t: torch.Tensor) -> torch.Tensor:
+        """``t`` ``(n, d)`` of ``layer``, or ``(n, max_dim)`` through the layer's projection when ``d > max_dim``."""
         if self.max_dim is None or t.shape[1] <= self.max_dim:
             return t
         proj = self._projections.get(layer)

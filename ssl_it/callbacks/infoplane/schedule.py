@@ -41,10 +41,13 @@ class EvaluationSchedule:
         self.steps = log_spaced_steps(self.log_spaced_evals, horizon)
 
     def due_at_start(self, global_step: int) -> bool:
+        """Whether to measure before the first optimiser step."""
         return self.at_start and global_step == 0
 
     def due_after_batch(self, global_step: int) -> bool:
+        """Whether ``global_step`` is one of the log-spaced steps."""
         return global_step in self.steps
 
     def due_after_epoch(self, epoch: int) -> bool:
+        """Whether to measure after the 0-based ``epoch`` (every ``every_n_epochs``-th)."""
         return (epoch + 1) % self.every_n_epochs == 0
