@@ -311,6 +311,7 @@ class SSLDataModule(pl.LightningDataModule):
     # -------------------------------------------- the ProbeData protocol
     @property
     def num_classes(self) -> int:
+        """The number of label classes of the data source."""
         return int(self.source.num_classes)
 
     def probe_batches(self, source: Source) -> Batches:
@@ -330,6 +331,7 @@ class SSLDataModule(pl.LightningDataModule):
         return [(pair[VIEW_SOURCES.index(source)], labels)]
 
     def probe_count(self, source: Source) -> int:
+        """How many samples ``source`` holds (0 for views it cannot give)."""
         if source == "train_eval":
             return len(self.train_eval_dataloader().dataset)  # type: ignore[arg-type]
         if source == "val":

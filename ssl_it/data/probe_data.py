@@ -70,14 +70,17 @@ class InMemoryProbeData:
 
     @property
     def num_classes(self) -> int:
+        """The number of label classes (given, or the largest label + 1)."""
         return self._num_classes
 
     def probe_batches(self, source: Source) -> Batches:
+        """``source`` as one ``(inputs, labels)`` batch; a source not given is a ``ValueError``."""
         data = self._sets.get(source)
         if data is None:
             raise ValueError(f"probe source '{source}': not given to this InMemoryProbeData")
         return [data]
 
     def probe_count(self, source: Source) -> int:
+        """How many samples ``source`` holds (0 when not given)."""
         data = self._sets.get(source)
         return 0 if data is None else int(data[1].shape[0])

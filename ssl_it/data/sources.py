@@ -38,10 +38,12 @@ class DataSource:
 
     @property
     def image_size(self) -> int | None:
+        """The image side in px (``None`` for vectors)."""
         return self.input_shape[-1] if len(self.input_shape) == 3 else None
 
     @property
     def channels(self) -> int:
+        """The number of image channels (1 for vectors)."""
         return self.input_shape[0] if len(self.input_shape) == 3 else 1
 
     @property
@@ -51,6 +53,7 @@ class DataSource:
         return self.image_size
 
     def load(self, split: Split) -> Dataset:
+        """The ``split`` as ``(float sample, label)`` pairs, before normalisation."""
         raise NotImplementedError
 
     def load_images(self, split: Split) -> Dataset:

@@ -31,6 +31,7 @@ class EpochKeySampler(Sampler[SampleKey]):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Set the epoch that seeds the next shuffle and goes into the keys."""
         self.epoch = epoch
 
     def _shard(self) -> tuple[int, int]:
