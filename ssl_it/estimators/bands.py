@@ -80,6 +80,7 @@ class Band:
 
     @property
     def value(self) -> float:
+        """The estimate's value in nats."""
         return self.estimate.value
 
     @property

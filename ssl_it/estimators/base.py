@@ -70,6 +70,7 @@ class Pair:
 
     @property
     def n(self) -> int:
+        """The number of samples ``N``."""
         return int(self.x.shape[0])
 
 

@@ -181,6 +181,7 @@ class LastReductions:
 
     def get_or_compute(self, t: torch.Tensor, offset: int,
                        compute: Callable[[torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
+        """``compute(t, offset)``, remembered for the same ``t`` (memory, shape, version) and ``offset``."""
         key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype,
                t.device, t._version, offset)
         if key not in self._entries:
