@@ -33,6 +33,7 @@ def run_suffix() -> str:
 
 
 def read_run_id(run_dir: Path) -> str | None:
+    """The run id stored in ``run_dir``, or ``None`` when it has none."""
     path = run_dir / RUN_ID_FILE
     return path.read_text().strip() if path.is_file() else None
 

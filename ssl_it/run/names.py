@@ -37,6 +37,7 @@ WANDB_TAG_LIMIT = 64
 
 @dataclass
 class RunIdentity:
+    """A run's W&B name, tags and group (``None``: no group)."""
     name: str
     tags: list[str] = field(default_factory=list)
     group: str | None = None

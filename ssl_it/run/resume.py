@@ -57,6 +57,7 @@ SAFE_ON_RESUME: tuple[str, ...] = (
 
 @dataclass
 class RunState:
+    """One job's run folder, run id and config, and what a resume found and changed."""
     run_dir: Path
     run_id: str
     config: DictConfig
@@ -67,6 +68,7 @@ class RunState:
 
     @property
     def resumed(self) -> bool:
+        """Whether the job continues from a checkpoint."""
         return self.checkpoint is not None
 
     def save_config(self) -> None:

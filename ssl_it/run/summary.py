@@ -83,6 +83,7 @@ def finished(run_dir: Path) -> bool:
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:
+    """The run's ``summary.json`` as a dict (empty when there is none)."""
     path = Path(run_dir) / SUMMARY_FILE
     return json.loads(path.read_text()) if path.is_file() else {}
 

@@ -55,6 +55,7 @@ class SweepJob:
 
 
 def read_summary(sweep_dir: Path) -> list[dict[str, Any]]:
+    """One dict per finished job of the sweep, from its ``sweep_summary.jsonl`` (empty when there is none)."""
     path = sweep_dir / SUMMARY_FILE
     if not path.is_file():
         return []

@@ -41,6 +41,7 @@ class TrajectoryFile:
         self.rows_written = 0
 
     def append(self, rows: list[dict[str, Any]]) -> None:
+        """Append ``rows`` (known columns only), writing the header first when the file is new."""
         new = not self.path.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", newline="") as f:
