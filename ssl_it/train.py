@@ -182,6 +182,7 @@ def record_invocation(cfg: DictConfig) -> None:
 
 
 def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
+    """The run's loggers: the resumable CSV logger, and the configured one (W&B, TensorBoard) when enabled."""
     loggers: list[Any] = [ResumableCSVLogger(str(state.run_dir), keep_until_epoch=state.resumed_epoch)]
     if enabled(cfg.logger):
         extra = {}
@@ -210,6 +211,7 @@ class AlreadyFinished(Exception):
 
 @dataclass
 class Run:
+    """One prepared job, ready to fit: its run state, trainer, module, data and callbacks."""
     state: RunState
     trainer: pl.Trainer
     module: SSLModule
@@ -389,6 +391,7 @@ def current_job(cfg: DictConfig) -> tuple[Job, list[str]]:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def hydra_main(cfg: DictConfig) -> float | tuple[float, ...]:
+    """Hydra's task function: one job (a single run, or one job of a multirun); returns what a sweeper optimises."""
     task_started()
     job, overrides = current_job(cfg)
     run_log.route_to(job.hydra_dir)
