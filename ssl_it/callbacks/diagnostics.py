@@ -22,6 +22,7 @@ run on rank 0 only, with no collective, and are logged with
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytorch_lightning as pl
@@ -86,7 +87,7 @@ class EmbeddingDiagnostics(pl.Callback):
         for layer in LAYERS:
             z = reps[layer]
             z1, z2 = (view_reps[0][layer], view_reps[1][layer]) if view_reps else (None, None)
-            rank = cache.derived("probe", layer, "effective_rank", lambda: effective_rank(z))
+            rank = cache.derived("probe", layer, "effective_rank", functools.partial(effective_rank, z))
             values = diagnose(z, z1, z2, rank=rank)
             limit = self.collapse_threshold / math.sqrt(z.shape[1])
             values["collapsed"] = float(values["std"] < limit)
