@@ -51,7 +51,9 @@ def plot_information_plane(
     for run_i, (label, rows) in enumerate(runs):
         layers = list(dict.fromkeys(r["layer"] for r in rows if r.get("I_XT") is not None))
         for li, layer in enumerate(layers):
-            pts = sorted((r for r in rows if r["layer"] == layer and r.get("I_TY") is not None), key=lambda r: r["step"])
+            pts = sorted(
+                (r for r in rows if r["layer"] == layer and r.get("I_TY") is not None), key=lambda r: r["step"]
+            )
             if not pts:
                 continue
             name = f"{label}: {layer}" if label else layer
@@ -87,7 +89,9 @@ def plot_information_plane(
     return fig
 
 
-def _scatter(ax: Any, rows: list[dict[str, Any]], scale: float, marker: str, colour: ScalarMappable, hollow: bool) -> None:
+def _scatter(
+    ax: Any, rows: list[dict[str, Any]], scale: float, marker: str, colour: ScalarMappable, hollow: bool
+) -> None:
     """Filled points (black rim) or hollow ones (rim in the epoch colour, no face)."""
     xs = [r["I_XT"] * scale for r in rows]
     ys = [r["I_TY"] * scale for r in rows]
@@ -106,8 +110,12 @@ def _draw_bands(ax: Any, rows: list[dict[str, Any]], scale: float) -> bool:
         return False
     x = np.array([r["I_XT"] for r in banded]) * scale
     y = np.array([r["I_TY"] for r in banded]) * scale
-    xerr = np.clip(np.array([[x0 - r["I_XT_lo"] * scale, r["I_XT_hi"] * scale - x0] for r, x0 in zip(banded, x)]).T, 0, None)
-    yerr = np.clip(np.array([[y0 - r["I_TY_lo"] * scale, r["I_TY_hi"] * scale - y0] for r, y0 in zip(banded, y)]).T, 0, None)
+    xerr = np.clip(
+        np.array([[x0 - r["I_XT_lo"] * scale, r["I_XT_hi"] * scale - x0] for r, x0 in zip(banded, x)]).T, 0, None
+    )
+    yerr = np.clip(
+        np.array([[y0 - r["I_TY_lo"] * scale, r["I_TY_hi"] * scale - y0] for r, y0 in zip(banded, y)]).T, 0, None
+    )
     ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="none", ecolor="0.55", elinewidth=0.6, alpha=0.7, zorder=1.5,
                 gid="bands")
     return True
