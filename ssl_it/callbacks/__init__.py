@@ -14,7 +14,7 @@ from ssl_it.callbacks.results import ResultReporter, final_results
 from ssl_it.callbacks.step_seed import StepSeed
 
 __all__ = [
-    "Diverged", "DivergenceGuard", "EmbeddingDiagnostics", "EmbeddingView", "InformationPlane", "KNNClassifier", "LinearEvaluation",
-    "LossProgressBar", "OnlineLinearProbe", "Performance", "PreemptionSignals", "ResultReporter",
+    "Diverged", "DivergenceGuard", "EmbeddingDiagnostics", "EmbeddingView", "InformationPlane", "KNNClassifier",
+    "LinearEvaluation", "LossProgressBar", "OnlineLinearProbe", "Performance", "PreemptionSignals", "ResultReporter",
     "StepSeed", "final_results", "received_signal",
 ]

@@ -163,7 +163,16 @@ def draw(layouts: dict[str, torch.Tensor], labels: np.ndarray, path: Path, title
     fig = Figure(figsize=(3.0 * len(layouts), 3.2), dpi=80, layout="constrained")
     for i, (layer, y) in enumerate(layouts.items()):
         ax = fig.add_subplot(1, len(layouts), i + 1)
-        ax.scatter(y[:, 0].numpy(), y[:, 1].numpy(), c=labels, cmap="tab10" if labels.max() < 10 else "tab20", vmin=0, vmax=max(9, int(labels.max())), s=5, linewidths=0)
+        ax.scatter(
+            y[:, 0].numpy(),
+            y[:, 1].numpy(),
+            c=labels,
+            cmap="tab10" if labels.max() < 10 else "tab20",
+            vmin=0,
+            vmax=max(9, int(labels.max())),
+            s=5,
+            linewidths=0,
+        )
         ax.set_title(layer, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
