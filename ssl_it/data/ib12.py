@@ -80,7 +80,9 @@ def load_12bit_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"data.path: no .mat file at '{path}' (the published task is data/var_u.mat in the IDNNs repository)")
+        raise ValueError(
+            f"data.path: no .mat file at '{path}' (the published task is data/var_u.mat in the IDNNs repository)"
+        )
     try:
         mat = loadmat(str(path))
     except (MatReadError, ValueError, OSError, NotImplementedError) as err:
