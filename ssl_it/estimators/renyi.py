@@ -109,7 +109,9 @@ class RenyiMI(MIEstimator):
             raise ValueError("alpha must differ from 1 (the Shannon limit is not defined by this formula)")
         if isinstance(kernel_width, str):
             if kernel_width not in ("median", "silverman"):
-                raise ValueError(f"kernel_width must be 'median', 'silverman' or a positive number, got {kernel_width!r}")
+                raise ValueError(
+                    f"kernel_width must be 'median', 'silverman' or a positive number, got {kernel_width!r}"
+                )
         else:
             checks.positive("kernel_width", kernel_width)
         self.alpha, self.kernel_width = float(alpha), kernel_width

@@ -149,7 +149,8 @@ class NeuralMIEstimator(MIEstimator):
         return {"critic": self.critic, "hidden": self.hidden, "layers": self.layers, "embed_dim": self.embed_dim,
                 "steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,
                 "test_fraction": self.test_fraction, "eval_every": self.eval_every, "patience": self.patience,
-                "preprocess": self.preprocess, "warm_start": self.warm_start, "cpu_threads": self.cpu_threads, "seed": self.seed, "y_kind": self.y_kind}
+                "preprocess": self.preprocess, "warm_start": self.warm_start, "cpu_threads": self.cpu_threads,
+                "seed": self.seed, "y_kind": self.y_kind}
 
     def state_dict(self) -> dict[str, Any]:
         """Critic, optimiser and bookkeeping state (empty before the first call)."""

@@ -50,5 +50,8 @@ def js_objective(joint: torch.Tensor, marginal: torch.Tensor) -> torch.Tensor:
 
 
 def smile_estimate(joint: torch.Tensor, marginal: torch.Tensor, clip: float) -> torch.Tensor:
-    """SMILE: DV with ``e^f`` clipped to ``[e^-clip, e^clip]`` in the partition term (Song & Ermon 2020, arXiv:1910.06222)."""
+    """SMILE: DV with ``e^f`` clipped to ``[e^-clip, e^clip]`` in the partition term.
+
+    Song & Ermon 2020, arXiv:1910.06222.
+    """
     return joint.mean() - log_mean_exp(marginal.clamp(-clip, clip))
