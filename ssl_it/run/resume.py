@@ -166,7 +166,10 @@ SAFE_GROUPS_ON_RESUME: tuple[str, ...] = ("launcher",)  # where the jobs run, no
 
 
 def _typed_choice(typed: str) -> str | None:
-    """The option a group override selects: ``objective=simclr`` -> ``simclr``; ``~scheduler``, ``debug=null`` -> None."""
+    """The option a group override selects.
+
+    ``objective=simclr`` -> ``simclr``; ``~scheduler``, ``debug=null`` -> None.
+    """
     if "=" not in typed:
         return None
     value = typed.split("=", 1)[1]
@@ -184,7 +187,8 @@ def _group_change(key: str, typed: str, cfg: DictConfig, saved: DictConfig) -> b
     if choices:
         return _typed_choice(typed) != choices.get(key)
     if key in cfg or key in saved:
-        return _resolved(OmegaConf.select(cfg, key, default=None)) != _resolved(OmegaConf.select(saved, key, default=None))
+        now, before = OmegaConf.select(cfg, key, default=None), OmegaConf.select(saved, key, default=None)
+        return _resolved(now) != _resolved(before)
     return _typed_choice(typed) is not None
 
 
