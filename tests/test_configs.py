@@ -64,7 +64,9 @@ def test_one_training_step_for_each_backbone_and_objective(make_cfg, backbone, o
     multicrop = objective in ("dino", "swav") and backbone != "mlp"  # an MLP takes one input size
     cfg = make_cfg(*overrides, "augmentation=multicrop" if multicrop else "augmentation=simclr")
     shape = image_shape(backbone)
-    aug = instantiate(cfg.augmentation)(image_size=shape[-1], channels=shape[0], mean=(0.5,) * shape[0], std=(0.25,) * shape[0])
+    aug = instantiate(cfg.augmentation)(
+        image_size=shape[-1], channels=shape[0], mean=(0.5,) * shape[0], std=(0.25,) * shape[0]
+    )
     net = instantiate(cfg.backbone)(input_shape=shape)
     obj = build_objective(cfg.objective, net.out_dim, num_classes=10)
     module = SSLModule(net, obj, optimizer=instantiate(cfg.optimizer))

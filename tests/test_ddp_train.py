@@ -63,6 +63,7 @@ def test_sync_batchnorm_is_switched_off_only_where_it_cannot_run():
 
     from ssl_it.train import trainer_overrides
 
-    assert trainer_overrides(OmegaConf.create({"accelerator": "cpu", "sync_batchnorm": True})) == {"sync_batchnorm": False}
+    cpu = OmegaConf.create({"accelerator": "cpu", "sync_batchnorm": True})
+    assert trainer_overrides(cpu) == {"sync_batchnorm": False}
     assert trainer_overrides(OmegaConf.create({"accelerator": "gpu", "sync_batchnorm": True})) == {}
     assert trainer_overrides(OmegaConf.create({"accelerator": "cpu", "sync_batchnorm": False})) == {}

@@ -51,7 +51,8 @@ def test_readme_starts_with_the_two_commands_ci_runs():
     blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
     venv = "python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.14.1 torchvision==0.29.1 && "
     assert blocks[0].strip() == venv + "pip install -e . && python train.py"
-    assert blocks[1].strip() == venv + 'pip install -e ".[dev]" && lint-imports && mypy && python -m pytest -q'  # CI runs it
+    # CI runs it
+    assert blocks[1].strip() == venv + 'pip install -e ".[dev]" && lint-imports && mypy && python -m pytest -q'
 
 
 @pytest.mark.parametrize("page", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -83,4 +84,5 @@ def test_mkdocs_build_is_strict_clean(tmp_path):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-5000:]
     assert "WARNING" not in output, output[-5000:]
-    assert (tmp_path / "site" / "api" / "estimators" / "index.html").read_text(encoding="utf-8").count("MIEstimator") > 0
+    api_page = (tmp_path / "site" / "api" / "estimators" / "index.html").read_text(encoding="utf-8")
+    assert api_page.count("MIEstimator") > 0

@@ -28,7 +28,8 @@ def test_checkpoint_and_random_init_evaluations(make_cfg, tmp_path):
     script = _script()
     trained = script.main([str(run), "--out", str(tmp_path / "trained.json")])
     assert 0.0 <= trained["top1"] <= 1.0 and 0.0 <= trained["top5"] <= 1.0 and trained["top5"] >= trained["top1"]
-    assert (trained["n_train"], trained["n_val"], trained["feature_dim"]) == (76, 20, 128)  # 96 samples, split by the source
+    # 96 samples, split by the source
+    assert (trained["n_train"], trained["n_val"], trained["feature_dim"]) == (76, 20, 128)
     assert json.loads((tmp_path / "trained.json").read_text())["top1"] == trained["top1"]
     # same backbone, bank and vote as the KNNClassifier callback of the run's last validation epoch
     with (run / "metrics.csv").open(newline="") as f:

@@ -35,7 +35,8 @@ LEAN = ["infoplane=none", "callbacks.linear_eval=null", "callbacks.knn=null", "c
 CLI_FAST = [
     "data=synthetic", "data.n_samples=64", "datamodule.batch_size=16", "datamodule.num_workers=0",
     "datamodule.probe_size=16", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
-    "callbacks.progress_bar=null", "infoplane=none", "callbacks.embedding_view=null", "callbacks.linear_eval=null", "torch_threads=1", "logger=none",
+    "callbacks.progress_bar=null", "infoplane=none", "callbacks.embedding_view=null", "callbacks.linear_eval=null",
+    "torch_threads=1", "logger=none",
 ]
 
 
@@ -126,7 +127,8 @@ def test_non_finite_training_stops_at_once_naming_the_step_and_what_to_check(mak
         train(make_cfg("optimizer.lr=1e6", "infoplane.log_spaced_evals=2"))
     message = str(err.value)
     assert err.value.step == 1 and "at step 1 (epoch 0)" in message
-    assert "learning rate (optimizer.lr; now" in message and "trainer.precision=32-true" in message and "objective." in message
+    assert "learning rate (optimizer.lr; now" in message and "trainer.precision=32-true" in message
+    assert "objective." in message
     assert not (tmp_path / "run" / "checkpoints").exists()  # nothing was saved from diverged weights
 
 
@@ -140,7 +142,9 @@ def test_divergence_keeps_the_last_good_checkpoint(make_cfg, tmp_path):
 
 
 # ------------------------------------------------------ data and sizes
-def write_arrays(path: Path, n_x: int = 100, n_y: int = 100, nan_row: int | None = None, negative: bool = False) -> Path:
+def write_arrays(
+    path: Path, n_x: int = 100, n_y: int = 100, nan_row: int | None = None, negative: bool = False
+) -> Path:
     rng = np.random.default_rng(0)
     x = rng.random((n_x, 8)).astype(np.float32)
     y = np.arange(n_y) % 4
@@ -189,7 +193,9 @@ def test_batch_of_one_fails_before_training_naming_the_key(make_cfg, tmp_path):
 
 
 def test_a_checkpoint_monitoring_a_removed_callbacks_metric_fails_before_training(make_cfg, tmp_path):
-    with pytest.raises(ConfigError, match=r"callbacks\.best_checkpoint\.monitor='val/probe_acc': .*callbacks\.online_probe"):
+    with pytest.raises(
+        ConfigError, match=r"callbacks\.best_checkpoint\.monitor='val/probe_acc': .*callbacks\.online_probe"
+    ):
         train(make_cfg("~callbacks.online_probe"))
     assert not (tmp_path / "run").exists()
     with pytest.raises(ConfigError, match=r"callbacks\.best_checkpoint\.monitor='val/knn_acc': .*callbacks\.knn"):
@@ -209,7 +215,8 @@ def test_a_last_batch_of_one_sample_fails_naming_drop_last(make_cfg):
 
 
 @pytest.mark.parametrize(
-    "estimator, needs", [("estimator=ksg estimator.k=50", r"at least 51 \(.*estimator\.k=50"), ("estimator=mine", "at least 20")],
+    "estimator, needs",
+    [("estimator=ksg estimator.k=50", r"at least 51 \(.*estimator\.k=50"), ("estimator=mine", "at least 20")],
 )
 def test_probe_set_too_small_for_the_estimator_fails_before_training(make_cfg, tmp_path, estimator, needs):
     with pytest.raises(ConfigError, match=rf"datamodule\.probe_size: the probe set holds 16 samples.*{needs}"):
@@ -416,7 +423,8 @@ def test_sweep_job_failure_or_nan_metric_is_recorded_and_optimising_sweepers_see
     with pytest.raises(JobFailed, match="metric is nan"):
         Job(tmp_path / "3_x", tmp_path, sweep=sweep, raise_on_failure=True).finished(float("nan"))
     text, any_failed = report(tmp_path)
-    assert any_failed and "3 job(s), 3 failed" in text and "job 3 (optimizer.lr=-1) FAILED: invalid configuration" in text
+    assert any_failed and "3 job(s), 3 failed" in text
+    assert "job 3 (optimizer.lr=-1) FAILED: invalid configuration" in text
     assert (tmp_path / "3_x" / "FAILED").read_text().startswith("the run finished but its metric is nan")
 
 
@@ -517,7 +525,8 @@ def test_sigterm_is_a_visible_preemption_and_resume_finishes_with_the_uninterrup
     stopped = cli(*run, term, "hydra.run.dir=split", cwd=tmp_path)
     assert stopped.returncode == 143, stopped.stderr[-2000:]
     assert "ssl_it: preempted by SIGTERM at epoch 2, step 5" in stopped.stderr
-    assert f"continue with: python train.py resume={tmp_path / 'split'}" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert f"continue with: python train.py resume={tmp_path / 'split'}" in stopped.stderr
+    assert "Traceback" not in stopped.stderr
     summary = json.loads((tmp_path / "split" / "summary.json").read_text())
     assert summary["status"] == "preempted" and summary["epochs_saved"] == 2
     saved = OmegaConf.load(tmp_path / "split" / "config.yaml")

@@ -43,7 +43,8 @@ def test_summary_reports_first_peak_and_last():
 
 
 def test_figure_has_one_panel_per_layer_and_quantity():
-    fig = plot_seed_bands(seed_bands([run("a", [1.0, 2.0], [False, True]), run("a", [2.0, 3.0], [True, True])], "objective"))
+    runs = [run("a", [1.0, 2.0], [False, True]), run("a", [2.0, 3.0], [True, True])]
+    fig = plot_seed_bands(seed_bands(runs, "objective"))
     assert len(fig.axes) == 2 and {ax.get_title() for ax in fig.axes} == {"backbone: I(X;T)", "backbone: I(T;Y)"}
 
 

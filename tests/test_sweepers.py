@@ -22,8 +22,8 @@ from tests.conftest import FAST, FAST_DATA
 ROOT = Path(__file__).resolve().parents[1]
 optuna = pytest.importorskip("optuna")
 # one tiny job: no W&B, no information plane, no linear evaluation
-TINY = [*FAST_DATA, *[o for o in FAST if not o.startswith("infoplane.")], "infoplane=none", "callbacks.linear_eval=null",
-        "torch_threads=1"]
+TINY = [*FAST_DATA, *[o for o in FAST if not o.startswith("infoplane.")], "infoplane=none",
+        "callbacks.linear_eval=null", "torch_threads=1"]
 
 
 def sweep_command(sweep_dir: Path, *overrides: str) -> list[str]:
@@ -121,7 +121,8 @@ def test_submitit_local_runs_a_multi_objective_sweep_in_parallel(tmp_path):
     processes; each returns (linear-eval top-1, backbone I(X;T)) to Optuna."""
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     sweep = tmp_path / "sweep"
-    small = [o for o in TINY if o not in ("infoplane=none", "callbacks.linear_eval=null")] + ["infoplane.measure_views=false"]
+    small = [o for o in TINY if o not in ("infoplane=none", "callbacks.linear_eval=null")]
+    small.append("infoplane.measure_views=false")
     cmd = [sys.executable, "train.py", "hparams_search=optuna_pareto", "launcher=submitit_local",
            "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2", *small, f"hydra.sweep.dir={sweep}"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)

@@ -21,9 +21,9 @@ import wandb_dashboard  # noqa: E402
 def _filled_spec(layout: dict) -> dict:
     text = (ROOT / "docs" / "wandb" / layout["chart"]["spec"]).read_text()
     for name, column in layout["chart"]["fields"].items():
-        text = text.replace("${field:%s}" % name, column)
+        text = text.replace(f"${{field:{name}}}", column)
     for name, value in layout["chart"]["strings"].items():
-        text = text.replace("${string:%s}" % name, value)
+        text = text.replace(f"${{string:{name}}}", value)
     return json.loads(text)
 
 
@@ -55,7 +55,9 @@ def test_workspace_reads_the_table_the_callback_logs_at_the_end():
 
 def test_dry_run_sends_nothing_and_lists_the_panels():
     pytest.importorskip("wandb_workspaces")
-    proc = subprocess.run([sys.executable, "scripts/wandb_dashboard.py", "--entity", "me", "--project", "p", "--dry-run"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "scripts/wandb_dashboard.py", "--entity", "me", "--project", "p", "--dry-run"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "chart me/ssl-it-infoplane" in proc.stdout and "8 panels" in proc.stdout

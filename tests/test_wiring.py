@@ -72,10 +72,14 @@ def test_bad_callback_arguments_name_the_key(make_cfg):
         LinearEvaluation(max_iter=0)
     with pytest.raises(ValueError, match=r"callbacks\.online_probe\.num_classes"):
         OnlineLinearProbe(num_classes=1)
-    with pytest.raises(InstantiationException, match=r"callbacks\.diagnostics\.every_n_epochs: must be an integer >= 1; got 0"):
+    with pytest.raises(
+        InstantiationException, match=r"callbacks\.diagnostics\.every_n_epochs: must be an integer >= 1; got 0"
+    ):
         build_callbacks(make_cfg("callbacks.diagnostics.every_n_epochs=0"))
     # the embedding view reads the information plane's schedule too, so Hydra may wrap the ValueError
-    with pytest.raises((ValueError, InstantiationException), match=r"infoplane\.log_spaced_evals: must be an integer >= 0; got -1"):
+    with pytest.raises(
+        (ValueError, InstantiationException), match=r"infoplane\.log_spaced_evals: must be an integer >= 0; got -1"
+    ):
         build_callbacks(make_cfg("infoplane.log_spaced_evals=-1"))
 
 

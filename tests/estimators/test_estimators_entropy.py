@@ -51,8 +51,11 @@ def test_effective_rank_known_spectrum() -> None:
     assert effective_rank(rng.standard_normal((2000, 8))) == pytest.approx(8.0, abs=0.1)
 
 
-@pytest.mark.parametrize(("fn", "kwargs", "field"), [(knn_entropy, {"k": 0}, "k"), (gaussian_entropy, {"eps": -1.0}, "eps"),
-                                                     (gaussian_entropy, {"shrinkage": "oas"}, "shrinkage")])
+@pytest.mark.parametrize(
+    ("fn", "kwargs", "field"),
+    [(knn_entropy, {"k": 0}, "k"), (gaussian_entropy, {"eps": -1.0}, "eps"),
+     (gaussian_entropy, {"shrinkage": "oas"}, "shrinkage")],
+)
 def test_entropy_arguments_validated(fn, kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         fn(_sample(20), **kwargs)

@@ -97,7 +97,8 @@ def test_two_processes_match_one_process(tmp_path: Path) -> None:
         for r in range(WORLD):
             for key, want in single.items():
                 torch.testing.assert_close(
-                    ranks[r][name][key], want, rtol=1e-4, atol=1e-6, msg=lambda m: f"{name} rank {r} {key}: {m}"
+                    ranks[r][name][key], want, rtol=1e-4, atol=1e-6,
+                    msg=lambda m, where=f"{name} rank {r} {key}": f"{where}: {m}",
                 )
         # the gradients are not trivially zero
         assert sum(v.abs().sum() for k, v in single.items() if k not in ("loss", "center")) > 0
