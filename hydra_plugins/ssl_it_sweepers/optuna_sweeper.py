@@ -62,7 +62,8 @@ class OptunaSweeper(Sweeper):
         if not 0.0 <= max_failure_rate <= 1.0:
             raise ValueError(f"hydra.sweeper.max_failure_rate must be in [0, 1], got {max_failure_rate}")
         self.storage, self.study_name, self.n_trials, self.n_jobs = storage, study_name, n_trials, n_jobs
-        directions = list(direction) if isinstance(direction, (list, tuple)) or OmegaConf.is_list(direction) else [direction]
+        several = isinstance(direction, (list, tuple)) or OmegaConf.is_list(direction)
+        directions = list(direction) if several else [direction]
         self.directions = [str(d) for d in directions]
         self.max_failure_rate, self.sampler, self.params = max_failure_rate, sampler, dict(params or {})
         self.config: DictConfig | None = None
@@ -136,4 +137,6 @@ def _job_dir(ret: Any) -> str:
     """The job's output directory (``hydra.runtime.output_dir``; the working
     directory stays the user's, ``hydra.job.chdir: false``)."""
     hydra_cfg = getattr(ret, "hydra_cfg", None)
-    return str(OmegaConf.select(hydra_cfg, "hydra.runtime.output_dir")) if hydra_cfg is not None else str(ret.working_dir)
+    if hydra_cfg is None:
+        return str(ret.working_dir)
+    return str(OmegaConf.select(hydra_cfg, "hydra.runtime.output_dir"))
