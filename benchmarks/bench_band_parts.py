@@ -35,7 +35,8 @@ def layers(n: int = 512, seed: int = 0) -> dict[str, torch.Tensor]:
     y = torch.randint(0, 10, (n,), generator=g)
     lat = torch.randn(n, 12, generator=g, dtype=torch.float64)
     lat = lat + 2 * torch.nn.functional.one_hot(y, 10).double().repeat(1, 2)[:, :12]
-    x = lat @ torch.randn(12, 64, generator=g, dtype=torch.float64) + torch.randn(n, 64, generator=g, dtype=torch.float64)
+    x = lat @ torch.randn(12, 64, generator=g, dtype=torch.float64)
+    x = x + torch.randn(n, 64, generator=g, dtype=torch.float64)
     bb = torch.relu(lat @ torch.randn(12, 128, generator=g, dtype=torch.float64)
                     + 0.5 * torch.randn(n, 128, generator=g, dtype=torch.float64))
     pj = torch.relu(bb @ torch.randn(128, 1024, generator=g, dtype=torch.float64)) + 0.3 * torch.randn(
@@ -77,7 +78,8 @@ def main() -> None:
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         est = instantiate(compose("train", overrides=[]).estimator)
     t = layers()
-    jobs = [("backbone I_XT", est["I_XT"], t["x"], t["backbone"]), ("backbone I_TY", est["I_TY"], t["backbone"], t["y"]),
+    jobs = [("backbone I_XT", est["I_XT"], t["x"], t["backbone"]),
+            ("backbone I_TY", est["I_TY"], t["backbone"], t["y"]),
             ("projector I_XT", est["I_XT"], t["x"], t["projector"]),
             ("projector I_TY", est["I_TY"], t["projector"], t["y"]),
             ("views I_Z1Z2", est["I_Z1Z2"], t["projector"], t["z2"])]

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -69,10 +70,10 @@ def bmi_worker(jobs_path: str, out_path: str) -> None:
             if job["dim"] == 1 and job["task"] != "labels":
                 makers["bmi_histogram"] = lambda: HistogramEstimator(n_bins_x=5)
             if job["neural"]:
-                makers.update({"bmi_mine": lambda: MINEEstimator(**neural),
-                               "bmi_infonce": lambda: InfoNCEEstimator(**neural),
-                               "bmi_nwj": lambda: NWJEstimator(**neural),
-                               "bmi_dv": lambda: DonskerVaradhanEstimator(**neural)})
+                makers.update({"bmi_mine": partial(MINEEstimator, **neural),
+                               "bmi_infonce": partial(InfoNCEEstimator, **neural),
+                               "bmi_nwj": partial(NWJEstimator, **neural),
+                               "bmi_dv": partial(DonskerVaradhanEstimator, **neural)})
             for name, make in makers.items():
                 start = time.perf_counter()
                 try:

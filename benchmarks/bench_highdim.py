@@ -342,7 +342,8 @@ def _cells(rows: list[dict[str, Any]]) -> dict[tuple[str, int, str], dict[str, A
         sat = sum(1 for v, c in zip(vals, ceil) if c is not None and math.isfinite(v) and v >= c - 0.02 * abs(c))
         mean = float(np.mean(vals))
         cells[key] = {"mean": mean, "sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
-                      "truth": rs[0]["truth"], "bias": mean - rs[0]["truth"], "seconds": float(np.mean([r["seconds"] for r in rs])),
+                      "truth": rs[0]["truth"], "bias": mean - rs[0]["truth"],
+                      "seconds": float(np.mean([r["seconds"] for r in rs])),
                       "sat": sat, "runs": len(vals), "notes": sorted({r["note"] for r in rs if r.get("note")})}
     return cells
 
@@ -380,7 +381,9 @@ def _rel(v: float, ref: float) -> float:
     return abs(v - ref) / max(abs(ref), 0.05)
 
 
-def invariance_table(rows: list[dict[str, Any]], names: list[str]) -> tuple[list[str], dict[tuple[str, str, str], float]]:
+def invariance_table(
+    rows: list[dict[str, Any]], names: list[str]
+) -> tuple[list[str], dict[tuple[str, str, str], float]]:
     """Markdown table and {(estimator, "pair" | "labels", "scale" | "rotation" | "linear"): worst change}."""
     inv = {(r["task"], r["estimator"], r["transform"]): r["value"] for r in rows if r["section"] == "invariance"}
     kinds = {r["task"]: "labels" if r["labels"] else "pair" for r in rows if r["section"] == "invariance"}
@@ -409,7 +412,8 @@ def invariance_table(rows: list[dict[str, Any]], names: list[str]) -> tuple[list
 
 def timing_table(rows: list[dict[str, Any]], names: list[str]) -> tuple[list[str], dict[tuple[str, str, int], float]]:
     t = {(r["estimator"], r["kind"], r["dim"]): r["seconds"] for r in rows if r["section"] == "timing"}
-    out = ["| estimator | pair, d = 128 | pair, d = 2,048 | labels, d = 128 | labels, d = 2,048 |", "|---|---|---|---|---|"]
+    out = ["| estimator | pair, d = 128 | pair, d = 2,048 | labels, d = 128 | labels, d = 2,048 |",
+           "|---|---|---|---|---|"]
     for name in names:
         vals = [t.get((name, kind, d)) for kind in ("pair", "labels") for d in (128, 2048)]
         if any(v is not None for v in vals):
@@ -472,7 +476,8 @@ def report(log: Log, out: Path, names: list[str], quick: bool, wall: float) -> N
     inv_lines, worst = invariance_table(log.rows, names)
     time_lines, times = timing_table(log.rows, names)
     text = ["# MI estimators in the information plane's regime", "",
-            f"`python benchmarks/bench_highdim.py{' --quick' if quick else ''}` on {platform.processor() or platform.machine()}, "
+            f"`python benchmarks/bench_highdim.py{' --quick' if quick else ''}` "
+            f"on {platform.processor() or platform.machine()}, "
             f"torch {torch.__version__}, 1 thread; {sum(r.get('seconds', 0.0) for r in log.rows) / 3600:.1f} h "
             f"inside the estimators (this invocation: {wall / 60:.0f} min). Cells: mean ± sd over seeds "
             "(relative bias; mean seconds per call; seeds within 2 % of the estimator's ceiling).", "",

@@ -186,7 +186,8 @@ def report(log: list[dict[str, Any]]) -> list[str]:
         detect = ""
         if rs[0]["family"] in ("ladder", "heavy"):
             detect = " (detectable)" if rs[0]["snr"] > math.sqrt(rs[0]["dim"] / n) else " (below threshold)"
-        out.append(f"| {task}{detect} | {n:,} | {name} | {truth:.3f} | {v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f} | "
+        sd = v.std(ddof=1) if len(v) > 1 else 0
+        out.append(f"| {task}{detect} | {n:,} | {name} | {truth:.3f} | {v.mean():.3f} ± {sd:.3f} | "
                    f"{100 * (v.mean() - truth) / truth:+.0f} % | {np.mean([r['hi'] - r['lo'] for r in rs]):.3f} | "
                    f"{inside}/{len(rs)} | {inside_b}/{len(rs)} | {above}/{len(rs)} |")
     out += ["", "Ladders: Spearman correlation of the mean value with the truth over the rungs, and consecutive "
@@ -200,13 +201,15 @@ def report(log: list[dict[str, Any]]) -> list[str]:
                 if any(np.isnan(means)):
                     continue
                 ordered = sum(a > b for a, b in zip(means, means[1:]))
-                out.append(f"| d = {d} | {n:,} | {name} | {spearmanr(means, SNRS)[0]:.2f} | {ordered}/{len(SNRS) - 1} |")
+                out.append(f"| d = {d} | {n:,} | {name} | {spearmanr(means, SNRS)[0]:.2f} "
+                           f"| {ordered}/{len(SNRS) - 1} |")
     out += ["", "Invariance at N = 512: |value(mapped T) - value(T)| / max(|value(T)|, 0.05) (pca_ksg: spiked "
             "channel, snr 3; classifier: 10-class mixture).", "", "| d | estimator | rotation | per-unit rescaling |",
             "|---|---|---|---|"]
     for r in log:
         if r["section"] == "invariance":
-            out.append(f"| {r['dim']:,} | {r['estimator']} | {100 * r['rotation']:.1f} % | {100 * r['unit_scale']:.1f} % |")
+            out.append(f"| {r['dim']:,} | {r['estimator']} | {100 * r['rotation']:.1f} % "
+                       f"| {100 * r['unit_scale']:.1f} % |")
     return out
 
 

@@ -86,7 +86,8 @@ def one(n: int, estimator: str) -> dict[str, float]:
         plane._evaluate(trainer, model)
         seconds = time.perf_counter() - start
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"n": n, "peak_rss_mb": rss_mb, "added_mb": rss_mb - base_mb, "seconds": seconds, "widest_mb": n * WIDE * 4 / 2**20,
+    return {"n": n, "peak_rss_mb": rss_mb, "added_mb": rss_mb - base_mb, "seconds": seconds,
+            "widest_mb": n * WIDE * 4 / 2**20,
             "rows": len(plane.rows), "estimated_dim": plane.rows[0]["estimated_dim"]}
 
 

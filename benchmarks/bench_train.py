@@ -15,8 +15,9 @@ both loops keep the same memory layout). Images/s counts training images
 alternating runs, per second of wall time and per CPU-second of the training
 process (``time.process_time``: all its threads, not the loader worker's
 process). On a shared machine the CPU-time rate is the one to trust: wall
-time moves with the other users' load, CPU time only with the work done. Cases: the default convnet on 28 px MNIST digits
-(batch 128) and a CIFAR-stem ResNet-18 on 32 px RGB images (batch 32).
+time moves with the other users' load, CPU time only with the work done.
+Cases: the default convnet on 28 px MNIST digits (batch 128) and a
+CIFAR-stem ResNet-18 on 32 px RGB images (batch 32).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from ssl_it.run.loggers import ResumableCSVLogger  # noqa: E402
 from ssl_it.train import CONFIG_DIR, build_objective  # noqa: E402
 
 CASES = {
-    "convnet, 28 px digits": ["data=mnist5k", "backbone=convnet", "augmentation=simclr_mnist", "datamodule.batch_size=128"],
+    "convnet, 28 px digits": ["data=mnist5k", "backbone=convnet", "augmentation=simclr_mnist",
+                              "datamodule.batch_size=128"],
     "resnet18, 32 px": ["data=synthetic", "data.n_samples=2048", "data.input_shape=[3,32,32]", "backbone=resnet18",
                         "augmentation=simclr", "datamodule.batch_size=32"],
 }
@@ -126,7 +128,8 @@ def ssl_it_loop(parts: Components, steps: int, warmup: int, run_dir: Path) -> Ra
     """Images/s of SSLModule under the configured Trainer (measuring callbacks off)."""
     clock = StepClock(warmup)
     trainer = instantiate(parts.cfg.trainer)(
-        max_steps=steps, max_epochs=None, limit_val_batches=0, enable_checkpointing=False, default_root_dir=str(run_dir),
+        max_steps=steps, max_epochs=None, limit_val_batches=0, enable_checkpointing=False,
+        default_root_dir=str(run_dir),
         callbacks=[clock, RichProgressBar(leave=False), LearningRateMonitor(logging_interval="epoch")],
         logger=ResumableCSVLogger(str(run_dir)),
     )

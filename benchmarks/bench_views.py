@@ -179,7 +179,9 @@ def report(rows: list[dict[str, object]], comparisons: dict[int, tuple[float, fl
         gd = r["loader_gpu_decode"]
         lines.append(f"| {r['size']} | {r['pipeline']} | {net} {lo:,}-{hi:,} | {cores(lo, ps)}-{cores(hi, ps)} | "
                      f"{cores(lo, ld)}-{cores(hi, ld)} | {cores(lo, gd)}-{cores(hi, gd)} |")
-    lines += ["", "Per-sample SimCLR view on a float image, hand-written ops vs torchvision.transforms.v2 (views/s, one core):",
+    lines += ["",
+              "Per-sample SimCLR view on a float image, hand-written ops vs torchvision.transforms.v2 "
+              "(views/s, one core):",
               "", "| view px | hand-written | v2 | ratio |", "|---|---|---|---|"]
     for size, (hand, tv) in comparisons.items():
         lines.append(f"| {size} | {hand:.0f} | {tv:.0f} | {hand / tv:.1f}x |")

@@ -115,7 +115,7 @@ def views_on_device(device: torch.device, batch: int) -> str:
         ref = views(images[:8], keys[:8])  # the same samples' views on the CPU
         diff = max(float((g[:8].float().cpu() - r).abs().max()) for g, r in zip(got, ref))
         assert diff < 2e-2, f"{name}: device and CPU views differ by {diff:.3g}"
-        speed = rate(lambda: len(views.apply(images_dev, on_dev)[0]), device)
+        speed = rate(lambda v=views, x=images_dev, p=on_dev: len(v.apply(x, p)[0]), device)
         out.append(f"{name}: {speed:,.0f} img/s, max |device - cpu| {diff:.1e}")
     return "; ".join(out) + ("; no host sync" if device.type == "cuda" else "")
 
@@ -156,7 +156,8 @@ def resnet_module(device: torch.device) -> SSLModule:
 @check("no host syncs in a training step (vicreg, resnet18)")
 def step_without_syncs(device: torch.device, batch: int) -> str:
     module = resnet_module(device)
-    views, labels = [torch.randn(batch, 3, 32, 32, device=device) for _ in range(2)], torch.zeros(batch, dtype=torch.long, device=device)
+    views = [torch.randn(batch, 3, 32, 32, device=device) for _ in range(2)]
+    labels = torch.zeros(batch, dtype=torch.long, device=device)
     module.training_step((views, labels), 0)["loss"].backward()
     if device.type != "cuda":
         return "skip: needs CUDA (the CPU test suite counts host reads instead)"
@@ -228,11 +229,13 @@ def train_gpu(device: torch.device, tmp: Path, quick: bool) -> str:
         return "skip: needs CUDA"
     steps = 20 if quick else 100
     out, wall = run_train(["trainer=gpu", "data=synthetic", "data.n_samples=20000", "data.input_shape=[3,32,32]",
-                           "backbone=resnet18", "augmentation=simclr", "datamodule.batch_size=256", "trainer.max_epochs=1",
+                           "backbone=resnet18", "augmentation=simclr", "datamodule.batch_size=256",
+                           "trainer.max_epochs=1",
                            f"+trainer.limit_train_batches={steps}", "logger=csv", f"hydra.run.dir={tmp / 'gpu32'}"])
     assert "views made on cuda" in out, "views were not made on the device"
     acc = re.search(r"accuracy = ([0-9.]+)", out)
-    return f"{steps} steps of 256 in a {wall:.0f} s run (incl. start-up and evaluation); final acc {acc.group(1) if acc else '?'}"
+    final = acc.group(1) if acc else "?"
+    return f"{steps} steps of 256 in a {wall:.0f} s run (incl. start-up and evaluation); final acc {final}"
 
 
 @check("train.py trainer=gpu on a JPEG folder, decoded on the device")
@@ -268,7 +271,8 @@ def main() -> None:
     device = torch.device(args.device)
     batch = 16 if args.quick else 256
     if device.type == "cuda":
-        print(f"device: {torch.cuda.get_device_name(device)}, {torch.cuda.device_count()} GPU(s), torch {torch.__version__}")
+        print(f"device: {torch.cuda.get_device_name(device)}, {torch.cuda.device_count()} GPU(s), "
+              f"torch {torch.__version__}")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         views_on_device(device, batch)

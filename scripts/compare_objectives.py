@@ -94,7 +94,8 @@ def fmt(v: object) -> str:
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    head = "| objective | overrides | linear-eval top-1 | linear-eval top-5 | online probe acc | kNN acc | wall time s |"
+    head = ("| objective | overrides | linear-eval top-1 | linear-eval top-5 | online probe acc | kNN acc "
+            "| wall time s |")
     lines = [head, "|---|---|---|---|---|---|---|"]
     for r in rows:
         name = r["objective"] if r["returncode"] == 0 else f"{r['objective']} (FAILED rc={r['returncode']})"
@@ -122,7 +123,8 @@ def main() -> None:
         parser.error(f"--objectives: unknown {unknown}; options: {objectives()}")
     args.outdir.mkdir(parents=True, exist_ok=True)
     budget = f"trainer.max_epochs={args.epochs}" if args.epochs else "the default epoch budget"
-    header = f"Default data/backbone, {budget}; command: `python scripts/compare_objectives.py " + " ".join(sys.argv[1:]) + "`\n\n"
+    command = "python scripts/compare_objectives.py " + " ".join(sys.argv[1:])
+    header = f"Default data/backbone, {budget}; command: `{command}`\n\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
     for name in [*names, *([] if args.no_random else [None])]:

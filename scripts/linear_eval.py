@@ -114,7 +114,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     model = torch.nn.ModuleDict({"backbone": backbone}).to(device)  # the probe pass reads module.backbone
     train, val = (
         (reps["backbone"].numpy(), labels.numpy())
-        for reps, labels in (probe_pass(model, dm.probe_batches(s), ["backbone"], to_cpu=True) for s in ("train_eval", "val"))
+        for reps, labels in (
+            probe_pass(model, dm.probe_batches(s), ["backbone"], to_cpu=True) for s in ("train_eval", "val")
+        )
     )
     result: dict[str, Any] = linear_eval_accuracy(train, val, c=args.c, max_iter=args.max_iter)
     scores = knn_predict(torch.from_numpy(train[0]), torch.from_numpy(train[1]), torch.from_numpy(val[0]),

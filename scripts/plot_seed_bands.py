@@ -47,7 +47,8 @@ def main() -> None:
                 for g, members in groups.items()}
     acc_rows = [[g, len(v), f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else float('nan'):.3f}"]
                 for g, v in accuracy.items() if v]
-    text = markdown_table(header, rows) + "\n" + markdown_table(["configuration", "seeds", "linear-eval top-1"], acc_rows)
+    acc_table = markdown_table(["configuration", "seeds", "linear-eval top-1"], acc_rows)
+    text = markdown_table(header, rows) + "\n" + acc_table
     text += "".join(f"\nNote: {note}\n" for note in notes)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(text)
