@@ -37,6 +37,7 @@ from typing_extensions import override
 
 @dataclass
 class OptunaSweeperConf:
+    """The ``hydra/sweeper=ssl_it_optuna`` settings: storage, study, directions, budget, sampler, search space."""
     _target_: str = "hydra_plugins.ssl_it_sweepers.optuna_sweeper.OptunaSweeper"
     storage: str | None = None  # an Optuna storage URL (null: in memory, nothing to resume)
     study_name: str = "ssl_it"
