@@ -31,6 +31,7 @@ from ssl_it.train import CONFIG_DIR
 
 
 def layers(n: int = 512, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A seeded stand-in for one evaluation's tensors: input, backbone, projector, second view and labels."""
     g = torch.Generator().manual_seed(seed)
     y = torch.randint(0, 10, (n,), generator=g)
     lat = torch.randn(n, 12, generator=g, dtype=torch.float64)
@@ -46,6 +47,7 @@ def layers(n: int = 512, seed: int = 0) -> dict[str, torch.Tensor]:
 
 
 def parts(maker: BandMaker, est: Any, a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
+    """Process-CPU seconds of each part of one band (estimate, bias check, sampling sd, ...)."""
     clock = time.process_time
     xt, yt = a.double(), b.double() if b.is_floating_point() else b
     out = {}
@@ -71,6 +73,7 @@ def parts(maker: BandMaker, est: Any, a: torch.Tensor, b: torch.Tensor) -> dict[
 
 
 def main() -> None:
+    """Print the cost of each band part for the default estimators, median over ``--repeats``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()

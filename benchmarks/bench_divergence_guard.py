@@ -32,6 +32,7 @@ class _Trainer:
 
 
 def main() -> None:
+    """Time one optimiser step and, separately, the guard checks and reseeding; print the overhead in percent."""
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=sys.argv[1:])
     batch = int(cfg.datamodule.batch_size)

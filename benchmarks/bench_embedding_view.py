@@ -56,6 +56,7 @@ def one_run(which: str, overrides: list[str], out: Path) -> None:
 
 
 def run_in_child(which: str, overrides: list[str], out: Path) -> dict:
+    """One training run in a fresh process (``--one``); returns its ``BENCH`` JSON line."""
     proc = subprocess.run([sys.executable, __file__, "--one", which, str(out), *overrides],
                           capture_output=True, text=True, check=False)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
@@ -65,6 +66,7 @@ def run_in_child(which: str, overrides: list[str], out: Path) -> dict:
 
 
 def main() -> None:
+    """Compare a run without and with the embedding view (or, with ``--one``, be one of them)."""
     if sys.argv[1:2] == ["--one"]:
         one_run(sys.argv[2], sys.argv[4:], Path(sys.argv[3]))
         return

@@ -88,6 +88,7 @@ def bmi_worker(jobs_path: str, out_path: str) -> None:
 
 # ----- ssl_it side -----------------------------------------------------------------------
 def task_sample(task: str, n: int, dim: int, seed: int):
+    """``n`` samples of ``task`` in ``dim`` dimensions with known MI, from ``ssl_it.synthetic``."""
     from ssl_it import synthetic
 
     if task == "gaussian":
@@ -100,6 +101,7 @@ def task_sample(task: str, n: int, dim: int, seed: int):
 
 
 def our_estimators(neural_steps: int) -> dict:
+    """ssl_it's estimators by name, with default settings (neural ones trained ``neural_steps`` steps)."""
     import ssl_it.estimators as est
 
     return {"ksg": est.KSGMI(), "gaussian": est.GaussianMI(), "binning": est.BinningMI(), "kde": est.KDEMI(),
@@ -128,6 +130,7 @@ def run_bmi(jobs: list[dict], workdir: Path, python: Path, timeout: float) -> tu
 
 
 def versions(python: Path) -> str:
+    """The Python, torch, numpy and scipy versions, and benchmark-mi's and jax's in ``python``."""
     import scipy
     import torch
 
@@ -143,6 +146,7 @@ def versions(python: Path) -> str:
 
 
 def write_tables(rows: list[dict], out: Path, header: str) -> None:
+    """Write the rows as CSV and as Markdown tables (summary, then one table per task)."""
     import csv
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -180,6 +184,7 @@ def write_tables(rows: list[dict], out: Path, header: str) -> None:
 
 
 def main() -> None:
+    """Run the estimator grid (and benchmark-mi's in its own venv) and write the tables."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small grid: N=1000, d in {1, 5}, two tasks")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench" / "estimators.md")

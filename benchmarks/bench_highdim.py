@@ -83,6 +83,7 @@ def calibrated_estimators() -> dict[str, MIEstimator]:
 
 
 def from_config(name: str, **overrides: Any) -> Callable[[], MIEstimator]:
+    """A factory for the estimator of ``configs/estimator/<name>.yaml``, with dotted-key overrides."""
     def make() -> MIEstimator:
         cfg = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
         for key, value in overrides.items():
@@ -152,6 +153,7 @@ LABELS_ONLY = ("classifier", "classifier[max_dim=128]", "sklearn_logreg")
 
 @dataclass
 class Task:
+    """A known-MI sample generator: its name, family, label or pair kind, width and latent size."""
     name: str
     family: str  # channel | mixture | deterministic
     labels: bool
@@ -161,6 +163,7 @@ class Task:
 
 
 def tasks(quick: bool) -> list[Task]:
+    """The accuracy grid's tasks (fewer with ``quick``)."""
     out = []
     grid = [(4, "linear", 256), (4, "tanh", 1024)] if quick else \
         [(k, emb, d) for k in (1, 4, 16) for emb in ("linear", "tanh") for d in (256, 1024)] + \
@@ -183,6 +186,7 @@ def tasks(quick: bool) -> list[Task]:
 
 
 def skip_reason(name: str, task: Task, n: int, x_dim: int, seed: int) -> str | None:
+    """Why ``name`` is not run on this cell (``None``: it is run)."""
     if task.labels is False and name in LABELS_ONLY:
         return "labels only"
     if name in NEURAL and n > 2048:
@@ -195,6 +199,7 @@ def skip_reason(name: str, task: Task, n: int, x_dim: int, seed: int) -> str | N
 
 
 def run(name: str, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """One estimate of ``name`` on ``(x, y)``: value, ceiling, seconds and a note (an error becomes a NaN row)."""
     est = ESTIMATORS[name]()
     start = time.perf_counter()
     try:
@@ -207,6 +212,7 @@ def run(name: str, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 
 
 def transforms(d: int, seed: int) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """Invertible maps of ``d``-dimensional rows (scalings, rotation, well-conditioned linear), seeded."""
     rng = np.random.default_rng(seed)
     rot = np.linalg.qr(rng.standard_normal((d, d)))[0]
     q1, q2 = np.linalg.qr(rng.standard_normal((d, d)))[0], np.linalg.qr(rng.standard_normal((d, d)))[0]
@@ -257,12 +263,14 @@ class Log:
             path.write_text("")
 
     def add(self, row: dict[str, Any]) -> None:
+        """Append ``row`` to the log file and keep it."""
         self.rows.append(row)
         with self.path.open("a") as f:
             f.write(json.dumps(row) + "\n")
 
 
 def accuracy_grid(log: Log, names: list[str], quick: bool, only: list[str]) -> None:
+    """Log every estimator's value on every task, probe size and seed not yet logged."""
     ns = (512, 2048) if quick else (512, 2048, 8192)
     seeds = (0,) if quick else SEEDS
     for task in tasks(quick):
@@ -286,6 +294,7 @@ def accuracy_grid(log: Log, names: list[str], quick: bool, only: list[str]) -> N
 
 
 def invariance(log: Log, names: list[str], n: int = 512, d: int = 256) -> None:
+    """Log each estimator's change under the invertible maps of :func:`transforms`."""
     cases = [Task(f"channel k=4 tanh 64x{d}", "channel", False, d, 4,
                   lambda n, s: synthetic.gaussian_channel(n, 4, 64, 0.8, "tanh", s, d)),
              Task(f"mixture sep=1.5 D={d}", "mixture", True, d, 4,
@@ -307,6 +316,7 @@ def invariance(log: Log, names: list[str], n: int = 512, d: int = 256) -> None:
 
 
 def timing(log: Log, names: list[str], n: int = 512) -> None:
+    """Log each estimator's seconds per call at ``n`` samples, 128 and 2,048 wide."""
     for d in (128, 2048):
         pair = synthetic.gaussian_channel(n, 4, 64, 0.8, "tanh", 0, d)
         labels = synthetic.subspace_mixture(n, d, 10, 4, 1.5, seed=0)
@@ -361,6 +371,7 @@ def _fmt_cell(c: dict[str, Any] | None) -> str:
 
 
 def accuracy_tables(rows: list[dict[str, Any]], names: list[str]) -> list[str]:
+    """One Markdown table per task: mean ± sd per estimator and probe size."""
     cells = _cells(rows)
     task_names = list(dict.fromkeys(r["task"] for r in rows if r["section"] == "accuracy"))
     ns = sorted({r["n"] for r in rows if r["section"] == "accuracy"})
@@ -411,6 +422,7 @@ def invariance_table(
 
 
 def timing_table(rows: list[dict[str, Any]], names: list[str]) -> tuple[list[str], dict[tuple[str, str, int], float]]:
+    """The seconds-per-call table and its cells."""
     t = {(r["estimator"], r["kind"], r["dim"]): r["seconds"] for r in rows if r["section"] == "timing"}
     out = ["| estimator | pair, d = 128 | pair, d = 2,048 | labels, d = 128 | labels, d = 2,048 |",
            "|---|---|---|---|---|"]
@@ -422,6 +434,7 @@ def timing_table(rows: list[dict[str, Any]], names: list[str]) -> tuple[list[str
 
 
 def cost_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The evaluation-cost table (with the ratio of the two plans)."""
     cost = {r["estimator"]: r["seconds"] for r in rows if r["section"] == "cost"}
     out = ["| estimators | seconds |", "|---|---|"] + [f"| {k} | {v:.3f} |" for k, v in cost.items()]
     if len(cost) == 2:
@@ -432,6 +445,7 @@ def cost_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 def summary_table(rows: list[dict[str, Any]], names: list[str], worst: dict[tuple[str, str, str], float],
                   times: dict[tuple[str, str, int], float]) -> list[str]:
+    """One row per estimator: worst bias per regime, invariance and time."""
     cells = _cells(rows)
     meta = {r["task"]: r for r in rows if r["section"] == "accuracy"}
 
@@ -473,6 +487,7 @@ def summary_table(rows: list[dict[str, Any]], names: list[str], worst: dict[tupl
 
 
 def report(log: Log, out: Path, names: list[str], quick: bool, wall: float) -> None:
+    """Write the Markdown report of the logged rows to ``out``."""
     inv_lines, worst = invariance_table(log.rows, names)
     time_lines, times = timing_table(log.rows, names)
     text = ["# MI estimators in the information plane's regime", "",
@@ -497,6 +512,7 @@ def report(log: Log, out: Path, names: list[str], quick: bool, wall: float) -> N
 
 
 def main() -> None:
+    """Run the chosen sections (resumable) and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 tasks per family, N = 512 and 2,048, 1 seed")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "bench" / "highdim.md"))

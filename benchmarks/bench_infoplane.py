@@ -57,6 +57,7 @@ def timed_evaluations() -> None:
 
 
 def timed_run(overrides: list[str], out: Path) -> tuple[float, float]:
+    """Wall seconds and final accuracy of one in-process training run."""
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(
             "train",
@@ -159,6 +160,7 @@ def run_in_child(which: str, overrides: list[str], out: Path) -> dict:
 
 
 def main() -> None:
+    """Compare runs without and with the information plane (or profile one, or be one with ``--one``)."""
     if sys.argv[1:2] == ["--one"]:
         one_run(sys.argv[2], sys.argv[4:], Path(sys.argv[3]))
         return

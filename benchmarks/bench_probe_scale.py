@@ -92,6 +92,7 @@ def one(n: int, estimator: str) -> dict[str, float]:
 
 
 def main() -> None:
+    """Measure peak memory and time of one evaluation per probe size, each in its own process."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="*", default=[512, 2048, 8192])
     parser.add_argument("--estimator", default="binning", choices=["binning", "kde", "ksg", "gaussian"])

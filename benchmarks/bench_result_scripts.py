@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def timed(script: str, args: list[str], preload: bool) -> float:
+    """Seconds for ``scripts/<script> <args>`` in a fresh process (after importing the callbacks when ``preload``)."""
     code = ("import ssl_it.callbacks\n" if preload else "") + (
         f"import runpy, sys\nsys.argv = {[script, *args]!r}\n"
         f"runpy.run_path({str(ROOT / 'scripts' / script)!r}, run_name='__main__')\n"
@@ -42,6 +43,7 @@ def timed(script: str, args: list[str], preload: bool) -> float:
 
 
 def main() -> None:
+    """Time the result scripts on a sweep folder, with and without the training stack loaded."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sweep", type=Path, help="a sweep folder (run folders below it)")
     parser.add_argument("--repeats", type=int, default=3)

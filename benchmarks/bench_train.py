@@ -55,6 +55,7 @@ CASES = {
 
 
 def compose_cfg(overrides: list[str]) -> Any:
+    """The training config with ``overrides``, on the CPU with one loader worker."""
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose("train", overrides=[*overrides, "datamodule.num_workers=1", "trainer=cpu"])
 
@@ -71,6 +72,7 @@ class Components:
         self.datamodule.setup()
 
     def module(self) -> SSLModule:
+        """A fresh SSLModule, seeded identically each call."""
         torch.manual_seed(0)
         backbone = instantiate(self.cfg.backbone)(input_shape=self.source.input_shape)
         objective = build_objective(self.cfg.objective, backbone.out_dim, self.source.num_classes)
@@ -138,6 +140,7 @@ def ssl_it_loop(parts: Components, steps: int, warmup: int, run_dir: Path) -> Ra
 
 
 def bench(name: str, overrides: list[str], steps: int, warmup: int, repeats: int) -> dict[str, Any]:
+    """Alternate the bare loop and the framework's loop ``repeats`` times; returns the medians and ratios."""
     parts = Components(compose_cfg(overrides))
     bare: list[Rates] = []
     framework: list[Rates] = []
@@ -155,6 +158,7 @@ def bench(name: str, overrides: list[str], steps: int, warmup: int, repeats: int
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Benchmark each case and write the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads of the training process")

@@ -87,6 +87,7 @@ def interleaved(fns: dict[str, Callable[[], int]], repeats: int) -> dict[str, fl
 
 
 def pipelines(size: int) -> dict[str, object]:
+    """The SimCLR and multi-crop view pipelines for ``size`` px images."""
     common = dict(image_size=size, channels=3, **STATS)
     return {"simclr": SimCLR(**common), "multicrop": MultiCrop(**common)}
 
@@ -102,6 +103,7 @@ def v2_simclr(size: int) -> v2.Compose:
 
 
 def measure(size: int, folder: Path, repeats: int) -> list[dict[str, object]]:
+    """Images/s of each pipeline's per-sample and on-device paths on the images in ``folder``."""
     source = ImageFolder(str(folder), str(folder), image_size=size)
     keyed, encoded = KeyedImages(source.load_images("train")), KeyedImages(source.load_encoded("train"))
     batch_n = 64 if size <= 96 else 32
@@ -149,10 +151,12 @@ def hand_vs_v2(size: int, repeats: int) -> tuple[float, float]:
 
 
 def cores(rate: float, per_core: float) -> str:
+    """How many cores ``rate`` needs at ``per_core`` per core, formatted."""
     return f"{rate / per_core:.1f}"
 
 
 def report(rows: list[dict[str, object]], comparisons: dict[int, tuple[float, float]]) -> str:
+    """The Markdown report: throughput per path, and hand-written ops against torchvision v2."""
     lines = [
         "Images/s on one CPU core (views/s = images/s x views per image). Per-sample path: read + decode + "
         "per-sample views + collate. On-device path, loader: read + decode + resize to the base size (uint8) "
@@ -189,6 +193,7 @@ def report(rows: list[dict[str, object]], comparisons: dict[int, tuple[float, fl
 
 
 def main() -> None:
+    """Write JPEG folders, measure every size and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 96, 224])
