@@ -71,6 +71,7 @@ def check(name: str) -> Callable[[Callable[..., str]], Callable[..., None]]:
 
 
 def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA only)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -91,6 +92,7 @@ class NoSyncs:
 
 
 def rate(fn: Callable[[], int], device: torch.device, repeats: int = 5) -> float:
+    """Items per second of ``fn()`` (which returns its item count) after one warm-up call."""
     fn()
     sync(device)
     start, n = time.perf_counter(), 0
@@ -102,6 +104,7 @@ def rate(fn: Callable[[], int], device: torch.device, repeats: int = 5) -> float
 
 @check("views on the device (224 px: simclr, multicrop)")
 def views_on_device(device: torch.device, batch: int) -> str:
+    """The batched views on the device match the CPU's, with no host sync; their speed."""
     out = []
     for name, aug in (("simclr", SimCLR(224, 3, **STATS)), ("multicrop", MultiCrop(224, 3, **STATS))):
         views = BatchedViews(aug, seed=0)
@@ -121,6 +124,7 @@ def views_on_device(device: torch.device, batch: int) -> str:
 
 
 def write_jpegs(folder: Path, n: int, size: tuple[int, int]) -> list[Path]:
+    """Write ``n`` random JPEGs of ``size`` into two class folders under ``folder``."""
     rng = np.random.default_rng(0)
     paths = []
     for i in range(n):
@@ -134,6 +138,7 @@ def write_jpegs(folder: Path, n: int, size: tuple[int, int]) -> list[Path]:
 
 @check("JPEG decoding on the device (decode_jpeg, 64 x 320x256)")
 def jpeg_on_device(device: torch.device, tmp: Path) -> str:
+    """Device JPEG decoding matches the CPU's to 3 levels on average; its speed."""
     from torchvision.io import read_file
 
     files = [read_file(str(p)) for p in write_jpegs(tmp / "jpegs", 64, (256, 320))]
@@ -146,6 +151,7 @@ def jpeg_on_device(device: torch.device, tmp: Path) -> str:
 
 
 def resnet_module(device: torch.device) -> SSLModule:
+    """A seeded VICReg + ResNet-18 SSLModule on ``device``, logging switched off (no Trainer)."""
     torch.manual_seed(0)
     backbone = ResNet(input_shape=(3, 32, 32), arch="resnet18", cifar_stem=True)
     module = SSLModule(backbone, VICReg(backbone.out_dim, [512], 512), optimizer=lambda g: torch.optim.SGD(g, lr=0.01))
@@ -155,6 +161,7 @@ def resnet_module(device: torch.device) -> SSLModule:
 
 @check("no host syncs in a training step (vicreg, resnet18)")
 def step_without_syncs(device: torch.device, batch: int) -> str:
+    """A training step runs without a host sync."""
     module = resnet_module(device)
     views = [torch.randn(batch, 3, 32, 32, device=device) for _ in range(2)]
     labels = torch.zeros(batch, dtype=torch.long, device=device)
@@ -169,6 +176,7 @@ def step_without_syncs(device: torch.device, batch: int) -> str:
 
 @check("bf16 autocast + channels-last + torch.compile (resnet18, 32 px)")
 def bf16_channels_last_compile(device: torch.device, batch: int, quick: bool) -> str:
+    """bf16 autocast, channels-last and ``torch.compile`` train; their step times."""
     views = [torch.randn(batch, 3, 32, 32, device=device) for _ in range(2)]
     labels = torch.zeros(batch, dtype=torch.long, device=device)
 
@@ -203,6 +211,7 @@ def bf16_channels_last_compile(device: torch.device, batch: int, quick: bool) ->
 
 @check("pinned, non-blocking batches from the DataModule")
 def pinned_batches(device: torch.device) -> str:
+    """The DataModule's batches arrive in pinned memory with CUDA."""
     src = SyntheticImages(n_samples=256, input_shape=(3, 32, 32), num_classes=4)
     dm = SSLDataModule(src, SimCLR(32, 3, src.mean, src.std), batch_size=64, num_workers=1, views_on_device=False)
     dm.setup()
@@ -214,6 +223,7 @@ def pinned_batches(device: torch.device) -> str:
 
 
 def run_train(args: list[str], timeout: int = 240) -> tuple[str, float]:
+    """Run ``train.py <args>``; returns its output and wall seconds (a failure raises)."""
     env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(ROOT / "train.py"), *args], capture_output=True, text=True,
@@ -225,6 +235,7 @@ def run_train(args: list[str], timeout: int = 240) -> tuple[str, float]:
 
 @check("train.py trainer=gpu, 32 px, views on the device")
 def train_gpu(device: torch.device, tmp: Path, quick: bool) -> str:
+    """A short ``trainer=gpu`` run makes its views on the device."""
     if device.type != "cuda":
         return "skip: needs CUDA"
     steps = 20 if quick else 100
@@ -240,6 +251,7 @@ def train_gpu(device: torch.device, tmp: Path, quick: bool) -> str:
 
 @check("train.py trainer=gpu on a JPEG folder, decoded on the device")
 def train_folder(device: torch.device, tmp: Path) -> str:
+    """A ``trainer=gpu`` run on a JPEG folder decodes the JPEGs on the device."""
     if device.type != "cuda":
         return "skip: needs CUDA"
     write_jpegs(tmp / "folder" / "train", 512, (36, 40))
@@ -254,6 +266,7 @@ def train_folder(device: torch.device, tmp: Path) -> str:
 
 @check("train.py trainer=ddp on 2 GPUs")
 def train_ddp(device: torch.device, tmp: Path) -> str:
+    """A ``trainer=ddp`` run on 2 GPUs completes."""
     if device.type != "cuda" or torch.cuda.device_count() < 2:
         return "skip: needs 2 GPUs"
     out, wall = run_train(["trainer=ddp", "trainer.devices=2", "data=synthetic", "data.n_samples=4096",
@@ -264,6 +277,7 @@ def train_ddp(device: torch.device, tmp: Path) -> str:
 
 
 def main() -> None:
+    """Run every check and print the table of results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--quick", action="store_true", help="smaller batches, no compile")

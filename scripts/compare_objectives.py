@@ -36,15 +36,18 @@ OVERRIDES = {"dino": ["optimizer.weight_decay=0.04", "optimizer.lr=5e-4"]}
 
 
 def objectives() -> list[str]:
+    """The option names of ``configs/objective``."""
     return sorted(p.stem for p in (ROOT / "configs" / "objective").glob("*.yaml"))
 
 
 def last_value(rows: list[dict[str, str]], key: str) -> float | None:
+    """The last non-empty value of ``key`` in the metrics rows (``None`` if none)."""
     values = [float(r[key]) for r in rows if r.get(key) not in (None, "")]
     return values[-1] if values else None
 
 
 def read_metrics(run_dir: Path) -> dict[str, float | None]:
+    """The final accuracies of a run, from its ``metrics.csv``."""
     path = run_dir / "metrics.csv"
     rows = list(csv.DictReader(path.open(newline=""))) if path.is_file() else []
     return {
@@ -56,6 +59,7 @@ def read_metrics(run_dir: Path) -> dict[str, float | None]:
 
 
 def run_objective(name: str, outdir: Path, epochs: int | None, extra: list[str]) -> dict[str, object]:
+    """Train with ``objective=<name>``; returns its row: accuracies, wall time, return code."""
     run_dir = outdir / name
     cmd = [sys.executable, "train.py", f"objective={name}", "infoplane=none", "logger=csv",
            "trainer.enable_progress_bar=false", f"hydra.run.dir={run_dir}"]
@@ -74,6 +78,7 @@ def run_objective(name: str, outdir: Path, epochs: int | None, extra: list[str])
 
 
 def run_random(outdir: Path, reference: Path) -> dict[str, object]:
+    """Linear evaluation of an untrained backbone (``reference``'s config) as the baseline row."""
     out = outdir / "random_init.json"
     cmd = [sys.executable, "scripts/linear_eval.py", str(reference), "--random-init", "--out", str(out)]
     start = time.perf_counter()
@@ -90,10 +95,12 @@ def run_random(outdir: Path, reference: Path) -> dict[str, object]:
 
 
 def fmt(v: object) -> str:
+    """A table cell: 3 decimals for floats, ``-`` for ``None``."""
     return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
 def table(rows: list[dict[str, object]]) -> str:
+    """The rows as a Markdown table."""
     head = ("| objective | overrides | linear-eval top-1 | linear-eval top-5 | online probe acc | kNN acc "
             "| wall time s |")
     lines = [head, "|---|---|---|---|---|---|---|"]
@@ -106,6 +113,7 @@ def table(rows: list[dict[str, object]]) -> str:
 
 
 def main() -> None:
+    """Train each objective in turn and write the comparison table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--objectives", default=None, help="comma-separated subset (default: all configs)")
     parser.add_argument("--epochs", type=int, default=None, help="override trainer.max_epochs (default: config's)")

@@ -29,6 +29,7 @@ from ssl_it.analysis.plotting import save_figure
 
 
 def main() -> None:
+    """Write the comparison table (CSV, Markdown) and the information-plane figure of the runs under the paths."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", type=Path, help="a sweep directory or run directories")
     parser.add_argument("--out", type=Path, default=None, help="output path without suffix")

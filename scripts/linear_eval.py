@@ -83,6 +83,7 @@ def _parse(value: str) -> Any:
 
 
 def load_backbone(run_cfg: DictConfig, ckpt: Path, random_init: bool, seed: int) -> torch.nn.Module:
+    """The run's backbone, with the checkpoint's weights unless ``random_init`` (then seeded by ``seed``)."""
     train_source = instantiate(run_cfg.data)
     torch.manual_seed(seed)
     backbone = instantiate(run_cfg.backbone)(input_shape=train_source.input_shape)
@@ -97,6 +98,7 @@ def load_backbone(run_cfg: DictConfig, ckpt: Path, random_init: bool, seed: int)
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    """Linear-evaluation and kNN accuracy of the run's backbone on the (possibly overridden) data."""
     config, ckpt = locate(Path(args.run))
     run_cfg = OmegaConf.load(config)
     backbone = load_backbone(run_cfg, ckpt, args.random_init, run_cfg.seed if args.seed is None else args.seed)
@@ -129,6 +131,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Parse the command line, evaluate, print the table row and write the JSON; returns the results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run", help="run directory (with config.yaml and checkpoints/) or a .ckpt inside one")
     parser.add_argument("overrides", nargs="*", help="data=<option> and data.<key>=<value>")

@@ -13,6 +13,7 @@ from ssl_it.data.ib12 import make_12bit_task, write_12bit_npz
 
 
 def main() -> None:
+    """Write the 12-bit task of Shwartz-Ziv & Tishby (2017) as ``.npz`` and print its label entropy."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="outputs/data/ib_12bit.npz")
     parser.add_argument("--train-fraction", type=float, default=0.85)

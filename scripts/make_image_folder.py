@@ -33,6 +33,7 @@ def make_image(digit: np.ndarray, size: int, rng: np.random.Generator) -> np.nda
 
 
 def write_split(out: Path, n: int, size: int, rng: np.random.Generator) -> None:
+    """Write ``n`` JPEGs, ``n // 10`` per digit class, each in its ``class_<c>`` folder."""
     digits = load_digits()
     per_class = {c: np.flatnonzero(digits.target == c) for c in range(10)}
     for c in range(10):
@@ -44,6 +45,7 @@ def write_split(out: Path, n: int, size: int, rng: np.random.Generator) -> None:
 
 
 def main() -> None:
+    """Write a ``train``/``val`` image folder of digit pictures under ``out``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--train", type=int, default=50_000)

@@ -34,6 +34,7 @@ def load(path: Path) -> RunRecord:
 
 
 def main() -> None:
+    """Draw the information planes of the runs into one figure."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=Path("outputs/infoplane_compare.png"))

@@ -29,6 +29,7 @@ from ssl_it.analysis.seed_bands import band_summary, configurations, plot_seed_b
 
 
 def main() -> None:
+    """Group the runs by configuration and write the across-seed bands (table and figure)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", type=Path, help="a sweep directory or run directories")
     parser.add_argument("--group", default="objective", help="config group or key whose value names a configuration")

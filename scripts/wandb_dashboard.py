@@ -28,6 +28,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "wandb"
 
 
 def load_layout(path: Path = DOCS / "workspace.yaml") -> dict[str, Any]:
+    """The workspace layout, with the chart's Vega-Lite spec loaded into ``spec_json``."""
     layout = yaml.safe_load(path.read_text())
     layout["chart"]["spec_json"] = json.loads((path.parent / layout["chart"]["spec"]).read_text())
     return layout
@@ -57,6 +58,7 @@ def build_workspace(layout: dict[str, Any], entity: str, project: str) -> Any:
 
 
 def main() -> None:
+    """Build the W&B workspace and chart preset, and save them (or only print them with ``--dry-run``)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entity", required=True)
     parser.add_argument("--project", required=True)
