@@ -5,8 +5,9 @@ The same kernels run in the CPU loader workers and on an accelerator:
 ``torchvision.ops.roi_align`` for the random resized crops (one box per
 sample; it averages ``ceil(crop/out)^2`` bilinear samples per output pixel,
 i.e. antialiased when shrinking), kornia's brightness, contrast, saturation,
-grayscale and separable blur ops (equal to torchvision's ``ColorJitter`` and
-``gaussian_blur`` formulas), and a closed-form HSV hue rotation written here
+grayscale and separable blur ops (torchvision's ``ColorJitter`` formulas to
+2e-4: kornia's luma weighs red 0.299, torchvision's 0.2989; its
+``gaussian_blur`` to 1e-5), and a closed-form HSV hue rotation written here
 (torchvision's ``adjust_hue`` to 1e-5, 1.7x faster than kornia's on the CPU).
 Every op keeps values in [0, 1].
 """

@@ -127,4 +127,6 @@ class ViewCollate:
 
     def __call__(self, items: list[dict[str, torch.Tensor | int]]) -> tuple[list[torch.Tensor], torch.Tensor]:
         batch = collate_keyed(items)
-        return self.views(batch["images"], batch["keys"]), batch["labels"]  # type: ignore[arg-type]
+        images, keys, labels = batch["images"], batch["keys"], batch["labels"]
+        assert isinstance(images, torch.Tensor) and isinstance(keys, torch.Tensor) and isinstance(labels, torch.Tensor)
+        return self.views(images, keys), labels
