@@ -158,6 +158,10 @@ def measure(size: int, folder: Path, repeats: int, old_aug: ModuleType, old_view
              "views_now": rates[f"views_now/{name}"]} for name in names]
 
 
+def num(rate: float) -> str:
+    return f"{rate:.0f}" if rate >= 100 else f"{rate:.3g}"
+
+
 def cores(lo: float, hi: float, per_core: float) -> str:
     return f"{lo / per_core:.1f}-{hi / per_core:.1f}"
 
@@ -177,9 +181,9 @@ def report(rows: list[dict[str, object]], baseline: str, load: str) -> str:
     ]
     for r in rows:
         b, n = r["before"], r["now"]
-        lines.append(f"| {r['size']} | {r['pipeline']} | {r['n_views']} | {r['base']} | {b:.0f} | {n:.0f} | "
-                     f"{n / b:.2f}x | {r['loader']:.0f} | {r['loader_gpu_decode']:.0f} | "  # type: ignore[operator]
-                     f"{r['views_before']:.0f} | {r['views_now']:.0f} |")
+        lines.append(f"| {r['size']} | {r['pipeline']} | {r['n_views']} | {r['base']} | {num(b)} | {num(n)} | "  # type: ignore[arg-type]
+                     f"{n / b:.2f}x | {num(r['loader'])} | {num(r['loader_gpu_decode'])} | "  # type: ignore[operator, arg-type]
+                     f"{num(r['views_before'])} | {num(r['views_now'])} |")  # type: ignore[arg-type]
     lines += ["", "CPU cores one GPU needs (GPU img/s / img/s per core of what runs on the CPU):", "",
               "| view px | pipeline | GPU (img/s) | before: per-sample | now: views in the workers | "
               "views on the device | views and decoding on the device |",

@@ -136,7 +136,10 @@ def test_jitter_steps_follow_their_probabilities_and_ranges() -> None:
     n = 4000
     plan = BatchedViews(SimCLR(**RGB), seed=0).plan(torch.stack([torch.zeros(n, dtype=torch.long),
                                                                  torch.arange(n)], 1), 32, 32)[0]
-    se = lambda p: 3 * (p * (1 - p) / n) ** 0.5  # noqa: E731  # 3 standard errors of a proportion
+
+    def se(p: float) -> float:  # 3 standard errors of a proportion
+        return 3 * (p * (1 - p) / n) ** 0.5
+
     jittered = sum(plan[f"brightness@{s}"].numel() for s in range(4)) / n
     assert abs(jittered - 0.8) < se(0.8)
     for kind in ("contrast", "saturation", "hue"):
