@@ -1,55 +1,86 @@
-"""Throughput of the two view paths per CPU core, and the cores one GPU needs.
+"""Loader images per CPU core with the views made in the workers, against the
+per-sample path they replaced, and the cores one GPU needs.
 
-    python benchmarks/bench_views.py [--repeats 3] [--out outputs/bench/views.md]
+    python benchmarks/bench_views.py [--repeats 5] [--baseline 5631bbd] [--out outputs/bench/views.md]
 
-Everything runs on ONE thread (one core). For each view size (32, 96, 224
-px) and pipeline (simclr: 2 views; multicrop: 2 global + 6 local views) it
-times, on a small folder of JPEGs it writes first (32x32, 96x96 and
-320x256 px sources, quality 90, textured content):
+Everything runs on ONE thread (as in a loader worker). For each view size
+(32, 96, 224 px) and pipeline (simclr: 2 views; multicrop: 2 global + 6
+local views) it times, per image, on a folder of JPEGs it writes first
+(32x32, 96x96 and 320x256 px sources, quality 90, textured content):
 
-- per-sample path: what a loader worker does per image when views are made
-  on the CPU: read the file, decode it (torchvision.io), run the per-sample
-  view pipeline on the original image, collate;
-- on-device path, loader: what a worker does when views are made on the
-  accelerator: read, decode, resize to the base size (uint8), collate;
-- on-device path, views: the batched view pipeline (BatchedViews) on a
-  uint8 batch, here on the CPU; on a GPU this part runs on the GPU and costs
-  no CPU core.
+- before: the per-sample path of ``--baseline`` (the last commit that had
+  one; its view modules are read from git and loaded beside the current
+  ones): read the file, decode it, run the per-sample pipeline on the
+  original image, collate;
+- now, views in the workers (a CPU run): read, decode, resize to the base
+  size (uint8), collate, then the batched views of the batch
+  (:class:`~ssl_it.data.views.ViewCollate`), batches of 64 (32 at 224 px);
+- now, views on the device (a GPU run): the loader's part alone (read,
+  decode, resize, collate), and with JPEG decoding on the GPU (read,
+  collate);
+- the batched views alone, at ``--baseline`` and now, on this CPU.
 
-It also re-measures the per-view cost of the hand-written per-sample ops
-against the same recipe composed from torchvision.transforms.v2.
-
-Cores per GPU = GPU images/s / (images/s per core of the CPU part). GPU rates
-from the issue: ResNet-18 at 32 px 10-20k img/s, ResNet-50 at 224 px 2-3k img/s.
+The functions take turns in every repeat (a busy phase of a shared machine
+hits all of them); each rate is the median over the repeats.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import default_collate
-from torchvision.transforms import v2
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from ssl_it.augmentation import MultiCrop, SimCLR  # noqa: E402
 from ssl_it.augmentation.batched import BatchedViews  # noqa: E402
 from ssl_it.data.folder import ImageFolder  # noqa: E402
-from ssl_it.data.views import KeyedImages, MultiViewDataset, collate_keyed  # noqa: E402
+from ssl_it.data.views import KeyedImages, ViewCollate, collate_keyed  # noqa: E402
 
 SOURCES = {32: (32, 32), 96: (96, 96), 224: (256, 320)}  # view size -> JPEG (height, width)
 GPU_RATES = {32: ("ResNet-18", 10_000, 20_000), 224: ("ResNet-50", 2_000, 3_000)}
 STATS = dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
 N_IMAGES = 64
+BASELINE = "5631bbd"  # the last commit with the per-sample view path
+BASELINE_FILES = ("ssl_it/augmentation", "ssl_it/data/views.py")
+
+
+def load_baseline(ref: str, into: Path) -> tuple[ModuleType, ModuleType]:
+    """The view modules of commit ``ref`` as the package ``baseline_ssl_it``
+    (``ssl_it.augmentation`` and ``ssl_it.data.views``, imports renamed; the
+    rest of ``ssl_it`` they use is today's)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True, text=True).stdout
+
+    try:
+        paths = git("ls-tree", "-r", "--name-only", ref, "--", *BASELINE_FILES).split()
+    except subprocess.CalledProcessError as error:
+        raise SystemExit(f"bench_views: --baseline {ref}: {error.stderr.strip()}") from None
+    for path in paths:
+        text = git("show", f"{ref}:{path}")
+        for module in ("ssl_it.augmentation", "ssl_it.data.views"):
+            text = text.replace(module, "baseline_" + module)
+        target = into / "baseline_ssl_it" / Path(path).relative_to("ssl_it")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    for package in ("", "data"):
+        (into / "baseline_ssl_it" / package / "__init__.py").touch()
+    sys.path.insert(0, str(into))
+    return importlib.import_module("baseline_ssl_it.augmentation"), importlib.import_module("baseline_ssl_it.data.views")
 
 
 def write_jpegs(root: Path, height: int, width: int) -> None:
@@ -75,8 +106,7 @@ def per_second(fn: Callable[[], int], min_seconds: float = 0.5) -> float:
 
 
 def interleaved(fns: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
-    """Median items/s of each function, the functions taking turns in every
-    repeat (so a busy phase of a shared machine hits all of them)."""
+    """Median items/s of each function, the functions taking turns in every repeat."""
     for fn in fns.values():
         fn()  # warm-up
     rates: dict[str, list[float]] = {name: [] for name in fns}
@@ -86,130 +116,106 @@ def interleaved(fns: dict[str, Callable[[], int]], repeats: int) -> dict[str, fl
     return {name: statistics.median(r) for name, r in rates.items()}
 
 
-def pipelines(size: int) -> dict[str, object]:
-    """The SimCLR and multi-crop view pipelines for ``size`` px images."""
-    common = dict(image_size=size, channels=3, **STATS)
-    return {"simclr": SimCLR(**common), "multicrop": MultiCrop(**common)}
+def loop(dataset: object, collate: Callable[[list], object], n: int) -> Callable[[], int]:
+    """What a worker does for one batch of ``n`` samples: fetch each, collate."""
+    def go() -> int:
+        collate([dataset[(0, i % N_IMAGES)] for i in range(n)])  # type: ignore[index]
+        return n
+    return go
 
 
-def v2_simclr(size: int) -> v2.Compose:
-    """SimCLR's recipe from torchvision.transforms.v2 (float tensor in, as the hand-written ops)."""
-    kernel = max(3, int(0.1 * size) // 2 * 2 + 1)
-    return v2.Compose([
-        v2.RandomResizedCrop(size, scale=(0.08, 1.0), antialias=True), v2.RandomHorizontalFlip(),
-        v2.RandomApply([v2.ColorJitter(0.8, 0.8, 0.8, 0.2)], p=0.8), v2.RandomGrayscale(0.2),
-        v2.RandomApply([v2.GaussianBlur(kernel, (0.1, 2.0))], p=0.5), v2.Normalize(STATS["mean"], STATS["std"]),
-    ])
-
-
-def measure(size: int, folder: Path, repeats: int) -> list[dict[str, object]]:
-    """Images/s of each pipeline's per-sample and on-device paths on the images in ``folder``."""
+def measure(size: int, folder: Path, repeats: int, old_aug: ModuleType, old_views: ModuleType) -> list[dict[str, object]]:
     source = ImageFolder(str(folder), str(folder), image_size=size)
     keyed, encoded = KeyedImages(source.load_images("train")), KeyedImages(source.load_encoded("train"))
     batch_n = 64 if size <= 96 else 32
     batch = collate_keyed([keyed[(0, i)] for i in range(batch_n)])
+    images, keys = batch["images"], batch["keys"]
 
-    def loop(dataset: object, collate: Callable[[list], object], n: int = 16) -> Callable[[], int]:
+    def views_only(views: Callable[[torch.Tensor, torch.Tensor], object]) -> Callable[[], int]:
         def go() -> int:
-            collate([dataset[(0, i % N_IMAGES)] for i in range(n)])  # type: ignore[index]
-            return n
-        return go
-
-    def batched(views: BatchedViews) -> Callable[[], int]:
-        def go() -> int:
-            views(batch["images"], batch["keys"])  # type: ignore[arg-type]
+            views(images, keys)  # type: ignore[arg-type]
             return batch_n
         return go
 
-    pipes = pipelines(size)
-    fns: dict[str, Callable[[], int]] = {
-        "loader": loop(keyed, collate_keyed), "loader_gpu_decode": loop(encoded, collate_keyed),
-    }
-    for name, aug in pipes.items():
-        fns[f"per_sample/{name}"] = loop(MultiViewDataset(source.load("train"), aug, seed=0), default_collate)
-        fns[f"batched/{name}"] = batched(BatchedViews(aug, seed=0))  # type: ignore[arg-type]
+    common = dict(image_size=size, channels=3, **STATS)
+    names = ("simclr", "multicrop")
+    fns: dict[str, Callable[[], int]] = {"loader": loop(keyed, collate_keyed, 16),
+                                         "loader_gpu_decode": loop(encoded, collate_keyed, 16)}
+    n_views = {}
+    for name, cls in zip(names, (SimCLR, MultiCrop)):
+        old_cls = getattr(old_aug, cls.__name__)
+        now = BatchedViews(cls(**common), seed=0)
+        n_views[name] = now.n_views
+        fns[f"before/{name}"] = loop(old_views.MultiViewDataset(source.load("train"), old_cls(**common), seed=0),
+                                     default_collate, 16)
+        fns[f"now/{name}"] = loop(keyed, ViewCollate(now), batch_n)
+        fns[f"views_before/{name}"] = views_only(old_aug.BatchedViews(old_cls(**common), seed=0))
+        fns[f"views_now/{name}"] = views_only(now)
     rates = interleaved(fns, repeats)
-    return [{"size": size, "pipeline": name, "n_views": aug.n_views, "base": source.base_size,  # type: ignore[attr-defined]
-             "per_sample": rates[f"per_sample/{name}"], "loader": rates["loader"],
-             "loader_gpu_decode": rates["loader_gpu_decode"], "batched_views": rates[f"batched/{name}"]}
-            for name, aug in pipes.items()]
+    return [{"size": size, "pipeline": name, "n_views": n_views[name], "base": source.base_size,
+             "before": rates[f"before/{name}"], "now": rates[f"now/{name}"], "loader": rates["loader"],
+             "loader_gpu_decode": rates["loader_gpu_decode"], "views_before": rates[f"views_before/{name}"],
+             "views_now": rates[f"views_now/{name}"]} for name in names]
 
 
-def hand_vs_v2(size: int, repeats: int) -> tuple[float, float]:
-    """Views/s of the hand-written per-sample SimCLR view and of the v2 recipe, on float images."""
-    image = torch.rand(3, *SOURCES[size])
-    hand, tv = SimCLR(image_size=size, channels=3, **STATS).transforms[0], v2_simclr(size)
-
-    def run(t: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[], int]:
-        def go() -> int:
-            for _ in range(8):
-                t(image)
-            return 8
-        return go
-    rates = interleaved({"hand": run(hand), "v2": run(tv)}, repeats)
-    return rates["hand"], rates["v2"]
+def num(rate: float) -> str:
+    return f"{rate:.0f}" if rate >= 100 else f"{rate:.3g}"
 
 
-def cores(rate: float, per_core: float) -> str:
-    """How many cores ``rate`` needs at ``per_core`` per core, formatted."""
-    return f"{rate / per_core:.1f}"
+def cores(lo: float, hi: float, per_core: float) -> str:
+    return f"{lo / per_core:.1f}-{hi / per_core:.1f}"
 
 
-def report(rows: list[dict[str, object]], comparisons: dict[int, tuple[float, float]]) -> str:
-    """The Markdown report: throughput per path, and hand-written ops against torchvision v2."""
+def report(rows: list[dict[str, object]], baseline: str, load: str) -> str:
     lines = [
-        "Images/s on one CPU core (views/s = images/s x views per image). Per-sample path: read + decode + "
-        "per-sample views + collate. On-device path, loader: read + decode + resize to the base size (uint8) "
-        "+ collate; with GPU decoding (JPEG folders on a GPU): read + collate. The batched views are timed here "
-        "on the CPU but run on the GPU in training.",
+        f"Images/s on one CPU core (median of the repeats; load average before/after: {load}). Before: the "
+        f"per-sample path of {baseline} (read + decode + per-sample views of the original image + collate). "
+        "Now, views in the workers: read + decode + resize to the base size (uint8) + collate + batched views. "
+        "Views on the device: the loader's part only (with GPU decoding: read + collate). Batched views alone: "
+        f"on this CPU, {baseline} against now.",
         "",
-        "| view px | pipeline | views/img | base px | per-sample img/s (views/s) | on-device loader img/s "
-        "(x per-sample) | loader, GPU decoding img/s | batched views on this CPU img/s (views/s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| view px | pipeline | views/img | base px | before: per-sample img/s | now: views in the workers img/s "
+        "| now / before | views on the device: loader img/s | loader, GPU decoding img/s "
+        f"| batched views alone, {baseline} img/s | batched views alone, now img/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        n, ps, ld, bv = r["n_views"], r["per_sample"], r["loader"], r["batched_views"]
-        lines.append(f"| {r['size']} | {r['pipeline']} | {n} | {r['base']} | {ps:.0f} ({ps * n:.0f}) | "
-                     f"{ld:.0f} ({ld / ps:.1f}x) | {r['loader_gpu_decode']:.0f} | {bv:.0f} ({bv * n:.0f}) |")
-    lines += ["", "CPU cores one GPU needs (GPU img/s / img/s per core of the CPU part):", "",
-              "| view px | pipeline | GPU (img/s) | per-sample path | on-device path (loader decodes) | "
-              "on-device path, GPU decoding |",
-              "|---|---|---|---|---|---|"]
+        b, n = r["before"], r["now"]
+        lines.append(f"| {r['size']} | {r['pipeline']} | {r['n_views']} | {r['base']} | {num(b)} | {num(n)} | "  # type: ignore[arg-type]
+                     f"{n / b:.2f}x | {num(r['loader'])} | {num(r['loader_gpu_decode'])} | "  # type: ignore[operator, arg-type]
+                     f"{num(r['views_before'])} | {num(r['views_now'])} |")  # type: ignore[arg-type]
+    lines += ["", "CPU cores one GPU needs (GPU img/s / img/s per core of what runs on the CPU):", "",
+              "| view px | pipeline | GPU (img/s) | before: per-sample | now: views in the workers | "
+              "views on the device | views and decoding on the device |",
+              "|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["size"] not in GPU_RATES:
             continue
         net, lo, hi = GPU_RATES[r["size"]]  # type: ignore[index]
-        ps, ld = r["per_sample"], r["loader"]
-        gd = r["loader_gpu_decode"]
-        lines.append(f"| {r['size']} | {r['pipeline']} | {net} {lo:,}-{hi:,} | {cores(lo, ps)}-{cores(hi, ps)} | "
-                     f"{cores(lo, ld)}-{cores(hi, ld)} | {cores(lo, gd)}-{cores(hi, gd)} |")
-    lines += ["",
-              "Per-sample SimCLR view on a float image, hand-written ops vs torchvision.transforms.v2 "
-              "(views/s, one core):",
-              "", "| view px | hand-written | v2 | ratio |", "|---|---|---|---|"]
-    for size, (hand, tv) in comparisons.items():
-        lines.append(f"| {size} | {hand:.0f} | {tv:.0f} | {hand / tv:.1f}x |")
+        lines.append(f"| {r['size']} | {r['pipeline']} | {net} {lo:,}-{hi:,} | {cores(lo, hi, r['before'])} | "  # type: ignore[arg-type]
+                     f"{cores(lo, hi, r['now'])} | {cores(lo, hi, r['loader'])} | "  # type: ignore[arg-type]
+                     f"{cores(lo, hi, r['loader_gpu_decode'])} |")  # type: ignore[arg-type]
     return "\n".join(lines)
 
 
 def main() -> None:
-    """Write JPEG folders, measure every size and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 96, 224])
+    parser.add_argument("--baseline", default=BASELINE, help="git commit of the per-sample path compared against")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench/views.md"))
     args = parser.parse_args()
     torch.set_num_threads(1)
-    rows, comparisons = [], {}
+    rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
+        old_aug, old_views = load_baseline(args.baseline, Path(tmp) / "baseline")
         for size in args.sizes:
             folder = Path(tmp) / str(size)
             write_jpegs(folder, *SOURCES[size])
-            rows += measure(size, folder, args.repeats)
-            if size in (32, 224):
-                comparisons[size] = hand_vs_v2(size, args.repeats)
+            rows += measure(size, folder, args.repeats, old_aug, old_views)
             print(f"measured {size} px", flush=True)
-    text = report(rows, comparisons)
+    text = report(rows, args.baseline, f"{load_before:.1f}/{os.getloadavg()[0]:.1f}")
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")

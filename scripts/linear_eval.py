@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from ssl_it.callbacks.knn import knn_predict  # noqa: E402
 from ssl_it.callbacks.linear_eval import linear_eval_accuracy  # noqa: E402
 from ssl_it.callbacks.taps import probe_pass  # noqa: E402
+from ssl_it.augmentation import NoAugmentation  # noqa: E402
 from ssl_it.data import SSLDataModule  # noqa: E402
 from ssl_it.run.config_dir import CONFIG_DIR  # noqa: E402
 
@@ -109,7 +110,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(
             f"linear_eval: data input shape {tuple(source.input_shape)} differs from the run's {backbone.input_shape}"
         )
-    dm = SSLDataModule(source, lambda x: [x], batch_size=256, num_workers=0, seed=run_cfg.seed, drop_last=False,
+    no_views = NoAugmentation(source.image_size, source.channels, source.mean, source.std, n_views=1)
+    dm = SSLDataModule(source, no_views, batch_size=256, num_workers=0, seed=run_cfg.seed, drop_last=False,
                        views_on_device=False, eval_size=None)
     dm.setup()
     device = torch.device(args.device)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from ssl_it.augmentation import EvalTransform
+from ssl_it.augmentation import BatchedViews, EvalTransform
 from ssl_it.module import SSLModule
 from ssl_it.train import CONFIG_DIR, build_objective
 
@@ -71,9 +71,8 @@ def test_one_training_step_for_each_backbone_and_objective(make_cfg, backbone, o
     obj = build_objective(cfg.objective, net.out_dim, num_classes=10)
     module = SSLModule(net, obj, optimizer=instantiate(cfg.optimizer))
     opt = instantiate(cfg.optimizer)([p for p in module.parameters() if p.requires_grad])
-    samples = torch.rand(8, *shape)
-    per_sample = [aug(s) for s in samples]
-    views = [torch.stack(v) for v in zip(*per_sample)]
+    samples = torch.randint(0, 256, (8, *shape), dtype=torch.uint8)
+    views = BatchedViews(aug, seed=0)(samples, torch.stack([torch.zeros(8, dtype=torch.long), torch.arange(8)], 1))
     labels = torch.arange(8) % 4
     out = obj(module.features_of_views(views), views, labels)
     assert torch.isfinite(out["loss"]) and out["loss"].requires_grad

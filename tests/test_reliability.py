@@ -386,11 +386,12 @@ def test_checkpoints_are_replaced_atomically(tmp_path, monkeypatch):
 def test_a_resumed_loader_starts_at_the_checkpoints_epoch():
     """Lightning builds the training loader (and a worker's prefetch) before it
     restores its loops; the order must already be the resumed epoch's."""
-    from ssl_it.augmentation import EvalTransform
+    from ssl_it.augmentation import EvalTransform, NoAugmentation
     from ssl_it.data import SSLDataModule, SyntheticImages
 
     source = SyntheticImages(n_samples=40, num_classes=4)
-    dm = SSLDataModule(source, lambda s: [s, s], EvalTransform((0.5,), (0.29,)), batch_size=8, num_workers=0)
+    aug = NoAugmentation(source.image_size, source.channels, source.mean, source.std)
+    dm = SSLDataModule(source, aug, EvalTransform((0.5,), (0.29,)), batch_size=8, num_workers=0)
     dm.setup()
     dm.load_state_dict({"next_epoch": 2})
     keys = list(dm.train_dataloader().sampler)

@@ -1,14 +1,14 @@
-"""View pipelines: each maps ONE sample ``(C, H, W)`` in [0, 1] (or a
-vector ``(D,)``) to a list of normalised views, global views first;
-:class:`BatchedViews` applies any of them to a whole uint8 batch on its
-device."""
+"""View pipelines: each describes the views of a sample (global views
+first); :class:`BatchedViews` makes them for a whole uint8 batch, in the CPU
+loader workers or on the accelerator, with the same random draws for a given
+``(seed, epoch, index)``."""
 
 from ssl_it.augmentation.asymmetric import BYOL, VICReg
 from ssl_it.augmentation.base import EvalTransform, MultiView, NoAugmentation
 from ssl_it.augmentation.batched import BatchedViews
 from ssl_it.augmentation.multicrop import MultiCrop
 from ssl_it.augmentation.simclr import SimCLR, Minimal
-from ssl_it.augmentation.view import Normalize, ViewTransform
+from ssl_it.augmentation.view import Normalize, ViewRecipe
 
 __all__ = [
     "BYOL",
@@ -21,5 +21,5 @@ __all__ = [
     "Normalize",
     "SimCLR",
     "VICReg",
-    "ViewTransform",
+    "ViewRecipe",
 ]

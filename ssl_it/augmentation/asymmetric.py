@@ -8,7 +8,7 @@ from typing import Any
 from ssl_it import checks
 from ssl_it.augmentation import validation as check
 from ssl_it.augmentation.base import MultiView
-from ssl_it.augmentation.view import Normalize, ViewTransform
+from ssl_it.augmentation.view import Normalize, ViewRecipe
 
 
 class BYOL(MultiView):
@@ -77,9 +77,9 @@ class BYOL(MultiView):
                 "augmentation.blur_prob and augmentation.solarize_prob need one value per view "
                 f"(the same length); got {len(blur)} and {len(solar)}"
             )
+        self.normalize = Normalize(mean, std, check.channels(channels))
         common: dict[str, Any] = dict(
             size=size,
-            normalize=Normalize(mean, std, check.channels(channels)),
             scale=check.scale(scale),
             ratio=check.ratio(ratio),
             flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
@@ -87,8 +87,8 @@ class BYOL(MultiView):
             blur_kernel=check.blur_kernel(blur_kernel, size),
             blur_sigma=check.sigma(blur_sigma),
         )
-        self.transforms = [ViewTransform(blur_prob=b, solarize_prob=s, **common) for b, s in zip(blur, solar)]
-        self.n_global_views = len(self.transforms)
+        self.views = [ViewRecipe(blur_prob=b, solarize_prob=s, **common) for b, s in zip(blur, solar)]
+        self.n_global_views = len(self.views)
         self.global_size = size
 
 

@@ -3,19 +3,24 @@ evaluation transform."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.augmentation import validation as check
-from ssl_it.augmentation.view import Normalize, fit_to_size
+from ssl_it.augmentation.kernels import fit
+from ssl_it.augmentation.view import Normalize, ViewRecipe
 
 
 class MultiView:
-    """Maps ONE sample to a list of views: global views first, then local
-    crops. Subclasses fill ``transforms`` (one callable per view).
+    """The recipe of a sample's views: global views first, then local crops.
+
+    A pipeline is a description; :class:`~ssl_it.augmentation.batched.BatchedViews`
+    makes the views of a batch from it (in the CPU loader workers or on the
+    accelerator). Subclasses fill ``views`` (one :class:`ViewRecipe` per
+    random view, ``None`` for the un-augmented input) and ``normalize``.
 
     Attributes:
         n_views: number of views per sample.
@@ -25,7 +30,8 @@ class MultiView:
         view_sizes: the side of each view, in order.
     """
 
-    transforms: list[Callable[[torch.Tensor], torch.Tensor]]
+    views: list[ViewRecipe | None]
+    normalize: Normalize
     n_global_views: int
     global_size: int | None
     local_size: int | None = None
@@ -33,7 +39,7 @@ class MultiView:
     @property
     def n_views(self) -> int:
         """The number of views per sample."""
-        return len(self.transforms)
+        return len(self.views)
 
     @property
     def view_sizes(self) -> list[int | None]:
@@ -41,13 +47,9 @@ class MultiView:
         n_local = self.n_views - self.n_global_views
         return [self.global_size] * self.n_global_views + [self.local_size] * n_local
 
-    def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Views of one sample ``(C, H, W)`` (or ``(D,)``) with values in [0, 1]."""
-        return [t(x) for t in self.transforms]
-
     def __repr__(self) -> str:
-        inner = ",\n  ".join(repr(t) for t in self.transforms)
-        return f"{type(self).__name__}(\n  {inner}\n)"
+        inner = ",\n  ".join(repr(v) for v in self.views)
+        return f"{type(self).__name__}(\n  {inner},\n  {self.normalize!r}\n)"
 
 
 class NoAugmentation(MultiView):
@@ -55,7 +57,7 @@ class NoAugmentation(MultiView):
 
     For deterministic information-plane studies and for vector data (the
     classic 12-bit task). Each view is a separate tensor equal to
-    ``(x - mean) / std``.
+    ``(x - mean) / std`` (images are first fitted to ``image_size``).
 
     Args:
         image_size: the image side, or ``None`` for vector data.
@@ -68,20 +70,14 @@ class NoAugmentation(MultiView):
         ValueError: ``n_views < 1``, malformed statistics.
     """
 
-    is_random = False  # draws no random numbers: the data pipeline skips seeding it
 
     def __init__(self, image_size: int | None, channels: int | None, mean: Sequence[float],
                  std: Sequence[float], n_views: int = 2) -> None:
         checks.integer("augmentation.n_views", n_views)
         self.normalize = Normalize(mean, std, None if image_size is None else check.channels(channels))
-        self.transforms = [self.normalize] * n_views
+        self.views = [None] * n_views
         self.n_global_views = n_views
         self.global_size = image_size
-
-    @override
-    def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
-        y = self.normalize(x if self.global_size is None or x.dim() != 3 else fit_to_size(x, self.global_size))
-        return [y] + [y.clone() for _ in range(self.n_views - 1)]
 
 
 class EvalTransform:
@@ -114,7 +110,7 @@ class EvalTransform:
         """Normalise one sample ``(C, H, W)`` or ``(D,)`` (images resized to ``size`` first)."""
         if x.dim() == 3:
             if self.size is not None:
-                x = fit_to_size(x, self.size)
+                x = fit(x[None].float(), self.size)[0]
             mean, std = self._image_stats
             if self._n not in (1, x.shape[0]):
                 raise ValueError(f"data.mean has {self._n} values but the images have {x.shape[0]} channels")

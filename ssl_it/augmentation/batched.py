@@ -1,53 +1,42 @@
-"""The view pipelines run on a whole batch, on the batch's device (GPU views).
+"""The one implementation of the view pipelines: a whole batch at once, on
+the batch's device (the CPU loader workers or the accelerator).
 
 ``BatchedViews(pipeline, seed)`` takes any view pipeline of this package
-(SimCLR, BYOL/VICReg, multi-crop, minimal, none) and applies the same
-recipe to a batch of uint8 images ``(B, C, H, W)`` at once, on whatever
-device the batch lives on, with per-sample random parameters:
+(SimCLR, BYOL/VICReg, multi-crop, minimal, none) and applies its recipe to a
+batch of uint8 images ``(B, C, H, W)`` (or float vectors ``(B, D)`` for
+``none``) with per-sample random parameters:
 
 - parameters are planned on the CPU (:meth:`BatchedViews.plan`) from the
   samples' keys ``(seed, epoch, index, view)`` with a counter-based
   generator (:func:`ssl_it.augmentation.keyed.keyed_uniform`), so a sample's
-  views do not depend on its batch, the batch size, a resume or the device;
+  views do not depend on its batch, the batch size, a resume, the worker or
+  the device: a CPU run and a GPU run of one config draw the same views;
 - the plan holds only tensors whose sizes the host knows (which samples are
   flipped, jittered in which order, blurred...), so applying it
   (:meth:`BatchedViews.apply`) never reads the device back: no host sync;
-- the pixels are transformed by well-kept library kernels that take one
-  parameter per sample: ``torchvision.ops.roi_align`` for the random
-  resized crop (one box per sample; it averages ``ceil(crop/out)^2``
-  bilinear samples per output pixel, i.e. antialiased when shrinking) and
-  kornia's ``adjust_brightness_accumulative``,
-  ``adjust_contrast_with_mean_subtraction``,
-  ``adjust_saturation_with_gray_subtraction``, ``adjust_hue`` (these four
-  equal torchvision's ``ColorJitter`` formulas to 1e-4),
-  ``rgb_to_grayscale`` and a separable Gaussian blur with one sigma per
-  sample.
+- the pixels are transformed by the kernels of
+  :mod:`ssl_it.augmentation.kernels`, which take one parameter per sample.
 
-Parameter distributions are those of :class:`ViewTransform` (torchvision's):
-crop scale/ratio with 10 tries then a centre crop, colour-jitter factors in
-``[max(0, 1 - s), 1 + s]`` applied in a random order per sample, hue shift in
-``[-h, h]`` turns, blur sigma uniform in its range. The CPU per-sample path and
-this one draw different random numbers for the same key; each is reproducible.
+Parameter distributions are torchvision's: crop scale/ratio with 10 tries
+then a centre crop (``RandomResizedCrop.get_params``), colour-jitter factors
+in ``[max(0, 1 - s), 1 + s]`` applied in a random order per sample, hue
+shift in ``[-h, h]`` turns, blur sigma uniform in its range.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
-import kornia
 import numpy as np
 import torch
-import torch.nn.functional as nnf
-from torchvision.ops import roi_align
 
+from ssl_it.augmentation import kernels as k
 from ssl_it.augmentation.base import MultiView
 from ssl_it.augmentation.keyed import keyed_uniform
-from ssl_it.augmentation.view import Normalize, ViewTransform
+from ssl_it.augmentation.view import ViewRecipe
 
 Plan = dict[str, torch.Tensor]
-JITTER_OPS = ("brightness", "contrast", "saturation", "hue")
 # columns of the per-view uniforms
 _CROP, _FLIP, _JITTER, _FACTORS, _ORDER, _GRAY, _BLUR, _SIGMA, _SOLARIZE, _N_DRAWS = 0, 40, 41, 42, 46, 50, 51, 52, 53, 54
 
@@ -99,57 +88,30 @@ def _indices(mask: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.flatnonzero(mask).astype(np.int64))
 
 
-def _jitter(kind: str, x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    if kind == "brightness":
-        return kornia.enhance.adjust_brightness_accumulative(x, f)
-    if kind == "contrast":
-        return kornia.enhance.adjust_contrast_with_mean_subtraction(x, f)
-    if kind == "saturation":
-        return kornia.enhance.adjust_saturation_with_gray_subtraction(x, f)
-    return kornia.enhance.adjust_hue(x, f * (2 * math.pi))  # turns -> radians
-
-
-def _blur(x: torch.Tensor, sigma: torch.Tensor, kernel: int) -> torch.Tensor:
-    k = kornia.filters.get_gaussian_kernel1d(kernel, sigma[:, None])  # (n, kernel)
-    return kornia.filters.filter2d_separable(x, k, k, "reflect")
-
-
-def fit_batch(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize ``(B, C, H, W)`` so the shorter side is ``size``, then centre-crop
-    to ``size x size`` (identity when already that size)."""
-    h, w = x.shape[-2:]
-    if (h, w) != (size, size):
-        short = min(h, w)
-        new = (max(size, round(h * size / short)), max(size, round(w * size / short)))
-        x = nnf.interpolate(x, size=new, mode="bilinear", align_corners=False, antialias=True)
-        top, left = (new[0] - size) // 2, (new[1] - size) // 2
-        x = x[..., top:top + size, left:left + size]
-    return x
-
-
 class BatchedViews:
     """A view pipeline applied to a batch on its device.
 
     Args:
-        pipeline: the per-sample pipeline whose recipe is applied (its
-            :class:`ViewTransform` settings, or plain normalisation).
+        pipeline: the pipeline whose recipe is applied.
         seed: the run's seed (first key column).
+
+    Raises:
+        ValueError: ``pipeline`` is not a view pipeline of this package.
     """
 
     def __init__(self, pipeline: MultiView, seed: int) -> None:
-        self.steps: list[ViewTransform | None] = [
-            t if isinstance(t, ViewTransform) else None for t in pipeline.transforms
-        ]
-        self.normalizers: list[Normalize] = [
-            t.normalize if isinstance(t, ViewTransform) else t for t in pipeline.transforms  # type: ignore[misc]
-        ]
-        self.sizes = [s if s is not None else pipeline.global_size for s in pipeline.view_sizes]
+        if not isinstance(pipeline, MultiView):
+            raise ValueError("augmentation must be a view pipeline of ssl_it.augmentation "
+                             f"(a MultiView, e.g. augmentation=simclr); got {pipeline!r}")
+        self.recipes: list[ViewRecipe | None] = list(pipeline.views)
+        self.normalize = pipeline.normalize
+        self.sizes = [r.size if r is not None else pipeline.global_size for r in self.recipes]
         self.seed = seed
 
     @property
     def n_views(self) -> int:
         """The number of views per sample."""
-        return len(self.steps)
+        return len(self.recipes)
 
     def plan(self, keys: torch.Tensor, height: int, width: int) -> list[Plan]:
         """Per-view random parameters of a batch, on the CPU.
@@ -160,16 +122,16 @@ class BatchedViews:
             width: their width.
         """
         keys_np = keys.cpu().numpy().astype(np.int64)
-        plans: list[dict[str, Any]] = []
-        for v, step in enumerate(self.steps):
-            if step is None:
+        plans: list[Plan] = []
+        for v, recipe in enumerate(self.recipes):
+            if recipe is None:
                 plans.append({})
                 continue
             full = np.column_stack([np.full(len(keys_np), self.seed), keys_np, np.full(len(keys_np), v)])
-            plans.append(self._view_plan(step, keyed_uniform(full, _N_DRAWS), height, width))
+            plans.append(self._view_plan(recipe, keyed_uniform(full, _N_DRAWS), height, width))
         return plans
 
-    def _view_plan(self, t: ViewTransform, u: np.ndarray, height: int, width: int) -> Plan:
+    def _view_plan(self, t: ViewRecipe, u: np.ndarray, height: int, width: int) -> Plan:
         boxes = crop_boxes(u[:, _CROP:_CROP + 40], height, width, t.scale, t.ratio)
         plan: Plan = {
             "boxes": torch.from_numpy(np.column_stack([np.arange(len(u)), boxes]).astype(np.float32)),
@@ -182,47 +144,53 @@ class BatchedViews:
         }
         jittered = u[:, _JITTER] < t.jitter_prob
         order = np.argsort(u[:, _ORDER:_ORDER + 4], axis=1)  # a random permutation of the 4 ops per sample
-        for k, kind in enumerate(JITTER_OPS):
+        for j, kind in enumerate(k.JITTER_OPS):
             s = getattr(t, kind)
-            uk = u[:, _FACTORS + k]
+            uk = u[:, _FACTORS + j]
             factor = (2 * uk - 1) * s if kind == "hue" else max(0.0, 1 - s) + uk * (1 + s - max(0.0, 1 - s))
             plan[kind] = torch.from_numpy(factor.astype(np.float32))
             for slot in range(4):
-                active = jittered & (order[:, slot] == k) & (s > 0)
+                active = jittered & (order[:, slot] == j) & (s > 0)
                 plan[f"{kind}@{slot}"] = _indices(active)
         return plan
 
     def apply(self, images: torch.Tensor, plans: list[Plan]) -> list[torch.Tensor]:
         """Normalised float views ``[(B, C, size, size), ...]`` of uint8 (or
-        [0, 1] float) ``images`` ``(B, C, H, W)``, on ``images.device``; the
-        plans' tensors must be on the same device."""
-        x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+        [0, 1] float) ``images`` ``(B, C, H, W)``, or of float vectors
+        ``(B, D)``, on ``images.device``; the plans' tensors must be on the
+        same device."""
+        x = images.float().mul_(1 / 255) if images.dtype == torch.uint8 else images.float()
+        fitted: dict[int | None, torch.Tensor] = {}
         views = []
-        for step, plan, norm, size in zip(self.steps, plans, self.normalizers, self.sizes):
-            y = fit_batch(x, size) if step is None else self._random_view(x, step, plan, size)  # type: ignore[arg-type]
-            mean, std = norm.mean.to(y.device), norm.std.to(y.device)
-            views.append((y - mean) / std)
+        for recipe, plan, size in zip(self.recipes, plans, self.sizes):
+            if recipe is not None:
+                views.append(self.normalize(self._random_view(x, recipe, plan)))
+                continue
+            if size not in fitted:
+                fitted[size] = self.normalize(x if size is None or x.dim() != 4 else k.fit(x, size))
+                views.append(fitted[size])
+            else:
+                views.append(fitted[size].clone())
         return views
 
-    def _random_view(self, x: torch.Tensor, t: ViewTransform, p: Plan, size: int) -> torch.Tensor:
-        y = roi_align(x, p["boxes"], (size, size), spatial_scale=1.0, sampling_ratio=-1, aligned=True)
-        y = y.clamp_(0.0, 1.0)
+    def _random_view(self, x: torch.Tensor, t: ViewRecipe, p: Plan) -> torch.Tensor:
+        y = k.resized_crops(x, p["boxes"], t.size)
         y = _subset(y, p["flip"], lambda z, i: z.flip(-1))
         rgb = y.shape[1] == 3
         for slot in range(4):
-            for kind in JITTER_OPS:
+            for kind in k.JITTER_OPS:
                 if kind in ("saturation", "hue") and not rgb:
                     continue
-                y = _subset(y, p[f"{kind}@{slot}"], lambda z, i: _jitter(kind, z, p[kind][i]))
+                y = _subset(y, p[f"{kind}@{slot}"], lambda z, i: k.jitter(kind, z, p[kind][i]))
         if rgb:
-            y = _subset(y, p["gray"], lambda z, i: kornia.color.rgb_to_grayscale(z).expand_as(z).contiguous())
-        y = _subset(y, p["blur"], lambda z, i: _blur(z, p["sigma"][i], t.blur_kernel))
-        return _subset(y, p["solarize"], lambda z, i: torch.where(z >= 0.5, 1.0 - z, z))
+            y = _subset(y, p["gray"], lambda z, i: k.to_grayscale(z))
+        y = _subset(y, p["blur"], lambda z, i: k.gaussian_blur(z, p["sigma"][i], t.blur_kernel))
+        return _subset(y, p["solarize"], lambda z, i: k.solarize(z))
 
     def __call__(self, images: torch.Tensor, keys: torch.Tensor) -> list[torch.Tensor]:
         """Plan on the CPU from ``keys`` ``(B, 2)``, then apply on ``images.device``."""
         plans = self.plan(keys, images.shape[-2], images.shape[-1])
-        return self.apply(images, [{k: v.to(images.device) for k, v in p.items()} for p in plans])
+        return self.apply(images, [{name: v.to(images.device) for name, v in p.items()} for p in plans])
 
     def __repr__(self) -> str:
         return f"BatchedViews(n_views={self.n_views}, sizes={self.sizes}, seed={self.seed})"

@@ -8,7 +8,7 @@ from typing import Any
 from ssl_it import checks
 from ssl_it.augmentation import validation as check
 from ssl_it.augmentation.base import MultiView
-from ssl_it.augmentation.view import Normalize, ViewTransform
+from ssl_it.augmentation.view import Normalize, ViewRecipe
 
 
 class MultiCrop(MultiView):
@@ -85,8 +85,8 @@ class MultiCrop(MultiView):
                 "augmentation.global_blur_prob and augmentation.global_solarize_prob need exactly 2 "
                 f"values (one per global view); got {len(blur)} and {len(solar)}"
             )
+        self.normalize = Normalize(mean, std, check.channels(channels))
         common: dict[str, Any] = dict(
-            normalize=Normalize(mean, std, check.channels(channels)),
             ratio=check.ratio(ratio),
             flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
             **check.color_args(jitter_prob, brightness, contrast, saturation, hue, grayscale_prob),
@@ -94,13 +94,13 @@ class MultiCrop(MultiView):
         )
         g_scale, l_scale = check.scale(global_scale, "global_scale"), check.scale(local_scale, "local_scale")
         g_kernel, l_kernel = check.blur_kernel(None, size), check.blur_kernel(None, local_size)
-        self.transforms = [
-            ViewTransform(size=size, scale=g_scale, blur_prob=b, blur_kernel=g_kernel, solarize_prob=s, **common)
+        self.views = [
+            ViewRecipe(size=size, scale=g_scale, blur_prob=b, blur_kernel=g_kernel, solarize_prob=s, **common)
             for b, s in zip(blur, solar)
         ]
-        local = ViewTransform(size=local_size, scale=l_scale, blur_kernel=l_kernel,
+        local = ViewRecipe(size=local_size, scale=l_scale, blur_kernel=l_kernel,
                               blur_prob=checks.probability("augmentation.local_blur_prob", local_blur_prob), **common)
-        self.transforms += [local] * n_local
+        self.views += [local] * n_local
         self.n_global_views = 2
         self.global_size = size
         self.local_size = local_size if n_local else None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ssl_it import checks
 from ssl_it.augmentation import validation as check
 from ssl_it.augmentation.base import MultiView
-from ssl_it.augmentation.view import Normalize, ViewTransform
+from ssl_it.augmentation.view import Normalize, ViewRecipe
 
 
 class SimCLR(MultiView):
@@ -68,9 +68,9 @@ class SimCLR(MultiView):
         blur_sigma: Sequence[float] = (0.1, 2.0),
     ) -> None:
         size = check.image_size(image_size, "simclr")
-        view = ViewTransform(
+        self.normalize = Normalize(mean, std, check.channels(channels))
+        view = ViewRecipe(
             size=size,
-            normalize=Normalize(mean, std, check.channels(channels)),
             scale=check.scale(scale),
             ratio=check.ratio(ratio),
             flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
@@ -79,7 +79,7 @@ class SimCLR(MultiView):
             blur_kernel=check.blur_kernel(blur_kernel, size),
             blur_sigma=check.sigma(blur_sigma),
         )
-        self.transforms = [view] * checks.integer("augmentation.n_views", n_views)
+        self.views = [view] * checks.integer("augmentation.n_views", n_views)
         self.n_global_views = n_views
         self.global_size = size
 
@@ -115,13 +115,13 @@ class Minimal(MultiView):
         flip_prob: float = 0.5,
     ) -> None:
         size = check.image_size(image_size, "minimal")
-        view = ViewTransform(
+        self.normalize = Normalize(mean, std, check.channels(channels))
+        view = ViewRecipe(
             size=size,
-            normalize=Normalize(mean, std, check.channels(channels)),
             scale=check.scale(scale),
             ratio=check.ratio(ratio),
             flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
         )
-        self.transforms = [view] * checks.integer("augmentation.n_views", n_views)
+        self.views = [view] * checks.integer("augmentation.n_views", n_views)
         self.n_global_views = n_views
         self.global_size = size

@@ -71,7 +71,7 @@ def channels(value: int | None) -> int:
 def color_args(jitter_prob: float, brightness: float, contrast: float, saturation: float,
                hue: float, grayscale_prob: float) -> dict[str, float]:
     """Check the colour fields shared by the pipelines; return them as
-    keyword arguments of ``ViewTransform``."""
+    keyword arguments of ``ViewRecipe``."""
     return {
         "jitter_prob": checks.probability("augmentation.jitter_prob", jitter_prob),
         "brightness": checks.positive("augmentation.brightness", brightness, allow_zero=True),

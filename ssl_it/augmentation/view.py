@@ -1,4 +1,4 @@
-"""One random view: crop, flip, colour, blur, solarize, then normalise."""
+"""The recipe of one random view, and the normalisation every view ends with."""
 
 from __future__ import annotations
 
@@ -7,29 +7,12 @@ from dataclasses import dataclass
 
 import torch
 
-from ssl_it.augmentation import functional as fn
-
-
-def fit_to_size(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize ``(C, H, W)`` so its shorter side is ``size`` (bilinear,
-    antialiased), then centre-crop to ``size x size``; identity when the
-    image already has that size."""
-    h, w = x.shape[-2:]
-    if (h, w) == (size, size):
-        return x
-    short = min(h, w)
-    new_h, new_w = max(size, round(h * size / short)), max(size, round(w * size / short))
-    x = torch.nn.functional.interpolate(x[None].float(), size=(new_h, new_w), mode="bilinear",
-                                        align_corners=False, antialias=True)[0].clamp_(0.0, 1.0)
-    top, left = (new_h - size) // 2, (new_w - size) // 2
-    return x[:, top:top + size, left:left + size]
-
 
 class Normalize:
     """``(x - mean) / std`` with per-channel statistics.
 
-    Images ``(C, H, W)`` take ``C`` values (or one, broadcast); vectors
-    ``(D,)`` take ``D`` values (or one).
+    Images ``(..., C, H, W)`` take ``C`` values (or one, broadcast); vectors
+    ``(..., D)`` take ``D`` values (or one).
 
     Args:
         mean: per-channel means.
@@ -55,36 +38,36 @@ class Normalize:
                 )
         if any(v <= 0 for v in s):
             raise ValueError(f"data.std must be positive; got {s}")
+        self.channels = channels
         shape = (-1,) if channels is None else (-1, 1, 1)
         self.mean = torch.tensor(m).view(shape)
         self.std = torch.tensor(s).view(shape)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise one sample (``(C, H, W)`` or ``(D,)``)."""
-        if x.dim() == 1 and self.mean.numel() not in (1, x.shape[0]):
+        """Normalise a sample or a batch, on ``x``'s device."""
+        if self.channels is None and self.mean.numel() not in (1, x.shape[-1]):
             raise ValueError(
-                f"data.mean has {self.mean.numel()} values but the vectors have {x.shape[0]} features"
+                f"data.mean has {self.mean.numel()} values but the vectors have {x.shape[-1]} features"
             )
-        return (x - self.mean) / self.std
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)
 
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean.flatten().tolist()}, std={self.std.flatten().tolist()})"
 
 
-@dataclass
-class ViewTransform:
-    """The random transform of one view, applied to ``(C, H, W)`` in [0, 1].
+@dataclass(frozen=True)
+class ViewRecipe:
+    """The random steps of one view, applied by
+    :class:`~ssl_it.augmentation.batched.BatchedViews`.
 
     In order: random resized crop to ``size`` (area fraction in ``scale``,
     aspect ratio in ``ratio``), horizontal flip, colour jitter (with
     probability ``jitter_prob``), grayscale, Gaussian blur (sigma uniform in
-    ``blur_sigma``), solarize, and normalisation. A step whose probability or
-    strength is zero is skipped and draws no random numbers. Arguments are
-    checked by the pipelines that build this class.
+    ``blur_sigma``), solarize; then the pipeline's normalisation. Arguments
+    are checked by the pipelines that build this class.
     """
 
     size: int
-    normalize: Normalize
     scale: tuple[float, float] = (0.08, 1.0)
     ratio: tuple[float, float] = (3 / 4, 4 / 3)
     flip_prob: float = 0.0
@@ -98,23 +81,3 @@ class ViewTransform:
     blur_kernel: int = 1
     blur_sigma: tuple[float, float] = (0.1, 2.0)
     solarize_prob: float = 0.0
-
-    def _coin(self, p: float) -> bool:
-        return p >= 1.0 or (p > 0.0 and torch.rand(()).item() < p)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Return one normalised ``(C, size, size)`` view of ``x``."""
-        top, left, h, w = fn.crop_params(x.shape[-2], x.shape[-1], self.scale, self.ratio)
-        x = fn.resized_crop(x, top, left, h, w, self.size)
-        if self._coin(self.flip_prob):
-            x = x.flip(-1)
-        if self._coin(self.jitter_prob):
-            x = fn.color_jitter(x, self.brightness, self.contrast, self.saturation, self.hue)
-        if x.shape[0] == 3 and self._coin(self.grayscale_prob):
-            x = fn.to_grayscale(x)
-        if self.blur_kernel > 1 and self._coin(self.blur_prob):
-            lo, hi = self.blur_sigma
-            x = fn.gaussian_blur(x, self.blur_kernel, lo + (hi - lo) * torch.rand(()).item())
-        if self._coin(self.solarize_prob):
-            x = fn.solarize(x)
-        return self.normalize(x)

@@ -2,20 +2,24 @@
 validation set, a fixed, seeded, stratified probe set for the callbacks, and
 a stratified subset of the training split for kNN and linear evaluation.
 
-Views are made in one of two places (``views_on_device``):
+Views are made by one implementation,
+:class:`ssl_it.augmentation.batched.BatchedViews`, in one of two places
+(``views_on_device``). Either way the loader workers decode each sample and
+resize it to a fixed base size in uint8 (so images of different sizes stack),
+and the batch carries its ``(epoch, index)`` keys, from which each sample's
+random parameters are drawn (they depend on ``(seed, epoch, index)`` only):
 
-- per sample, in the loader workers (the CPU path): each worker decodes a
-  sample and runs the view pipeline on it;
-- on the accelerator, in batches: the workers only decode and resize to a
-  fixed base size in uint8; after the batch reaches the device,
-  :meth:`SSLDataModule.on_after_batch_transfer` makes all views of the
-  batch at once (:class:`ssl_it.augmentation.batched.BatchedViews`). The
-  batch carries its ``(epoch, index)`` keys, so each sample's random
-  parameters depend on ``(seed, epoch, index)`` only. The LightningModule
-  receives ``(views, labels)`` either way.
+- in the loader workers (the CPU placement): the worker's collate makes the
+  views of its batch (:class:`~ssl_it.data.views.ViewCollate`);
+- on the accelerator: after the batch reaches the device,
+  :meth:`SSLDataModule.on_after_batch_transfer` makes them there.
 
-This file is near 350 lines: the two paths share every loader and probe set, and
-it implements the measurements' :class:`~ssl_it.data.probe_data.ProbeData`.
+The two placements draw the same views for a key (up to the float kernels of
+the device), and the LightningModule receives ``(views, labels)`` either way.
+
+This file is near 350 lines: it serves both placements with the same
+loaders and probe sets, and implements the measurements'
+:class:`~ssl_it.data.probe_data.ProbeData`.
 """
 
 from __future__ import annotations
@@ -34,13 +38,13 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.augmentation import EvalTransform
+from ssl_it.augmentation import EvalTransform, MultiView
 from ssl_it.augmentation.batched import BatchedViews
 from ssl_it.data.folder import decode_batch
 from ssl_it.data.probe_data import VIEW_SOURCES, Batches, Source, two_views
 from ssl_it.data.sampling import sample_order
 from ssl_it.data.sources import DataSource
-from ssl_it.data.views import EpochKeySampler, KeyedImages, MultiViewDataset, TransformedDataset, collate_keyed
+from ssl_it.data.views import EpochKeySampler, KeyedImages, TransformedDataset, ViewCollate, collate_keyed
 from ssl_it.threads import threads
 
 PROBE_VIEW_EPOCH = 2**31 - 1  # an epoch key no training epoch reaches
@@ -65,7 +69,7 @@ class SSLDataModule(pl.LightningDataModule):
 
     Args:
         source: where the samples come from (shapes, statistics, splits).
-        augmentation: maps one sample to a list of views.
+        augmentation: the view pipeline (its recipe; the views are made in batches).
         eval_transform: maps one sample to its un-augmented tensor; ``None``
             builds :class:`EvalTransform` from the source (normalisation,
             resizing to ``source.image_size``).
@@ -85,8 +89,9 @@ class SSLDataModule(pl.LightningDataModule):
         seed: seeds shuffling, augmentation and every subset.
         drop_last: drop the last incomplete training batch (batch statistics
             of the SSL losses are meaningless on tiny batches).
-        views_on_device: make the training views on the accelerator in
-            batches (``auto``: when the trainer runs on a GPU).
+        views_on_device: make the training views on the accelerator rather
+            than in the loader workers (``auto``: when the trainer runs on a
+            GPU); the views are the same either way.
         decode_on_device: for folders of JPEGs with views on the device,
             decode the files there too, in one ``decode_jpeg`` call per
             batch (``auto``: when the device is a GPU).
@@ -98,7 +103,7 @@ class SSLDataModule(pl.LightningDataModule):
     def __init__(
         self,
         source: DataSource,
-        augmentation: Callable[[torch.Tensor], list[torch.Tensor]],
+        augmentation: MultiView,
         eval_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         batch_size: int = 256,
         num_workers: int | None = None,
@@ -121,6 +126,7 @@ class SSLDataModule(pl.LightningDataModule):
             checks.integer("datamodule.num_workers", num_workers, minimum=0)
         self.source = source
         self.augmentation = augmentation
+        self.batched_views = BatchedViews(augmentation, seed)
         self.eval_transform = eval_transform or EvalTransform(source.mean, source.std, size=source.image_size)
         self.batch_size = batch_size
         self.num_workers = default_num_workers() if num_workers is None else num_workers
@@ -131,7 +137,7 @@ class SSLDataModule(pl.LightningDataModule):
         self.views_on_device = _auto(views_on_device, "views_on_device")
         self.decode_on_device = _auto(decode_on_device, "decode_on_device")
         self.eval_size = eval_size
-        self.batched_views: BatchedViews | None = None
+        self.on_device = False
         self._decode = False
         self._bases: dict[tuple[str, str], Dataset] = {}
         self._orders: dict[str, np.ndarray] = {}
@@ -163,6 +169,10 @@ class SSLDataModule(pl.LightningDataModule):
             self._orders[split] = sample_order(self._base(split), self.seed)
         return self._orders[split]
 
+    def _view_kind(self) -> str:
+        """What the views are made from: uint8 base-size images, or float vectors."""
+        return "float" if self.source.image_size is None else "uint8"
+
     def _device(self) -> torch.device:
         trainer = self.trainer
         return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
@@ -177,18 +187,16 @@ class SSLDataModule(pl.LightningDataModule):
             if self.views_on_device is True:
                 raise ValueError("datamodule.views_on_device=true needs image data; this source holds vectors")
             on_device = False
+        self.on_device = on_device
         if on_device:
             can_decode = getattr(self.source, "all_jpeg", False)
             want = self.decode_on_device if isinstance(self.decode_on_device, bool) else device.type == "cuda"
             if want and not can_decode and self.decode_on_device is True:
                 raise ValueError("datamodule.decode_on_device=true needs a folder of JPEG files (data=imagefolder)")
             self._decode = bool(want and can_decode)
-            self.batched_views = BatchedViews(self.augmentation, self.seed)  # type: ignore[arg-type]
-            self.train_set = KeyedImages(self._base("train", "encoded" if self._decode else "uint8"))
             rank_zero_info(f"ssl_it: training views made on {device} in batches"
                            f"{' (JPEGs decoded there)' if self._decode else ''}")
-        else:
-            self.train_set = MultiViewDataset(self._base("train"), self.augmentation, self.seed)
+        self.train_set = KeyedImages(self._base("train", "encoded" if self._decode else self._view_kind()))
         self.val_set = TransformedDataset(self._base("val"), self.eval_transform)
         if len(self.train_set) < self.batch_size and self.drop_last:
             raise ValueError(f"datamodule.batch_size={self.batch_size} exceeds the {len(self.train_set)} training samples")
@@ -205,7 +213,7 @@ class SSLDataModule(pl.LightningDataModule):
         # Lightning starts the loader's iterator (and the workers' prefetch) before it sets the
         # sampler's epoch, and on a resume before it restores its loops: start at the right epoch.
         sampler.set_epoch(max(self._resume_epoch, self._epochs_done()))
-        collate = collate_keyed if self.batched_views is not None else None
+        collate = collate_keyed if self.on_device else ViewCollate(self.batched_views)
         return self._loader(self.train_set, batch_size=self.batch_size, sampler=sampler,
                             drop_last=self.drop_last, collate_fn=collate)
 
@@ -243,14 +251,14 @@ class SSLDataModule(pl.LightningDataModule):
     # ----------------------------------------------------- views on device
     @override
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        if self.batched_views is not None and isinstance(batch, dict) and "keys" in batch:
+        if self.on_device and isinstance(batch, dict) and "keys" in batch:
             size = self.source.base_size
             batch["plans"] = self.batched_views.plan(batch["keys"], size, size)  # type: ignore[arg-type]
         return batch
 
     @override
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        if not (self.batched_views is not None and isinstance(batch, dict) and "plans" in batch):
+        if not (self.on_device and isinstance(batch, dict) and "plans" in batch):
             return batch
         images = batch.get("images")
         if images is None:
@@ -291,18 +299,17 @@ class SSLDataModule(pl.LightningDataModule):
 
         The augmentation draws are fixed (the same views at every call), so
         ``I(Z1;Z2)`` measured over training compares like with like. Made the
-        way the training views are made (per sample in the workers, or in
-        batches on the device), returned on the CPU.
+        way the training views are made (in batches, by the same pipeline, on
+        the device the training views are made on), returned on the CPU.
         """
         self.setup()
         keys = [(PROBE_VIEW_EPOCH, int(i)) for i in self._probe_indices()]
-        if self.batched_views is None:
-            data: Dataset = MultiViewDataset(self._base(self.probe_split), self.augmentation, self.seed)
-            with self._per_sample_threads():
-                batches = [views for views, _ in self._loader(data, persistent=False, batch_size=256, sampler=keys)]
+        data = KeyedImages(self._base(self.probe_split, self._view_kind()))
+        collate = collate_keyed if self.on_device else ViewCollate(self.batched_views)
+        loader = self._loader(data, persistent=False, batch_size=256, sampler=keys, collate_fn=collate)
+        if not self.on_device:
+            batches = [views for views, _ in loader]
         else:
-            data = KeyedImages(self._base(self.probe_split, "uint8"))
-            loader = self._loader(data, persistent=False, batch_size=256, sampler=keys, collate_fn=collate_keyed)
             device = self._device()
             batches = [[v.cpu() for v in self.batched_views(b["images"].to(device), b["keys"])]  # type: ignore[union-attr]
                        for b in loader]

@@ -9,10 +9,10 @@ asking for more warns that the images will be upsampled.
 Three views of a split:
 
 - :meth:`ImageFolder.load`: float images in [0, 1] at their original size
-  (the per-sample view pipelines crop the original image; the evaluation
-  transform resizes to ``image_size``);
+  (the evaluation transform resizes them to ``image_size``);
 - :meth:`ImageFolder.load_images`: uint8 images resized (shorter side) and
-  centre-cropped to ``base_size``, for views made on the accelerator;
+  centre-cropped to ``base_size``, from which the views are made (in the
+  loader workers or on the accelerator);
 - :meth:`ImageFolder.load_encoded`: the undecoded file bytes, for decoding
   on the GPU.
 """
@@ -185,8 +185,8 @@ class ImageFolder(DataSource):
         image_size: side of the views and of the evaluation inputs;
             ``None`` reads it from the data (median shorter side). A value
             above the images' own size upsamples them, with a warning.
-        base_size: side of the uint8 images handed to views made on the
-            accelerator (shorter side resized, centre-cropped); ``None``:
+        base_size: side of the uint8 images the views are made from
+            (shorter side resized, centre-cropped); ``None``:
             ``image_size * 8 / 7`` (256 for 224 views) when the images are
             that large, else the images' own size, at least ``image_size``.
         channels: 3 (RGB) or 1 (grayscale); images are converted.

@@ -49,7 +49,7 @@ class DataSource:
     @property
     def base_size(self) -> int | None:
         """Side of the uint8 images that :meth:`load_images` yields (the
-        on-device view pipeline crops its views from these)."""
+        view pipeline crops its views from these)."""
         return self.image_size
 
     def load(self, split: Split) -> Dataset:
@@ -57,12 +57,12 @@ class DataSource:
         raise NotImplementedError
 
     def load_images(self, split: Split) -> Dataset:
-        """``(uint8 image (C, base_size, base_size), label)`` per sample, for
-        views made on the accelerator (only decoding and resizing happen in
-        the loader). Default: the float samples of :meth:`load` scaled to
+        """``(uint8 image (C, base_size, base_size), label)`` per sample, from
+        which the views are made (in the loader workers or on the
+        accelerator). Default: the float samples of :meth:`load` scaled to
         0..255."""
         if self.image_size is None:
-            raise ValueError("datamodule.views_on_device needs image data; this data source holds vectors")
+            raise ValueError("uint8 images need image data; this data source holds vectors")
         return Uint8Images(self.load(split))
 
     def check_available(self) -> None:

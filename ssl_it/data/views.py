@@ -1,9 +1,11 @@
-"""Datasets that turn samples into views, reproducibly.
+"""Keyed samples and the collates that turn them into views, reproducibly.
 
 Augmentation randomness is a pure function of ``(seed, epoch, index)``: the
-sampler hands ``(epoch, index)`` keys to the dataset, which seeds a forked
-RNG before transforming. A resumed run, or a run with a different number of
-workers, therefore sees exactly the same views.
+sampler hands ``(epoch, index)`` keys to the dataset, the batch carries them,
+and :class:`~ssl_it.augmentation.batched.BatchedViews` draws each sample's
+parameters from its key, in the loader workers (:class:`ViewCollate`) or on
+the accelerator. A resumed run, a run with another number of workers,
+another batch size or another device therefore sees the same views.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.utils.data import Dataset, Sampler
+
+from ssl_it.augmentation.batched import BatchedViews
 
 SampleKey = tuple[int, int]
 
@@ -54,31 +57,6 @@ class EpochKeySampler(Sampler[SampleKey]):
         return iter((self.epoch, i) for i in order)
 
 
-class MultiViewDataset(Dataset):
-    """Wraps a ``(sample, label)`` dataset; item ``(epoch, i)`` is ``(views, label)``."""
-
-    def __init__(self, base: Dataset, transform: Callable[[torch.Tensor], list[torch.Tensor]], seed: int) -> None:
-        self.base = base
-        self.transform = transform
-        self.seed = seed
-
-    def __len__(self) -> int:
-        return len(self.base)  # type: ignore[arg-type]
-
-    def __getitem__(self, key: SampleKey | int) -> tuple[list[torch.Tensor], int]:
-        epoch, index = key if isinstance(key, tuple) else (0, key)
-        sample, label = self.base[index]
-        if not getattr(self.transform, "is_random", True):
-            return self.transform(sample), int(label)
-        seed = int(np.random.SeedSequence([self.seed, epoch, index]).generate_state(1)[0])
-        with torch.random.fork_rng(devices=[]):
-            # only the CPU generator: torch.manual_seed also queues a CUDA reseed,
-            # which records a Python stack trace per call (~3 ms) on CUDA builds
-            torch.default_generator.manual_seed(seed)
-            views = self.transform(sample)
-        return views, int(label)
-
-
 class TransformedDataset(Dataset):
     """Applies a deterministic transform (normalisation) to each sample."""
 
@@ -95,10 +73,9 @@ class TransformedDataset(Dataset):
 
 
 class KeyedImages(Dataset):
-    """Item ``(epoch, i)``: ``{"image": uint8 (C, H, W) or encoded bytes,
-    "key": (epoch, i), "label": y}``, for views made after the transfer to
-    the accelerator (the batch carries its keys, from which the views'
-    random parameters are drawn)."""
+    """Item ``(epoch, i)``: ``{"image": uint8 (C, H, W), encoded bytes or a
+    float vector (D,), "key": (epoch, i), "label": y}``; the batch carries
+    its keys, from which the views' random parameters are drawn."""
 
     def __init__(self, base: Dataset) -> None:
         self.base = base
@@ -125,14 +102,32 @@ class EncodedBatch:
 
 
 def collate_keyed(items: list[dict[str, torch.Tensor | int]]) -> dict[str, object]:
-    """Stack images, keys and labels; encoded files (1-D) stay a list."""
-    images = [it["image"] for it in items]
+    """Stack images (or vectors), keys and labels; encoded files (1-D uint8) stay a list."""
+    images: list[torch.Tensor] = [it["image"] for it in items]  # type: ignore[misc]
     batch: dict[str, object] = {
         "keys": torch.stack([it["key"] for it in items]),  # type: ignore[misc]
         "labels": torch.tensor([it["label"] for it in items]),
     }
-    if images[0].dim() == 1:  # type: ignore[union-attr]
-        batch["encoded"] = EncodedBatch(images)  # type: ignore[arg-type]
+    if images[0].dim() == 1 and images[0].dtype == torch.uint8:
+        batch["encoded"] = EncodedBatch(images)
     else:
-        batch["images"] = torch.stack(images)  # type: ignore[arg-type]
+        batch["images"] = torch.stack(images)
     return batch
+
+
+class ViewCollate:
+    """The collate of the CPU placement: stacks a batch of keyed samples and
+    makes its views there, in the loader worker. Returns ``(views, labels)``.
+
+    Args:
+        views: the batched view pipeline (the one the accelerator would run).
+    """
+
+    def __init__(self, views: BatchedViews) -> None:
+        self.views = views
+
+    def __call__(self, items: list[dict[str, torch.Tensor | int]]) -> tuple[list[torch.Tensor], torch.Tensor]:
+        batch = collate_keyed(items)
+        images, keys, labels = batch["images"], batch["keys"], batch["labels"]
+        assert isinstance(images, torch.Tensor) and isinstance(keys, torch.Tensor) and isinstance(labels, torch.Tensor)
+        return self.views(images, keys), labels

@@ -1,5 +1,5 @@
-"""View pipelines: number, order and shapes of views, statistics,
-determinism, errors naming the field, configs."""
+"""View pipelines (their recipes, made by BatchedViews): number, order and
+shapes of views, statistics, determinism, errors naming the field, configs."""
 
 from __future__ import annotations
 
@@ -20,11 +20,18 @@ from ssl_it.augmentation import (
     SimCLR,
     VICReg,
 )
+from ssl_it.augmentation.batched import BatchedViews
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "augmentation"
 GRAY = dict(image_size=28, channels=1, mean=(0.1307,), std=(0.3081,))
 RGB = dict(image_size=32, channels=3, mean=(0.49, 0.48, 0.45), std=(0.25, 0.24, 0.26))
 PLAIN = dict(image_size=28, channels=1, mean=(0.0,), std=(1.0,))  # views in the [0, 1] pixel scale
+
+
+def views_of(aug: MultiView, x: torch.Tensor, seed: int = 0, epoch: int = 0) -> list[torch.Tensor]:
+    """The views of float images ``x`` ``(B, C, H, W)`` in [0, 1] (or vectors ``(B, D)``), samples keyed 0..B-1."""
+    keys = torch.stack([torch.full((len(x),), epoch), torch.arange(len(x))], 1)
+    return BatchedViews(aug, seed)(x, keys)
 
 # (class, kwargs, n_views, n_global, view sizes at 28 px)
 PIPELINES = [
@@ -52,15 +59,15 @@ def test_views_number_order_shapes(cls, kwargs, n_views, n_global, sizes, data) 
     assert aug.view_sizes == expected
     assert aug.global_size == data["image_size"]
     torch.manual_seed(0)
-    views = aug(torch.rand(data["channels"], data["image_size"], data["image_size"]))
+    views = views_of(aug, torch.rand(2, data["channels"], data["image_size"], data["image_size"]))
     assert isinstance(views, list) and len(views) == n_views
-    assert [tuple(v.shape) for v in views] == [(data["channels"], s, s) for s in expected]
+    assert [tuple(v.shape) for v in views] == [(2, data["channels"], s, s) for s in expected]
     assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in views)
 
 
 def test_none_gives_exactly_the_normalised_input() -> None:
-    x = torch.rand(3, 32, 32)
-    views = NoAugmentation(**RGB, n_views=3)(x)
+    x = torch.rand(4, 3, 32, 32)
+    views = views_of(NoAugmentation(**RGB, n_views=3), x)
     mean, std = torch.tensor(RGB["mean"]).view(3, 1, 1), torch.tensor(RGB["std"]).view(3, 1, 1)
     assert len(views) == 3
     for v in views:
@@ -71,9 +78,11 @@ def test_none_gives_exactly_the_normalised_input() -> None:
 
 def test_none_and_eval_work_on_vectors() -> None:
     x = torch.rand(12)
-    views = NoAugmentation(image_size=None, channels=1, mean=(0.5,), std=(2.0,), n_views=2)(x)
-    assert [v.shape for v in views] == [(12,), (12,)]
-    assert torch.equal(views[0], (x - 0.5) / 2.0)
+    views = views_of(NoAugmentation(image_size=None, channels=1, mean=(0.5,), std=(2.0,), n_views=2), x[None])
+    assert [v.shape for v in views] == [(1, 12), (1, 12)]
+    assert torch.equal(views[0][0], (x - 0.5) / 2.0)
+    with pytest.raises(ValueError, match="data.mean"):
+        views_of(NoAugmentation(image_size=None, channels=1, mean=[0.0] * 5, std=[1.0] * 5), x[None])
     per_feature = torch.linspace(0, 1, 12)
     ev = EvalTransform(per_feature.tolist(), [1.0] * 12)
     assert torch.allclose(ev(x), x - per_feature)
@@ -90,46 +99,65 @@ def test_eval_transform_normalises_images() -> None:
 
 def test_flip_and_crop_change_pixels_but_keep_the_range() -> None:
     torch.manual_seed(0)
-    x = 0.1 + 0.8 * torch.rand(1, 28, 28)
+    x = 0.1 + 0.8 * torch.rand(8, 1, 28, 28)
     flip = Minimal(**PLAIN, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_prob=1.0)
-    assert torch.equal(flip(x)[0], x.flip(-1))
-    crop = Minimal(**PLAIN, flip_prob=0.5)(x)
-    simclr = SimCLR(**PLAIN, brightness=0.0, contrast=0.0)(x)
+    torch.testing.assert_close(views_of(flip, x)[0], x.flip(-1), atol=1e-6, rtol=0)
+    crop = views_of(Minimal(**PLAIN, flip_prob=0.5), x)
+    simclr = views_of(SimCLR(**PLAIN, brightness=0.0, contrast=0.0), x)
     for v in crop + simclr:
         assert not torch.allclose(v, x)
         assert v.min() >= 0.1 - 1e-6 and v.max() <= 0.9 + 1e-6
-    for v in SimCLR(**PLAIN, jitter_prob=1.0)(x) + BYOL(**PLAIN, solarize_prob=[1.0, 1.0])(x):
+    for v in views_of(SimCLR(**PLAIN, jitter_prob=1.0), x) + views_of(BYOL(**PLAIN, solarize_prob=[1.0, 1.0]), x):
         assert v.min() >= 0.0 and v.max() <= 1.0
 
 
 @pytest.mark.parametrize("cls", [SimCLR, BYOL, VICReg, MultiCrop, Minimal, NoAugmentation])
 def test_constant_image_gives_constant_normalised_views(cls) -> None:
     kwargs = {} if cls in (Minimal, NoAugmentation) else {"jitter_prob": 0.0, "grayscale_prob": 0.0}
-    x = torch.full((3, 32, 32), 0.3)  # below the solarize threshold: crops, flips, blur keep it
-    for v in cls(**RGB, **kwargs)(x):
-        expected = (0.3 - torch.tensor(RGB["mean"])) / torch.tensor(RGB["std"])
-        assert torch.allclose(v.mean(dim=(1, 2)), expected, atol=1e-5)
-        assert v.std(dim=(1, 2)).max() < 1e-5
+    x = torch.full((4, 3, 32, 32), 0.3)  # below the solarize threshold: crops, flips, blur keep it
+    expected = ((0.3 - torch.tensor(RGB["mean"])) / torch.tensor(RGB["std"])).view(1, 3)
+    for v in views_of(cls(**RGB, **kwargs), x):
+        torch.testing.assert_close(v.mean(dim=(2, 3)), expected.expand(4, 3), atol=1e-5, rtol=0)
+        assert v.std(dim=(2, 3)).max() < 1e-5
 
 
 def test_mean_of_views_of_a_batch_matches_the_normalised_mean() -> None:
     torch.manual_seed(0)
     aug = SimCLR(**GRAY, jitter_prob=0.0)  # crop, flip, blur: mean-preserving on average
     batch = 0.5 + 0.1 * (torch.rand(100, 1, 28, 28) - 0.5)
-    means = torch.stack([v.mean() for x in batch for v in aug(x)])
+    means = torch.stack([v.mean() for v in views_of(aug, batch)])
     assert abs(means.mean().item() - (0.5 - 0.1307) / 0.3081) < 0.01
 
 
+def test_jitter_steps_follow_their_probabilities_and_ranges() -> None:
+    """The drawn parameters over 4,000 keys: jitter in 80 % of the views, each
+    of the 4 steps once per jittered view in a uniformly random slot,
+    grayscale 20 %, blur 50 %, factors uniform in [1 - s, 1 + s], hue in [-h, h]."""
+    n = 4000
+    plan = BatchedViews(SimCLR(**RGB), seed=0).plan(torch.stack([torch.zeros(n, dtype=torch.long),
+                                                                 torch.arange(n)], 1), 32, 32)[0]
+
+    def se(p: float) -> float:  # 3 standard errors of a proportion
+        return 3 * (p * (1 - p) / n) ** 0.5
+
+    jittered = sum(plan[f"brightness@{s}"].numel() for s in range(4)) / n
+    assert abs(jittered - 0.8) < se(0.8)
+    for kind in ("contrast", "saturation", "hue"):
+        assert sum(plan[f"{kind}@{s}"].numel() for s in range(4)) / n == jittered  # every step of a jittered view
+    for s in range(4):
+        assert abs(plan[f"hue@{s}"].numel() / n - 0.2) < se(0.2)  # one slot in four
+    assert abs(plan["gray"].numel() / n - 0.2) < se(0.2) and abs(plan["blur"].numel() / n - 0.5) < se(0.5)
+    b = plan["brightness"]
+    assert b.min() >= 0.2 and b.max() <= 1.8 and abs(b.mean().item() - 1.0) < 3 * 0.46 / n**0.5  # U(0.2, 1.8)
+    assert plan["hue"].abs().max() <= 0.2 and abs(plan["hue"].mean().item()) < 3 * 0.116 / n**0.5
+    assert plan["sigma"].min() >= 0.1 and plan["sigma"].max() <= 2.0
+
+
 @pytest.mark.parametrize("cls", [SimCLR, BYOL, MultiCrop, Minimal])
-def test_deterministic_under_manual_seed(cls) -> None:
+def test_deterministic_in_the_seed_and_key(cls) -> None:
     aug = cls(**RGB)
-    x = torch.rand(3, 32, 32)
-    torch.manual_seed(7)
-    a = aug(x)
-    torch.manual_seed(7)
-    b = aug(x)
-    torch.manual_seed(8)
-    c = aug(x)
+    x = torch.rand(3, 3, 32, 32)
+    a, b, c = views_of(aug, x, seed=7), views_of(aug, x, seed=7), views_of(aug, x, seed=8)
     assert all(torch.equal(u, v) for u, v in zip(a, b))
     assert not all(torch.equal(u, v) for u, v in zip(a, c))
     assert not torch.equal(a[0], a[1])  # the views of one sample differ
@@ -137,12 +165,12 @@ def test_deterministic_under_manual_seed(cls) -> None:
 
 def test_byol_views_are_asymmetric() -> None:
     torch.manual_seed(0)
-    x = 0.6 + 0.4 * torch.rand(1, 28, 28)  # all above the solarize threshold
+    x = 0.6 + 0.4 * torch.rand(4, 1, 28, 28)  # all above the solarize threshold
     aug = BYOL(**PLAIN, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_prob=0.0, jitter_prob=0.0,
                blur_prob=[0.0, 0.0], solarize_prob=[0.0, 1.0])
-    first, second = aug(x)
-    assert torch.equal(first, x)
-    assert torch.allclose(second, 1.0 - x)
+    first, second = views_of(aug, x)
+    torch.testing.assert_close(first, x, atol=1e-6, rtol=0)
+    torch.testing.assert_close(second, 1.0 - x, atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize(
@@ -181,6 +209,6 @@ def test_errors_name_the_field(make, field: str) -> None:
 @pytest.mark.parametrize("name", ["simclr", "simclr_mnist", "byol", "vicreg", "multicrop", "minimal", "none"])
 def test_configs_instantiate(name: str) -> None:
     aug = instantiate(OmegaConf.load(CONFIG_DIR / f"{name}.yaml"))(**GRAY)
-    views = aug(torch.rand(1, 28, 28))
+    views = views_of(aug, torch.rand(2, 1, 28, 28))
     assert len(views) == aug.n_views >= 2
-    assert views[0].shape == (1, 28, 28)
+    assert views[0].shape == (2, 1, 28, 28)

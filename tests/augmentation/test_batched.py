@@ -111,3 +111,12 @@ def test_plan_is_on_the_host_and_reads_nothing_back():
     assert all(t.device.type == "cpu" for p in plans for t in p.values())
     jittered = sum(p[f"{k}@{s}"].numel() for p in plans for k in ("brightness",) for s in range(4))
     assert 2 * 40 * 0.8 - 3 * math.sqrt(80 * 0.16) < jittered < 2 * 40 * 0.8 + 3 * math.sqrt(80 * 0.16)
+
+
+def test_saturation_and_hue_leave_one_channel_images_unchanged():
+    x = torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8)
+    crop = dict(image_size=28, channels=1, mean=(0.0,), std=(1.0,), flip_prob=0.0, blur_prob=0.0)
+    colour = SimCLR(**crop, jitter_prob=1.0, brightness=0.0, contrast=0.0, saturation=0.8, hue=0.5, grayscale_prob=1.0)
+    plain = SimCLR(**crop, jitter_prob=0.0, grayscale_prob=0.0)
+    for a, b in zip(BatchedViews(colour, seed=2)(x, keys_of(range(16))), BatchedViews(plain, seed=2)(x, keys_of(range(16)))):
+        assert torch.equal(a, b)

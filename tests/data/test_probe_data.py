@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ssl_it.augmentation import SimCLR
+from ssl_it.augmentation import MultiView, Normalize, SimCLR, ViewRecipe
 from ssl_it.data import InMemoryProbeData, ProbeData, SSLDataModule, SyntheticImages
 
 SRC = SyntheticImages(n_samples=120, input_shape=(3, 12, 12), num_classes=4, seed=1)
@@ -40,7 +40,12 @@ def test_the_datamodule_serves_every_source_through_the_protocol():
 
 
 def test_no_view_sources_when_the_first_two_views_differ_in_shape():
-    dm = make_dm(lambda x: [x, x[:, :6, :6]])  # a global and a local crop
+    class GlobalAndLocal(MultiView):
+        def __init__(self) -> None:
+            self.views, self.normalize = [ViewRecipe(size=12), ViewRecipe(size=6)], Normalize(SRC.mean, SRC.std, 3)
+            self.n_global_views, self.global_size, self.local_size = 1, 12, 6
+
+    dm = make_dm(GlobalAndLocal())
     assert dm.probe_count("view0") == 0 and dm.probe_count("probe") == 16
     with pytest.raises(ValueError, match="no two views of one shape"):
         dm.probe_batches("view1")
