@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -108,3 +115,35 @@ def test_pretrained_without_local_weights_is_refused_and_cached_weights_are_used
     save_file(source.state_dict(), repo / "snapshots" / "abc123" / "model.safetensors")
     net = TimmBackbone(IMG3, "test_resnet", pretrained=True)
     assert torch.equal(net.model.conv1[0].weight, source.conv1[0].weight)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_train_py_trains_a_timm_resnet18_on_the_embedded_digits_and_measures_its_layer(tmp_path) -> None:
+    run = tmp_path / "run"
+    proc = subprocess.run(  # a hang guard, not a speed check
+        [sys.executable, "train.py", "debug=fast", "backbone=timm", "backbone.name=resnet18",
+         "infoplane=default", "infoplane.layers=[backbone,backbone.model.layer2]", "infoplane.log_spaced_evals=0",
+         "infoplane.bands=false", "infoplane.measure_views=false", "datamodule.batch_size=32",
+         "datamodule.probe_size=64", "torch_threads=1", f"hydra.run.dir={run}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with (run / "metrics.csv").open(newline="") as f:
+        steps = {int(r["step"]) for r in csv.DictReader(f) if r.get("train/loss_step")}
+    assert steps == {0, 1, 2}  # debug=fast: one epoch of 3 batches of the default data (mnist5k, in the package)
+    with (run / "infoplane.csv").open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["layer"] == "backbone.model.layer2"]
+    assert [int(r["step"]) for r in rows] == [0, 3]  # before training and after the epoch
+    assert all(math.isfinite(float(r["I_XT"])) and math.isfinite(float(r["I_TY"])) for r in rows)
+    assert [int(r["dim"]) for r in rows] == [128 * 4 * 4] * 2  # 28 px -> 7 after the stem -> 4 in layer2
+
+
+def test_an_unknown_timm_name_stops_the_run_before_training(make_cfg, tmp_path) -> None:
+    from ssl_it.config_checks import ConfigError
+    from ssl_it.train import train
+
+    with pytest.raises(ConfigError, match=r"^backbone\.name: must be one of timm's .*close matches: resnet18"):
+        train(make_cfg("backbone=timm", "backbone.name=resnet81"))
+    assert not (tmp_path / "run").exists()
