@@ -5,7 +5,8 @@
 
 Rebuilds the backbone from the run's resolved ``config.yaml`` (the run
 directory holding ``checkpoints/``), loads the checkpoint's ``backbone.*``
-weights (``checkpoints/last.ckpt`` for a run directory), computes frozen,
+weights (``checkpoints/last.ckpt`` for a run directory; any other checkpoint
+of the run, such as ``checkpoints/trajectory/step_<step>.ckpt``, by its path), computes frozen,
 un-augmented features of the chosen dataset's train and val splits (default:
 the run's own ``data``; ``data=<option>`` and ``data.<key>=<value>`` pick
 another config from ``configs/data``, which must have the same input shape),
@@ -50,8 +51,9 @@ def locate(path: Path) -> tuple[Path, Path]:
     """``(config.yaml, checkpoint)`` of a run directory or of a ``.ckpt`` inside one."""
     if path.is_dir():
         ckpt, run_dir = path / "checkpoints" / "last.ckpt", path
-    elif path.suffix == ".ckpt":
-        ckpt, run_dir = path, path.parent.parent
+    elif path.suffix == ".ckpt":  # checkpoints/last.ckpt, or checkpoints/trajectory/step_<step>.ckpt
+        ckpt = path
+        run_dir = next((p for p in path.parents if (p / "config.yaml").is_file()), path.parent.parent)
     else:
         raise SystemExit(f"linear_eval: '{path}' is neither a run directory nor a .ckpt file")
     config = run_dir / "config.yaml"

@@ -57,3 +57,12 @@ def test_other_data_config_and_bad_inputs(make_cfg, tmp_path):
         script.main([str(run)])
     with pytest.raises(SystemExit, match="neither a run directory"):
         script.main([str(tmp_path / "nothing.txt")])
+
+
+def test_a_trajectory_checkpoint_is_found_with_its_run_config(tmp_path):
+    (tmp_path / "config.yaml").write_text("seed: 0\n")
+    ckpt = tmp_path / "checkpoints" / "trajectory" / "step_100.ckpt"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b"")
+    assert _script().locate(ckpt) == (tmp_path / "config.yaml", ckpt)
+    assert _script().locate(tmp_path / "checkpoints" / "last.ckpt") == (tmp_path / "config.yaml", tmp_path / "checkpoints" / "last.ckpt")

@@ -1,5 +1,6 @@
 """Callbacks: measurement (probes, information plane, diagnostics) and run upkeep."""
 
+from ssl_it.callbacks.checkpoint_schedule import CheckpointSchedule
 from ssl_it.callbacks.diagnostics import EmbeddingDiagnostics
 from ssl_it.callbacks.divergence import Diverged, DivergenceGuard
 from ssl_it.callbacks.embedding_view import EmbeddingView
@@ -14,7 +15,8 @@ from ssl_it.callbacks.results import ResultReporter, final_results
 from ssl_it.callbacks.step_seed import StepSeed
 
 __all__ = [
-    "Diverged", "DivergenceGuard", "EmbeddingDiagnostics", "EmbeddingView", "InformationPlane", "KNNClassifier",
-    "LinearEvaluation", "LossProgressBar", "OnlineLinearProbe", "Performance", "PreemptionSignals", "ResultReporter",
+    "CheckpointSchedule", "Diverged", "DivergenceGuard", "EmbeddingDiagnostics", "EmbeddingView", "InformationPlane",
+    "KNNClassifier", "LinearEvaluation", "LossProgressBar", "OnlineLinearProbe", "Performance", "PreemptionSignals",
+    "ResultReporter",
     "StepSeed", "final_results", "received_signal",
 ]
