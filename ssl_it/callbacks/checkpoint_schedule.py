@@ -4,7 +4,7 @@ The classic information-plane experiments keep the network at log-spaced
 epochs (Shwartz-Ziv & Tishby 2017, arXiv:1703.00810), dense early when the
 representations change fastest. ``schedule=log`` saves after the optimiser
 steps ``round(10^(k / per_decade))``, ``k = 0, 1, ...`` (the information
-plane's log spacing, :func:`~ssl_it.callbacks.infoplane_schedule.log_spaced_steps`,
+plane's log spacing, :func:`~ssl_it.callbacks.infoplane.schedule.log_spaced_steps`,
 continued decade by decade, so the steps do not depend on the run's length
 and an extended run keeps its earlier points); ``schedule=every`` saves every
 ``every_n_steps`` steps. ``at_start`` adds step 0, the initialisation.
@@ -41,8 +41,8 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 
 from ssl_it import checks
-from ssl_it.callbacks.infoplane_schedule import log_spaced_steps
-from ssl_it.checkpoint_io import remove_partial_writes
+from ssl_it.callbacks.infoplane.schedule import log_spaced_steps
+from ssl_it.run.checkpoint_io import remove_partial_writes
 
 SCHEDULES = ("none", "log", "every")
 KEY = "callbacks.checkpoint_schedule"
