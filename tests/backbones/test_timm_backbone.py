@@ -141,7 +141,7 @@ def test_train_py_trains_a_timm_resnet18_on_the_embedded_digits_and_measures_its
 
 
 def test_an_unknown_timm_name_stops_the_run_before_training(make_cfg, tmp_path) -> None:
-    from ssl_it.config_checks import ConfigError
+    from ssl_it.run.config_checks import ConfigError
     from ssl_it.train import train
 
     with pytest.raises(ConfigError, match=r"^backbone\.name: must be one of timm's .*close matches: resnet18"):

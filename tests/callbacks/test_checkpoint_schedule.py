@@ -13,7 +13,7 @@ from hydra.errors import InstantiationException
 
 from ssl_it.callbacks import CheckpointSchedule
 from ssl_it.callbacks.checkpoint_schedule import log_steps, thinning_victim
-from ssl_it.config_checks import ConfigError
+from ssl_it.run.config_checks import ConfigError
 from ssl_it.train import build_callbacks, train
 from tests.test_reliability import LEAN, killed_run
 
