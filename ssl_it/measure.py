@@ -250,8 +250,9 @@ class MeasureAtValidation(pl.Callback):
 def measure_each(cfg: DictConfig, inputs: Inputs, module: SSLModule, datamodule: Any,
                  plane: InformationPlane) -> int:
     """Load and measure every checkpoint in step order (or the model as built); returns the evaluations."""
-    per_epoch = batches_per_epoch(inputs.checkpoints)
-    targets = [(c.path, c.step, c.epoch_position(per_epoch)) for c in inputs.checkpoints] or [(inputs.weights, 0, 0.0)]
+    per_epoch = batches_per_epoch(inputs.checkpoints, inputs.run_dir)
+    targets: list[tuple[Path | None, int, float]] = [(c.path, c.step, c.epoch_position(per_epoch))
+                                                     for c in inputs.checkpoints] or [(inputs.weights, 0, 0.0)]
     for path, step, epoch in targets:
         if path is not None:
             load_weights(module, path, f"checkpoint={path}" if inputs.checkpoints else f"weights={path}")
@@ -261,7 +262,8 @@ def measure_each(cfg: DictConfig, inputs: Inputs, module: SSLModule, datamodule:
             enable_model_summary=False, limit_val_batches=1, inference_mode=False,
             default_root_dir=str(cfg.paths.output_dir))
         trainer.validate(module, datamodule=datamodule, verbose=False)
-        layers = ", ".join(f"{r['layer']}: I(X;T)={r.get('I_XT') or r.get('I_Z1Z2'):.3f}" for r in hook.rows)
+        layers = "; ".join(f"{r['layer']} " + " ".join(f"{q}={r[q]:.3f}" for q in ("I_XT", "I_TY", "I_Z1Z2")
+                                                       if r.get(q) is not None) for r in hook.rows)
         log.info(f"measured {path or 'the model as built'} (step {step}, epoch {epoch}): {layers}")
     return len(targets)
 
@@ -318,7 +320,7 @@ def run_measurement(m: Measurement, overrides: list[str]) -> float:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="measure")
-def hydra_main(cfg: DictConfig) -> float:
+def hydra_main(cfg: DictConfig) -> float | tuple[float, ...]:
     task_started()
     job, overrides = current_job(cfg)
     run_log.route_to(job.hydra_dir)

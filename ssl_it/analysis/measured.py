@@ -18,10 +18,10 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from omegaconf import OmegaConf
 
+from ssl_it.analysis.compare import plane_provenance
 from ssl_it.analysis.plotting import plot_information_plane, save_figure
 from ssl_it.run.sweep_failures import read_summary
 from ssl_it.run.trajectory import DEFAULT_SOURCE, TrajectoryFile, read_trajectory
@@ -82,18 +82,12 @@ def merge_sweep(sweep_dir: Path) -> Merged:
     TrajectoryFile(out).append(rows)
     merged.rows = len(rows)
     parsed = read_trajectory(out)
-    estimators = " + ".join(dict.fromkeys(str(r["estimator"]) for r in parsed if r.get("estimator")))
-    title = f"Information plane, measured ({estimators}, N = {_n_probe(parsed)})"
+    title = f"Information plane ({plane_provenance(parsed)})"
     save_figure(plot_information_plane([("", parsed)], title=title), sweep_dir / "infoplane.png")
     _write_config(sweep_dir, merged.jobs)
     summary = {"status": "finished", "merged_jobs": len(merged.jobs), "left_out": merged.failed}
     (sweep_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return merged
-
-
-def _n_probe(rows: list[dict[str, Any]]) -> str:
-    sizes = sorted({int(r["n_probe"]) for r in rows if r.get("n_probe") is not None})
-    return "/".join(map(str, sizes)) or "?"
 
 
 def _write_config(sweep_dir: Path, jobs: list[Path]) -> None:

@@ -31,7 +31,7 @@ class SavedCheckpoint:
     path: Path
     step: int
     epoch: int  # the epoch in progress when it was saved (Lightning's ``epoch``)
-    batches_done: int  # training batches of that epoch finished
+    batches_done: int  # training batches of that epoch processed (the one it was saved after included)
     epoch_end: bool  # saved after the epoch's last batch
 
     def epoch_position(self, batches_per_epoch: int | None) -> float:
@@ -60,12 +60,20 @@ def position(path: Path, key: str) -> SavedCheckpoint:
     progress = (state.get("loops") or {}).get("fit_loop", {}).get("epoch_loop.batch_progress", {})
     current = progress.get("current", {})
     return SavedCheckpoint(Path(path), int(state["global_step"]), int(state.get("epoch", 0)),
-                           int(current.get("completed", 0)), bool(progress.get("is_last_batch", False)))
+                           int(current.get("processed", 0)), bool(progress.get("is_last_batch", False)))
 
 
-def batches_per_epoch(saved: list[SavedCheckpoint]) -> int | None:
-    """Training batches per epoch, read from a checkpoint written at the end of an epoch."""
+def batches_per_epoch(saved: list[SavedCheckpoint], run_dir: Path | None = None) -> int | None:
+    """Training batches per epoch, read from a checkpoint written after an epoch's last batch: one of
+    ``saved``, else the run's ``last.ckpt`` (written at every epoch's end)."""
     ends = [c.batches_done for c in saved if c.epoch_end and c.batches_done > 0]
+    last = run_dir / "checkpoints" / "last.ckpt" if run_dir is not None else None
+    if not ends and last is not None and last.is_file():
+        try:
+            end = position(last, "run")
+        except ConfigError:
+            return None
+        ends = [end.batches_done] if end.epoch_end and end.batches_done > 0 else []
     return max(ends) if ends else None
 
 
