@@ -212,8 +212,8 @@ def plane_provenance(trajectory: list[dict[str, Any]]) -> str:
     made = "measured" if sources == {"measure"} else "trained" if sources == {"train"} else "trained+measured"
     estimators = "+".join(dict.fromkeys(e for r in trajectory if r.get("estimator") for e in str(r["estimator"]).split("+")))
     sizes = sorted({int(r["n_probe"]) for r in trajectory if r.get("n_probe") is not None})
-    n = "/".join(map(str, sizes)) or "?"
-    return f"{made}: {estimators}, N={n}"
+    parts = [estimators] * bool(estimators) + [f"N={'/'.join(map(str, sizes))}"] * bool(sizes)
+    return f"{made}: {', '.join(parts)}" if parts else made
 
 
 def run_names(runs: Sequence[RunRecord]) -> list[str]:
