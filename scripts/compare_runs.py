@@ -2,12 +2,18 @@
 
     python scripts/compare_runs.py outputs/multirun/2026-11-30/10-00-00
     python scripts/compare_runs.py RUN_A RUN_B RUN_C --out outputs/compare/ab --bits
+    python scripts/compare_runs.py outputs/measure/TRAINED outputs/measure/RANDOM --out compare
+
+Run directories, sweep directories and folders that ``ssl-it-measure`` wrote
+(a measured model, or a measure sweep, merged) can be mixed.
 
 Writes ``<out>.csv`` and ``<out>.md`` (one row per run: the config values
 that differ between the runs, final linear-eval top-1 and kNN accuracy, the
 last information-plane evaluation's I(X;T) and I(T;Y) per layer and
 I(Z1;Z2), wall time) and ``<out>.png`` (the runs' information-plane
-trajectories overlaid, one colour per run, one panel per layer). ``<out>``
+trajectories overlaid, one colour per run, one panel per layer; the legend
+names, per run, whether its points were trained or measured, the estimator
+and the probe set's size N). ``<out>``
 defaults to ``<sweep dir>/compare`` for a single sweep directory.
 """
 

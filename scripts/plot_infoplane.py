@@ -3,12 +3,17 @@
     python scripts/plot_infoplane.py outputs/multirun/2026-11-28/12-00-00/* --out plane.png
     python scripts/plot_infoplane.py RUN_A RUN_B --label-keys objective optimizer.lr --bits
 
+    python scripts/plot_infoplane.py outputs/measure/A outputs/measure/B --out trained_vs_random.png
+
 Each argument is a run directory holding ``infoplane.csv`` (and
-``config.yaml``), or a trajectory file. Several runs are drawn one colour per
-run, one panel per layer, labelled by the config values that differ between
-them (or by ``--label-keys``: config keys such as ``optimizer.lr`` or group
-names such as ``objective``). A single run is drawn as the callback draws it:
-all layers in one panel, points coloured by epoch.
+``config.yaml``), a folder that ``ssl-it-measure`` wrote (or a measure
+sweep's folder, merged), or a trajectory file. Several runs are drawn one
+colour per run, one panel per layer, labelled by the config values that
+differ between them (or by ``--label-keys``: config keys such as
+``optimizer.lr`` or group names such as ``objective``), each entry naming
+whether its points were trained or measured, the estimator and the probe
+set's size N. A single run is drawn as the callback draws it: all layers in
+one panel, points coloured by epoch.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ssl_it.analysis.compare import RunRecord, load_run, plot_runs, run_labels
+from ssl_it.analysis.compare import RunRecord, load_run, plane_provenance, plot_runs, run_labels
 from ssl_it.analysis.plotting import plot_information_plane, save_figure
 from ssl_it.run.trajectory import read_trajectory
 
@@ -52,7 +57,8 @@ def main() -> None:
     units = "bits" if args.bits else "nats"
     labels = run_labels(runs, args.label_keys)
     if len(runs) == 1:
-        fig = plot_information_plane([(labels[0], runs[0].trajectory)], title="Information plane", units=units)
+        fig = plot_information_plane([(labels[0], runs[0].trajectory)], units=units,
+                                     title=f"Information plane ({plane_provenance(runs[0].trajectory)})")
     else:
         fig = plot_runs(runs, labels, units=units, layers=args.layers)
     save_figure(fig, args.out)

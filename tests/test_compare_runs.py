@@ -96,10 +96,24 @@ def test_each_run_gets_its_own_colour_and_legend_entry():
     runs = [record(str(i), {"optimizer.lr": lr}, {}) for i, lr in enumerate([1e-3, 3e-3, 1e-2])]
     labels = run_labels(runs)
     fig = plot_runs(runs, labels)
-    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label() in labels]
-    assert [ln.get_label() for ln in lines] == ["lr=0.001", "lr=0.003", "lr=0.01"]
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label().split("\n")[0] in labels]
+    assert [ln.get_label().split("\n")[0] for ln in lines] == ["lr=0.001", "lr=0.003", "lr=0.01"]
     assert len({to_hex(ln.get_color()) for ln in lines}) == 3
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == labels
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [f"{label}\n(trained)" for label in labels]
+
+
+def test_the_legend_names_how_each_plane_was_made_estimator_and_probe_size():
+    runs = [record("trained", {"measure.checkpoints": ("/r/checkpoints/last.ckpt",)}, {}),
+            record("random", {"measure.checkpoints": ()}, {})]
+    for run, source in zip(runs, ("measure", "train")):
+        for row in run.trajectory:
+            row.update(source=source, estimator="pca_ksg+classifier", n_probe=4096)
+    runs[1].trajectory[0]["estimator"] = "pca_ksg"  # a views row names one estimator
+    labels = run_labels(runs)
+    assert labels == ["checkpoints=last", "random weights"]
+    texts = [t.get_text() for t in plot_runs(runs, labels).legends[0].get_texts()]
+    assert texts == ["checkpoints=last\n(measured: pca_ksg+classifier, N=4096)",
+                     "random weights\n(trained: pca_ksg+classifier, N=4096)"]
 
 
 def test_runs_of_two_sweeps_keep_distinct_names():

@@ -9,7 +9,12 @@ numbers, status, wall time and command lines). :func:`load_run` reads them back;
 :func:`comparison_table` builds one row per run with those values, the final
 linear-eval and kNN accuracies, the last evaluation's I(X;T) and I(T;Y) per
 layer, the run's status and its wall time; :func:`plot_runs` overlays their
-information-plane trajectories, one colour per run. Used by
+information-plane trajectories, one colour per run, each legend entry naming
+how its points were made (:func:`plane_provenance`: trained or measured, the
+estimator, the probe set's size N), so that models measured at equal N can
+be compared on one plane. A folder that ``ssl-it-measure`` wrote reads like a
+run: its ``config.yaml`` holds the measured model's configuration and a
+``measure`` node (the run, checkpoints or weights file measured). Used by
 ``scripts/compare_runs.py`` and ``scripts/plot_infoplane.py``.
 """
 
@@ -156,6 +161,10 @@ def run_labels(runs: Sequence[RunRecord], keys: Sequence[str] | None = None) -> 
 
 
 def _format(key: str, value: Any) -> str:
+    if key.startswith("measure."):  # what a measured folder measured: file and folder names, not paths
+        names = [Path(str(v)).stem for v in (value if isinstance(value, tuple) else (value,))]
+        what = key.removeprefix("measure.")
+        return f"{what}={','.join(names)}" if names else ("random weights" if what == "checkpoints" else "")
     if key in GROUPS or key.endswith("_target_"):
         return str(value).rsplit(".", 1)[-1]
     return f"{key.rsplit('.', 1)[-1]}={value}"
@@ -192,6 +201,19 @@ def last_band(trajectory: list[dict[str, Any]], measure: str) -> tuple[float, fl
         return None
     last = max(rows, key=lambda r: r["step"])
     return float(last[f"{quantity}_lo"]), float(last[f"{quantity}_hi"])
+
+
+def plane_provenance(trajectory: list[dict[str, Any]]) -> str:
+    """How a trajectory's points were made: ``measured``/``trained`` (the rows' ``source``), the
+    estimator(s) and the probe set's size, e.g. ``measured: pca_ksg+classifier, N=1024``."""
+    if not trajectory:
+        return ""
+    sources = {str(r.get("source") or "train") for r in trajectory}
+    made = "measured" if sources == {"measure"} else "trained" if sources == {"train"} else "trained+measured"
+    estimators = "+".join(dict.fromkeys(e for r in trajectory if r.get("estimator") for e in str(r["estimator"]).split("+")))
+    sizes = sorted({int(r["n_probe"]) for r in trajectory if r.get("n_probe") is not None})
+    parts = [estimators] * bool(estimators) + [f"N={'/'.join(map(str, sizes))}"] * bool(sizes)
+    return f"{made}: {', '.join(parts)}" if parts else made
 
 
 def run_names(runs: Sequence[RunRecord]) -> list[str]:
@@ -238,6 +260,7 @@ def plot_runs(
     fig = Figure(figsize=(4.2 * max(1, len(names)) + 2.4, 4.0), dpi=100, layout="constrained")
     axes = fig.subplots(1, max(1, len(names)), squeeze=False)[0]
     colours = [f"C{i % 10}" for i in range(len(runs))]
+    labels = [f"{label}\n({plane_provenance(rows)})" if rows else label for label, rows in zip(labels, planes)]
     for ax, layer in zip(axes, names):
         for rows, label, colour in zip(planes, labels, colours):
             pts = sorted((r for r in rows if r["layer"] == layer), key=lambda r: r["step"])

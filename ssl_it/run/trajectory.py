@@ -3,7 +3,9 @@
 One row per layer per evaluation (and one ``views`` row for ``I(Z1;Z2)``),
 with, per quantity, the estimator, its bound kind, the ceiling, the
 ``saturated`` flag (``infoplane.rows``), the band columns and the
-data-processing check (``infoplane.dpi``). Flushed and fsync'ed after every
+data-processing check (``infoplane.dpi``), and the row's ``source``:
+``train`` (the callback, during training) or ``measure`` (``ssl-it-measure``,
+from a saved checkpoint or model). Flushed and fsync'ed after every
 evaluation, so a killed run keeps every finished point. On resume the file is
 cut back to the rows the checkpoint knew about, so the trajectory continues
 with no duplicated and no missing evaluations.
@@ -25,12 +27,22 @@ COLUMNS = [
     "settings", "seconds",
     *[f"{q}_{b}" for q in ("I_XT", "I_TY", "I_Z1Z2") for b in ("lo", "hi", "sd", "spread", "bias")],
     "I_TY_linear", "I_TY_nonlinear", "nonlinear_gap_TY", "dpi_upstream", "dpi_XT", "dpi_TY",
+    "source",
 ]
 TEXT_COLUMNS = {
     "layer", "estimator", "bound", "settings",
     "estimator_XT", "bound_XT", "estimator_TY", "bound_TY", "estimator_Z1Z2", "bound_Z1Z2", "dpi_upstream",
+    "source",
 }
 FLAG_COLUMNS = {"saturated_XT", "saturated_TY", "saturated_Z1Z2", "dpi_XT", "dpi_TY"}
+DEFAULT_SOURCE = "train"
+"""The ``source`` of a row written before the column existed: the callback's."""
+
+
+def header_of(path: Path) -> list[str]:
+    """The columns of an existing trajectory file (an older file may lack newer ones)."""
+    with path.open(newline="") as f:
+        return next(csv.reader(f), [])
 
 
 class TrajectoryFile:
@@ -41,11 +53,12 @@ class TrajectoryFile:
         self.rows_written = 0
 
     def append(self, rows: list[dict[str, Any]]) -> None:
-        """Append ``rows`` (known columns only), writing the header first when the file is new."""
+        """Append ``rows``; a file written before a column was added keeps its header (a resumed old run)."""
         new = not self.path.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        columns = COLUMNS if new else (header_of(self.path) or COLUMNS)
         with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+            writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
             if new:
                 writer.writeheader()
             writer.writerows(rows)
@@ -68,10 +81,11 @@ class TrajectoryFile:
 
 def read_trajectory(path: Path) -> list[dict[str, Any]]:
     """Rows of a trajectory file, numbers parsed (empty cells become ``None``,
-    ``saturated_*`` flags ``bool``)."""
+    ``saturated_*`` flags ``bool``; a missing ``source`` is ``train``)."""
     with Path(path).open(newline="") as f:
         rows = list(csv.DictReader(f))
     for row in rows:
+        row["source"] = row.get("source") or DEFAULT_SOURCE
         for key, value in row.items():
             if key in TEXT_COLUMNS:
                 continue

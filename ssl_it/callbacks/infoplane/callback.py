@@ -126,6 +126,9 @@ class InformationPlane(pl.Callback):
             estimated then, at the chosen size).
         time_share: the share of the run's time ``probe_size="auto"`` may spend.
         auto_after_steps: timed training steps before ``"auto"`` chooses.
+        source: what every row's ``source`` column says made it: ``train``
+            (this callback in a training run) or ``measure`` (``ssl-it-measure``,
+            which calls :meth:`measure` on saved weights).
     """
 
     def __init__(
@@ -153,6 +156,7 @@ class InformationPlane(pl.Callback):
         probe_size: int | Literal["auto"] | None = None,
         time_share: float = 0.1,
         auto_after_steps: int = 5,
+        source: Literal["train", "measure"] = "train",
     ) -> None:
         checks.choice("infoplane.x_representation", x_representation, ("pixels", "random_projection"))
         checks.integer("infoplane.x_dim", x_dim)
@@ -167,6 +171,8 @@ class InformationPlane(pl.Callback):
             checks.integer("infoplane.probe_size", probe_size, minimum=2)
         checks.number("infoplane.time_share", time_share, 0.0, 1.0, open_low=True)
         checks.integer("infoplane.auto_after_steps", auto_after_steps)
+        checks.choice("infoplane.source", source, ("train", "measure"))
+        self.source = source
         self.probe_size = probe_size
         self.sizer = ProbeSizer(probe_size, time_share, auto_after_steps, seed)
         self._held: list[tuple[int, float, dict[str, torch.Tensor], list[torch.Tensor]]] = []
@@ -290,12 +296,7 @@ class InformationPlane(pl.Callback):
         if not trainer.is_global_zero:
             return
         start = time.perf_counter()
-        cache = probe_cache(trainer)
-        reps = cache.representations(trainer, pl_module, "probe", self.layers)
-        sources = cache.view_sources(trainer) if self.measure_views else []
-        views = [cache.representations(trainer, pl_module, s, ["projector"])["projector"] for s in sources]
-        for name, t in reps.items():
-            require_finite(trainer, t, f"the probe representation of layer '{name}'")
+        reps, views = self._representations(trainer, pl_module)
         epoch = round(step / max(1, int(trainer.num_training_batches)), 4)
         if self.sizer.waiting:
             self._held.append((step, epoch, reps, views))
@@ -303,6 +304,32 @@ class InformationPlane(pl.Callback):
                 self._choose_and_release(trainer, pl_module)
             return
         self._estimate(trainer, pl_module, step, epoch, reps, views, start)
+
+    def measure(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int, epoch: float
+                ) -> list[dict[str, Any]]:
+        """One evaluation of the weights ``pl_module`` holds now, outside the
+        training schedule, recorded at ``step`` and ``epoch`` (those of the
+        checkpoint it was loaded from): the same probe pass, estimators, rows,
+        file and figure as an evaluation during training. Returns its rows."""
+        if self.probe_size == "auto":
+            raise ValueError("infoplane.probe_size=auto sizes the probe set from a training run's time; "
+                             "give an integer or null to measure saved weights")
+        start = time.perf_counter()
+        before = len(self.rows)
+        reps, views = self._representations(trainer, pl_module)
+        self._estimate(trainer, pl_module, step, epoch, reps, views, start)
+        return self.rows[before:]
+
+    def _representations(self, trainer: pl.Trainer, pl_module: pl.LightningModule
+                         ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
+        """The tapped layers' probe representations and the two views' embeddings (one pass each, shared)."""
+        cache = probe_cache(trainer)
+        reps = cache.representations(trainer, pl_module, "probe", self.layers)
+        sources = cache.view_sources(trainer) if self.measure_views else []
+        views = [cache.representations(trainer, pl_module, s, ["projector"])["projector"] for s in sources]
+        for name, t in reps.items():
+            require_finite(trainer, t, f"the probe representation of layer '{name}'")
+        return reps, views
 
     def _rows(self, reps: dict[str, torch.Tensor], views: list[torch.Tensor], probe: ProbeSet, cache: Any,
               rows: torch.Tensor | None) -> list[dict[str, Any]]:
@@ -367,7 +394,7 @@ class InformationPlane(pl.Callback):
             new = self._rows(reps, views, probe, cache, rows)
         total = time.perf_counter() - start
         for row in new:
-            row.update(step=step, epoch=epoch, seconds=round(total / len(new), 4))
+            row.update(step=step, epoch=epoch, seconds=round(total / len(new), 4), source=self.source)
         self.dpi.check(new)
         self.trajectory.append(new)
         self.rows.extend(new)
