@@ -9,9 +9,9 @@ alike. The marginal counts use one tree per space and add a node whole when
 its farthest corner lies inside the ball. Queries run in parallel over all
 cores (numba ``prange``).
 
-All distances come from :func:`_space_dist` (coordinates summed in order), so
-the k-th neighbour's distance and the counts compared with it agree to the
-bit. Box bounds apply the same operations to the box's nearest (farthest)
+All distances come from :func:`_raw_dist` (squares summed in coordinate
+order, the square root taken last), so the k-th neighbour's distance and the
+counts compared with it agree to the bit. Box bounds apply the same operations to the box's nearest (farthest)
 corner and floating-point rounding is monotonic, so a bound is never above
 (below) the computed distance of a point in the box: no pruning or whole-node
 count differs from checking every point.
