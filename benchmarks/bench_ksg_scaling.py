@@ -1,6 +1,6 @@
 """KSG's time against N: the compiled KD-tree search against the previous searches and benchmark-mi.
 
-    python scripts/bench_ksg_scaling.py [--sizes 1000,10000,100000] [--repeats 3]
+    python benchmarks/bench_ksg_scaling.py [--sizes 1000,10000,100000] [--repeats 3]
 
 Correlated Gaussians with true MI 1 nat (``ssl_it.synthetic``), d = 5+5, k = 3,
 algorithm 1, max-norm and Euclidean metrics. "new" is ``KSGMI(metric=...)``
