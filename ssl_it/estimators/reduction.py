@@ -66,6 +66,7 @@ class PrincipalAxes:
         self.t, self.seed = t, seed
         self.n, self.d = t.shape
         self._eigen: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._units: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def _exact(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self._eigen is None:
@@ -89,31 +90,50 @@ class PrincipalAxes:
         :func:`axes_above_unit_noise`, each unit with its own noise variance."""
         ev = spectrum(self.t) if min(self.n, self.d) > EXACT_MAX else self._exact()[1]
         if noise == "per_unit":
-            count = axes_above_unit_noise(ev, self.unit_residuals, self.n, self.d, margin)
+            count = axes_above_unit_noise(ev, self.unit_residuals, self.n, self.d, margin, cap)
         else:
             count = axes_above_noise(ev, self.n, self.d, margin)
         return self.scores(min(cap, max(floor, count)))
 
     def unit_residuals(self, k: int) -> torch.Tensor:
-        """``(d,)``: each unit's sum of squares (centred) outside the top ``k`` principal axes."""
-        if min(self.n, self.d) > EXACT_MAX:
-            tc = self.t - self.t.mean(0, keepdim=True)
-            total = (tc * tc).sum(0)
-            if k == 0:
-                return total
-            scores, var = principal_scores(self.t, k, self.seed)
-            # scores_i = tc v_i with ev_i = N var_i, so (tc^T scores_i)^2 / ev_i = ev_i v_i^2
-            return (total - ((tc.T @ scores).pow(2) / (var * self.n)).sum(1)).clamp_min(0)
-        tc, ev, vecs = self._exact()
-        total = (tc * tc).sum(0)
-        k = min(k, len(ev))
+        """``(d,)``: each unit's noise sum of squares (centred), estimated outside the top ``k`` principal axes.
+
+        The residual of unit j outside the axes, divided by ``1 - h_j`` with
+        ``h_j`` the unit's squared loadings on them (its leverage): removing
+        k axes also removes the noise along them, a share ``h_j`` of the
+        unit's (k / d on average), which would otherwise lower the edge and
+        let more noise axes in the more axes are kept."""
+        total, along, loadings = self._unit_parts(k)
         if k == 0:
             return total
-        if self.d <= self.n:  # vecs are the unit loadings: sum of squares along axis i is ev_i v_ji^2
-            along = (vecs[:, :k].pow(2) * ev[:k]).sum(1)
-        else:  # vecs are the sample-side axes u_i, and tc^T u_i = sqrt(ev_i) v_i
-            along = (tc.T @ vecs[:, :k]).pow(2).sum(1)
-        return (total - along).clamp_min(0)
+        leverage = loadings[:, :k].sum(1).clamp(0.0, 1.0 - 1e-6)
+        return (total - along[:, :k].sum(1)).clamp_min(0) / (1 - leverage)
+
+    def _unit_parts(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each unit's centred sum of squares ``(d,)``, and its sum of squares along and squared loading on
+        each of the top axes ``(d, K)``, ``K >= k`` (computed once for up to 16 axes, again for more)."""
+        if self._units is not None and self._units[1].shape[1] >= k:
+            return self._units
+        exact = min(self.n, self.d) <= EXACT_MAX
+        tc = self._exact()[0] if exact else self.t - self.t.mean(0, keepdim=True)
+        total = (tc * tc).sum(0)
+        k = max(k, 16)
+        if exact:
+            _, ev, vecs = self._exact()
+            k = min(k, len(ev))
+            if self.d <= self.n:  # vecs are the unit-side axes v_i: along axis i, ev_i v_ji^2
+                loadings = vecs[:, :k].pow(2)
+                along = loadings * ev[:k]
+            else:  # vecs are the sample-side axes u_i, and tc^T u_i = sqrt(ev_i) v_i
+                along = (tc.T @ vecs[:, :k]).pow(2)
+                loadings = along / ev[:k].clamp_min(torch.finfo(ev.dtype).tiny)
+        else:  # scores_i = tc v_i with ev_i = N var_i, so tc^T scores_i = ev_i v_i
+            scores, var = principal_scores(self.t, k, self.seed)
+            ev_k = (var * self.n).clamp_min(torch.finfo(var.dtype).tiny)
+            proj = (tc.T @ scores).pow(2)
+            along, loadings = proj / ev_k, proj / ev_k.pow(2)
+        self._units = (total, along, loadings)
+        return self._units
 
 
 def _kept(ev: torch.Tensor, scores: torch.Tensor, rel_tol: float, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -242,7 +262,7 @@ def unit_noise_edge(unit_ss: torch.Tensor, n: int) -> float:
 
 
 def axes_above_unit_noise(eigenvalues: torch.Tensor, unit_residuals: Callable[[int], torch.Tensor], n: int, d: int,
-                          margin: float = 0.1) -> int:
+                          margin: float = 0.1, cap: int | None = None) -> int:
     """How many principal axes stand above a noise bulk whose units have unequal variances.
 
     The white rule (:func:`axes_above_noise`) assumes one noise variance in
@@ -252,7 +272,8 @@ def axes_above_unit_noise(eigenvalues: torch.Tensor, unit_residuals: Callable[[i
     median variance, the true one to the largest): the white rule then
     admits noise axes (4, 6, 13 axes at N = 512, 2,048, 8,192 on a layer with
     4; docs/design.md §8). Here each unit's noise variance is its variance
-    outside the top k axes, and the edge is that population's generalised
+    outside the top k axes, corrected for the noise those axes took with
+    them (:meth:`PrincipalAxes.unit_residuals`), and the edge is that population's generalised
     Marchenko–Pastur edge (:func:`unit_noise_edge`), times ``1 + margin``.
     k is a fixed point of "the axes above the edge of the residuals outside
     k axes". The count is non-decreasing in k, so iterating it from k = 0
@@ -266,10 +287,11 @@ def axes_above_unit_noise(eigenvalues: torch.Tensor, unit_residuals: Callable[[i
 
     Args:
         eigenvalues: all ``min(N, d)`` eigenvalues of the centred Gram matrix, decreasing.
-        unit_residuals: ``k -> (d,)`` each unit's sum of squares outside the top k axes
-            (:meth:`PrincipalAxes.unit_residuals`).
+        unit_residuals: ``k -> (d,)`` each unit's noise sum of squares estimated outside the top k
+            axes (:meth:`PrincipalAxes.unit_residuals`).
         n, d: the layer's shape.
         margin: relative margin above the edge.
+        cap: stop once this many axes count (the count only grows).
     """
     m = min(n - 1, d)
     ev = eigenvalues[:m]
@@ -277,6 +299,8 @@ def axes_above_unit_noise(eigenvalues: torch.Tensor, unit_residuals: Callable[[i
         return axes_above_noise(eigenvalues, n, d, margin)  # no noise bulk: every non-zero axis
     k = 0
     for _ in range(m + 1):
+        if cap is not None and k >= cap:
+            break
         edge = unit_noise_edge(unit_residuals(k), n - 1) * (1 + margin)
         nxt = int((ev > edge).sum())
         if nxt == k:

@@ -44,13 +44,25 @@ def test_the_per_unit_edge_keeps_the_true_rank_where_the_white_one_admits_noise(
     assert axes_above_unit_noise(noise_axes._exact()[1], noise_axes.unit_residuals, n, 64) == 0
 
 
-def test_unit_residuals_match_a_direct_projection() -> None:
+def test_many_signal_axes_do_not_pull_noise_axes_in() -> None:
+    """12 of 64 units' worth of signal: without the leverage correction, the noise the 12 axes take with them
+    lowered the edge and the count ran on to all 64 axes (the white edge: 13)."""
+    g = torch.Generator().manual_seed(0)
+    latent = torch.randn(512, 12, generator=g, dtype=torch.float64)
+    x = latent @ torch.randn(12, 64, generator=g, dtype=torch.float64) + torch.randn(512, 64, generator=g,
+                                                                                      dtype=torch.float64)
+    axes = PrincipalAxes(x / x.std(0))
+    assert axes_above_unit_noise(axes._exact()[1], axes.unit_residuals, 512, 64) == 12
+
+
+def test_unit_residuals_match_a_direct_projection_with_the_leverage_correction() -> None:
     rng = np.random.default_rng(3)
     for shape in ((200, 40), (40, 200)):
         t = torch.as_tensor(rng.standard_normal(shape))
         tc = (t - t.mean(0)).numpy()
         vt = np.linalg.svd(tc, full_matrices=False)[2][:3]
-        direct = ((tc - tc @ vt.T @ vt) ** 2).sum(0)
+        leverage = (vt**2).sum(0)  # each unit's squared loadings on the 3 axes
+        direct = ((tc - tc @ vt.T @ vt) ** 2).sum(0) / (1 - leverage)
         assert PrincipalAxes(t).unit_residuals(3).numpy() == pytest.approx(direct, rel=1e-8)
 
 
