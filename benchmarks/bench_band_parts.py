@@ -9,9 +9,13 @@ the sampling spread (half-samples), the random rotation's matrix product and
 the re-estimate on the rotated data, each as the median of ``--repeats``
 runs after one warm-up (the rotations are drawn once and cached, as in the
 callback). CPU time of this process, so other jobs on a shared machine
-inflate it less than wall time.
+inflate it less than wall time. The last line spreads the rotation's map
+and re-estimate over the evaluations that carry them
+(``infoplane.invariance_every``, from ``configs/infoplane/default.yaml``):
+the cost of an average evaluation of the default run (13 evaluations, of
+which 4 re-estimate, with every 4th, the first and the last).
 
-    python benchmarks/bench_band_parts.py [--repeats 3]
+    python benchmarks/bench_band_parts.py [--repeats 3] [--invariance-every 4] [--evaluations 13]
 """
 
 from __future__ import annotations
@@ -76,10 +80,15 @@ def main() -> None:
     """Print the cost of each band part for the default estimators, median over ``--repeats``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--invariance-every", type=int, default=None,
+                        help="default: infoplane.invariance_every of configs/infoplane/default.yaml")
+    parser.add_argument("--evaluations", type=int, default=13, help="evaluations in the run (the default run: 13)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        est = instantiate(compose("train", overrides=[]).estimator)
+        cfg = compose("train", overrides=[])
+        est = instantiate(cfg.estimator)
+    every = args.invariance_every or int(cfg.infoplane.get("invariance_every", 1))
     t = layers()
     jobs = [("backbone I_XT", est["I_XT"], t["x"], t["backbone"]),
             ("backbone I_TY", est["I_TY"], t["backbone"], t["y"]),
@@ -100,6 +109,12 @@ def main() -> None:
         print(f"| {label} | " + " | ".join(f"{med[k]:.3f}" if k in med else "" for k in names)
               + f" | {sum(med.values()):.3f} |")
     print("| all | " + " | ".join(f"{totals[k]:.3f}" for k in names) + f" | {sum(totals.values()):.3f} |")
+    measured = sum(1 for i in range(args.evaluations) if i % every == 0 or i == args.evaluations - 1)
+    share = measured / args.evaluations
+    carried = totals["rotation map"] + totals["rotation re-estimate"]
+    print(f"\nper evaluation with the invariance spread re-estimated at {measured} of {args.evaluations} evaluations "
+          f"(invariance_every={every}): {sum(totals.values()) - (1 - share) * carried:.3f} CPU-s "
+          f"(every evaluation: {sum(totals.values()):.3f})")
 
 
 if __name__ == "__main__":

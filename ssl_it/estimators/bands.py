@@ -20,6 +20,14 @@ Two sources of error that need no ground truth (docs/design.md §8):
   except those the estimator declares itself exactly invariant to
   (``MIEstimator.invariances``, each pinned by a test).
 
+The invariance spread may be carried: ``band(..., carried=...)`` skips
+the re-estimates and adds the deltas ``value(transformed) - value`` that an
+earlier band measured (:attr:`Band.deltas`) to the new value. The callback
+does so between the evaluations that re-measure them
+(``infoplane.invariance_every``): how far an estimator moves under a
+rotation is a property of the estimator on the layer's shape, which changes
+slowly over training, while each re-estimate costs as much as the estimate.
+
 The band is ``[min(v) - t s, max(v) + t s]`` with ``v`` the value and its
 transformed re-estimates, ``s`` the sampling standard error and ``t`` the
 97.5 % Student quantile on the spread's degrees of freedom, clipped to the
@@ -66,6 +74,8 @@ class Band:
             (``gaussian_bias``), where it has one, else 0.
         hi_with_bias: ``hi + bias_allowance`` (clipped): where the level may
             reach once the estimator's own bias is allowed for.
+        carried: the invariance values come from deltas measured earlier
+            (``band(..., carried=...)``), not from re-estimates on this data.
     """
 
     estimate: MIEstimate
@@ -77,11 +87,17 @@ class Band:
     dof: float = math.inf
     bias_allowance: float = 0.0
     hi_with_bias: float = math.nan
+    carried: bool = False
 
     @property
     def value(self) -> float:
         """The estimate's value in nats."""
         return self.estimate.value
+
+    @property
+    def deltas(self) -> dict[str, float]:
+        """``{transform: value(transformed) - value}``: what ``band(..., carried=...)`` takes."""
+        return {k: v - self.value for k, v in self.invariance.items()}
 
     @property
     def invariance_spread(self) -> float:
@@ -108,7 +124,8 @@ class BandMaker:
         self.n_halves, self.transforms, self.seed = n_halves, tuple(transforms), seed
         self._rotations: dict[int, torch.Tensor] = {}
 
-    def band(self, estimator: MIEstimator, x: Any, y: Any, ceiling: float | None = None) -> Band:
+    def band(self, estimator: MIEstimator, x: Any, y: Any, ceiling: float | None = None,
+             carried: dict[str, float] | None = None) -> Band:
         """Estimate ``I(x; y)`` with ``estimator`` and its band (module docstring).
 
         Args:
@@ -116,6 +133,9 @@ class BandMaker:
             x: ``(N, dx)``; y: ``(N, dy)`` or ``(N,)`` labels.
             ceiling: the most the quantity can be (``log N``, ``H(Y)``); the
                 band's top is clipped to it.
+            carried: ``{transform: delta}`` from an earlier band of the same
+                quantity (:attr:`Band.deltas`): the invariance spread is not
+                re-estimated, each transform's value is this value + its delta.
         """
         xt, yt = to_tensor(x, "x"), to_tensor(y, "y")
         labels = yt.ndim == 1 and not (yt.is_floating_point() or yt.is_complex())
@@ -129,6 +149,9 @@ class BandMaker:
         sd, dof, method = self._sampling_sd(estimator, estimate, xt, yt)
         invariance = {}
         for k, name in enumerate(t for t in self.transforms if t not in estimator.invariances):
+            if carried is not None:
+                invariance[name] = estimate.value + carried.get(name, math.nan)
+                continue
             xs = self._transform(name, xt, 2 * k)
             ys = yt if labels else self._transform(name, yt, 2 * k + 1)
             invariance[name] = _estimate_or_nan(estimator, xs, ys)
@@ -138,7 +161,7 @@ class BandMaker:
         top = math.inf if ceiling is None else ceiling
         lo, hi = min(values) - half, max(values) + half
         return Band(estimate, float(np.clip(lo, 0.0, top)), float(np.clip(hi, 0.0, top)), sd, invariance, method,
-                    dof, allowance, float(np.clip(hi + allowance, 0.0, top)))
+                    dof, allowance, float(np.clip(hi + allowance, 0.0, top)), carried is not None)
 
     def _sampling_sd(self, estimator: MIEstimator, estimate: MIEstimate, x: torch.Tensor,
                      y: torch.Tensor) -> tuple[float, float, str]:

@@ -10,10 +10,11 @@ from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.estimators.base import BoundKind, MIEstimator, Pair, YKind
-from ssl_it.estimators.reduction import PrincipalAxes, normal_scores
+from ssl_it.estimators.reduction import NoiseModel, PrincipalAxes, normal_scores
 
 Select = Literal["noise_edge", "fixed"]
 Standardize = Literal["unit", "rank", "none"]
+Noise = Literal["auto", "per_unit", "white"]
 
 
 class PCAReducedMI(MIEstimator):
@@ -39,6 +40,15 @@ class PCAReducedMI(MIEstimator):
     4-direction layer of d = 256 at N = 512 it read 0.60 of 3.30 nats, the
     edge rule 2.23, the true signal subspace 2.27; docs/design.md §8).
     Axes with less than 1e-9 of the top variance are dropped either way.
+    The edge's noise model (``noise``): ``"white"``, one noise variance in
+    every unit; ``"per_unit"``, each unit its own (its variance outside the
+    kept axes; :func:`~ssl_it.estimators.reduction.axes_above_unit_noise`),
+    which is what per-unit standardisation leaves: it scales down the noise
+    of the units that carry signal, and the white edge then admits noise
+    axes as N grows (13 axes for 4 at N = 8,192; docs/design.md §8);
+    ``"auto"``, per unit when ``standardize`` is ``"unit"`` or ``"rank"``,
+    white with ``"none"`` (which keeps that setting's exact rotation
+    invariance: per-unit variances change under a rotation).
 
     What it reports: by the data-processing inequality
     ``I(P_x X; P_y Y) <= I(X;Y)``, so for a consistent inner estimator the
@@ -53,7 +63,8 @@ class PCAReducedMI(MIEstimator):
     what a normalisation layer does, but not under rotations; with
     ``"none"`` exact under a common rescaling and under rotations (the
     scores change by column signs, which the distances ignore; exact PCA
-    up to ``min(N, d) = 2,048``), not under per-unit rescaling. Neither is
+    up to ``min(N, d) = 2,048``; with the white noise model, which
+    ``"auto"`` picks there), not under per-unit rescaling. Neither is
     invariant under general invertible linear maps, which change the axes.
 
     Ceiling and bound: the inner estimator's (``psi(N) - psi(k)`` for KSG).
@@ -75,6 +86,8 @@ class PCAReducedMI(MIEstimator):
             (normal scores of each unit's ranks: invariant to any increasing
             map of a unit, for heavy-tailed units) or ``"none"``.
         whiten: scale each kept axis to unit variance.
+        noise: the noise model of the edge, ``"auto"``, ``"per_unit"`` or
+            ``"white"`` (above).
         seed: seed of the randomised PCA (only above 2,048 on both sides).
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
     """
@@ -83,7 +96,7 @@ class PCAReducedMI(MIEstimator):
 
     def __init__(self, estimator: MIEstimator, dim: int = 16, seed: int = 0, y_kind: YKind = "auto",
                  min_dim: int = 4, select: Select = "noise_edge", standardize: Standardize = "unit",
-                 whiten: bool = True) -> None:
+                 whiten: bool = True, noise: Noise = "auto") -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         if not isinstance(estimator, MIEstimator):
             raise ValueError(f"estimator must be an MIEstimator, got {type(estimator).__name__}")
@@ -91,11 +104,16 @@ class PCAReducedMI(MIEstimator):
         checks.integer("min_dim", min_dim)
         checks.choice("select", select, ("noise_edge", "fixed"))
         checks.choice("standardize", standardize, ("unit", "rank", "none"))
+        checks.choice("noise", noise, ("auto", "per_unit", "white"))
         self.estimator, self.dim, self.min_dim = estimator, dim, min_dim
-        self.select, self.standardize, self.whiten = select, standardize, bool(whiten)
+        self.select, self.standardize, self.whiten, self.noise = select, standardize, bool(whiten), noise
         self.name = f"pca_{estimator.name}"
         self.bound = estimator.bound
-        self.invariances = frozenset({"unit_scale"} if standardize in ("unit", "rank") else {"rotation"})
+        self._noise_model: NoiseModel = ("per_unit" if noise == "per_unit" or (noise == "auto" and standardize != "none")
+                                         else "white")
+        rotation_invariant = standardize == "none" and (self._noise_model == "white" or select == "fixed")
+        self.invariances = frozenset({"unit_scale"} if standardize in ("unit", "rank") else
+                                     {"rotation"} if rotation_invariant else set())
         self._memo = LastReductions()
 
     @property
@@ -106,7 +124,7 @@ class PCAReducedMI(MIEstimator):
     @override
     def settings(self) -> dict[str, Any]:
         return {"dim": self.dim, "min_dim": self.min_dim, "select": self.select, "standardize": self.standardize,
-                "whiten": self.whiten, "seed": self.seed, "y_kind": self.y_kind,
+                "whiten": self.whiten, "noise": self.noise, "seed": self.seed, "y_kind": self.y_kind,
                 "estimator": {"name": self.estimator.name, **self.estimator.settings()}}
 
     @override
@@ -128,7 +146,8 @@ class PCAReducedMI(MIEstimator):
         elif self.standardize == "rank":
             t = normal_scores(t)
         axes = PrincipalAxes(t, self.seed + offset)
-        scores, var = (axes.above_noise(self.dim, min(self.min_dim, self.dim)) if self.select == "noise_edge"
+        scores, var = (axes.above_noise(self.dim, min(self.min_dim, self.dim), noise=self._noise_model)
+                       if self.select == "noise_edge"
                        else axes.scores(self.dim))
         if scores.shape[1] == 0:  # a constant side carries no information
             return torch.zeros(t.shape[0], 1, dtype=t.dtype, device=t.device)

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
+from typing import Literal
 
+import numpy as np
 import torch
 from scipy.integrate import quad
 from scipy.optimize import brentq
 
 from ssl_it.estimators.pairwise import seeded_normal
+
+NoiseModel = Literal["white", "per_unit"]
 
 OVERSAMPLE: int = 10
 """Extra random probes of the randomised range finder."""
@@ -61,6 +66,7 @@ class PrincipalAxes:
         self.t, self.seed = t, seed
         self.n, self.d = t.shape
         self._eigen: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._units: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def _exact(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self._eigen is None:
@@ -76,10 +82,58 @@ class PrincipalAxes:
         q = min(q, len(ev))
         return _kept(ev[:q], _scores(tc, ev[:q], vecs[:, :q]), 1e-9, self.n)
 
-    def above_noise(self, cap: int, floor: int = 1, margin: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`scores` on ``min(cap, max(floor, axes above the noise edge))`` axes."""
+    def above_noise(self, cap: int, floor: int = 1, margin: float = 0.1,
+                    noise: NoiseModel = "white") -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`scores` on ``min(cap, max(floor, axes above the noise edge))`` axes.
+
+        ``noise="white"``: :func:`axes_above_noise`; ``"per_unit"``:
+        :func:`axes_above_unit_noise`, each unit with its own noise variance."""
         ev = spectrum(self.t) if min(self.n, self.d) > EXACT_MAX else self._exact()[1]
-        return self.scores(min(cap, max(floor, axes_above_noise(ev, self.n, self.d, margin))))
+        if noise == "per_unit":
+            count = axes_above_unit_noise(ev, self.unit_residuals, self.n, self.d, margin, cap)
+        else:
+            count = axes_above_noise(ev, self.n, self.d, margin)
+        return self.scores(min(cap, max(floor, count)))
+
+    def unit_residuals(self, k: int) -> torch.Tensor:
+        """``(d,)``: each unit's noise sum of squares (centred), estimated outside the top ``k`` principal axes.
+
+        The residual of unit j outside the axes, divided by ``1 - h_j`` with
+        ``h_j`` the unit's squared loadings on them (its leverage): removing
+        k axes also removes the noise along them, a share ``h_j`` of the
+        unit's (k / d on average), which would otherwise lower the edge and
+        let more noise axes in the more axes are kept."""
+        total, along, loadings = self._unit_parts(k)
+        if k == 0:
+            return total
+        leverage = loadings[:, :k].sum(1).clamp(0.0, 1.0 - 1e-6)
+        return (total - along[:, :k].sum(1)).clamp_min(0) / (1 - leverage)
+
+    def _unit_parts(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each unit's centred sum of squares ``(d,)``, and its sum of squares along and squared loading on
+        each of the top axes ``(d, K)``, ``K >= k`` (computed once for up to 16 axes, again for more)."""
+        if self._units is not None and self._units[1].shape[1] >= k:
+            return self._units
+        exact = min(self.n, self.d) <= EXACT_MAX
+        tc = self._exact()[0] if exact else self.t - self.t.mean(0, keepdim=True)
+        total = (tc * tc).sum(0)
+        k = max(k, 16)
+        if exact:
+            _, ev, vecs = self._exact()
+            k = min(k, len(ev))
+            if self.d <= self.n:  # vecs are the unit-side axes v_i: along axis i, ev_i v_ji^2
+                loadings = vecs[:, :k].pow(2)
+                along = loadings * ev[:k]
+            else:  # vecs are the sample-side axes u_i, and tc^T u_i = sqrt(ev_i) v_i
+                along = (tc.T @ vecs[:, :k]).pow(2)
+                loadings = along / ev[:k].clamp_min(torch.finfo(ev.dtype).tiny)
+        else:  # scores_i = tc v_i with ev_i = N var_i, so tc^T scores_i = ev_i v_i
+            scores, var = principal_scores(self.t, k, self.seed)
+            ev_k = (var * self.n).clamp_min(torch.finfo(var.dtype).tiny)
+            proj = (tc.T @ scores).pow(2)
+            along, loadings = proj / ev_k, proj / ev_k.pow(2)
+        self._units = (total, along, loadings)
+        return self._units
 
 
 def _kept(ev: torch.Tensor, scores: torch.Tensor, rel_tol: float, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,6 +225,88 @@ def axes_above_noise(eigenvalues: torch.Tensor, n: int, d: int, margin: float = 
     noise_var = median / (big * marchenko_pastur_median(beta))
     edge = noise_var * big * (1 + math.sqrt(beta)) ** 2 * (1 + margin)
     return int((ev > edge).sum())
+
+
+def unit_noise_edge(unit_ss: torch.Tensor, n: int) -> float:
+    """Upper edge of the Gram eigenvalues of noise whose units have unequal variances.
+
+    Noise with independent units of variances ``sigma_j^2`` and N samples:
+    the eigenvalues of its ``d x d`` sample covariance follow the generalised
+    Marchenko–Pastur law of ratio ``gamma = d / N`` and population spectrum
+    ``{sigma_j^2}``, whose upper edge is ``x(m*)`` with
+    ``x(m) = -1/m + gamma mean_j sigma_j^2 / (1 + sigma_j^2 m)`` and ``m*``
+    the root of ``x'(m) = 0`` in ``(-1 / max sigma_j^2, 0)`` (Silverstein &
+    Choi 1995, J. Multivariate Anal. 54:295). Equal variances give the white
+    edge ``sigma^2 (1 + sqrt(gamma))^2``; unequal ones push it up towards
+    ``max sigma_j^2``. ``x`` is homogeneous in the variances, so the edge in
+    Gram units (``N`` times the covariance's) is ``x`` of the per-unit sums of
+    squares.
+
+    Args:
+        unit_ss: ``(d,)`` each unit's noise sum of squares over the (centred) samples.
+        n: the samples' degrees of freedom (N - 1 after centring).
+    """
+    t = unit_ss.double().cpu().numpy()
+    top = float(t.max())
+    if top <= 0:
+        return 0.0
+    gamma = len(t) / n
+
+    def slope(s: float) -> float:  # x'(m) at m = -s / top, increasing in s's direction towards 0
+        m = -s / top
+        return 1.0 / m**2 - gamma * float(np.mean(t**2 / (1.0 + t * m) ** 2))
+
+    s = float(brentq(slope, 1e-12, 1.0 - 1e-12, xtol=1e-14))
+    m = -s / top
+    return -1.0 / m + gamma * float(np.mean(t / (1.0 + t * m)))
+
+
+def axes_above_unit_noise(eigenvalues: torch.Tensor, unit_residuals: Callable[[int], torch.Tensor], n: int, d: int,
+                          margin: float = 0.1, cap: int | None = None) -> int:
+    """How many principal axes stand above a noise bulk whose units have unequal variances.
+
+    The white rule (:func:`axes_above_noise`) assumes one noise variance in
+    every unit. After each unit is z-scored, a unit that carries signal has
+    its noise scaled down, so the bulk is heteroscedastic and its edge lies
+    above the white one, by more as N grows (the white edge tends to the
+    median variance, the true one to the largest): the white rule then
+    admits noise axes (4, 6, 13 axes at N = 512, 2,048, 8,192 on a layer with
+    4; docs/design.md §8). Here each unit's noise variance is its variance
+    outside the top k axes, corrected for the noise those axes took with
+    them (:meth:`PrincipalAxes.unit_residuals`), and the edge is that population's generalised
+    Marchenko–Pastur edge (:func:`unit_noise_edge`), times ``1 + margin``.
+    k is a fixed point of "the axes above the edge of the residuals outside
+    k axes". The count is non-decreasing in k, so iterating it from k = 0
+    climbs to the smallest fixed point and stops. Not from the white count:
+    removing the noise axes it admitted lowers the residuals, so that count
+    can be a fixed point too (13 in the example above). At k = 0 the
+    residuals are the units' whole variances, equal after z-scoring, and
+    the edge is the white edge at that variance, above the true one.
+    Built for standardised units: one unit far larger than the rest would
+    lift the edge at k = 0 above its own axis.
+
+    Args:
+        eigenvalues: all ``min(N, d)`` eigenvalues of the centred Gram matrix, decreasing.
+        unit_residuals: ``k -> (d,)`` each unit's noise sum of squares estimated outside the top k
+            axes (:meth:`PrincipalAxes.unit_residuals`).
+        n, d: the layer's shape.
+        margin: relative margin above the edge.
+        cap: stop once this many axes count (the count only grows).
+    """
+    m = min(n - 1, d)
+    ev = eigenvalues[:m]
+    if float(ev.median()) <= 1e-12 * max(float(ev[0]), torch.finfo(ev.dtype).tiny):
+        return axes_above_noise(eigenvalues, n, d, margin)  # no noise bulk: every non-zero axis
+    k = 0
+    for _ in range(m + 1):
+        if cap is not None and k >= cap:
+            break
+        edge = unit_noise_edge(unit_residuals(k), n - 1) * (1 + margin)
+        nxt = int((ev > edge).sum())
+        if nxt == k:
+            break
+        k = nxt
+    return k
 
 
 def normal_scores(t: torch.Tensor) -> torch.Tensor:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -129,6 +130,14 @@ class InformationPlane(pl.Callback):
         source: what every row's ``source`` column says made it: ``train``
             (this callback in a training run) or ``measure`` (``ssl-it-measure``,
             which calls :meth:`measure` on saved weights).
+        invariance_every: re-estimate the invariance spread (``band_transforms``)
+            at every k-th evaluation, the first and the last of the run; the
+            evaluations between carry each transform's last measured change
+            ``value(transformed) - value`` onto their own value
+            (``ssl_it.estimators.bands``; 1: every evaluation).
+        figure_every: draw ``infoplane.png`` (and send it to W&B) at every
+            k-th evaluation, the first and the last; ``infoplane.csv`` and the
+            scalars get every evaluation (1: every evaluation).
     """
 
     def __init__(
@@ -157,6 +166,8 @@ class InformationPlane(pl.Callback):
         time_share: float = 0.1,
         auto_after_steps: int = 5,
         source: Literal["train", "measure"] = "train",
+        invariance_every: int = 1,
+        figure_every: int = 1,
     ) -> None:
         checks.choice("infoplane.x_representation", x_representation, ("pixels", "random_projection"))
         checks.integer("infoplane.x_dim", x_dim)
@@ -173,6 +184,12 @@ class InformationPlane(pl.Callback):
         checks.integer("infoplane.auto_after_steps", auto_after_steps)
         checks.choice("infoplane.source", source, ("train", "measure"))
         self.source = source
+        checks.integer("infoplane.invariance_every", invariance_every)
+        checks.integer("infoplane.figure_every", figure_every)
+        self.invariance_every, self.figure_every = invariance_every, figure_every
+        self._carried: dict[str, dict[str, float]] = {}  # "<layer>/<quantity>" -> the last measured deltas
+        self._remeasure = True  # this evaluation re-estimates the invariance spread
+        self._drawn_rows = 0  # rows in the last infoplane.png
         self.probe_size = probe_size
         self.sizer = ProbeSizer(probe_size, time_share, auto_after_steps, seed)
         self._held: list[tuple[int, float, dict[str, torch.Tensor], list[torch.Tensor]]] = []
@@ -273,9 +290,10 @@ class InformationPlane(pl.Callback):
         if self._held:  # a run shorter than infoplane.auto_after_steps timed steps
             self._choose_and_release(trainer, pl_module)
         if trainer.is_global_zero and self.rows:
+            figure = self._draw() if self._drawn_rows != len(self.rows) else None  # a run that ended early
             for logger in trainer.loggers:
                 if is_wandb(logger):
-                    self.wandb.log_final(logger, self.rows, self._objective_name(pl_module))
+                    self.wandb.log_final(logger, self.rows, self._objective_name(pl_module), figure)
 
     # ------------------------------------------------------------ measuring
     def _estimator_for(self, key: str) -> MIEstimator:
@@ -317,7 +335,7 @@ class InformationPlane(pl.Callback):
         start = time.perf_counter()
         before = len(self.rows)
         reps, views = self._representations(trainer, pl_module)
-        self._estimate(trainer, pl_module, step, epoch, reps, views, start)
+        self._estimate(trainer, pl_module, step, epoch, reps, views, start, scheduled=False)
         return self.rows[before:]
 
     def _representations(self, trainer: pl.Trainer, pl_module: pl.LightningModule
@@ -362,6 +380,8 @@ class InformationPlane(pl.Callback):
         full = self._probe_set(trainer)
         _, _, reps, views = self._held[0]
         warm = copy.deepcopy(self.estimators)  # a pilot must not move the warm-started critics
+        carried = dict(self._carried)  # nor the carried invariance spreads
+        self._remeasure = True  # it times a whole evaluation
 
         def time_at(rows: torch.Tensor) -> float:
             start = time.perf_counter()
@@ -375,7 +395,7 @@ class InformationPlane(pl.Callback):
                                          max(1, total_steps // per_epoch), self.schedule.every_n_epochs)
         minimum = max(max(e.min_samples, 2) for e in self.per_quantity.values())
         choice = self.sizer.choose(full.labels, minimum, time_at, total_steps, evaluations)
-        self.estimators = warm
+        self.estimators, self._carried = warm, carried
         rank_zero_info(f"infoplane.probe_size=auto: {choice.n} of {choice.available} probe samples (one evaluation "
                        f"predicted {choice.predicted_seconds:.2f} s, budget {choice.budget_seconds:.2f} s = "
                        f"infoplane.time_share of the run over {evaluations} evaluations; cost ~ N^"
@@ -385,11 +405,15 @@ class InformationPlane(pl.Callback):
             self._estimate(trainer, pl_module, step, epoch, reps, views, time.perf_counter(), held=True)
 
     def _estimate(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int, epoch: float,
-                  reps: dict[str, torch.Tensor], views: list[torch.Tensor], start: float, held: bool = False) -> None:
+                  reps: dict[str, torch.Tensor], views: list[torch.Tensor], start: float, held: bool = False,
+                  scheduled: bool = True) -> None:
         """Estimate, record and log one evaluation (``held``: one that ``auto`` held until it chose, whose
-        representations are not those of the probe cache's current step)."""
+        representations are not those of the probe cache's current step; ``scheduled=False``: one outside
+        the training schedule, :meth:`measure`, which re-estimates every spread and draws the figure)."""
         probe, rows = self._probe_rows(trainer)
         cache = probe_cache(trainer) if rows is None and not held else None
+        due = self._due(self.evaluated_steps.index(step), trainer) if scheduled else (lambda every: True)
+        self._remeasure = due(self.invariance_every)
         with self._capped_threads(pl_module.device):
             new = self._rows(reps, views, probe, cache, rows)
         total = time.perf_counter() - start
@@ -399,7 +423,15 @@ class InformationPlane(pl.Callback):
         self.trajectory.append(new)
         self.rows.extend(new)
         self.saturation.check(new)
-        self._log(trainer, new, step, total, self._objective_name(pl_module))
+        self._log(trainer, new, step, total, self._objective_name(pl_module), due(self.figure_every))
+
+    @staticmethod
+    def _due(index: int, trainer: pl.Trainer) -> Any:
+        """``every -> bool``: whether the evaluation at ``index`` (0-based, in the run) is the first, a
+        multiple of ``every`` or the run's last (its last step: ``estimated_stepping_batches``)."""
+        total = getattr(trainer, "estimated_stepping_batches", None)
+        last = isinstance(total, (int, float)) and math.isfinite(total) and trainer.global_step >= int(total)
+        return lambda every: index % every == 0 or bool(last)
 
     def _capped_threads(self, device: torch.device) -> contextlib.AbstractContextManager[None]:
         """Estimate with ``cpu_threads`` intra-op threads. The probe forward
@@ -409,9 +441,15 @@ class InformationPlane(pl.Callback):
         return threads(self.cpu_threads if device.type == "cpu" else None)
 
     def _measure(self, layer: str, quantity: str, a: torch.Tensor, b: torch.Tensor, probe: ProbeSet) -> dict[str, Any]:
-        est = self._estimator_for(f"{layer}/{quantity}")
+        key = f"{layer}/{quantity}"
+        est = self._estimator_for(key)
         bound = probe.h_y if quantity == "I_TY" else probe.h_x
-        band = self.band_maker.band(est, a, b, bound) if self.band_maker is not None else None
+        band = None
+        if self.band_maker is not None:
+            carried = None if self._remeasure else self._carried.get(key)
+            band = self.band_maker.band(est, a, b, bound, carried=carried)
+            if carried is None:
+                self._carried[key] = band.deltas
         result = band.estimate if band is not None else est.estimate_with_info(a, b)
         ceiling = rows_lib.ceiling_of(quantity, result, probe.h_x, probe.h_y)
         return rows_lib.quantity_columns(quantity, result, est, ceiling, self.saturation_tolerance, band)
@@ -440,15 +478,21 @@ class InformationPlane(pl.Callback):
         return self.projection(layer, t)
 
     # -------------------------------------------------------------- logging
-    def _log(self, trainer: pl.Trainer, new: list[dict[str, Any]], step: int, seconds: float, objective: str) -> None:
-        names = "+".join(dict.fromkeys(e.name for e in self.per_quantity.values()))
-        figure = draw_figure(self.rows, self.run_dir / "infoplane.png", f"Information plane ({names})",
-                             self.saturation_tolerance)
+    def _log(self, trainer: pl.Trainer, new: list[dict[str, Any]], step: int, seconds: float, objective: str,
+             draw: bool = True) -> None:
+        figure = self._draw() if draw else None
         metrics = scalar_metrics(new, seconds)
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=step)
             if is_wandb(logger):
                 self.wandb.log_evaluation(logger, new, objective, figure, step)
+
+    def _draw(self) -> Path:
+        """``infoplane.png`` from every row so far."""
+        names = "+".join(dict.fromkeys(e.name for e in self.per_quantity.values()))
+        self._drawn_rows = len(self.rows)
+        return draw_figure(self.rows, self.run_dir / "infoplane.png", f"Information plane ({names})",
+                           self.saturation_tolerance)
 
     def results(self) -> dict[str, float]:
         """``final/infoplane/<layer>/<quantity>`` of the last evaluation, as

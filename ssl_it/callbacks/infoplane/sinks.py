@@ -11,7 +11,8 @@
   only its new rows); at the end the whole trajectory is logged once as
   ``infoplane/trajectory`` (the table the custom chart in
   ``docs/wandb/infoplane_chart.json`` reads from the run summary), with a
-  chart (``infoplane/chart``). The figure goes along as ``infoplane/figure``.
+  chart (``infoplane/chart``). The figure goes along as ``infoplane/figure``
+  when it is drawn (``infoplane.figure_every``).
 """
 
 from __future__ import annotations
@@ -84,8 +85,9 @@ class WandbTrajectory:
         self.chart_preset = chart_preset
         self._table: Any = None
 
-    def log_evaluation(self, logger: Any, rows: list[dict[str, Any]], objective: str, figure: Path, step: int) -> None:
-        """Append this evaluation's long rows to the incremental table and log it with the figure."""
+    def log_evaluation(self, logger: Any, rows: list[dict[str, Any]], objective: str, figure: Path | None,
+                       step: int) -> None:
+        """Append this evaluation's long rows to the incremental table and log it, with the figure when drawn."""
         import wandb
 
         run = logger.experiment
@@ -93,10 +95,11 @@ class WandbTrajectory:
             self._table = wandb.Table(columns=list(WANDB_COLUMNS), log_mode="INCREMENTAL")
         for values in long_rows(rows, run.id, run.name or run.id, objective):
             self._table.add_data(*values)
-        run.log({"infoplane/rows": self._table, "infoplane/figure": wandb.Image(str(figure)), "trainer/global_step": step})
+        figures = {} if figure is None else {"infoplane/figure": wandb.Image(str(figure))}
+        run.log({"infoplane/rows": self._table, **figures, "trainer/global_step": step})
 
-    def log_final(self, logger: Any, rows: list[dict[str, Any]], objective: str) -> None:
-        """Log the whole trajectory once, as a table and a chart."""
+    def log_final(self, logger: Any, rows: list[dict[str, Any]], objective: str, figure: Path | None = None) -> None:
+        """Log the whole trajectory once, as a table and a chart (and the figure, when redrawn at the end)."""
         import wandb
 
         run = logger.experiment
@@ -110,4 +113,5 @@ class WandbTrajectory:
             chart = wandb.plot_table(self.chart_preset, table, fields, {"title": "Information plane"})
         else:
             chart = wandb.plot.line(plane_table, "I_XT", "I_TY", stroke="layer", title="Information plane")
-        run.log({"infoplane/trajectory": table, "infoplane/chart": chart})
+        figures = {} if figure is None else {"infoplane/figure": wandb.Image(str(figure))}
+        run.log({"infoplane/trajectory": table, "infoplane/chart": chart, **figures})

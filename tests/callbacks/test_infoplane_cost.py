@@ -1,0 +1,83 @@
+"""What keeps the callback cheap: the figure drawn every k-th evaluation, the invariance spread carried between
+re-estimates; neither changes a value in infoplane.csv."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+from torch import nn
+
+from ssl_it.callbacks.infoplane import InformationPlane
+from ssl_it.callbacks.infoplane import callback as infoplane_module
+from ssl_it.estimators import BinningMI
+from tests.callbacks.fakes import TinyModel, fake_trainer
+
+
+class CountingBinning(BinningMI):
+    calls = 0
+
+    def estimate(self, x, y):  # noqa: ANN001, ANN201
+        type(self).calls += 1
+        return super().estimate(x, y)
+
+
+def _run(tmp_path, steps: int, last_step: int, **kwargs) -> tuple[InformationPlane, list[int], list[int]]:  # noqa: ANN001
+    """Evaluate at steps 0 .. steps-1 of a run whose last step is ``last_step``: (callback, rows drawn in each
+    figure, estimator calls per evaluation)."""
+    drawn: list[int] = []
+
+    def counting(rows, path, *args):  # noqa: ANN001, ANN202
+        drawn.append(len(rows))
+        return path
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=g)
+    trainer = fake_trainer(x, torch.arange(40) % 2)
+    trainer.estimated_stepping_batches = last_step
+    cb = InformationPlane(CountingBinning(), str(tmp_path), layers=["backbone"], measure_views=False, **kwargs)
+    calls = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(infoplane_module, "draw_figure", counting)
+        for step in range(steps):
+            trainer.global_step = step
+            CountingBinning.calls = 0
+            cb._evaluate(trainer, TinyModel(nn.Identity()))
+            calls.append(CountingBinning.calls)
+        cb.on_train_end(trainer, TinyModel(nn.Identity()))
+    return cb, drawn, calls
+
+
+def test_the_figure_is_drawn_at_every_kth_evaluation_and_the_last(tmp_path):
+    assert _run(tmp_path / "a", 5, last_step=4, figure_every=2)[1] == [1, 3, 5]
+    assert _run(tmp_path / "b", 5, last_step=4, figure_every=3)[1] == [1, 4, 5]  # the last one, by its step
+    assert _run(tmp_path / "c", 5, last_step=99, figure_every=3)[1] == [1, 4, 5]  # a run that ended early: at the end
+    assert _run(tmp_path / "d", 3, last_step=99)[1] == [1, 2, 3]  # the default: every evaluation
+
+
+def test_carried_invariance_spreads_skip_the_re_estimates_and_leave_the_values_alone(tmp_path):
+    every, _, calls_every = _run(tmp_path / "a", 4, last_step=3, invariance_every=1)
+    carry, _, calls_carry = _run(tmp_path / "b", 4, last_step=3, invariance_every=2)
+    # a re-estimate per transform (rotation, unit scale) and quantity (I_XT, I_TY) is skipped at evaluation 1 only
+    assert calls_every == [calls_every[0]] * 4
+    assert calls_carry == [calls_every[0], calls_every[0] - 4, calls_every[0], calls_every[0]]  # step 3 is the last
+
+    def read(cb: InformationPlane) -> list[dict[str, str]]:
+        with (cb.run_dir / "infoplane.csv").open(newline="") as f:
+            return list(csv.DictReader(f))
+
+    a, b = read(every), read(carry)
+    for q in ("I_XT", "I_TY"):
+        assert [r[q] for r in a] == [r[q] for r in b]
+        assert [r[f"{q}_sd"] for r in a] == [r[f"{q}_sd"] for r in b]
+        for i in (0, 2, 3):  # re-measured: the same band
+            assert (b[i][f"{q}_lo"], b[i][f"{q}_hi"], b[i][f"{q}_spread"]) == (a[i][f"{q}_lo"], a[i][f"{q}_hi"],
+                                                                               a[i][f"{q}_spread"])
+        assert float(b[1][f"{q}_spread"]) == pytest.approx(float(b[0][f"{q}_spread"]), abs=1e-12)  # carried
+
+
+def test_the_schedules_reject_a_non_positive_period(tmp_path):
+    for key in ("invariance_every", "figure_every"):
+        with pytest.raises(ValueError, match=f"infoplane.{key}"):
+            InformationPlane(BinningMI(), str(tmp_path), **{key: 0})
