@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -157,3 +158,13 @@ def test_an_older_trajectory_without_the_source_column_reads_as_trained_and_keep
                                  "source": "train"}])
     assert header(old) == ["step", "epoch", "layer", "I_XT", "I_TY"]
     assert [(r["step"], r["source"]) for r in read_trajectory(old)] == [(0, "train"), (3, "train")]
+
+
+def test_a_timm_model_without_a_checkpoint_is_measured_and_its_plane_drawn(tmp_path):
+    cheap = ["estimator=ksg", "infoplane.bands=false", "infoplane.measure_views=false"]
+    rows = measure(tmp_path / "timm", *FAST_DATA, *cheap, "backbone=timm", "backbone.name=resnet18",
+                   "infoplane.layers=[backbone,backbone.model.layer2]")
+    assert [(r["step"], r["layer"], r["source"]) for r in rows] == [(0, "backbone", "measure"),
+                                                                    (0, "backbone.model.layer2", "measure")]
+    assert all(math.isfinite(r["I_XT"]) for r in rows)
+    assert (tmp_path / "timm" / "infoplane.png").stat().st_size > 0
