@@ -48,7 +48,7 @@ def one_run(which: str, overrides: list[str], out: Path) -> None:
     timed_draws()
     extra = ["callbacks.embedding_view=null"] if which == "off" else []
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[*overrides, *extra, "trainer.enable_progress_bar=false",
+        cfg = compose("train", overrides=[*overrides, *extra, "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
                                           f"paths.output_dir={out}", f"paths.outputs_root={out.parent}"])
     start = time.perf_counter()
     acc = train(cfg)

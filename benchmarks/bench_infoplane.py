@@ -60,7 +60,7 @@ def timed_run(overrides: list[str], out: Path) -> tuple[float, float]:
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(
             "train",
-            overrides=[*overrides, "trainer.enable_progress_bar=false",
+            overrides=[*overrides, "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
                        f"paths.output_dir={out}", f"paths.outputs_root={out.parent}"],
         )
     start = time.perf_counter()

@@ -58,7 +58,7 @@ def read_metrics(run_dir: Path) -> dict[str, float | None]:
 def run_objective(name: str, outdir: Path, epochs: int | None, extra: list[str]) -> dict[str, object]:
     run_dir = outdir / name
     cmd = [sys.executable, "train.py", f"objective={name}", "infoplane=none", "logger=csv",
-           "trainer.enable_progress_bar=false", f"hydra.run.dir={run_dir}"]
+           "trainer.enable_progress_bar=false", "callbacks.progress_bar=null", f"hydra.run.dir={run_dir}"]
     cmd += OVERRIDES.get(name, [])
     if epochs is not None:
         cmd.append(f"trainer.max_epochs={epochs}")

@@ -57,7 +57,7 @@ from ssl_it.callbacks.infoplane.budget import ProbeChoice, ProbeSizer, evaluatio
 from ssl_it.callbacks.infoplane.sinks import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
 from ssl_it.callbacks.infoplane.probe import ProbeSet, WideLayerProjection, probe_set
 from ssl_it.callbacks.infoplane.schedule import EvaluationSchedule
-from ssl_it.callbacks.probe_cache import probe_cache, probe_data
+from ssl_it.callbacks.probe_cache import ProbeCache, probe_data
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.estimators import BandMaker, MIEstimator, effective_rank, gaussian_entropy
 from ssl_it.estimators.bands import TRANSFORMS
@@ -125,6 +125,8 @@ class InformationPlane(pl.Callback):
             estimated then, at the chosen size).
         time_share: the share of the run's time ``probe_size="auto"`` may spend.
         auto_after_steps: timed training steps before ``"auto"`` chooses.
+        probe_cache: the run's shared :class:`~ssl_it.callbacks.probe_cache.ProbeCache`
+            (given by ``train.py``); ``None``: a cache of its own.
     """
 
     def __init__(
@@ -152,6 +154,7 @@ class InformationPlane(pl.Callback):
         probe_size: int | Literal["auto"] | None = None,
         time_share: float = 0.1,
         auto_after_steps: int = 5,
+        probe_cache: ProbeCache | None = None,
     ) -> None:
         checks.choice("infoplane.x_representation", x_representation, ("pixels", "random_projection"))
         checks.integer("infoplane.x_dim", x_dim)
@@ -195,6 +198,7 @@ class InformationPlane(pl.Callback):
         self.projection = WideLayerProjection(max_dim, seed)
         self._restored: dict[str, Any] | None = None
         self._probe: ProbeSet | None = None
+        self.probe_cache = ProbeCache() if probe_cache is None else probe_cache
 
     # ----------------------------------------------------------------- setup
     def check_probe_size(self, n: int) -> None:
@@ -218,7 +222,7 @@ class InformationPlane(pl.Callback):
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         check_layers(pl_module, self.layers)
-        cache = probe_cache(trainer)
+        cache = self.probe_cache
         cache.register("probe", self.layers)
         if self.measure_views:
             cache.register("views", ["projector"])
@@ -283,7 +287,7 @@ class InformationPlane(pl.Callback):
         if not trainer.is_global_zero:
             return
         start = time.perf_counter()
-        cache = probe_cache(trainer)
+        cache = self.probe_cache
         reps = cache.representations(trainer, pl_module, "probe", self.layers)
         sources = cache.view_sources(trainer) if self.measure_views else []
         views = [cache.representations(trainer, pl_module, s, ["projector"])["projector"] for s in sources]
@@ -355,7 +359,7 @@ class InformationPlane(pl.Callback):
         """Estimate, record and log one evaluation (``held``: one that ``auto`` held until it chose, whose
         representations are not those of the probe cache's current step)."""
         probe, rows = self._probe_rows(trainer)
-        cache = probe_cache(trainer) if rows is None and not held else None
+        cache = self.probe_cache if rows is None and not held else None
         with self._capped_threads(pl_module.device):
             new = self._rows(reps, views, probe, cache, rows)
         total = time.perf_counter() - start
