@@ -30,7 +30,7 @@ from ssl_it.module import SSLModule
 from ssl_it.run import lifecycle
 from ssl_it.run.checkpoint_io import AtomicCheckpointIO
 from ssl_it.run.config_checks import (
-    check_batch_size, check_constructor_keys, check_hardware, check_views, trainer_overrides, validate_config,
+    check_batch_size, check_constructor_keys, check_hardware, check_view_count, trainer_overrides, validate_config,
 )
 from ssl_it.run.config_dir import CONFIG_DIR
 from ssl_it.run.folder import claim
@@ -110,7 +110,7 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     datamodule = instantiate(cfg.datamodule)(source=source, augmentation=augmentation, seed=cfg.seed)
     backbone = instantiate(cfg.backbone)(input_shape=source.input_shape)
     objective = build_objective(cfg.objective, backbone.out_dim, source.num_classes)
-    check_views(getattr(augmentation, "n_views", 2), objective)
+    check_view_count(getattr(augmentation, "n_views", 2), objective)
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") is not None else None
     module = SSLModule(backbone, objective, optimizer=instantiate(cfg.optimizer), scheduler=scheduler)
     callbacks = build_callbacks(cfg)

@@ -215,7 +215,7 @@ def view_pairs(n_views: int, n_targets: int) -> list[tuple[int, int]]:
     return [(s, t) for t in range(n_targets) for s in range(n_views) if s != t]
 
 
-def check_pair(z1: torch.Tensor, z2: torch.Tensor, min_batch: int = 2) -> None:
+def check_embeddings(z1: torch.Tensor, z2: torch.Tensor, min_batch: int = 2) -> None:
     """Raise ``ValueError`` unless ``z1`` and ``z2`` are ``(batch, dim)`` tensors
     of the same shape with ``batch >= min_batch``."""
     if z1.dim() != 2 or z1.shape != z2.shape:

@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssl_it import checks
-from ssl_it.objectives.base import check_pair, count_global_views, full_precision, view_pairs
+from ssl_it.objectives.base import check_embeddings, count_global_views, full_precision, view_pairs
 from ssl_it.objectives.distributed import gather
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.heads import MLPHead
 from ssl_it.objectives.momentum import MomentumObjective
 
 
@@ -45,7 +45,7 @@ def moco_loss(
     Returns:
         Scalar loss in nats.
     """
-    check_pair(q, k)
+    check_embeddings(q, k)
     checks.positive("temperature", temperature)
     q = F.normalize(q.float(), dim=1)
     k = F.normalize(k.detach().float(), dim=1)
@@ -100,8 +100,8 @@ class MoCo(MomentumObjective):
         checks.integer("queue_size", queue_size, minimum=0)
         pred = checks.widths("predictor_hidden_dims", predictor_hidden_dims)
         self.temperature = temperature
-        self.projector = MLP(in_dim, hidden_dims, out_dim)
-        self.predictor = MLP(out_dim, pred, out_dim) if pred else nn.Identity()
+        self.projector = MLPHead(in_dim, hidden_dims, out_dim)
+        self.predictor = MLPHead(out_dim, pred, out_dim) if pred else nn.Identity()
         self._init_teacher_head()
         self.queue_size = queue_size
         self.register_buffer("queue", F.normalize(torch.randn(queue_size, out_dim), dim=1))

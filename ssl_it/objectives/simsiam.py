@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from ssl_it import checks
-from ssl_it.objectives.base import Objective, check_pair, count_global_views, full_precision, view_pairs
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.base import Objective, check_embeddings, count_global_views, full_precision, view_pairs
+from ssl_it.objectives.heads import MLPHead
 
 
 @full_precision
@@ -27,7 +27,7 @@ def simsiam_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     Returns:
         Scalar in [-1, 1].
     """
-    check_pair(p, z, min_batch=1)
+    check_embeddings(p, z, min_batch=1)
     return -F.cosine_similarity(p.float(), z.detach().float(), dim=1).mean()
 
 
@@ -55,10 +55,10 @@ class SimSiam(Objective):
     ) -> None:
         super().__init__()
         checks.integer("predictor_hidden_dim", predictor_hidden_dim)
-        self.projector = MLP(
+        self.projector = MLPHead(
             in_dim, hidden_dims, out_dim, last_batch_norm=True, last_affine=False, last_bias=False
         )
-        self.predictor = MLP(out_dim, [predictor_hidden_dim], out_dim)
+        self.predictor = MLPHead(out_dim, [predictor_hidden_dim], out_dim)
 
     def loss(
         self,

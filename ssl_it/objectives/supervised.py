@@ -10,7 +10,7 @@ from torch import nn
 
 from ssl_it import checks
 from ssl_it.objectives.base import Objective, full_precision
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.heads import MLPHead
 
 
 @full_precision
@@ -62,7 +62,7 @@ class Supervised(Objective):
         checks.number("label_smoothing", label_smoothing, 0.0, 1.0, open_high=True)
         self.label_smoothing = label_smoothing
         if hidden:
-            mlp = MLP(in_dim, hidden[:-1], hidden[-1], last_batch_norm=True, last_bias=False)
+            mlp = MLPHead(in_dim, hidden[:-1], hidden[-1], last_batch_norm=True, last_bias=False)
             self.projector: nn.Module = nn.Sequential(mlp, nn.ReLU())
         else:
             self.projector = nn.Identity()

@@ -8,11 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from ssl_it import checks
-from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
-from ssl_it.objectives.heads import MLP
-
-_PAPER = "Bardes, Ponce & LeCun (2022), VICReg, arXiv:2105.04906."
-
+from ssl_it.objectives.base import ViewPairObjective, check_embeddings, full_precision
+from ssl_it.objectives.heads import MLPHead
 
 def off_diagonal(m: torch.Tensor) -> torch.Tensor:
     """The off-diagonal entries of a square ``(d, d)`` matrix as a ``(d*(d-1),)``
@@ -26,7 +23,7 @@ def invariance_loss(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     """Invariance term ``s(Z, Z') = 1/(N d) sum_i ||z_i - z'_i||^2`` (mean
     squared error). Bardes, Ponce & LeCun (2022), VICReg, arXiv:2105.04906.
     Shapes ``(batch, dim)``."""
-    check_pair(z1, z2, min_batch=1)
+    check_embeddings(z1, z2, min_batch=1)
     return _invariance(z1, z2)
 
 
@@ -35,7 +32,7 @@ def variance_loss(z: torch.Tensor, eps: float = 1e-4, gamma: float = 1.0) -> tor
     """Variance term ``v(Z) = 1/d sum_j max(0, gamma - sqrt(Var(z^j) + eps))``
     with the unbiased variance over the batch. Bardes, Ponce & LeCun (2022),
     VICReg, arXiv:2105.04906. Shape ``(batch, dim)``, batch >= 2."""
-    check_pair(z, z)
+    check_embeddings(z, z)
     return _variance(z, eps, gamma)
 
 
@@ -44,7 +41,7 @@ def covariance_loss(z: torch.Tensor) -> torch.Tensor:
     """Covariance term ``c(Z) = 1/d sum_{i != j} C(Z)_ij^2`` with
     ``C(Z) = 1/(N-1) sum_n (z_n - zbar)(z_n - zbar)^T``. Bardes, Ponce & LeCun
     (2022), VICReg, arXiv:2105.04906. Shape ``(batch, dim)``, batch >= 2."""
-    check_pair(z, z)
+    check_embeddings(z, z)
     return _covariance(z)
 
 
@@ -94,7 +91,7 @@ def vicreg_loss(
     Returns:
         ``{"loss", "invariance", "variance", "covariance"}`` (terms unweighted).
     """
-    check_pair(z1, z2)  # once: the terms below take checked tensors
+    check_embeddings(z1, z2)  # once: the terms below take checked tensors
     inv = _invariance(z1, z2)
     var = (_variance(z1, eps) + _variance(z2, eps)) / 2
     cov = _covariance(z1) + _covariance(z2)
@@ -133,7 +130,7 @@ class VICReg(ViewPairObjective):
         self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps = (
             sim_coeff, std_coeff, cov_coeff, eps,
         )
-        self.projector = MLP(in_dim, hidden_dims, out_dim)
+        self.projector = MLPHead(in_dim, hidden_dims, out_dim)
 
     def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
         return vicreg_loss(z1, z2, self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps)

@@ -91,7 +91,7 @@ def _check_progress_bar(cfg: DictConfig) -> None:
                           "callbacks.progress_bar; remove it too (callbacks.progress_bar=null)")
 
 
-def check_views(n_views: int, objective: Any) -> None:
+def check_view_count(n_views: int, objective: Any) -> None:
     """The augmentation must give at least the views the objective compares (``min_views``)."""
     if n_views < objective.min_views:
         raise ConfigError(

@@ -115,7 +115,7 @@ class NWJ(CriticEstimator):
         return bounds.nwj_bound(joint, marginal)
 
 
-class InfoNCE(CriticEstimator):
+class InfoNCEBound(CriticEstimator):
     """InfoNCE (CPC) lower bound, capped at ``log(batch)``.
 
     ``I >= mean_i [f(x_i, y_i) - log 1/B sum_j e^{f(x_i, y_j)}]``
