@@ -18,6 +18,8 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_info
 
+from ssl_it import checks
+
 
 class Performance(pl.Callback):
     """Channels-last weights and a compiled backbone.
@@ -46,10 +48,9 @@ class Performance(pl.Callback):
         compile_mode: str = "default",
         compile_backend: str = "inductor",
     ) -> None:
-        if channels_last not in ("auto", True, False):
-            raise ValueError(f"performance.channels_last must be auto, true or false; got {channels_last!r}")
-        if compile_mode not in ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"):
-            raise ValueError(f"performance.compile_mode must be a torch.compile mode; got {compile_mode!r}")
+        checks.choice("callbacks.performance.channels_last", channels_last, ("auto", True, False))
+        checks.choice("callbacks.performance.compile_mode", compile_mode,
+                      ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"))
         self.channels_last = channels_last
         self.compile = compile
         self.compile_mode = compile_mode

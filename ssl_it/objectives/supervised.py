@@ -56,8 +56,7 @@ class Supervised(Objective):
     ) -> None:
         super().__init__()
         checks.integer("in_dim", in_dim)
-        if num_classes < 2:
-            raise ValueError(f"num_classes: must be >= 2, got {num_classes}")
+        checks.integer("num_classes", num_classes, minimum=2)
         hidden = checks.widths("hidden_dims", hidden_dims)
         checks.number("label_smoothing", label_smoothing, 0.0, 1.0, open_high=True)
         self.label_smoothing = label_smoothing

@@ -90,8 +90,7 @@ class WMSE(ViewPairObjective):
         checks.integer("w_size", w_size)
         checks.integer("w_iter", w_iter)
         checks.number("w_eps", w_eps, 0.0, 1.0, open_high=True)
-        if w_size <= out_dim:
-            raise ValueError(f"w_size: must exceed out_dim ({out_dim}) to whiten, got {w_size}")
+        checks.integer("w_size", w_size, minimum=out_dim + 1)  # whitening needs more samples than dimensions
         self.w_size, self.w_iter, self.w_eps = w_size, w_iter, w_eps
         self.projector: MLPHead = MLPHead(in_dim, hidden_dims, out_dim)
 
