@@ -13,9 +13,7 @@ of two single runs moves by +-10 %; the in-callback share does not.
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ from hydra import compose, initialize_config_dir
 
 from ssl_it.callbacks.embedding_view import EmbeddingView
 from ssl_it.train import CONFIG_DIR, train
+from fresh_process import child_arguments, report, run_in_child
 
 SPENT: list[float] = []
 
@@ -52,26 +51,19 @@ def one_run(which: str, overrides: list[str], out: Path) -> None:
                                           f"paths.output_dir={out}", f"paths.outputs_root={out.parent}"])
     start = time.perf_counter()
     acc = train(cfg)
-    print("BENCH " + json.dumps({"wall": time.perf_counter() - start, "acc": acc, "spent": SPENT}), flush=True)
-
-
-def run_in_child(which: str, overrides: list[str], out: Path) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--one", which, str(out), *overrides],
-                          capture_output=True, text=True, check=False)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
-    if proc.returncode != 0 or not lines:
-        sys.exit(f"the '{which}' run failed:\n{proc.stderr[-3000:]}")
-    return json.loads(lines[-1][len("BENCH "):])
+    report({"wall": time.perf_counter() - start, "acc": acc, "spent": SPENT})
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--one"]:
-        one_run(sys.argv[2], sys.argv[4:], Path(sys.argv[3]))
+    child = child_arguments()
+    if child is not None:
+        which, out, child_overrides = child
+        one_run(which, child_overrides, out)
         return
     overrides = sys.argv[1:]
     with tempfile.TemporaryDirectory() as tmp:
-        off = run_in_child("off", overrides, Path(tmp) / "off")
-        on = run_in_child("on", overrides, Path(tmp) / "on")
+        off = run_in_child(__file__, "off", overrides, Path(tmp) / "off")
+        on = run_in_child(__file__, "on", overrides, Path(tmp) / "on")
     spent = on["spent"]
     print(f"overrides: {' '.join(overrides) or '(default run)'}")
     print("| run | wall time (s) | linear-eval top-1 |\n|---|---|---|")

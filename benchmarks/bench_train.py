@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,13 +36,11 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from pytorch_lightning.callbacks import LearningRateMonitor, RichProgressBar
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ssl_it.data import SSLDataModule  # noqa: E402
-from ssl_it.run.loggers import ResumableCSVLogger  # noqa: E402
-from ssl_it.module import SSLModule  # noqa: E402
-from ssl_it.optim import decay_and_no_decay_groups  # noqa: E402
-from ssl_it.train import CONFIG_DIR, build_objective  # noqa: E402
+from ssl_it.data import SSLDataModule
+from ssl_it.run.loggers import ResumableCSVLogger
+from ssl_it.module import SSLModule
+from ssl_it.optim import decay_and_no_decay_groups
+from ssl_it.train import CONFIG_DIR, build_objective
 
 CASES = {
     "convnet, 28 px digits": ["data=mnist5k", "backbone=convnet", "augmentation=simclr_mnist", "datamodule.batch_size=128"],

@@ -39,7 +39,6 @@ from PIL import Image
 from torch.utils.data import default_collate
 from torchvision.transforms import v2
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ssl_it.augmentation import MultiCrop, SimCLR  # noqa: E402
 from ssl_it.augmentation.batched import BatchedViews  # noqa: E402

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import torch
 
 from ssl_it import checks
+from ssl_it.linalg import off_diagonal
 from ssl_it.objectives.base import ViewPairObjective, check_embeddings, full_precision
 from ssl_it.objectives.heads import MLPHead
-from ssl_it.objectives.vicreg import off_diagonal
 
 
 @full_precision

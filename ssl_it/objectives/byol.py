@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ssl_it import checks
-from ssl_it.objectives.base import check_embeddings, count_global_views, full_precision, view_pairs
+from ssl_it.objectives.base import check_embeddings, count_global_views, full_precision, mean_over_target_pairs
 from ssl_it.objectives.heads import MLPHead
 from ssl_it.objectives.momentum import MomentumObjective
 
@@ -70,7 +70,5 @@ class BYOL(MomentumObjective):
     ) -> dict[str, torch.Tensor]:
         n_global = count_global_views(views)
         p = [self.predictor(self.projector(f)) for f in features]
-        targets = self.teacher_forward(views[:n_global])
-        pairs = view_pairs(len(p), n_global)
-        loss = torch.stack([byol_loss(p[s], targets[t]) for s, t in pairs]).mean()
+        loss = mean_over_target_pairs(byol_loss, p, self.teacher_forward(views[:n_global]))
         return {"loss": loss, "byol": loss.detach()}

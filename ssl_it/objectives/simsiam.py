@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ssl_it import checks
-from ssl_it.objectives.base import Objective, check_embeddings, count_global_views, full_precision, view_pairs
+from ssl_it.objectives.base import Objective, check_embeddings, count_global_views, full_precision, mean_over_target_pairs
 from ssl_it.objectives.heads import MLPHead
 
 
@@ -69,6 +69,5 @@ class SimSiam(Objective):
         n_global = count_global_views(views)
         z = [self.projector(f) for f in features]
         p = [self.predictor(zi) for zi in z]
-        pairs = view_pairs(len(z), n_global)
-        loss = torch.stack([simsiam_loss(p[s], z[t]) for s, t in pairs]).mean()
+        loss = mean_over_target_pairs(simsiam_loss, p, z[:n_global])
         return {"loss": loss, "neg_cosine": loss.detach()}

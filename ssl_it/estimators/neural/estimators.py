@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ssl_it import checks
+from ssl_it.linalg import off_diagonal
 from ssl_it.estimators.neural import bounds
 from ssl_it.estimators.neural.base import NeuralMIEstimator
 from ssl_it.estimators.neural.critics import CategoricalConditional, ConcatCritic, GaussianConditional, SeparableCritic
@@ -31,7 +32,7 @@ class CriticEstimator(NeuralMIEstimator):
 
     def _objective(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(quantity to maximise, bound value)`` on one training batch."""
-        joint, marginal = torch.diagonal(scores), bounds.off_diagonal(scores)
+        joint, marginal = torch.diagonal(scores), off_diagonal(scores)
         value = self._pooled(joint, marginal, [scores])
         return value, value
 
@@ -47,7 +48,7 @@ class CriticEstimator(NeuralMIEstimator):
         b = min(self.batch_size, x.shape[0])
         batches = [module(x[s:s + b], y[s:s + b]) for s in range(0, x.shape[0] - b + 1, b)]
         joint = torch.cat([torch.diagonal(s) for s in batches])
-        marginal = torch.cat([bounds.off_diagonal(s) for s in batches])
+        marginal = torch.cat([off_diagonal(s) for s in batches])
         value = float(self._pooled(joint, marginal, batches))
         return value, value
 
@@ -89,7 +90,7 @@ class MINE(CriticEstimator):
         return bounds.dv_bound(joint, marginal)
 
     def _objective(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        joint, marginal = torch.diagonal(scores), bounds.off_diagonal(scores)
+        joint, marginal = torch.diagonal(scores), off_diagonal(scores)
         mean_exp = torch.exp(bounds.log_mean_exp(marginal))
         now = float(mean_exp.detach())
         if math.isfinite(now):  # a non-finite batch would stay in the average for good
@@ -154,7 +155,7 @@ class JSMI(CriticEstimator):
         return bounds.nwj_bound(joint + 1.0, marginal + 1.0)
 
     def _objective(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        joint, marginal = torch.diagonal(scores), bounds.off_diagonal(scores)
+        joint, marginal = torch.diagonal(scores), off_diagonal(scores)
         return bounds.js_objective(joint, marginal), self._pooled(joint, marginal, [scores])
 
 
@@ -186,7 +187,7 @@ class SMILE(CriticEstimator):
         return bounds.smile_estimate(joint, marginal, self.clip)
 
     def _objective(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        joint, marginal = torch.diagonal(scores), bounds.off_diagonal(scores)
+        joint, marginal = torch.diagonal(scores), off_diagonal(scores)
         return bounds.js_objective(joint, marginal), self._pooled(joint, marginal, [scores])
 
 
