@@ -3,8 +3,8 @@
 The run sets it once (``torch_threads``); the estimators, the information
 plane and the probe-set builder lower it for a block of small CPU work and
 restore it after (small LAPACK, pairwise-distance and per-sample ops do not
-scale, and oversubscribe beside busy loader workers: measured 13-50x slower
-on 2 shared cores; see the callers' docstrings).
+scale, and oversubscribe beside busy loader workers; the measured slowdown is
+in docs/results/framework-overhead.md).
 """
 
 from __future__ import annotations

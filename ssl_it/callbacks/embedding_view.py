@@ -52,8 +52,8 @@ class EmbeddingView(pl.Callback):
         warm_iter: steps of a later picture, started from the previous layout.
         seed: seeds the subset and the first layout.
         cpu_threads: intra-op threads for the layouts on the CPU (``None``:
-            torch's setting). t-SNE's small dense operations do not scale:
-            on a busy 2-core machine two threads took 10x the CPU time of one.
+            torch's setting). t-SNE's small dense operations do not scale
+            with threads (docs/results/framework-overhead.md).
         probe_cache: the run's shared :class:`~ssl_it.callbacks.probe_cache.ProbeCache`
             (given by ``train.py``); ``None``: a cache of its own.
     """

@@ -27,18 +27,16 @@ class Performance(pl.Callback):
     Args:
         channels_last: store convolution weights (and so activations)
             channels-last, the layout tensor cores and oneDNN's CPU kernels
-            want; ``auto``: on CUDA and on CPUs with oneDNN (measured on this
-            project's 2-core CPU, training step: the default convnet 1.4x,
-            a CIFAR-stem ResNet-18 1.15x faster).
+            want; ``auto``: on CUDA and on CPUs with oneDNN (where it made
+            the training step faster: docs/usage.md, "Speed settings").
         compile: compile the backbone with ``torch.compile`` (the first
             steps are slower while it compiles; each new input shape or
             train/eval switch compiles once more).
         compile_mode: ``torch.compile``'s ``mode`` (``default``,
             ``reduce-overhead``, ``max-autotune``).
         compile_backend: ``torch.compile``'s ``backend``: ``inductor``
-            generates kernels (60 s to compile the small convnet's training
-            step on this project's 2-core CPU, minutes for a ResNet);
-            ``aot_eager`` only traces (seconds; what the CPU tests use).
+            generates kernels (a minute or more on a CPU: docs/usage.md,
+            "Speed settings"); ``aot_eager`` only traces (what the CPU tests use).
     """
 
     def __init__(
