@@ -23,28 +23,14 @@ from hydra import compose, initialize_config_dir
 
 from ssl_it.callbacks.embedding_view import EmbeddingView
 from ssl_it.train import CONFIG_DIR, train
-from fresh_process import child_arguments, report, run_in_child
+from fresh_process import child_arguments, report, run_in_child, time_method
 
 SPENT: list[float] = []
 
 
-def timed_draws() -> None:
-    """Wrap ``EmbeddingView._draw`` to add up its wall time in SPENT."""
-    draw = EmbeddingView._draw
-
-    def timed(self, trainer, pl_module):  # noqa: ANN001, ANN202
-        start = time.perf_counter()
-        try:
-            return draw(self, trainer, pl_module)
-        finally:
-            SPENT.append(time.perf_counter() - start)
-
-    EmbeddingView._draw = timed  # type: ignore[method-assign]
-
-
 def one_run(which: str, overrides: list[str], out: Path) -> None:
     """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
-    timed_draws()
+    time_method(EmbeddingView, "_draw", SPENT)
     extra = ["callbacks.embedding_view=null"] if which == "off" else []
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=[*overrides, *extra, "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",

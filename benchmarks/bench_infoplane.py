@@ -36,23 +36,9 @@ from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.infoplane.rows import QUANTITIES
 from ssl_it.run.trajectory import read_trajectory
 from ssl_it.train import CONFIG_DIR, train
-from fresh_process import child_arguments, report, run_in_child
+from fresh_process import child_arguments, report, run_in_child, time_method
 
 SPENT: list[float] = []
-
-
-def timed_evaluations() -> None:
-    """Wrap ``InformationPlane._evaluate`` to add up its wall time in SPENT."""
-    evaluate = InformationPlane._evaluate
-
-    def timed(self, trainer, pl_module):  # noqa: ANN001, ANN202
-        start = time.perf_counter()
-        try:
-            return evaluate(self, trainer, pl_module)
-        finally:
-            SPENT.append(time.perf_counter() - start)
-
-    InformationPlane._evaluate = timed
 
 
 def timed_run(overrides: list[str], out: Path) -> tuple[float, float]:
@@ -134,7 +120,7 @@ def profiled_run(overrides: list[str], out: Path) -> None:
             profile.disable()
 
     InformationPlane._evaluate = profiled
-    timed_evaluations()
+    time_method(InformationPlane, "_evaluate", SPENT)
     wall, _ = timed_run(overrides, out)
     print(f"wall {wall:.1f} s, inside the callback {sum(SPENT):.1f} s over {len(SPENT)} evaluations")
     pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
@@ -142,7 +128,7 @@ def profiled_run(overrides: list[str], out: Path) -> None:
 
 def one_run(which: str, overrides: list[str], out: Path) -> None:
     """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
-    timed_evaluations()
+    time_method(InformationPlane, "_evaluate", SPENT)
     wall, acc = timed_run([*overrides, "infoplane=none"] if which == "off" else overrides, out)
     report({"wall": wall, "acc": acc, "spent": SPENT})
 

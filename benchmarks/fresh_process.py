@@ -5,7 +5,8 @@ in a new process, so neither inherits the other's threads, workers or
 caches. The script calls itself: the parent calls :func:`run_in_child`,
 which starts ``python <script> --one <which> <out dir> <overrides...>``; the
 child finds its arguments with :func:`child_arguments` and prints its result
-with :func:`report` as one ``BENCH {json}`` line.
+with :func:`report` as one ``BENCH {json}`` line; :func:`time_method` adds
+up the seconds a callback spends in one of its methods.
 
 Imported as ``from fresh_process import ...``: a script's own folder is on
 ``sys.path`` when Python runs it.
@@ -16,6 +17,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +46,17 @@ def run_in_child(script: str, which: str, overrides: list[str], out: Path) -> di
         sys.exit(f"the '{which}' run failed:\n{proc.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(lines[-1][len(PREFIX):])
     return result
+
+
+def time_method(cls: type, name: str, spent: list[float]) -> None:
+    """Wrap method ``name`` of ``cls`` so that each call appends its wall time to ``spent``."""
+    method: Callable[..., Any] = getattr(cls, name)
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - start)
+
+    setattr(cls, name, timed)
