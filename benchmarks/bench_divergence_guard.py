@@ -6,7 +6,9 @@ Builds the configured backbone and objective (default: convnet + VICReg,
 batch 128 of 1x28x28 inputs), then times, in the same process, one
 optimiser step (forward, backward, AdamW) and, separately, what
 ``DivergenceGuard`` and ``StepSeed`` add to it (loss, gradients and weights
-finite; reseeding torch/NumPy/Python), and prints the overhead in percent.
+finite; reseeding torch/NumPy/Python), and prints the overhead in percent;
+then the guard's finiteness test (one float32 sum per tensor) against
+``torch.isfinite(t).all()`` on the same weights.
 Timing the extras on their own is steadier on a shared machine than the
 difference of two noisy step times.
 """
@@ -67,6 +69,10 @@ def main() -> None:
     print(f"| training step (forward, backward, AdamW) | {1e3 * plain:.1f} |")
     print(f"| guard checks + reseeding | {1e3 * extra:.2f} |")
     print(f"overhead = {100 * extra / plain:.2f} % of a step")
+    by_sum = best_of(lambda: _all_finite(params), rounds=4, calls=20)
+    by_isfinite = best_of(lambda: all(bool(torch.isfinite(p).all()) for p in params), rounds=4, calls=20)
+    print(f"weights finite, one float32 sum per tensor: {1e3 * by_sum:.2f} ms; torch.isfinite(t).all() per "
+          f"tensor: {1e3 * by_isfinite:.2f} ms; ratio {by_isfinite / by_sum:.1f}")
 
 
 def best_of(fn: Callable[[], object], rounds: int, calls: int) -> float:

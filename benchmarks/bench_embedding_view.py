@@ -13,9 +13,7 @@ of two single runs moves by +-10 %; the in-callback share does not.
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,55 +23,33 @@ from hydra import compose, initialize_config_dir
 
 from ssl_it.callbacks.embedding_view import EmbeddingView
 from ssl_it.train import CONFIG_DIR, train
+from fresh_process import child_arguments, report, run_in_child, time_method
 
 SPENT: list[float] = []
 
 
-def timed_draws() -> None:
-    """Wrap ``EmbeddingView._draw`` to add up its wall time in SPENT."""
-    draw = EmbeddingView._draw
-
-    def timed(self, trainer, pl_module):  # noqa: ANN001, ANN202
-        start = time.perf_counter()
-        try:
-            return draw(self, trainer, pl_module)
-        finally:
-            SPENT.append(time.perf_counter() - start)
-
-    EmbeddingView._draw = timed  # type: ignore[method-assign]
-
-
 def one_run(which: str, overrides: list[str], out: Path) -> None:
     """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
-    timed_draws()
+    time_method(EmbeddingView, "_draw", SPENT)
     extra = ["callbacks.embedding_view=null"] if which == "off" else []
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[*overrides, *extra, "trainer.enable_progress_bar=false",
+        cfg = compose("train", overrides=[*overrides, *extra, "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
                                           f"paths.output_dir={out}", f"paths.outputs_root={out.parent}"])
     start = time.perf_counter()
     acc = train(cfg)
-    print("BENCH " + json.dumps({"wall": time.perf_counter() - start, "acc": acc, "spent": SPENT}), flush=True)
-
-
-def run_in_child(which: str, overrides: list[str], out: Path) -> dict:
-    """One training run in a fresh process (``--one``); returns its ``BENCH`` JSON line."""
-    proc = subprocess.run([sys.executable, __file__, "--one", which, str(out), *overrides],
-                          capture_output=True, text=True, check=False)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
-    if proc.returncode != 0 or not lines:
-        sys.exit(f"the '{which}' run failed:\n{proc.stderr[-3000:]}")
-    return json.loads(lines[-1][len("BENCH "):])
+    report({"wall": time.perf_counter() - start, "acc": acc, "spent": SPENT})
 
 
 def main() -> None:
-    """Compare a run without and with the embedding view (or, with ``--one``, be one of them)."""
-    if sys.argv[1:2] == ["--one"]:
-        one_run(sys.argv[2], sys.argv[4:], Path(sys.argv[3]))
+    child = child_arguments()
+    if child is not None:
+        which, out, child_overrides = child
+        one_run(which, child_overrides, out)
         return
     overrides = sys.argv[1:]
     with tempfile.TemporaryDirectory() as tmp:
-        off = run_in_child("off", overrides, Path(tmp) / "off")
-        on = run_in_child("on", overrides, Path(tmp) / "on")
+        off = run_in_child(__file__, "off", overrides, Path(tmp) / "off")
+        on = run_in_child(__file__, "on", overrides, Path(tmp) / "on")
     spent = on["spent"]
     print(f"overrides: {' '.join(overrides) or '(default run)'}")
     print("| run | wall time (s) | linear-eval top-1 |\n|---|---|---|")

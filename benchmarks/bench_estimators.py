@@ -106,7 +106,7 @@ def our_estimators(neural_steps: int) -> dict:
 
     return {"ksg": est.KSGMI(), "gaussian": est.GaussianMI(), "binning": est.BinningMI(), "kde": est.KDEMI(),
             "renyi": est.RenyiMI(), "mine": est.MINE(steps=neural_steps), "nwj": est.NWJ(steps=neural_steps),
-            "infonce": est.InfoNCE(steps=neural_steps), "js": est.JSMI(steps=neural_steps),
+            "infonce": est.InfoNCEBound(steps=neural_steps), "js": est.JSMI(steps=neural_steps),
             "smile": est.SMILE(steps=neural_steps), "club": est.CLUB(steps=neural_steps)}
 
 

@@ -23,10 +23,8 @@ bands), with the raw gap ``downstream - upstream`` at each evaluation.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,30 +36,16 @@ from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.infoplane.rows import QUANTITIES
 from ssl_it.run.trajectory import read_trajectory
 from ssl_it.train import CONFIG_DIR, train
+from fresh_process import child_arguments, report, run_in_child, time_method
 
 SPENT: list[float] = []
 
 
-def timed_evaluations() -> None:
-    """Wrap ``InformationPlane._evaluate`` to add up its wall time in SPENT."""
-    evaluate = InformationPlane._evaluate
-
-    def timed(self, trainer, pl_module):  # noqa: ANN001, ANN202
-        start = time.perf_counter()
-        try:
-            return evaluate(self, trainer, pl_module)
-        finally:
-            SPENT.append(time.perf_counter() - start)
-
-    InformationPlane._evaluate = timed
-
-
 def timed_run(overrides: list[str], out: Path) -> tuple[float, float]:
-    """Wall seconds and final accuracy of one in-process training run."""
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(
             "train",
-            overrides=[*overrides, "trainer.enable_progress_bar=false",
+            overrides=[*overrides, "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
                        f"paths.output_dir={out}", f"paths.outputs_root={out.parent}"],
         )
     start = time.perf_counter()
@@ -136,7 +120,7 @@ def profiled_run(overrides: list[str], out: Path) -> None:
             profile.disable()
 
     InformationPlane._evaluate = profiled
-    timed_evaluations()
+    time_method(InformationPlane, "_evaluate", SPENT)
     wall, _ = timed_run(overrides, out)
     print(f"wall {wall:.1f} s, inside the callback {sum(SPENT):.1f} s over {len(SPENT)} evaluations")
     pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
@@ -144,25 +128,16 @@ def profiled_run(overrides: list[str], out: Path) -> None:
 
 def one_run(which: str, overrides: list[str], out: Path) -> None:
     """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
-    timed_evaluations()
+    time_method(InformationPlane, "_evaluate", SPENT)
     wall, acc = timed_run([*overrides, "infoplane=none"] if which == "off" else overrides, out)
-    print("BENCH " + json.dumps({"wall": wall, "acc": acc, "spent": SPENT}), flush=True)
-
-
-def run_in_child(which: str, overrides: list[str], out: Path) -> dict:
-    """Each run in a fresh process, so neither inherits the other's threads, workers or caches."""
-    proc = subprocess.run([sys.executable, __file__, "--one", which, str(out), *overrides],
-                          capture_output=True, text=True, check=False)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
-    if proc.returncode != 0 or not lines:
-        sys.exit(f"the '{which}' run failed:\n{proc.stderr[-3000:]}")
-    return json.loads(lines[-1][len("BENCH "):])
+    report({"wall": wall, "acc": acc, "spent": SPENT})
 
 
 def main() -> None:
-    """Compare runs without and with the information plane (or profile one, or be one with ``--one``)."""
-    if sys.argv[1:2] == ["--one"]:
-        one_run(sys.argv[2], sys.argv[4:], Path(sys.argv[3]))
+    child = child_arguments()
+    if child is not None:
+        which, out, child_overrides = child
+        one_run(which, child_overrides, out)
         return
     overrides = sys.argv[1:]
     if overrides[:1] == ["--profile"]:
@@ -176,9 +151,9 @@ def main() -> None:
     load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):  # interleaved, so that a change in the machine's load hits both alike
-            offs.append(run_in_child("off", overrides, Path(tmp) / f"off{i}"))
+            offs.append(run_in_child(__file__, "off", overrides, Path(tmp) / f"off{i}"))
             load.append(os.getloadavg()[0])
-            ons.append(run_in_child("on", overrides, Path(tmp) / f"on{i}"))
+            ons.append(run_in_child(__file__, "on", overrides, Path(tmp) / f"on{i}"))
             load.append(os.getloadavg()[0])
         rows = read_trajectory(Path(tmp) / "on0" / "infoplane.csv")
         n_evals = len({r["step"] for r in rows})

@@ -24,10 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from ssl_it.data import MNIST5k  # noqa: E402
+from ssl_it.data import MNIST5k
 
 
 def median_seconds(fn, repeats: int) -> tuple[float, object]:

@@ -15,18 +15,17 @@ both loops keep the same memory layout). Images/s counts training images
 alternating runs, per second of wall time and per CPU-second of the training
 process (``time.process_time``: all its threads, not the loader worker's
 process). On a shared machine the CPU-time rate is the one to trust: wall
-time moves with the other users' load, CPU time only with the work done.
-Cases: the default convnet on 28 px MNIST digits (batch 128) and a
-CIFAR-stem ResNet-18 on 32 px RGB images (batch 32).
+time moves with the other users' load, CPU time only with the work done. Cases: the default convnet on 28 px MNIST digits
+(batch 128) and a CIFAR-stem ResNet-18 on 32 px RGB images (batch 32).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -36,26 +35,21 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from pytorch_lightning.callbacks import LearningRateMonitor, RichProgressBar
-from typing_extensions import override
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ssl_it.data import SSLDataModule  # noqa: E402
-from ssl_it.module import SSLModule  # noqa: E402
-from ssl_it.optim import decay_and_no_decay_groups  # noqa: E402
-from ssl_it.run.loggers import ResumableCSVLogger  # noqa: E402
-from ssl_it.train import CONFIG_DIR, build_objective  # noqa: E402
+from ssl_it.data import SSLDataModule
+from ssl_it.run.loggers import ResumableCSVLogger
+from ssl_it.module import SSLModule
+from ssl_it.optim import decay_and_no_decay_groups
+from ssl_it.train import CONFIG_DIR, build_objective
 
 CASES = {
-    "convnet, 28 px digits": ["data=mnist5k", "backbone=convnet", "augmentation=simclr_mnist",
-                              "datamodule.batch_size=128"],
+    "convnet, 28 px digits": ["data=mnist5k", "backbone=convnet", "augmentation=simclr_mnist", "datamodule.batch_size=128"],
     "resnet18, 32 px": ["data=synthetic", "data.n_samples=2048", "data.input_shape=[3,32,32]", "backbone=resnet18",
                         "augmentation=simclr", "datamodule.batch_size=32"],
 }
 
 
 def compose_cfg(overrides: list[str]) -> Any:
-    """The training config with ``overrides``, on the CPU with one loader worker."""
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose("train", overrides=[*overrides, "datamodule.num_workers=1", "trainer=cpu"])
 
@@ -72,7 +66,6 @@ class Components:
         self.datamodule.setup()
 
     def module(self) -> SSLModule:
-        """A fresh SSLModule, seeded identically each call."""
         torch.manual_seed(0)
         backbone = instantiate(self.cfg.backbone)(input_shape=self.source.input_shape)
         objective = build_objective(self.cfg.objective, backbone.out_dim, self.source.num_classes)
@@ -113,12 +106,10 @@ class StepClock(pl.Callback):
         self.warmup, self.images = warmup, 0
         self.start = self.end = self.cpu_start = self.cpu_end = 0.0
 
-    @override
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, idx: int) -> None:
         if idx == self.warmup and not self.start:
             self.start, self.cpu_start = time.perf_counter(), time.process_time()
 
-    @override
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
                            idx: int) -> None:
         if idx >= self.warmup:
@@ -130,8 +121,7 @@ def ssl_it_loop(parts: Components, steps: int, warmup: int, run_dir: Path) -> Ra
     """Images/s of SSLModule under the configured Trainer (measuring callbacks off)."""
     clock = StepClock(warmup)
     trainer = instantiate(parts.cfg.trainer)(
-        max_steps=steps, max_epochs=None, limit_val_batches=0, enable_checkpointing=False,
-        default_root_dir=str(run_dir),
+        max_steps=steps, max_epochs=None, limit_val_batches=0, enable_checkpointing=False, default_root_dir=str(run_dir),
         callbacks=[clock, RichProgressBar(leave=False), LearningRateMonitor(logging_interval="epoch")],
         logger=ResumableCSVLogger(str(run_dir)),
     )
@@ -140,7 +130,6 @@ def ssl_it_loop(parts: Components, steps: int, warmup: int, run_dir: Path) -> Ra
 
 
 def bench(name: str, overrides: list[str], steps: int, warmup: int, repeats: int) -> dict[str, Any]:
-    """Alternate the bare loop and the framework's loop ``repeats`` times; returns the medians and ratios."""
     parts = Components(compose_cfg(overrides))
     bare: list[Rates] = []
     framework: list[Rates] = []
@@ -158,7 +147,6 @@ def bench(name: str, overrides: list[str], steps: int, warmup: int, repeats: int
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Benchmark each case and write the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads of the training process")

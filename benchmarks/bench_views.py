@@ -44,7 +44,6 @@ from PIL import Image
 from torch.utils.data import default_collate
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from ssl_it.augmentation import MultiCrop, SimCLR  # noqa: E402
 from ssl_it.augmentation.batched import BatchedViews  # noqa: E402

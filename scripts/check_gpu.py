@@ -38,16 +38,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from ssl_it.augmentation import MultiCrop, SimCLR
+from ssl_it.augmentation.batched import BatchedViews
+from ssl_it.backbones import ResNet
+from ssl_it.data import SSLDataModule, SyntheticImages
+from ssl_it.data.folder import decode_batch
+from ssl_it.module import SSLModule
+from ssl_it.objectives import VICReg
 
-from ssl_it.augmentation import MultiCrop, SimCLR  # noqa: E402
-from ssl_it.augmentation.batched import BatchedViews  # noqa: E402
-from ssl_it.backbones import ResNet  # noqa: E402
-from ssl_it.data import SSLDataModule, SyntheticImages  # noqa: E402
-from ssl_it.data.folder import decode_batch  # noqa: E402
-from ssl_it.module import SSLModule  # noqa: E402
-from ssl_it.objectives import VICReg  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 STATS = dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
 ROWS: list[tuple[str, str, str]] = []

@@ -62,7 +62,7 @@ def run_objective(name: str, outdir: Path, epochs: int | None, extra: list[str])
     """Train with ``objective=<name>``; returns its row: accuracies, wall time, return code."""
     run_dir = outdir / name
     cmd = [sys.executable, "train.py", f"objective={name}", "infoplane=none", "logger=csv",
-           "trainer.enable_progress_bar=false", f"hydra.run.dir={run_dir}"]
+           "trainer.enable_progress_bar=false", "callbacks.progress_bar=null", f"hydra.run.dir={run_dir}"]
     cmd += OVERRIDES.get(name, [])
     if epochs is not None:
         cmd.append(f"trainer.max_epochs={epochs}")

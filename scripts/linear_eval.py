@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +35,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from ssl_it.callbacks.knn import knn_predict  # noqa: E402
-from ssl_it.callbacks.linear_eval import linear_eval_accuracy  # noqa: E402
-from ssl_it.callbacks.taps import probe_pass  # noqa: E402
-from ssl_it.augmentation import NoAugmentation  # noqa: E402
-from ssl_it.data import SSLDataModule  # noqa: E402
-from ssl_it.run.config_dir import CONFIG_DIR  # noqa: E402
+from ssl_it.callbacks.knn import knn_predict
+from ssl_it.callbacks.linear_eval import linear_eval_accuracy
+from ssl_it.callbacks.taps import probe_pass
+from ssl_it.augmentation import NoAugmentation
+from ssl_it.data import SSLDataModule
+from ssl_it.run.config_dir import CONFIG_DIR
 
 
 def locate(path: Path) -> tuple[Path, Path]:

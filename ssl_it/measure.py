@@ -49,20 +49,22 @@ from ssl_it.callbacks.taps import check_layers
 from ssl_it.module import SSLModule
 from ssl_it.run import log_file as run_log
 from ssl_it.run import segments as run_segments
-from ssl_it.run.config_checks import ConfigError, check_constructor_keys, check_probe_size, qualify_key
+from ssl_it.callbacks.protocols import check_probe_size
+from ssl_it.run.config_checks import ConfigError, check_constructor_keys, qualify_key
 from ssl_it.run.config_dir import CONFIG_DIR
 from ssl_it.run.folder import claim
 from ssl_it.run.hydra_errors import one_line_errors, task_started
 from ssl_it.run.job import EXIT_CONFIG, config_error
 from ssl_it.run.relocate import relocate
-from ssl_it.run.resume import typed_keys, upgrade_saved_config
+from ssl_it.run.resume import typed_keys
 from ssl_it.run.saved_checkpoints import (
     SavedCheckpoint, batches_per_epoch, load, position, run_checkpoints, run_config_path, run_folder_of,
 )
 from ssl_it.run.summary import write_summary
 from ssl_it.run.trajectory import final_metrics, read_trajectory
 from ssl_it.threads import set_threads
-from ssl_it.train import SweepReport, build_estimator, build_objective, current_job, enabled
+from ssl_it.run.hydra_job import SweepReport, current_job
+from ssl_it.train import build_estimator, build_objective, enabled
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +142,6 @@ def _load_saved(run_dir: Path) -> DictConfig:
     if not isinstance(saved, DictConfig) or any(k not in saved for k in MODEL_KEYS + ("data",)):
         raise ConfigError(f"run={run_dir}: '{path}' is not an ssl-it-train configuration (needs backbone, "
                           f"objective and data)")
-    saved = upgrade_saved_config(saved)
     relocate(saved, OmegaConf.select(saved, "paths.output_dir", default="") or "", run_dir)
     return saved
 
@@ -213,7 +214,7 @@ def build(cfg: DictConfig) -> tuple[SSLModule, Any, InformationPlane]:
     backbone = instantiate(cfg.backbone)(input_shape=source.input_shape)
     objective = build_objective(cfg.objective, backbone.out_dim, source.num_classes)
     module = SSLModule(backbone, objective, optimizer=_not_trained)
-    plane: InformationPlane = instantiate(cfg.infoplane)(estimator=build_estimator(cfg.estimator), source="measure")
+    plane: InformationPlane = instantiate(cfg.infoplane, _partial_=True)(estimator=build_estimator(cfg.estimator), source="measure")
     check_layers(module, plane.layers)
     check_probe_size(datamodule.probe_size_used, [plane])
     return module, datamodule, plane
@@ -256,6 +257,7 @@ def measure_each(cfg: DictConfig, inputs: Inputs, module: SSLModule, datamodule:
     for path, step, epoch in targets:
         if path is not None:
             load_weights(module, path, f"checkpoint={path}" if inputs.checkpoints else f"weights={path}")
+        plane.probe_cache.clear()  # every fresh Trainer is at step 0: the cache cannot tell the weights apart
         hook = MeasureAtValidation(plane, step, epoch)
         trainer = instantiate(cfg.trainer)(
             callbacks=[plane, hook], logger=False, enable_checkpointing=False, enable_progress_bar=False,
@@ -374,7 +376,7 @@ def main() -> None:
 
 
 class MeasureReport(SweepReport):
-    """Hydra callback: the checks of :class:`~ssl_it.train.SweepReport` before a measure writes;
+    """Hydra callback: the checks of :class:`~ssl_it.run.hydra_job.SweepReport` before a measure writes;
     at the end of a multirun, the jobs' rows merged into one trajectory and figure, then the sweep
     summary (exit 1 if a job failed; the others' rows are kept)."""
 

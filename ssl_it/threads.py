@@ -3,8 +3,8 @@
 The run sets it once (``torch_threads``); the estimators, the information
 plane and the probe-set builder lower it for a block of small CPU work and
 restore it after (small LAPACK, pairwise-distance and per-sample ops do not
-scale, and oversubscribe beside busy loader workers: measured 13-50x slower
-on 2 shared cores; see the callers' docstrings).
+scale, and oversubscribe beside busy loader workers; the measured slowdown is
+in docs/results/framework-overhead.md).
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ from collections.abc import Iterator
 
 import torch
 
+from ssl_it import checks
+
 
 def set_threads(n: int | None, key: str = "threads") -> None:
     """Use ``n`` intra-op threads from now on (``None``: leave torch's setting);
     a bad ``n`` raises ``ValueError`` naming ``key``."""
     if n is not None:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"{key}: must be an integer >= 1 or null, got {n!r}")
+        if not (checks.is_integer(n) and n >= 1):
+            checks.fail(key, "an integer >= 1 or null", n)
         torch.set_num_threads(n)
 
 

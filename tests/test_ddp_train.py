@@ -61,7 +61,7 @@ def test_two_gloo_processes_with_every_default_callback(tmp_path: Path) -> None:
 def test_sync_batchnorm_is_switched_off_only_where_it_cannot_run():
     from omegaconf import OmegaConf
 
-    from ssl_it.train import trainer_overrides
+    from ssl_it.run.config_checks import trainer_overrides
 
     cpu = OmegaConf.create({"accelerator": "cpu", "sync_batchnorm": True})
     assert trainer_overrides(cpu) == {"sync_batchnorm": False}

@@ -744,7 +744,7 @@ def test_every_option_of_every_group_passes_the_constructor_key_check():
     from hydra import compose, initialize_config_dir
 
     from ssl_it.run.config_checks import check_constructor_keys
-    from ssl_it.train import CONFIG_DIR, config_groups
+    from ssl_it.run.hydra_job import CONFIG_DIR, config_groups
 
     checked = 0
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
@@ -783,7 +783,7 @@ def test_stale_checkpoint_writes_of_dead_processes_are_removed_and_live_ones_kep
 
 
 def test_a_first_checkpoint_write_cut_short_is_named_by_resume_and_by_a_refused_new_run(make_cfg, tmp_path, capsys):
-    from ssl_it.train import SweepReport
+    from ssl_it.run.hydra_job import SweepReport
 
     train(make_cfg(*LEAN, "trainer.max_epochs=1"))
     run = tmp_path / "run"
@@ -897,7 +897,7 @@ def test_help_describes_every_config_group_and_its_most_used_keys_exist():
     from hydra import compose, initialize_config_dir
 
     from ssl_it.run.help_text import GROUPS, KEYS, groups_text, option_description
-    from ssl_it.train import CONFIG_DIR, config_groups
+    from ssl_it.run.hydra_job import CONFIG_DIR, config_groups
 
     assert sorted(GROUPS) == config_groups()
     options = sorted(Path(CONFIG_DIR).glob("*/*.yaml"))

@@ -129,7 +129,7 @@ def test_multirun_gives_each_job_its_own_run_dir_and_wandb_run(tmp_path):
         [
             sys.executable, "train.py", "-m", "objective=simclr,vicreg", "data=synthetic", "data.n_samples=64",
             "datamodule.batch_size=16", "datamodule.num_workers=0", "datamodule.probe_size=16",
-            "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "infoplane=none",
+            "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null", "infoplane=none",
             "logger.group=sweep1", f"hydra.sweep.dir={tmp_path}",
         ],
         cwd=ROOT, capture_output=True, text=True, timeout=600, env={**__import__("os").environ, "WANDB_MODE": "offline"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -14,8 +15,10 @@ import pytest
 from ssl_it.callbacks.infoplane.sinks import WANDB_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import wandb_dashboard  # noqa: E402
+_SPEC = importlib.util.spec_from_file_location("wandb_dashboard", ROOT / "scripts" / "wandb_dashboard.py")
+assert _SPEC is not None and _SPEC.loader is not None
+wandb_dashboard = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(wandb_dashboard)
 
 
 def _filled_spec(layout: dict) -> dict:

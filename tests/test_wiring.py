@@ -1,4 +1,4 @@
-"""One way to wire callbacks: named nodes, `_partial_` for what the run knows, results through one interface."""
+"""One way to wire callbacks: named nodes, what the run knows given by name, results through one interface."""
 
 from __future__ import annotations
 
@@ -12,19 +12,17 @@ from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 from torch import nn
 
+import pytorch_lightning as pl
+
 from ssl_it.callbacks import (
-    DivergenceGuard,
-    InformationPlane,
-    KNNClassifier,
-    LinearEvaluation,
-    OnlineLinearProbe,
-    ResultReporter,
-    StepSeed,
-    final_results,
+    DivergenceGuard, EmbeddingDiagnostics, EmbeddingView, InformationPlane, KNNClassifier, LinearEvaluation,
+    OnlineLinearProbe, ResultReporter, StepSeed, final_results,
 )
+from ssl_it.callbacks.probe_cache import ProbeCache
+from ssl_it.callbacks.protocols import ChecksProbeSize, ClassifiesLabels, TapsLayers, check_label_classes
 from ssl_it.estimators import KDEMI
 from ssl_it.objectives.base import Objective
-from ssl_it.run.resume import upgrade_saved_config
+from ssl_it.run.config_checks import ConfigError, validate_config
 from ssl_it.train import CONFIG_DIR, build_callbacks, build_objective, callback_nodes, train
 
 TRAIN_PY = Path(__file__).resolve().parents[1] / "ssl_it" / "train.py"
@@ -38,21 +36,23 @@ def test_every_default_callback_is_a_named_node_and_keys_reach_the_instance(make
     cfg = make_cfg("callbacks.linear_eval.max_iter=7", "callbacks.online_probe.lr=0.5", "callbacks.knn.k=3",
                    "estimator=kde")
     names = list(callback_nodes(cfg))
-    assert names[0] == "online_probe" and names[-2:] == ["linear_eval", "infoplane"]
-    assert "progress_bar" not in names  # trainer.enable_progress_bar=false in the fast configs
+    assert names[:3] == ["divergence_guard", "step_seed", "online_probe"] and names[-2:] == ["linear_eval", "infoplane"]
+    assert "progress_bar" not in names  # callbacks.progress_bar=null in the fast configs
     made = _by_type(build_callbacks(cfg))
     assert list(made)[:2] == [DivergenceGuard, StepSeed]
+    assert made[StepSeed].seed == cfg.seed
     assert made[LinearEvaluation].max_iter == 7
     assert made[OnlineLinearProbe].lr == 0.5 and made[OnlineLinearProbe].num_classes is None  # the data's, at setup
     assert made[KNNClassifier].k == 3
     plane = made[InformationPlane]
-    assert isinstance(plane.estimator, KDEMI)  # the partial node, completed with the estimator group
+    assert isinstance(plane.estimator, KDEMI)  # its constructor names `estimator`: the estimator group, built
     assert plane.run_dir == tmp_path / "run"  # ${paths.output_dir}
 
 
 @pytest.mark.parametrize("removal", ["~callbacks.{}", "callbacks.{}=null"])
 @pytest.mark.parametrize("name, kind", [("knn", KNNClassifier), ("linear_eval", LinearEvaluation),
-                                         ("online_probe", OnlineLinearProbe)])
+                                         ("online_probe", OnlineLinearProbe), ("divergence_guard", DivergenceGuard),
+                                         ("step_seed", StepSeed)])
 def test_a_callback_is_removed_the_same_way_whichever_it_is(make_cfg, removal, name, kind):
     cfg = make_cfg(removal.format(name))
     assert name not in callback_nodes(cfg)
@@ -63,6 +63,62 @@ def test_the_information_plane_group_switches_off_and_the_minimal_set_keeps_the_
     assert InformationPlane not in _by_type(build_callbacks(make_cfg("infoplane=none")))
     minimal = _by_type(build_callbacks(make_cfg("callbacks=minimal", "infoplane=none")))
     assert {OnlineLinearProbe, LinearEvaluation} <= set(minimal) and KNNClassifier not in minimal
+
+
+def test_every_measuring_callback_of_a_run_shares_one_probe_cache(make_cfg):
+    made = _by_type(build_callbacks(make_cfg("callbacks.embedding_view.max_points=8")))
+    sharing = [made[kind] for kind in (KNNClassifier, LinearEvaluation, EmbeddingDiagnostics, EmbeddingView,
+                                       InformationPlane)]
+    caches = {id(c.probe_cache) for c in sharing}
+    assert len(caches) == 1 and isinstance(sharing[0].probe_cache, ProbeCache)
+    other = _by_type(build_callbacks(make_cfg()))[KNNClassifier]
+    assert id(other.probe_cache) not in caches  # one cache per run
+
+
+class TakesNothingFromTheRun(pl.Callback):
+    """A user callback whose constructor names no piece of the run."""
+
+    def __init__(self, tag: str = "") -> None:
+        self.tag = tag
+
+
+class TakesTheEstimator(pl.Callback):
+    def __init__(self, estimator: object, probe_cache: ProbeCache | None = None, tag: str = "") -> None:
+        self.estimator, self.probe_cache, self.tag = estimator, probe_cache, tag
+
+
+@pytest.mark.parametrize("partial", ["true", "false"])
+def test_a_callback_gets_exactly_the_run_pieces_its_constructor_names(make_cfg, partial):
+    cfg = make_cfg("estimator=kde", "callbacks.knn=null",
+                   f"+callbacks.plain={{_target_: tests.test_wiring.TakesNothingFromTheRun, _partial_: {partial}, tag: a}}",
+                   f"+callbacks.user={{_target_: tests.test_wiring.TakesTheEstimator, _partial_: {partial}, tag: b}}")
+    made = _by_type(build_callbacks(cfg))
+    plain, user, plane = made[TakesNothingFromTheRun], made[TakesTheEstimator], made[InformationPlane]
+    assert plain.tag == "a" and user.tag == "b"
+    assert user.estimator is plane.estimator and isinstance(user.estimator, KDEMI)  # built once, for both
+    assert user.probe_cache is plane.probe_cache
+
+
+def test_no_estimator_is_built_when_no_callback_takes_one(make_cfg):
+    """The estimator group is built only on request (a neural estimator's critic draws random numbers)."""
+    made = build_callbacks(make_cfg("infoplane=none", "estimator.I_XT._target_=no.such.Estimator"))
+    assert InformationPlane not in _by_type(made)
+
+
+def test_what_a_callback_declares_for_the_checks_is_a_protocol(tmp_path):
+    plane = InformationPlane(KDEMI(), str(tmp_path))
+    assert isinstance(plane, ChecksProbeSize) and isinstance(plane, TapsLayers)
+    assert all(isinstance(c, ClassifiesLabels) for c in (OnlineLinearProbe(), KNNClassifier(), LinearEvaluation()))
+    assert not isinstance(DivergenceGuard(), ClassifiesLabels | ChecksProbeSize | TapsLayers)
+    with pytest.raises(ConfigError, match="KNNClassifier classify the labels"):
+        check_label_classes(1, [DivergenceGuard(), KNNClassifier()])
+    check_label_classes(1, [DivergenceGuard(), plane])
+
+
+def test_the_progress_bar_is_a_callback_node_the_trainer_flag_does_not_hide(make_cfg):
+    with pytest.raises(ConfigError, match=r"trainer\.enable_progress_bar=false: .*\(callbacks\.progress_bar=null\)"):
+        validate_config(make_cfg("trainer.enable_progress_bar=false", "callbacks.progress_bar={_target_: ssl_it.callbacks.LossProgressBar}"))
+    validate_config(make_cfg("trainer.enable_progress_bar=false", "callbacks.progress_bar=null"))
 
 
 def test_bad_callback_arguments_name_the_key(make_cfg):
@@ -127,33 +183,3 @@ def test_every_objective_declares_its_projector_and_heads(make_cfg):
         assert all(isinstance(h, nn.Module) for h in obj.probe_heads()), option
         z = obj.projector.eval()(torch.randn(4, 6))
         assert z.shape[0] == 4, option
-
-
-def test_a_config_saved_before_the_callback_nodes_is_upgraded():
-    saved = OmegaConf.create({
-        "probe": {"lr": 0.05, "weight_decay": 0.0}, "linear_eval": None, "paths": {"output_dir": "/runs/a"},
-        "callbacks": {"knn": {"_target_": "ssl_it.callbacks.KNNClassifier"}},
-        "infoplane": {"_target_": "ssl_it.callbacks.InformationPlane", "_partial_": True},
-    })
-    new = upgrade_saved_config(saved)
-    assert "probe" not in new and "linear_eval" not in new
-    assert new.callbacks.online_probe == {"_target_": "ssl_it.callbacks.OnlineLinearProbe", "lr": 0.05,
-                                          "weight_decay": 0.0}
-    assert new.callbacks.linear_eval is None and list(new.callbacks) == ["knn", "online_probe", "linear_eval"]
-    assert new.infoplane.run_dir == "/runs/a"
-    assert upgrade_saved_config(new.copy()) == new  # today's layout is left alone
-
-
-def test_a_run_saved_before_the_callback_nodes_resumes_with_its_probe(make_cfg, tmp_path):
-    from tests.test_reliability import killed_run, step_losses
-
-    run = killed_run(make_cfg, tmp_path, "trainer.max_epochs=2", "callbacks.online_probe.lr=0.05", step=6)
-    saved = OmegaConf.load(run / "config.yaml")
-    old_probe = {k: v for k, v in saved.callbacks.pop("online_probe").items() if k not in ("_target_", "num_classes")}
-    del saved.callbacks["linear_eval"]
-    saved.probe, saved.linear_eval = old_probe, None
-    OmegaConf.save(saved, run / "config.yaml")
-    train(make_cfg(f"resume={run}", fast=False), overrides=[f"resume={run}"])
-    assert max(step_losses(run)) == 7
-    summary = json.loads((run / "summary.json").read_text())
-    assert 0.0 <= summary["final/val_probe_acc"] <= 1.0 and "final/linear_eval_top1" not in summary

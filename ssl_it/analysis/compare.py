@@ -38,7 +38,6 @@ from ssl_it.run.trajectory import read_trajectory
 # groups whose option a run without ``run.choices`` is known by (from its _target_)
 GROUPS = ("objective", "backbone", "estimator", "data", "augmentation", "optimizer", "scheduler")
 IGNORED = ("paths.", "run.", "resume")
-MARKERS = "os^Dv<>phP*X"
 
 
 @dataclass

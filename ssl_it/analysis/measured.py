@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 
 from ssl_it.analysis.compare import plane_provenance
 from ssl_it.analysis.plotting import plot_information_plane, save_figure
-from ssl_it.run.sweep_failures import read_summary
+from ssl_it.run.sweep_failures import read_sweep_summary
 from ssl_it.run.trajectory import DEFAULT_SOURCE, TrajectoryFile, read_trajectory
 
 TRAJECTORY = "infoplane.csv"
@@ -54,7 +54,7 @@ def _raw_rows(path: Path) -> list[dict[str, str]]:
 def _job_folders(sweep_dir: Path) -> tuple[list[Path], list[str]]:
     """Folders of the jobs that finished, and a line per job that did not (from the sweep summary;
     without one, every sub-folder holding a trajectory)."""
-    summary = read_summary(sweep_dir)
+    summary = read_sweep_summary(sweep_dir)
     if not summary:
         return sorted(p.parent for p in sweep_dir.glob(f"*/{TRAJECTORY}")), []
     ok = [Path(r["run_dir"]) for r in sorted(summary, key=lambda r: r["job"]) if r["status"] == "ok"]

@@ -40,8 +40,8 @@ def plot_information_plane(
         saturation_tolerance: named in the legend of the hollow markers.
     """
     scale = 1.0 / 0.6931471805599453 if units == "bits" else 1.0
-    # A bare Figure (no pyplot state, no GUI backend) with a fixed layout:
-    # pyplot + tight_layout cost 0.19 s per redraw, this 0.09 s.
+    # A bare Figure (no pyplot state, no GUI backend) with a fixed layout: half
+    # the cost of a pyplot + tight_layout redraw (docs/results/framework-overhead.md).
     fig = Figure(figsize=(6.4, 4.8), dpi=100)
     ax = fig.add_subplot()
     fig.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.93)

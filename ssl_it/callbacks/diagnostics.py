@@ -32,7 +32,7 @@ from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.callbacks.embedding_metrics import alignment, embedding_std, uniformity
-from ssl_it.callbacks.probe_cache import probe_cache
+from ssl_it.callbacks.probe_cache import ProbeCache
 from ssl_it.estimators import effective_rank
 
 LAYERS = ("backbone", "projector")
@@ -59,18 +59,22 @@ class EmbeddingDiagnostics(pl.Callback):
             per-dimension std of the normalised embedding falls below
             ``collapse_threshold / sqrt(d)``.
         every_n_epochs: run on every n-th validation epoch.
+        probe_cache: the run's shared :class:`~ssl_it.callbacks.probe_cache.ProbeCache`
+            (given by ``train.py``); ``None``: a cache of its own.
     """
 
-    def __init__(self, collapse_threshold: float = 0.1, every_n_epochs: int = 1) -> None:
+    def __init__(self, collapse_threshold: float = 0.1, every_n_epochs: int = 1,
+                 probe_cache: ProbeCache | None = None) -> None:
         checks.number("callbacks.diagnostics.collapse_threshold", collapse_threshold, 0.0, 1.0, open_low=True)
         checks.integer("callbacks.diagnostics.every_n_epochs", every_n_epochs)
         self.collapse_threshold = collapse_threshold
         self.every_n_epochs = every_n_epochs
+        self.probe_cache = ProbeCache() if probe_cache is None else probe_cache
         self.last: dict[str, float] = {}
 
     @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        cache = probe_cache(trainer)
+        cache = self.probe_cache
         cache.register("probe", LAYERS)
         cache.register("views", LAYERS)
 
@@ -80,7 +84,7 @@ class EmbeddingDiagnostics(pl.Callback):
             return
         if not trainer.is_global_zero:
             return
-        cache = probe_cache(trainer)
+        cache = self.probe_cache
         reps = cache.representations(trainer, pl_module, "probe", list(LAYERS))
         view_reps = [cache.representations(trainer, pl_module, s, list(LAYERS)) for s in cache.view_sources(trainer)]
         metrics: dict[str, float] = {}

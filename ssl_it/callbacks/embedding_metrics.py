@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ssl_it import checks
+
 
 def _check(name: str, z: torch.Tensor, min_rows: int = 1) -> torch.Tensor:
     if z.dim() != 2 or z.shape[0] < min_rows:
@@ -45,8 +47,7 @@ def alignment(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 2.0) -> float:
         z1, z2: ``(batch, dim)`` embeddings of two views of the same samples.
         alpha: the exponent (2 in the paper).
     """
-    if alpha <= 0:
-        raise ValueError(f"alpha must be > 0, got {alpha}")
+    checks.positive("alpha", alpha)
     a, b = _check("z1", z1), _check("z2", z2)
     if a.shape != b.shape:
         raise ValueError(f"z1, z2: shapes differ, {tuple(a.shape)} vs {tuple(b.shape)}")
@@ -72,8 +73,7 @@ def uniformity(z: torch.Tensor, t: float = 2.0, chunk_size: int = 1024) -> float
         t: the kernel's scale (2 in the paper).
         chunk_size: rows per block.
     """
-    if t <= 0:
-        raise ValueError(f"t must be > 0, got {t}")
+    checks.positive("t", t)
     f = _check("z", z, 2)
     n = f.shape[0]
     parts = []

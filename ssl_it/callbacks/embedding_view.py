@@ -27,7 +27,7 @@ from ssl_it import checks
 from ssl_it.callbacks.divergence import require_finite
 from ssl_it.callbacks.infoplane.schedule import EvaluationSchedule
 from ssl_it.callbacks.infoplane.sinks import is_wandb
-from ssl_it.callbacks.probe_cache import probe_cache
+from ssl_it.callbacks.probe_cache import ProbeCache
 from ssl_it.callbacks.tsne import tsne
 from ssl_it.threads import threads
 
@@ -53,8 +53,10 @@ class EmbeddingView(pl.Callback):
         warm_iter: steps of a later picture, started from the previous layout.
         seed: seeds the subset and the first layout.
         cpu_threads: intra-op threads for the layouts on the CPU (``None``:
-            torch's setting). t-SNE's small dense operations do not scale:
-            on a busy 2-core machine two threads took 10x the CPU time of one.
+            torch's setting). t-SNE's small dense operations do not scale
+            with threads (docs/results/framework-overhead.md).
+        probe_cache: the run's shared :class:`~ssl_it.callbacks.probe_cache.ProbeCache`
+            (given by ``train.py``); ``None``: a cache of its own.
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class EmbeddingView(pl.Callback):
         warm_iter: int = 60,
         seed: int = 0,
         cpu_threads: int | None = 1,
+        probe_cache: ProbeCache | None = None,
     ) -> None:
         prefix = "callbacks.embedding_view"
         checks.integer(f"{prefix}.max_points", max_points, minimum=4)
@@ -85,13 +88,14 @@ class EmbeddingView(pl.Callback):
         self.max_points, self.perplexity, self.n_iter, self.warm_iter, self.seed = (
             max_points, perplexity, n_iter, warm_iter, seed)
         self.cpu_threads = cpu_threads
+        self.probe_cache = ProbeCache() if probe_cache is None else probe_cache
         self.layouts: dict[str, torch.Tensor] = {}
         self.drawn_steps: list[int] = []
         self.seconds = 0.0  # time spent here (layouts, figure, logging), for benchmarks
 
     @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        probe_cache(trainer).register("probe", self.layers)
+        self.probe_cache.register("probe", self.layers)
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -118,7 +122,7 @@ class EmbeddingView(pl.Callback):
             return
         self.drawn_steps.append(step)
         start = time.perf_counter()
-        cache = probe_cache(trainer)
+        cache = self.probe_cache
         reps = cache.representations(trainer, pl_module, "probe", self.layers)
         labels = cache.labels(trainer, pl_module, "probe")
         keep = self._subset(len(labels))

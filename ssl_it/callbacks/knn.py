@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.callbacks.probe_cache import probe_cache, probe_data
+from ssl_it.callbacks.probe_cache import ProbeCache, probe_data
 
 
 @torch.no_grad()
@@ -85,12 +85,15 @@ class KNNClassifier(pl.Callback):
         temperature: vote temperature ``T`` (0.07 in Wu et al. and DINO).
         chunk_size: validation samples per similarity block.
         num_classes: ``None`` infers ``max(label) + 1`` from the bank.
+        probe_cache: the run's shared :class:`~ssl_it.callbacks.probe_cache.ProbeCache`
+            (given by ``train.py``); ``None``: a cache of its own.
     """
 
     classifies_labels = True
 
     def __init__(
-        self, k: int = 20, temperature: float = 0.07, chunk_size: int = 1024, num_classes: int | None = None
+        self, k: int = 20, temperature: float = 0.07, chunk_size: int = 1024, num_classes: int | None = None,
+        probe_cache: ProbeCache | None = None,
     ) -> None:
         checks.integer("callbacks.knn.k", k)
         checks.positive("callbacks.knn.temperature", temperature)
@@ -101,6 +104,7 @@ class KNNClassifier(pl.Callback):
         self.temperature = temperature
         self.chunk_size = chunk_size
         self.num_classes = num_classes
+        self.probe_cache = ProbeCache() if probe_cache is None else probe_cache
         self._feats: list[torch.Tensor] = []
         self._labels: list[torch.Tensor] = []
         self.last_accuracy: float | None = None
@@ -122,7 +126,7 @@ class KNNClassifier(pl.Callback):
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or not self._feats:
             return
-        cache = probe_cache(trainer)
+        cache = self.probe_cache
         bank = cache.representations(trainer, pl_module, "train_eval", ["backbone"])["backbone"]
         bank_labels = cache.labels(trainer, pl_module, "train_eval")
         queries, query_labels = torch.cat(self._feats), torch.cat(self._labels)

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.callbacks.probe_cache import probe_cache
+from ssl_it.callbacks.probe_cache import ProbeCache
 
 __all__ = ["LinearEvaluation", "linear_eval_accuracy"]
 
@@ -52,22 +52,25 @@ class LinearEvaluation(pl.Callback):
     Args:
         c: inverse L2 regularisation strength of the logistic regression.
         max_iter: L-BFGS iterations.
+        probe_cache: the run's shared :class:`~ssl_it.callbacks.probe_cache.ProbeCache`
+            (given by ``train.py``); ``None``: a cache of its own.
     """
 
     classifies_labels = True
 
-    def __init__(self, c: float = 1.0, max_iter: int = 1000) -> None:
+    def __init__(self, c: float = 1.0, max_iter: int = 1000, probe_cache: ProbeCache | None = None) -> None:
         checks.positive("callbacks.linear_eval.c", c)
         checks.integer("callbacks.linear_eval.max_iter", max_iter)
         self.c = c
         self.max_iter = max_iter
+        self.probe_cache = ProbeCache() if probe_cache is None else probe_cache
         self.result: dict[str, float] | None = None
 
     @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        cache = probe_cache(trainer)
+        cache = self.probe_cache
         train, val = (
             (cache.representations(trainer, pl_module, s, ["backbone"])["backbone"].numpy(),
              cache.labels(trainer, pl_module, s).numpy())

@@ -19,6 +19,8 @@ import torch
 from pytorch_lightning.utilities import rank_zero_info
 from typing_extensions import override
 
+from ssl_it import checks
+
 
 class Performance(pl.Callback):
     """Channels-last weights and a compiled backbone.
@@ -26,18 +28,16 @@ class Performance(pl.Callback):
     Args:
         channels_last: store convolution weights (and so activations)
             channels-last, the layout tensor cores and oneDNN's CPU kernels
-            want; ``auto``: on CUDA and on CPUs with oneDNN (measured on this
-            project's 2-core CPU, training step: the default convnet 1.4x,
-            a CIFAR-stem ResNet-18 1.15x faster).
+            want; ``auto``: on CUDA and on CPUs with oneDNN (where it made
+            the training step faster: docs/usage.md, "Speed settings").
         compile: compile the backbone with ``torch.compile`` (the first
             steps are slower while it compiles; each new input shape or
             train/eval switch compiles once more).
         compile_mode: ``torch.compile``'s ``mode`` (``default``,
             ``reduce-overhead``, ``max-autotune``).
         compile_backend: ``torch.compile``'s ``backend``: ``inductor``
-            generates kernels (60 s to compile the small convnet's training
-            step on this project's 2-core CPU, minutes for a ResNet);
-            ``aot_eager`` only traces (seconds; what the CPU tests use).
+            generates kernels (a minute or more on a CPU: docs/usage.md,
+            "Speed settings"); ``aot_eager`` only traces (what the CPU tests use).
     """
 
     def __init__(
@@ -47,10 +47,9 @@ class Performance(pl.Callback):
         compile_mode: str = "default",
         compile_backend: str = "inductor",
     ) -> None:
-        if channels_last not in ("auto", True, False):
-            raise ValueError(f"performance.channels_last must be auto, true or false; got {channels_last!r}")
-        if compile_mode not in ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"):
-            raise ValueError(f"performance.compile_mode must be a torch.compile mode; got {compile_mode!r}")
+        checks.choice("callbacks.performance.channels_last", channels_last, ("auto", True, False))
+        checks.choice("callbacks.performance.compile_mode", compile_mode,
+                      ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"))
         self.channels_last = channels_last
         self.compile = compile
         self.compile_mode = compile_mode

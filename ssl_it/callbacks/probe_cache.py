@@ -11,6 +11,11 @@ step and source for the union of the layers that every callback registered,
 and keeps that step's tensors (and statistics derived from them, such as the
 effective rank) until the step changes.
 
+A run has one :class:`ProbeCache`: ``train.py`` makes it and hands it to
+every callback whose constructor takes a ``probe_cache`` argument
+(:class:`~ssl_it.callbacks.from_run.FromRun`). A callback made without one
+(in a test, or alone) makes its own, and then shares nothing.
+
 The data comes through the :class:`~ssl_it.data.probe_data.ProbeData`
 protocol (``trainer.datamodule``), by source: ``"probe"`` (the clean probe
 inputs), ``"view0"``, ``"view1"`` (the first two fixed augmented views of the
@@ -37,7 +42,6 @@ from torch import nn
 from ssl_it.callbacks.taps import probe_pass
 from ssl_it.data.probe_data import VIEW_SOURCES, ProbeData, Source
 
-_ATTRIBUTE = "_ssl_it_probe_cache"
 _ON_CPU: tuple[Source, ...] = ("train_eval", "val")
 
 
@@ -45,16 +49,6 @@ def probe_data(trainer: Any) -> ProbeData:
     """The trainer's DataModule, as the measurements see it."""
     data: ProbeData = trainer.datamodule
     return data
-
-
-def probe_cache(trainer: Any) -> ProbeCache:
-    """The cache shared by every callback of ``trainer`` (made on first use and
-    kept as an attribute of the trainer, so it lives exactly as long as it)."""
-    cache = getattr(trainer, _ATTRIBUTE, None)
-    if cache is None:
-        cache = ProbeCache()
-        setattr(trainer, _ATTRIBUTE, cache)
-    return cache
 
 
 class ProbeCache:

@@ -16,8 +16,8 @@ with momentum, per-coordinate gains and early exaggeration (P times 12) as in
 the paper. The input is first reduced to its top ``pca_dim`` principal axes.
 
 Why not scikit-learn's ``TSNE``: it always runs 250 exaggerated iterations
-before the ``max_iter - 250`` real ones (at least 0.6 s at N = 512 on one
-CPU thread, Barnes-Hut), and an embedding view drawn at every
+before the ``max_iter - 250`` real ones (its cost at N = 512 is in
+docs/embedding-view.md), and an embedding view drawn at every
 information-plane evaluation of every tapped layer had to cost under 2 % of
 a run. At N <= 1,000 the exact O(N^2) gradient is a few dense matrix
 operations per iteration; ``init`` warm-starts from the previous

@@ -10,14 +10,13 @@ from ssl_it.estimators.bands import Band, BandMaker
 from ssl_it.estimators.base import MIEstimate, MIEstimator, entropy_of_counts, label_entropy
 from ssl_it.estimators.binning import BinningMI
 from ssl_it.estimators.classifier import ClassifierMI
-from ssl_it.estimators.entropy import effective_rank, gaussian_entropy, knn_entropy
+from ssl_it.estimators.entropy import effective_rank, gaussian_entropy
 from ssl_it.estimators.gaussian import GaussianMI
 from ssl_it.estimators.kde import KDEMI
 from ssl_it.estimators.ksg import KSGMI
-from ssl_it.estimators.neural import CLUB, JSMI, MINE, NWJ, SMILE, InfoNCE, NeuralMIEstimator
+from ssl_it.estimators.neural import CLUB, MINE, NWJ, SMILE, InfoNCEBound, JSMI, NeuralMIEstimator
 from ssl_it.estimators.reduced import PCAReducedMI
 from ssl_it.estimators.renyi import RenyiMI
-from ssl_it.estimators.spread import Spread, fold_spread
 
 __all__ = [
     "Band",
@@ -31,18 +30,15 @@ __all__ = [
     "BinningMI",
     "ClassifierMI",
     "GaussianMI",
-    "InfoNCE",
+    "InfoNCEBound",
     "JSMI",
     "MIEstimate",
     "MIEstimator",
     "NeuralMIEstimator",
     "PCAReducedMI",
     "RenyiMI",
-    "Spread",
     "effective_rank",
-    "fold_spread",
     "gaussian_entropy",
-    "knn_entropy",
     "entropy_of_counts",
     "label_entropy",
 ]

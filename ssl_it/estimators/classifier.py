@@ -28,7 +28,7 @@ import torch
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.estimators.base import MIEstimator, Pair, YKind, label_entropy, to_tensor
+from ssl_it.estimators.base import MIEstimator, Pair, YKind, label_entropy
 from ssl_it.estimators.reduction import PrincipalAxes
 
 Standardize = Literal["layer", "unit"]
@@ -451,27 +451,6 @@ class ClassifierMI(MIEstimator):
                 out[f"I_{name}"] = h_y - float(-log_q.gather(1, y[:, None]).mean())
             out["probe"] = [c[2] for c in fit.chosen]
         return h_y - ce, out
-
-    def held_out_log_proba(self, x: Any, y: Any, folds: Any | None = None) -> torch.Tensor:
-        """The cross-fitted ``log q(c | t_i)`` ``(N, C)``, classes in sorted order.
-
-        Row i comes from the probe fitted without sample i's fold: for given
-        folds it does not depend on any label of that fold.
-
-        Args:
-            x: T ``(N, d)``; y: ``(N,)`` integer labels.
-            folds: ``(N,)`` fold ids in ``[0, n_folds)``; default: the
-                seeded stratified folds of :meth:`estimate` (which depend on
-                the labels through the class sizes and memberships).
-        """
-        pair = self._check(x, y)
-        classes, labels = torch.unique(pair.y, return_inverse=True)
-        if len(classes) < 2:
-            return torch.zeros(pair.n, 1, dtype=pair.x.dtype, device=pair.x.device)
-        fold = None if folds is None else to_tensor(folds, "folds").to(device=pair.x.device, dtype=torch.long)
-        if fold is not None and (fold.shape != labels.shape or int(fold.min()) < 0 or int(fold.max()) >= self.n_folds):
-            raise ValueError(f"folds must be (N,) integers in [0, {self.n_folds}), got shape {tuple(fold.shape)}")
-        return self._cross_fit(self._candidates(pair.x), labels, len(classes), fold).log_q
 
     def _candidates(self, t: torch.Tensor) -> dict[str, list[torch.Tensor]]:
         """The feature sets a probe may be fitted on, all from T alone (no label):

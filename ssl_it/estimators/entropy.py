@@ -1,4 +1,4 @@
-"""Entropy side: Gaussian log-det entropy, Kozachenko–Leonenko k-NN entropy, RankMe.
+"""Entropy side: Gaussian log-det entropy, RankMe.
 
 Plain functions of an embedding ``z`` ``(N, d)`` (torch tensor on any device
 or NumPy array), returning Python floats (entropies in nats).
@@ -9,15 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import torch
-from scipy.spatial import cKDTree
-from scipy.special import digamma
 
 from ssl_it import checks
 from ssl_it.estimators.base import as_float_matrix, to_tensor
 from ssl_it.estimators.gaussian import Shrinkage, check_shrinkage, ledoit_wolf_intensity
-from ssl_it.estimators.pairwise import row_chunks, sq_dists
 
 
 def _embedding(z: Any, min_samples: int) -> torch.Tensor:
@@ -71,37 +67,6 @@ def covariance_eigenvalues(zc: torch.Tensor) -> torch.Tensor:
     n, d = zc.shape
     gram = zc.T @ zc if d <= n else zc @ zc.T
     return torch.linalg.eigvalsh(gram / n).clamp(min=0)
-
-
-def knn_entropy(z: Any, k: int = 3, min_distance: float = 1e-12) -> float:
-    """Kozachenko–Leonenko k-NN differential entropy estimate (nats).
-
-    ``H = psi(N) - psi(k) + log V_d + d/N sum_i log r_i`` with ``r_i`` the
-    Euclidean distance of sample i to its k-th neighbour and ``V_d`` the
-    volume of the unit d-ball (Kozachenko & Leonenko 1987; Kraskov et al.
-    2004, arXiv:cond-mat/0305641, eq. 20). Asymptotically unbiased; biased
-    down when d is large relative to log N. Distances are floored at
-    ``min_distance`` so duplicates (a collapsed embedding) give a very
-    negative finite value, never -inf or NaN.
-
-    KD-tree on CPU; chunked torch distances on CUDA.
-
-    Args:
-        z: ``(N, d)`` samples, N > k.
-        k: neighbour order (>= 1).
-        min_distance: floor of ``r_i`` (> 0).
-    """
-    checks.integer("k", k)
-    checks.positive("min_distance", min_distance)
-    t = _embedding(z, k + 1)
-    n, d = t.shape
-    if t.device.type == "cpu":
-        r = cKDTree(t.numpy()).query(t.numpy(), k=k + 1, workers=-1)[0][:, -1]
-    else:
-        parts = [torch.kthvalue(sq_dists(t[rows], t), k + 1, dim=1).values.sqrt() for rows in row_chunks(n, n)]
-        r = torch.cat(parts).cpu().numpy()
-    log_vd = 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1)
-    return float(digamma(n) - digamma(k) + log_vd + d * np.mean(np.log(np.maximum(r, min_distance))))
 
 
 def effective_rank(z: Any, eps: float = 1e-7) -> float:

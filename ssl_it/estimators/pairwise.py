@@ -42,7 +42,8 @@ def space_dists(a: torch.Tensor, b: torch.Tensor, metric: str) -> torch.Tensor:
 
     Euclidean distances are summed directly (not by the ``|a|^2 + |b|^2 - 2ab``
     matrix product), so a point's distance to itself is exactly 0 and near ties
-    keep full precision; measured at the same speed as the max-norm ``cdist``.
+    keep full precision (at the speed of the max-norm ``cdist``:
+    docs/results/framework-overhead.md).
     """
     if metric == "max":
         return max_dists(a, b)

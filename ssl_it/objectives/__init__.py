@@ -9,8 +9,8 @@ from ssl_it.objectives.barlow_twins import (
 from ssl_it.objectives.base import Objective, count_global_views, mean_over_view_pairs, view_pairs
 from ssl_it.objectives.byol import BYOL, byol_loss
 from ssl_it.objectives.dino import DINO, DINOHead, dino_loss, teacher_temperature
-from ssl_it.objectives.heads import MLP, GaussianHead, NormalizedLinear
-from ssl_it.objectives.infonce import InfoNCE, critic_scores, info_nce, info_nce_views
+from ssl_it.objectives.heads import MLPHead, GaussianHead, NormalizedLinear
+from ssl_it.objectives.infonce import InfoNCELoss, critic_scores, info_nce, info_nce_views
 from ssl_it.objectives.mib import MIB, beta_schedule, gaussian_kl, mib_loss, symmetric_kl
 from ssl_it.objectives.moco import MoCo, moco_loss
 from ssl_it.objectives.momentum import MomentumObjective, cosine_momentum, ema_update_, frozen_copy
@@ -30,8 +30,8 @@ from ssl_it.objectives.vicreg_logdet import VICRegLogDet, logdet_entropy, vicreg
 from ssl_it.objectives.wmse import WMSE, normalized_mse, whiten, wmse_loss
 
 __all__ = [
-    "BYOL", "DINO", "MIB", "MLP", "WMSE", "BarlowTwins", "DINOHead", "GaussianHead",
-    "InfoNCE", "MoCo", "MomentumObjective", "NormalizedLinear", "Objective", "SimCLR",
+    "BYOL", "DINO", "MIB", "MLPHead", "WMSE", "BarlowTwins", "DINOHead", "GaussianHead",
+    "InfoNCELoss", "MoCo", "MomentumObjective", "NormalizedLinear", "Objective", "SimCLR",
     "SimSiam", "Supervised", "SwAV", "VICReg", "VICRegLogDet",
     "barlow_twins_loss", "batch_standardize", "beta_schedule", "byol_loss",
     "cosine_momentum", "count_global_views", "covariance_loss", "critic_scores",

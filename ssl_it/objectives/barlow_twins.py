@@ -8,9 +8,9 @@ import torch
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
-from ssl_it.objectives.heads import MLP
-from ssl_it.objectives.vicreg import off_diagonal
+from ssl_it.linalg import off_diagonal
+from ssl_it.objectives.base import ViewPairObjective, check_embeddings, full_precision
+from ssl_it.objectives.heads import MLPHead
 
 
 @full_precision
@@ -26,7 +26,7 @@ def batch_standardize(z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
 def cross_correlation(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     """``C_ij = 1/N sum_b zhat1_bi zhat2_bj`` of the batch-standardised views.
     Shapes ``(batch, dim) -> (dim, dim)``."""
-    check_pair(z1, z2)
+    check_embeddings(z1, z2)
     return batch_standardize(z1).T @ batch_standardize(z2) / z1.shape[0]
 
 
@@ -79,7 +79,7 @@ class BarlowTwins(ViewPairObjective):
         super().__init__()
         checks.positive("lambd", lambd, allow_zero=True)
         self.lambd = lambd
-        self.projector = MLP(in_dim, hidden_dims, out_dim, last_bias=False)
+        self.projector = MLPHead(in_dim, hidden_dims, out_dim, last_bias=False)
 
     @override
     def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -216,7 +216,18 @@ def view_pairs(n_views: int, n_targets: int) -> list[tuple[int, int]]:
     return [(s, t) for t in range(n_targets) for s in range(n_views) if s != t]
 
 
-def check_pair(z1: torch.Tensor, z2: torch.Tensor, min_batch: int = 2) -> None:
+def mean_over_target_pairs(
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], online: list[torch.Tensor],
+    targets: list[torch.Tensor],
+) -> torch.Tensor:
+    """``loss(online[s], targets[t])`` averaged over the :func:`view_pairs`
+    of every view ``s`` with every other global view's target ``t`` (BYOL,
+    SimSiam)."""
+    pairs = view_pairs(len(online), len(targets))
+    return torch.stack([loss(online[s], targets[t]) for s, t in pairs]).mean()
+
+
+def check_embeddings(z1: torch.Tensor, z2: torch.Tensor, min_batch: int = 2) -> None:
     """Raise ``ValueError`` unless ``z1`` and ``z2`` are ``(batch, dim)`` tensors
     of the same shape with ``batch >= min_batch``."""
     if z1.dim() != 2 or z1.shape != z2.shape:

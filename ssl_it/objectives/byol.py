@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.objectives.base import check_pair, count_global_views, full_precision, view_pairs
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.base import check_embeddings, count_global_views, full_precision, mean_over_target_pairs
+from ssl_it.objectives.heads import MLPHead
 from ssl_it.objectives.momentum import MomentumObjective
 
 
@@ -29,7 +29,7 @@ def byol_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     Returns:
         Scalar in [0, 4].
     """
-    check_pair(p, z, min_batch=1)
+    check_embeddings(p, z, min_batch=1)
     return 2 - 2 * F.cosine_similarity(p.float(), z.detach().float(), dim=1).mean()
 
 
@@ -59,8 +59,8 @@ class BYOL(MomentumObjective):
     ) -> None:
         super().__init__(base_momentum, final_momentum)
         checks.widths("predictor_hidden_dims", predictor_hidden_dims)
-        self.projector = MLP(in_dim, hidden_dims, out_dim)
-        self.predictor = MLP(out_dim, predictor_hidden_dims, out_dim)
+        self.projector = MLPHead(in_dim, hidden_dims, out_dim)
+        self.predictor = MLPHead(out_dim, predictor_hidden_dims, out_dim)
         self._init_teacher_head()
 
     @override
@@ -72,7 +72,5 @@ class BYOL(MomentumObjective):
     ) -> dict[str, torch.Tensor]:
         n_global = count_global_views(views)
         p = [self.predictor(self.projector(f)) for f in features]
-        targets = self.teacher_forward(views[:n_global])
-        pairs = view_pairs(len(p), n_global)
-        loss = torch.stack([byol_loss(p[s], targets[t]) for s, t in pairs]).mean()
+        loss = mean_over_target_pairs(byol_loss, p, self.teacher_forward(views[:n_global]))
         return {"loss": loss, "byol": loss.detach()}

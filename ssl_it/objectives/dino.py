@@ -12,7 +12,7 @@ from typing_extensions import override
 from ssl_it import checks
 from ssl_it.objectives.base import count_global_views, full_precision, view_pairs
 from ssl_it.objectives.distributed import gather
-from ssl_it.objectives.heads import MLP, NormalizedLinear
+from ssl_it.objectives.heads import MLPHead, NormalizedLinear
 from ssl_it.objectives.momentum import MomentumObjective
 
 
@@ -69,7 +69,7 @@ class DINOHead(nn.Module):
     normalised linear to ``out_dim`` prototypes. ``projector`` is the part up
     to the (normalised) bottleneck."""
 
-    def __init__(self, mlp: MLP, out_dim: int, norm_last_layer: bool) -> None:
+    def __init__(self, mlp: MLPHead, out_dim: int, norm_last_layer: bool) -> None:
         super().__init__()
         self.mlp = mlp
         bottleneck_dim = mlp.out_dim
@@ -142,7 +142,7 @@ class DINO(MomentumObjective):
         self.warmup_teacher_temp_fraction = warmup_teacher_temp_fraction
         self.center_momentum = center_momentum
         self.freeze_last_layer_fraction = freeze_last_layer_fraction
-        self.projector = MLP(in_dim, hidden_dims, bottleneck_dim, batch_norm=use_bn_in_head, activation="gelu")
+        self.projector = MLPHead(in_dim, hidden_dims, bottleneck_dim, batch_norm=use_bn_in_head, activation="gelu")
         self.head = DINOHead(self.projector, out_dim, norm_last_layer)
         self._init_teacher_head()
         self.register_buffer("center", torch.zeros(out_dim))

@@ -19,7 +19,7 @@ from ssl_it import checks
 _ACTIVATIONS = ("relu", "gelu")
 
 
-class MLP(nn.Sequential):
+class MLPHead(nn.Sequential):
     """``Linear -> [BN] -> act`` per hidden width, then ``Linear -> [BN]``.
 
     With ``hidden_dims=[]`` it is a single linear layer.
@@ -111,7 +111,7 @@ class GaussianHead(nn.Module):
 
     def __init__(self, in_dim: int, hidden_dims: Sequence[int], out_dim: int) -> None:
         super().__init__()
-        self.net = MLP(in_dim, hidden_dims, 2 * out_dim)
+        self.net = MLPHead(in_dim, hidden_dims, 2 * out_dim)
         self.out_dim = out_dim
 
     def distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

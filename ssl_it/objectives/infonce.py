@@ -12,8 +12,8 @@ from torch import nn
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.base import ViewPairObjective, check_embeddings, full_precision
+from ssl_it.objectives.heads import MLPHead
 
 Critic = Literal["cosine", "dot", "bilinear", "neg_l2"]
 CRITICS: tuple[str, ...] = ("cosine", "dot", "bilinear", "neg_l2")
@@ -97,13 +97,13 @@ def info_nce_views(
     """Symmetric InfoNCE between two views: ``(L(z1 -> z2) + L(z2 -> z1)) / 2``
     with :func:`critic_scores` and :func:`info_nce`. Shapes ``(batch, dim)``;
     nats."""
-    check_pair(z1, z2)
+    check_embeddings(z1, z2)
     s12 = critic_scores(z1, z2, critic, temperature, weight)
     s21 = critic_scores(z2, z1, critic, temperature, weight)
     return (info_nce(s12) + info_nce(s21)) / 2
 
 
-class InfoNCE(ViewPairObjective):
+class InfoNCELoss(ViewPairObjective):
     """Multi-view InfoNCE: symmetric InfoNCE averaged over all pairs of views,
     candidates = the global batch of the other view.
 
@@ -129,7 +129,7 @@ class InfoNCE(ViewPairObjective):
         checks.positive("temperature", temperature)
         self.critic = critic
         self.temperature = temperature
-        self.projector = MLP(in_dim, hidden_dims, out_dim)
+        self.projector = MLPHead(in_dim, hidden_dims, out_dim)
         self.critic_weight = nn.Parameter(torch.eye(out_dim)) if critic == "bilinear" else None
 
     @override

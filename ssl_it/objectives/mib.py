@@ -9,7 +9,7 @@ import torch
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.objectives.base import Objective, check_pair, full_precision, mean_over_view_pairs
+from ssl_it.objectives.base import Objective, check_embeddings, full_precision, mean_over_view_pairs
 from ssl_it.objectives.distributed import gather
 from ssl_it.objectives.heads import GaussianHead
 from ssl_it.objectives.infonce import CRITICS, Critic, info_nce_views
@@ -43,7 +43,7 @@ def symmetric_kl(
     Representations via Multi-View Information Bottleneck", arXiv:2002.07017,
     Eq. 7. Shapes ``(batch, dim)``; nats.
     """
-    check_pair(mu1, mu2, min_batch=1)
+    check_embeddings(mu1, mu2, min_batch=1)
     return ((gaussian_kl(mu1, sigma1, mu2, sigma2) + gaussian_kl(mu2, sigma2, mu1, sigma1)) / 2).mean()
 
 

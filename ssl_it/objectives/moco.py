@@ -11,9 +11,9 @@ from torch import nn
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.objectives.base import check_pair, count_global_views, full_precision, view_pairs
+from ssl_it.objectives.base import check_embeddings, count_global_views, full_precision, view_pairs
 from ssl_it.objectives.distributed import gather
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.heads import MLPHead
 from ssl_it.objectives.momentum import MomentumObjective
 
 
@@ -46,7 +46,7 @@ def moco_loss(
     Returns:
         Scalar loss in nats.
     """
-    check_pair(q, k)
+    check_embeddings(q, k)
     checks.positive("temperature", temperature)
     q = F.normalize(q.float(), dim=1)
     k = F.normalize(k.detach().float(), dim=1)
@@ -101,8 +101,8 @@ class MoCo(MomentumObjective):
         checks.integer("queue_size", queue_size, minimum=0)
         pred = checks.widths("predictor_hidden_dims", predictor_hidden_dims)
         self.temperature = temperature
-        self.projector = MLP(in_dim, hidden_dims, out_dim)
-        self.predictor = MLP(out_dim, pred, out_dim) if pred else nn.Identity()
+        self.projector = MLPHead(in_dim, hidden_dims, out_dim)
+        self.predictor = MLPHead(out_dim, pred, out_dim) if pred else nn.Identity()
         self._init_teacher_head()
         self.queue_size = queue_size
         self.register_buffer("queue", F.normalize(torch.randn(queue_size, out_dim), dim=1))

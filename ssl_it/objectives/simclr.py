@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.base import ViewPairObjective, check_embeddings, full_precision
+from ssl_it.objectives.heads import MLPHead
 
 
 @full_precision
@@ -37,7 +37,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     Returns:
         Scalar loss in nats.
     """
-    check_pair(z1, z2)
+    check_embeddings(z1, z2)
     checks.positive("temperature", temperature)
     n = z1.shape[0]
     u = F.normalize(torch.cat([z1, z2]).float(), dim=1)  # (2N, dim)
@@ -70,7 +70,7 @@ class SimCLR(ViewPairObjective):
         super().__init__()
         checks.positive("temperature", temperature)
         self.temperature = temperature
-        self.projector = MLP(in_dim, hidden_dims, out_dim)
+        self.projector = MLPHead(in_dim, hidden_dims, out_dim)
 
     @override
     def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.objectives.base import Objective, check_pair, count_global_views, full_precision, view_pairs
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.base import Objective, check_embeddings, count_global_views, full_precision, mean_over_target_pairs
+from ssl_it.objectives.heads import MLPHead
 
 
 @full_precision
@@ -28,7 +28,7 @@ def simsiam_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     Returns:
         Scalar in [-1, 1].
     """
-    check_pair(p, z, min_batch=1)
+    check_embeddings(p, z, min_batch=1)
     return -F.cosine_similarity(p.float(), z.detach().float(), dim=1).mean()
 
 
@@ -56,10 +56,10 @@ class SimSiam(Objective):
     ) -> None:
         super().__init__()
         checks.integer("predictor_hidden_dim", predictor_hidden_dim)
-        self.projector = MLP(
+        self.projector = MLPHead(
             in_dim, hidden_dims, out_dim, last_batch_norm=True, last_affine=False, last_bias=False
         )
-        self.predictor = MLP(out_dim, [predictor_hidden_dim], out_dim)
+        self.predictor = MLPHead(out_dim, [predictor_hidden_dim], out_dim)
 
     @override
     def loss(
@@ -71,6 +71,5 @@ class SimSiam(Objective):
         n_global = count_global_views(views)
         z = [self.projector(f) for f in features]
         p = [self.predictor(zi) for zi in z]
-        pairs = view_pairs(len(z), n_global)
-        loss = torch.stack([simsiam_loss(p[s], z[t]) for s, t in pairs]).mean()
+        loss = mean_over_target_pairs(simsiam_loss, p, z[:n_global])
         return {"loss": loss, "neg_cosine": loss.detach()}

@@ -11,7 +11,7 @@ from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.objectives.base import Objective, full_precision
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.heads import MLPHead
 
 
 @full_precision
@@ -57,13 +57,12 @@ class Supervised(Objective):
     ) -> None:
         super().__init__()
         checks.integer("in_dim", in_dim)
-        if num_classes < 2:
-            raise ValueError(f"num_classes: must be >= 2, got {num_classes}")
+        checks.integer("num_classes", num_classes, minimum=2)
         hidden = checks.widths("hidden_dims", hidden_dims)
         checks.number("label_smoothing", label_smoothing, 0.0, 1.0, open_high=True)
         self.label_smoothing = label_smoothing
         if hidden:
-            mlp = MLP(in_dim, hidden[:-1], hidden[-1], last_batch_norm=True, last_bias=False)
+            mlp = MLPHead(in_dim, hidden[:-1], hidden[-1], last_batch_norm=True, last_bias=False)
             self.projector: nn.Module = nn.Sequential(mlp, nn.ReLU())
         else:
             self.projector = nn.Identity()

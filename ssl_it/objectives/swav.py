@@ -12,7 +12,7 @@ from typing_extensions import override
 from ssl_it import checks
 from ssl_it.objectives.base import Objective, count_global_views, full_precision, view_pairs
 from ssl_it.objectives.distributed import gather, local_rows
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.heads import MLPHead
 
 
 @torch.no_grad()
@@ -135,7 +135,7 @@ class SwAV(Objective):
         self.queue_size = queue_size
         self.queue_start_fraction = queue_start_fraction
         self.freeze_prototypes_fraction = freeze_prototypes_fraction
-        self.projector = MLP(in_dim, hidden_dims, out_dim)
+        self.projector = MLPHead(in_dim, hidden_dims, out_dim)
         self.prototypes = nn.Parameter(F.normalize(torch.randn(num_prototypes, out_dim), dim=1))
         # past global-view embeddings, newest first (one queue shared by the views)
         self.register_buffer("queue", torch.zeros(queue_size, out_dim))

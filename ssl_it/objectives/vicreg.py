@@ -9,26 +9,17 @@ import torch.nn.functional as F
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
-from ssl_it.objectives.heads import MLP
-
-_PAPER = "Bardes, Ponce & LeCun (2022), VICReg, arXiv:2105.04906."
-
-
-def off_diagonal(m: torch.Tensor) -> torch.Tensor:
-    """The off-diagonal entries of a square ``(d, d)`` matrix as a ``(d*(d-1),)``
-    vector."""
-    d = m.shape[0]
-    return m.flatten()[:-1].view(d - 1, d + 1)[:, 1:].flatten()
-
+from ssl_it.linalg import off_diagonal
+from ssl_it.objectives.base import ViewPairObjective, check_embeddings, full_precision
+from ssl_it.objectives.heads import MLPHead
 
 @full_precision
 def invariance_loss(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     """Invariance term ``s(Z, Z') = 1/(N d) sum_i ||z_i - z'_i||^2`` (mean
     squared error). Bardes, Ponce & LeCun (2022), VICReg, arXiv:2105.04906.
     Shapes ``(batch, dim)``."""
-    check_pair(z1, z2, min_batch=1)
-    return _invariance(z1, z2)
+    check_embeddings(z1, z2, min_batch=1)
+    return F.mse_loss(z1.float(), z2.float())
 
 
 @full_precision
@@ -36,8 +27,9 @@ def variance_loss(z: torch.Tensor, eps: float = 1e-4, gamma: float = 1.0) -> tor
     """Variance term ``v(Z) = 1/d sum_j max(0, gamma - sqrt(Var(z^j) + eps))``
     with the unbiased variance over the batch. Bardes, Ponce & LeCun (2022),
     VICReg, arXiv:2105.04906. Shape ``(batch, dim)``, batch >= 2."""
-    check_pair(z, z)
-    return _variance(z, eps, gamma)
+    check_embeddings(z, z)
+    std = torch.sqrt(z.float().var(dim=0) + eps)
+    return F.relu(gamma - std).mean()
 
 
 @full_precision
@@ -45,20 +37,7 @@ def covariance_loss(z: torch.Tensor) -> torch.Tensor:
     """Covariance term ``c(Z) = 1/d sum_{i != j} C(Z)_ij^2`` with
     ``C(Z) = 1/(N-1) sum_n (z_n - zbar)(z_n - zbar)^T``. Bardes, Ponce & LeCun
     (2022), VICReg, arXiv:2105.04906. Shape ``(batch, dim)``, batch >= 2."""
-    check_pair(z, z)
-    return _covariance(z)
-
-
-def _invariance(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
-    return F.mse_loss(z1.float(), z2.float())
-
-
-def _variance(z: torch.Tensor, eps: float = 1e-4, gamma: float = 1.0) -> torch.Tensor:
-    std = torch.sqrt(z.float().var(dim=0) + eps)
-    return F.relu(gamma - std).mean()
-
-
-def _covariance(z: torch.Tensor) -> torch.Tensor:
+    check_embeddings(z, z)
     z = z.float()
     n, d = z.shape
     zc = z - z.mean(dim=0)
@@ -95,10 +74,10 @@ def vicreg_loss(
     Returns:
         ``{"loss", "invariance", "variance", "covariance"}`` (terms unweighted).
     """
-    check_pair(z1, z2)  # once: the terms below take checked tensors
-    inv = _invariance(z1, z2)
-    var = (_variance(z1, eps) + _variance(z2, eps)) / 2
-    cov = _covariance(z1) + _covariance(z2)
+    check_embeddings(z1, z2)  # the pair: same shape, batch >= 2
+    inv = invariance_loss(z1, z2)
+    var = (variance_loss(z1, eps) + variance_loss(z2, eps)) / 2
+    cov = covariance_loss(z1) + covariance_loss(z2)
     loss = sim_coeff * inv + std_coeff * var + cov_coeff * cov
     return {"loss": loss, "invariance": inv, "variance": var, "covariance": cov}
 
@@ -134,7 +113,7 @@ class VICReg(ViewPairObjective):
         self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps = (
             sim_coeff, std_coeff, cov_coeff, eps,
         )
-        self.projector = MLP(in_dim, hidden_dims, out_dim)
+        self.projector = MLPHead(in_dim, hidden_dims, out_dim)
 
     @override
     def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:

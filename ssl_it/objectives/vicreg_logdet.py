@@ -18,8 +18,8 @@ import torch
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.base import ViewPairObjective, check_embeddings, full_precision
+from ssl_it.objectives.heads import MLPHead
 from ssl_it.objectives.vicreg import invariance_loss
 
 
@@ -42,7 +42,7 @@ def logdet_entropy(z: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     Returns:
         Scalar entropy in nats (of the whole ``dim``-vector).
     """
-    check_pair(z, z)
+    check_embeddings(z, z)
     checks.positive("eps", eps)
     z = z.double()
     n, d = z.shape
@@ -76,7 +76,7 @@ def vicreg_logdet_loss(
         ``{"loss", "invariance", "entropy"}``; ``entropy`` is the unweighted
         mean of the two views' entropies in nats.
     """
-    check_pair(z1, z2)
+    check_embeddings(z1, z2)
     inv = invariance_loss(z1, z2)
     ent = (logdet_entropy(z1, eps) + logdet_entropy(z2, eps)) / 2
     loss = sim_coeff * inv - logdet_coeff * ent / z1.shape[1]
@@ -111,7 +111,7 @@ class VICRegLogDet(ViewPairObjective):
         checks.positive("logdet_coeff", logdet_coeff, allow_zero=True)
         checks.positive("eps", eps)
         self.sim_coeff, self.logdet_coeff, self.eps = sim_coeff, logdet_coeff, eps
-        self.projector = MLP(in_dim, hidden_dims, out_dim)
+        self.projector = MLPHead(in_dim, hidden_dims, out_dim)
 
     @override
     def pair_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:

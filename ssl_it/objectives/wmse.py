@@ -9,9 +9,9 @@ import torch.nn.functional as F
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.objectives.base import ViewPairObjective, check_pair, full_precision, mean_over_view_pairs
+from ssl_it.objectives.base import ViewPairObjective, check_embeddings, full_precision, mean_over_view_pairs
 from ssl_it.objectives.distributed import broadcast
-from ssl_it.objectives.heads import MLP
+from ssl_it.objectives.heads import MLPHead
 
 
 @full_precision
@@ -47,7 +47,7 @@ def whiten(z: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
 def normalized_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``1/N sum_i ||a_i/|a_i| - b_i/|b_i|||^2 = 2 - 2 mean_i cos(a_i, b_i)``.
     Shapes ``(batch, dim)``."""
-    check_pair(a, b, min_batch=1)
+    check_embeddings(a, b, min_batch=1)
     return 2 - 2 * F.cosine_similarity(a.float(), b.float(), dim=1).mean()
 
 
@@ -58,7 +58,7 @@ def wmse_loss(z1: torch.Tensor, z2: torch.Tensor, eps: float = 0.0) -> torch.Ten
     Ermolov et al. (2021), arXiv:2007.06346. Shapes ``(batch, dim)``,
     batch > dim.
     """
-    check_pair(z1, z2)
+    check_embeddings(z1, z2)
     return normalized_mse(whiten(z1, eps), whiten(z2, eps))
 
 
@@ -91,10 +91,9 @@ class WMSE(ViewPairObjective):
         checks.integer("w_size", w_size)
         checks.integer("w_iter", w_iter)
         checks.number("w_eps", w_eps, 0.0, 1.0, open_high=True)
-        if w_size <= out_dim:
-            raise ValueError(f"w_size: must exceed out_dim ({out_dim}) to whiten, got {w_size}")
+        checks.integer("w_size", w_size, minimum=out_dim + 1)  # whitening needs more samples than dimensions
         self.w_size, self.w_iter, self.w_eps = w_size, w_iter, w_eps
-        self.projector: MLP = MLP(in_dim, hidden_dims, out_dim)
+        self.projector: MLPHead = MLPHead(in_dim, hidden_dims, out_dim)
 
     @property
     def min_batch_size(self) -> int:  # type: ignore[override]

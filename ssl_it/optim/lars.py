@@ -19,6 +19,8 @@ import torch
 from torch.optim import Optimizer
 from typing_extensions import override
 
+from ssl_it import checks
+
 
 class LARS(Optimizer):
     """SGD with momentum and layer-wise trust-ratio scaling."""
@@ -32,12 +34,9 @@ class LARS(Optimizer):
         trust_coefficient: float = 0.001,
         eps: float = 1e-8,
     ) -> None:
-        if lr <= 0:
-            raise ValueError(f"optimizer.lr must be > 0, got {lr}")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"optimizer.momentum must be in [0, 1), got {momentum}")
-        if weight_decay < 0:
-            raise ValueError(f"optimizer.weight_decay must be >= 0, got {weight_decay}")
+        checks.positive("optimizer.lr", lr)
+        checks.number("optimizer.momentum", momentum, 0.0, 1.0, open_high=True)
+        checks.positive("optimizer.weight_decay", weight_decay, allow_zero=True)
         defaults = dict(
             lr=lr, momentum=momentum, weight_decay=weight_decay, trust_coefficient=trust_coefficient, eps=eps,
             lars_exclude=False,

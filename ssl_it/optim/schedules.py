@@ -7,6 +7,8 @@ import math
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
+from ssl_it import checks
+
 
 def warmup_cosine_factor(step: int, total_steps: int, warmup_steps: int, final_lr_ratio: float) -> float:
     """Linear warm-up from ~0 to 1 over ``warmup_steps``, then cosine decay to
@@ -30,10 +32,8 @@ class WarmupCosine(LambdaLR):
     def __init__(
         self, optimizer: Optimizer, total_steps: int, warmup_fraction: float = 0.1, final_lr_ratio: float = 0.01
     ) -> None:
-        if not 0.0 <= warmup_fraction < 1.0:
-            raise ValueError(f"scheduler.warmup_fraction must be in [0, 1), got {warmup_fraction}")
-        if not 0.0 <= final_lr_ratio <= 1.0:
-            raise ValueError(f"scheduler.final_lr_ratio must be in [0, 1], got {final_lr_ratio}")
+        checks.number("scheduler.warmup_fraction", warmup_fraction, 0.0, 1.0, open_high=True)
+        checks.number("scheduler.final_lr_ratio", final_lr_ratio, 0.0, 1.0)
         warmup = int(round(warmup_fraction * total_steps))
         self.total_steps = total_steps
         super().__init__(

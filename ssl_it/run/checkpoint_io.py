@@ -10,12 +10,15 @@ writer's process id is in the name, so a write still under way is kept).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 from typing_extensions import override
+
+log = logging.getLogger(__name__)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -77,3 +80,15 @@ def remove_partial_writes(folder: Path) -> tuple[list[str], list[str]]:
         if dead:
             tmp.unlink(missing_ok=True)
     return removed, kept
+
+
+def tidy_partial_writes(run_dir: Path, checkpoint: str | None) -> None:
+    """On a resume: remove the checkpoint writes of ``run_dir`` that a kill cut
+    short and log what was removed and what was kept (a live process's write)."""
+    removed, kept = remove_partial_writes(run_dir / "checkpoints")
+    if removed:
+        log.warning(f"ssl_it: removed checkpoint writes cut short by a kill: {', '.join(removed)}; "
+                    f"resuming from '{checkpoint}'")
+    if kept:
+        log.warning(f"ssl_it: kept checkpoint writes of processes still running: {', '.join(kept)}; "
+                    f"is another job writing into {run_dir}?")

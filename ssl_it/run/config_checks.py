@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ssl_it import checks
+
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -61,6 +66,7 @@ def validate_config(cfg: DictConfig) -> None:
     if resume is not None and not isinstance(resume, str):
         raise ConfigError(f"resume={resume!r}: must be 'last', a run directory or a checkpoint path")
     _check_monitors(cfg)
+    _check_progress_bar(cfg)
 
 
 def _check_monitors(cfg: DictConfig) -> None:
@@ -75,6 +81,23 @@ def _check_monitors(cfg: DictConfig) -> None:
                 f"callbacks.{name}.monitor={monitor!r}: logged only by callbacks.{source}, which this run "
                 f"removes; keep callbacks.{source}, monitor another metric, or remove callbacks.{name}"
             )
+
+
+def _check_progress_bar(cfg: DictConfig) -> None:
+    """The progress bar is the ``callbacks.progress_bar`` node; a trainer told
+    to show none cannot take it (Lightning would refuse once the Trainer is built)."""
+    if _get(cfg, "trainer.enable_progress_bar") is False and _get(cfg, "callbacks.progress_bar") is not None:
+        raise ConfigError("trainer.enable_progress_bar=false: the progress bar is the callback node "
+                          "callbacks.progress_bar; remove it too (callbacks.progress_bar=null)")
+
+
+def check_view_count(n_views: int, objective: Any) -> None:
+    """The augmentation must give at least the views the objective compares (``min_views``)."""
+    if n_views < objective.min_views:
+        raise ConfigError(
+            f"augmentation.n_views={n_views}: objective '{type(objective).__name__}' "
+            f"needs at least {objective.min_views} views"
+        )
 
 
 def check_batch_size(batch_size: int, drop_last: bool, n_train: int, objective: Any, world_size: int = 1) -> None:
@@ -102,36 +125,6 @@ def check_batch_size(batch_size: int, drop_last: bool, n_train: int, objective: 
             f"({per_rank} per process, batch size {batch_size}) and objective '{name}' needs at least "
             f"{max(need, 2)}; set datamodule.drop_last=true or change datamodule.batch_size"
         )
-
-
-def check_label_classes(n_classes: int, consumers: list[Any]) -> None:
-    """Callbacks that classify the labels (``classifies_labels = True``: the
-    online probe, kNN, linear evaluation) need at least two classes; with one
-    their accuracy is 1 by construction, or the classifier refuses to fit."""
-    if n_classes >= 2:
-        return
-    users = [type(c).__name__ for c in consumers if getattr(c, "classifies_labels", False)]
-    if users:
-        raise ConfigError(
-            f"data: the training split has {n_classes} label class; {', '.join(users)} classify the labels and "
-            "need at least 2. Self-supervised training itself needs no labels: remove them with "
-            "callbacks.online_probe=null callbacks.knn=null callbacks.linear_eval=null "
-            "callbacks.best_checkpoint=null (it monitors val/probe_acc)"
-        )
-
-
-def check_probe_size(n_probe: int, consumers: list[Any]) -> None:
-    """The probe set must be large enough for every callback that measures on it.
-
-    ``consumers`` are objects with an optional ``check_probe_size(n)`` method
-    (the information-plane callback checks its estimator's ``min_samples``).
-    """
-    if n_probe < 2:
-        raise ConfigError(f"datamodule.probe_size: the probe set holds {n_probe} sample(s); at least 2 are needed")
-    for consumer in consumers:
-        check = getattr(consumer, "check_probe_size", None)
-        if check is not None:
-            check(n_probe)
 
 
 _LEAF_ERROR = re.compile(r"^(\w+)(=|:)")
@@ -234,3 +227,16 @@ def check_hardware(trainer: DictConfig, cuda_devices: int) -> None:
             f"trainer.devices={devices}: this machine has {cuda_devices} CUDA device(s); "
             f"use trainer.devices={cuda_devices} or fewer (trainer.devices=auto: all of them)"
         )
+
+
+def trainer_overrides(trainer_cfg: DictConfig) -> dict[str, Any]:
+    """Settings that cannot work on the chosen hardware, switched off with a
+    log line: synchronised batch norm needs CUDA (``trainer=ddp`` on CPUs
+    runs over gloo, where SyncBatchNorm raises)."""
+    accelerator = str(trainer_cfg.get("accelerator", "auto"))
+    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    if trainer_cfg.get("sync_batchnorm") and on_cpu:
+        log.info("ssl_it: trainer.sync_batchnorm=true needs CUDA; turned off for this CPU (gloo) run")
+        return {"sync_batchnorm": False}
+    return {}
+

@@ -22,7 +22,7 @@ import csv
 import logging
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +30,18 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 from typing_extensions import override
 
 log = logging.getLogger(__name__)
+
+
+def run_loggers(run_dir: Path, run_id: str, resumed_epoch: int | None, make_logger: Callable[..., Any] | None,
+                wandb_names: Mapping[str, Any] | None = None) -> list[Any]:
+    """The run's loggers: its ``metrics.csv`` (:class:`ResumableCSVLogger`),
+    then the ``logger`` group's (``make_logger``: its partial node; ``None``:
+    off), given the run folder, the run id and, for W&B, ``wandb_names``
+    (``name``, ``tags``, ``group``)."""
+    loggers: list[Any] = [ResumableCSVLogger(str(run_dir), keep_until_epoch=resumed_epoch)]
+    if make_logger is not None:
+        loggers.append(make_logger(save_dir=str(run_dir), run_id=run_id, **(wandb_names or {})))
+    return loggers
 
 
 class ResumableCSVLogger(CSVLogger):

@@ -25,6 +25,7 @@ configuration has been checked.
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,11 +34,14 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
+from pytorch_lightning.utilities import rank_zero_only
 
 from ssl_it.run.checkpoint_io import describe_partial_writes
 from ssl_it.run.config_checks import ConfigError
 from ssl_it.run.folder import read_run_id
 from ssl_it.run.relocate import relocate
+from ssl_it.run.names import adopt_wandb_sweep_run_id
+from ssl_it.run.summary import finished, read_summary, returned_value
 
 CONFIG_FILE = "config.yaml"
 
@@ -85,6 +89,22 @@ class RunState:
                 OmegaConf.update(saved, key, value, force_add=True)
             OmegaConf.save(saved, path)
 
+
+
+class AlreadyFinished(Exception):
+    """A resume of a run that has finished, with nothing more asked: a no-op."""
+
+    def __init__(self, state: RunState) -> None:
+        super().__init__(f"run {state.run_dir} has already finished its {(state.resumed_epoch or 0) + 1} epoch(s); "
+                         f"nothing to do (give trainer.max_epochs=N above that to train further)")
+        self.state = state
+
+    def value(self) -> float | tuple[float, ...]:
+        """What the finished run returned, read back from its ``summary.json``."""
+        summary = {k: (math.nan if v is None else v) for k, v in read_summary(self.state.run_dir).items()
+                   if k.startswith("final/")}
+        acc = summary.get("final/linear_eval_top1", summary.get("final/val_probe_acc", math.nan))
+        return returned_value(summary, acc, self.state.config.get("optimized_metric"))
 
 def typed_keys(overrides: Sequence[str]) -> dict[str, str]:
     """``{config key: override as typed}`` of Hydra task overrides such as
@@ -224,30 +244,6 @@ def check_overrides(cfg: DictConfig, saved: DictConfig, overrides: Sequence[str]
     return applied
 
 
-LEGACY_CALLBACKS = {"probe": ("online_probe", "ssl_it.callbacks.OnlineLinearProbe"),
-                    "linear_eval": ("linear_eval", "ssl_it.callbacks.LinearEvaluation")}
-
-
-def upgrade_saved_config(saved: DictConfig) -> DictConfig:
-    """A ``config.yaml`` saved before every callback was a node of the
-    ``callbacks`` group, in today's layout: the root ``probe:`` and
-    ``linear_eval:`` nodes become ``callbacks.online_probe`` and
-    ``callbacks.linear_eval``, and the information plane is given its run
-    directory (``${paths.output_dir}``). Newer configs are returned as they are."""
-    with open_dict(saved):
-        for old, (name, target) in LEGACY_CALLBACKS.items():
-            if old not in saved:
-                continue
-            node = saved.pop(old)
-            if saved.get("callbacks") is None:
-                saved.callbacks = {}
-            saved.callbacks[name] = None if node is None else {"_target_": target, **node}
-        plane = saved.get("infoplane")
-        if plane is not None and "_target_" in plane and "run_dir" not in plane:
-            plane.run_dir = "${paths.output_dir}"
-    return saved
-
-
 def resolve_resume(
     cfg: DictConfig, output_dir: Path, outputs_root: Path, overrides: Sequence[str] = (), groups: Sequence[str] = ()
 ) -> RunState:
@@ -279,7 +275,6 @@ def resolve_resume(
                           f"copy of the run, or start a new run") from None
     if not isinstance(saved, DictConfig):
         raise ConfigError(f"resume={resume}: '{saved_path}' is not a mapping, cannot rebuild the run")
-    saved = upgrade_saved_config(saved)
     relocated = relocate(saved, OmegaConf.select(saved, "paths.output_dir", default="") or "", run_dir)
     applied = check_overrides(cfg, saved, overrides, resume, groups)
     config = saved.copy()
@@ -297,6 +292,21 @@ def resolve_resume(
     run_id = read_run_id(run_dir) or secrets.token_hex(4)
     return RunState(run_dir=run_dir, run_id=run_id, config=config, checkpoint=str(ckpt),
                     resumed_epoch=epoch, applied=applied, relocated=relocated)
+
+
+def open_run(cfg: DictConfig, overrides: Sequence[str] = (), groups: Sequence[str] = ()) -> RunState:
+    """The run this job trains (:func:`resolve_resume`), with its run id: in a
+    W&B sweep the agent's, on a DDP rank other than 0 the one rank 0 wrote.
+    Raises :class:`AlreadyFinished` for a resume with nothing left to train."""
+    state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root), overrides, groups)
+    done = state.resumed_epoch is not None and int(state.config.trainer.max_epochs) <= state.resumed_epoch + 1
+    if done and finished(state.run_dir):
+        raise AlreadyFinished(state)
+    if not state.resumed:  # in a W&B sweep, W&B uses the agent's run id whatever id we give
+        state.run_id = adopt_wandb_sweep_run_id(state.run_id)
+    if rank_zero_only.rank > 0:  # type: ignore[attr-defined]  # a DDP rank re-running the script: rank 0 owns the run id
+        state.run_id = read_run_id(state.run_dir) or state.run_id
+    return state
 
 
 def last_good_checkpoint(run_dir: Path) -> str:

@@ -54,7 +54,7 @@ class SweepJob:
             os.close(fd)
 
 
-def read_summary(sweep_dir: Path) -> list[dict[str, Any]]:
+def read_sweep_summary(sweep_dir: Path) -> list[dict[str, Any]]:
     """One dict per finished job of the sweep, from its ``sweep_summary.jsonl`` (empty when there is none)."""
     path = sweep_dir / SUMMARY_FILE
     if not path.is_file():
@@ -64,7 +64,7 @@ def read_summary(sweep_dir: Path) -> list[dict[str, Any]]:
 
 def report(sweep_dir: Path) -> tuple[str, bool]:
     """``(text, any_failed)``: one line for the sweep and one per failed job."""
-    rows = read_summary(sweep_dir)
+    rows = read_sweep_summary(sweep_dir)
     failed = [r for r in rows if r["status"] == "failed"]
     lines = [f"ssl_it: sweep finished: {len(rows)} job(s), {len(failed)} failed  ({sweep_dir / SUMMARY_FILE})"]
     for r in sorted(failed, key=lambda r: r["job"]):

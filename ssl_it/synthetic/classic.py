@@ -15,6 +15,8 @@ import numpy as np
 from scipy.integrate import trapezoid
 from scipy.special import digamma, gammaln
 
+from ssl_it import checks
+
 Transform = Literal["cubic", "sinh", "sigmoid"]
 
 
@@ -38,16 +40,13 @@ class KnownMISample:
 
 
 def _check(n: int, dim: int) -> None:
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    if not isinstance(dim, int) or dim < 1:
-        raise ValueError(f"dim must be a positive integer, got {dim!r}")
+    checks.integer("n", n)
+    checks.integer("dim", dim)
 
 
 def rho_for_mi(mi: float, dim: int) -> float:
     """Per-component correlation giving ``I = -dim/2 log(1 - rho^2) = mi``."""
-    if mi < 0:
-        raise ValueError(f"mi must be >= 0, got {mi}")
+    checks.positive("mi", mi, allow_zero=True)
     return math.sqrt(1.0 - math.exp(-2.0 * mi / dim))
 
 
@@ -62,8 +61,7 @@ def correlated_gaussian(n: int, dim: int, rho: float, seed: int = 0) -> KnownMIS
     MI = -1/2 log det(Sigma_xy) / (det Sigma_x det Sigma_y) = -dim/2 log(1 - rho^2).
     """
     _check(n, dim)
-    if not -1 < rho < 1:
-        raise ValueError(f"rho must be in (-1, 1), got {rho}")
+    checks.number("rho", rho, -1.0, 1.0, open_low=True, open_high=True)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, dim))
     y = rho * x + math.sqrt(1 - rho * rho) * rng.standard_normal((n, dim))
@@ -93,8 +91,7 @@ def student_t(n: int, dim: int, rho: float, df: float = 3.0, seed: int = 0) -> K
     ``(x, y) = z / sqrt(w / df)``, z Gaussian, ``w ~ chi^2(df)`` shared: heavy
     tails and dependence even at rho = 0.
     """
-    if df <= 0:
-        raise ValueError(f"df must be > 0, got {df}")
+    checks.positive("df", df)
     base = correlated_gaussian(n, dim, rho, seed)
     w = np.random.default_rng(seed + 7919).chisquare(df, size=(n, 1)) / df
     scale = 1.0 / np.sqrt(w)
@@ -108,8 +105,7 @@ def transformed_gaussian(n: int, dim: int, rho: float, transform: Transform = "c
     ``"cubic"``: ``x^3``; ``"sinh"``: ``sinh(2x)``; ``"sigmoid"``: ``1/(1+e^-x)``.
     """
     maps = {"cubic": lambda a: a**3, "sinh": lambda a: np.sinh(2 * a), "sigmoid": lambda a: 1 / (1 + np.exp(-a))}
-    if transform not in maps:
-        raise ValueError(f"transform must be one of {tuple(maps)}, got {transform!r}")
+    checks.choice("transform", transform, tuple(maps))
     base = correlated_gaussian(n, dim, rho, seed)
     f = maps[transform]
     return KnownMISample(f(base.x), f(base.y), base.mi, f"{transform}_gaussian(d={dim}, rho={rho:.3g})")

@@ -26,6 +26,8 @@ from typing import Literal
 
 import numpy as np
 
+from ssl_it import checks
+
 Embedding = Literal["linear", "tanh", "softplus"]
 EMBEDDINGS: tuple[str, ...] = ("linear", "tanh", "softplus")
 
@@ -33,8 +35,7 @@ EMBEDDINGS: tuple[str, ...] = ("linear", "tanh", "softplus")
 def check_dims(n: int, **dims: int) -> None:
     """Raise ``ValueError`` naming the first argument that is not a positive integer."""
     for name, value in {"n": n, **dims}.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        checks.integer(name, value)
 
 
 def full_rank_matrix(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
@@ -59,12 +60,10 @@ def embed(u: np.ndarray, ambient_dim: int, embedding: Embedding, seed: int, gain
             on a good share of the samples).
     """
     k = u.shape[1]
-    if embedding not in EMBEDDINGS:
-        raise ValueError(f"embedding must be one of {EMBEDDINGS}, got {embedding!r}")
+    checks.choice("embedding", embedding, EMBEDDINGS)
     if ambient_dim < k:
         raise ValueError(f"ambient_dim must be >= the latent dimension {k} for an injective map, got {ambient_dim}")
-    if not gain > 0:
-        raise ValueError(f"gain must be > 0, got {gain!r}")
+    checks.positive("gain", gain)
     rng = np.random.default_rng([seed, ambient_dim, k])
     a = full_rank_matrix(ambient_dim, k, rng)
     z = u @ a.T

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from ssl_it import checks
 from ssl_it.synthetic.classic import KnownMISample, gaussian_mi
 from ssl_it.synthetic.embeddings import Embedding, check_dims, embed, random_orthonormal
 
@@ -43,8 +44,7 @@ def gaussian_channel(n: int, latent_dim: int, ambient_dim: int, rho: float = 0.8
     """
     dim_y = ambient_dim if ambient_dim_y is None else ambient_dim_y
     check_dims(n, latent_dim=latent_dim, ambient_dim=ambient_dim, ambient_dim_y=dim_y)
-    if not -1 < rho < 1:
-        raise ValueError(f"rho must be in (-1, 1), got {rho}")
+    checks.number("rho", rho, -1.0, 1.0, open_low=True, open_high=True)
     rng = np.random.default_rng([seed, 101])
     u = rng.standard_normal((n, latent_dim))
     v = rho * u + math.sqrt(1 - rho * rho) * rng.standard_normal((n, latent_dim))
@@ -62,8 +62,7 @@ def mixture_means(n_classes: int, subspace_dim: int, separation: float, means_se
 
 def class_weights(n_classes: int, imbalance: float = 0.0) -> np.ndarray:
     """Class probabilities ``p_c`` proportional to ``(c + 1)^-imbalance`` (0: equiprobable; 1: Zipf)."""
-    if not imbalance >= 0:
-        raise ValueError(f"imbalance must be >= 0, got {imbalance!r}")
+    checks.positive("imbalance", imbalance, allow_zero=True)
     w = np.arange(1, n_classes + 1, dtype=float) ** -float(imbalance)
     return w / w.sum()
 
@@ -122,10 +121,8 @@ def subspace_mixture(n: int, ambient_dim: int, n_classes: int = 10, subspace_dim
     check_dims(n, ambient_dim=ambient_dim, n_classes=n_classes, subspace_dim=subspace_dim)
     if subspace_dim > ambient_dim:
         raise ValueError(f"subspace_dim must be <= ambient_dim {ambient_dim}, got {subspace_dim}")
-    if not separation >= 0:
-        raise ValueError(f"separation must be >= 0, got {separation!r}")
-    if embedding not in ("linear", "tanh", "softplus"):
-        raise ValueError(f"embedding must be one of ('linear', 'tanh', 'softplus'), got {embedding!r}")
+    checks.positive("separation", separation, allow_zero=True)
+    checks.choice("embedding", embedding, ("linear", "tanh", "softplus"))
     means = mixture_means(n_classes, subspace_dim, separation, means_seed)
     rng = np.random.default_rng([seed, 202])
     weights = class_weights(n_classes, imbalance)

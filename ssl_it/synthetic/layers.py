@@ -32,6 +32,7 @@ import numpy as np
 from scipy.special import ndtr
 from scipy.stats import chi2, ncx2
 
+from ssl_it import checks
 from ssl_it.synthetic.classic import KnownMISample
 from ssl_it.synthetic.embeddings import check_dims, random_orthonormal
 
@@ -144,14 +145,12 @@ def nonlinear_labels(n: int, dim: int, kind: LabelKind = "xor", snr: float = 4.0
         ``x`` = T ``(n, dim)`` floats, ``y`` ``(n,)`` int64 labels.
     """
     check_dims(n, dim=dim, latent_dim=latent_dim, n_classes=n_classes)
-    if kind not in ("xor", "radial"):
-        raise ValueError(f"kind must be 'xor' or 'radial', got {kind!r}")
+    checks.choice("kind", kind, ("xor", "radial"))
     if kind == "xor" and (latent_dim < 2 or n_classes != 2):
         raise ValueError(f"kind='xor' needs latent_dim >= 2 and n_classes = 2, got {latent_dim}, {n_classes}")
     if latent_dim > dim:
         raise ValueError(f"latent_dim must be <= dim {dim}, got {latent_dim}")
-    if not snr > 0:
-        raise ValueError(f"snr must be > 0, got {snr!r}")
+    checks.positive("snr", snr)
     rng = np.random.default_rng([seed, 606])
     u = rng.standard_normal((n, latent_dim))
     q = random_orthonormal(dim, latent_dim, np.random.default_rng([seed, 607, dim]))

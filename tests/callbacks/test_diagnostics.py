@@ -42,7 +42,7 @@ def test_uniformity_by_hand():
     assert uniformity(three) == pytest.approx(expected)
     assert uniformity(three, t=1.0) == pytest.approx(math.log((2 * math.exp(-2.0) + math.exp(-4.0)) / 3))
     assert uniformity(torch.ones(8, 4)) == pytest.approx(0.0, abs=1e-12)  # collapsed
-    with pytest.raises(ValueError, match="t must be > 0"):
+    with pytest.raises(ValueError, match="t: must be a number > 0"):
         uniformity(three, t=0.0)
 
 

@@ -12,7 +12,7 @@ from torch import nn
 from ssl_it.analysis.plotting import plot_information_plane
 from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.infoplane.rows import ceiling_of, is_saturated
-from ssl_it.estimators import KDEMI, KSGMI, BinningMI, GaussianMI, InfoNCE, label_entropy
+from ssl_it.estimators import KDEMI, KSGMI, BinningMI, GaussianMI, InfoNCEBound, label_entropy
 from tests.callbacks.fakes import TinyModel, fake_trainer
 
 N = 64
@@ -96,7 +96,7 @@ def test_per_quantity_config_key_is_named_in_the_warning(tmp_path):
 @pytest.mark.parametrize(
     "make, has_own_ceiling",
     [(lambda: KDEMI(), True), (lambda: BinningMI(), True), (lambda: KSGMI(), True),
-     (lambda: GaussianMI(), False), (lambda: InfoNCE(steps=20, batch_size=16, eval_every=10), True)],
+     (lambda: GaussianMI(), False), (lambda: InfoNCEBound(steps=20, batch_size=16, eval_every=10), True)],
 )
 def test_ceilings_per_estimator_are_the_smaller_bound(make, has_own_ceiling):
     gen = torch.Generator().manual_seed(1)
@@ -116,7 +116,7 @@ def test_ceilings_per_estimator_are_the_smaller_bound(make, has_own_ceiling):
     expected = min(h_x, xt.ceiling) if has_own_ceiling else h_x
     assert got.value == pytest.approx(expected)
     assert (xt.ceiling is not None) == has_own_ceiling
-    if isinstance(est, InfoNCE):
+    if isinstance(est, InfoNCEBound):
         assert got.source == "estimator" and got.value < h_x
     assert ceiling_of("I_Z1Z2", xt, h_x, h_y).value == pytest.approx(expected)
 

@@ -10,7 +10,7 @@ from torch import nn
 
 from ssl_it.callbacks import EmbeddingDiagnostics, InformationPlane
 from ssl_it.callbacks import probe_cache as cache_module
-from ssl_it.callbacks.probe_cache import probe_cache
+from ssl_it.callbacks.probe_cache import ProbeCache
 from ssl_it.estimators import KDEMI
 from ssl_it.train import train
 from tests.callbacks.fakes import TinyModel, fake_trainer
@@ -49,13 +49,14 @@ def test_callbacks_share_the_pass_and_the_effective_rank(tmp_path, monkeypatch):
     x = torch.randn(40, 6, generator=gen)
     trainer = fake_trainer(x, torch.arange(40) % 4, views=[x + 0.1, x - 0.1], step=7)
     model = TinyModel(nn.Linear(6, 5), nn.Linear(5, 3))
-    diag = EmbeddingDiagnostics()
-    plane = InformationPlane(KDEMI(), str(tmp_path), x_representation="pixels")
+    cache = ProbeCache()
+    diag = EmbeddingDiagnostics(probe_cache=cache)
+    plane = InformationPlane(KDEMI(), str(tmp_path), x_representation="pixels", probe_cache=cache)
     for cb in (diag, plane):
         cb.setup(trainer, model, "fit")
     diag.on_validation_epoch_end(trainer, model)
     plane._evaluate(trainer, model)
-    assert len(calls) == 3 and probe_cache(trainer).forward_passes == 3
+    assert len(calls) == 3 and cache.forward_passes == 3
     row = next(r for r in plane.rows if r["layer"] == "backbone")
     assert row["effective_rank"] == model.logged["diagnostics/backbone/effective_rank"]
     trainer.global_step = 8  # a new step: new weights, a new pass
@@ -63,13 +64,26 @@ def test_callbacks_share_the_pass_and_the_effective_rank(tmp_path, monkeypatch):
     assert len(calls) == 6
 
 
+def test_callbacks_with_caches_of_their_own_share_nothing(tmp_path, monkeypatch):
+    calls = _counting(monkeypatch)
+    x = torch.randn(40, 6, generator=torch.Generator().manual_seed(0))
+    trainer = fake_trainer(x, torch.arange(40) % 4, views=[x + 0.1, x - 0.1], step=7)
+    model = TinyModel(nn.Linear(6, 5), nn.Linear(5, 3))
+    diag, plane = EmbeddingDiagnostics(), InformationPlane(KDEMI(), str(tmp_path), x_representation="pixels")
+    assert diag.probe_cache is not plane.probe_cache
+    for cb in (diag, plane):
+        cb.setup(trainer, model, "fit")
+    diag.on_validation_epoch_end(trainer, model)
+    plane._evaluate(trainer, model)
+    assert len(calls) == 6 and diag.probe_cache.forward_passes == plane.probe_cache.forward_passes == 3
+
+
 def test_cache_computes_unregistered_layers_and_drops_a_step_when_it_moves(monkeypatch):
     calls = _counting(monkeypatch)
     x = torch.randn(10, 4)
     trainer = fake_trainer(x, torch.zeros(10, dtype=torch.long), step=0)
     model = TinyModel(nn.Linear(4, 4))
-    cache = probe_cache(trainer)
-    assert cache is probe_cache(trainer)
+    cache = ProbeCache()
     cache.register("probe", ["backbone"])
     first = cache.representations(trainer, model, "probe", ["backbone"])
     assert calls == [(10, ("backbone",))]

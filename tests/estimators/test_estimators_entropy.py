@@ -1,4 +1,4 @@
-"""Entropy functions, fold spread and the known-MI distributions themselves."""
+"""Entropy functions and the known-MI distributions themselves."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from scipy.stats import multivariate_t
 
 from ssl_it import synthetic
-from ssl_it.estimators import GaussianMI, effective_rank, fold_spread, gaussian_entropy, knn_entropy
+from ssl_it.estimators import effective_rank, gaussian_entropy
 
 COV = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, 0.3], [0.0, 0.3, 0.5]])
 TRUE_H = 0.5 * 3 * math.log(2 * math.pi * math.e) + 0.5 * math.log(np.linalg.det(COV))
@@ -27,16 +27,6 @@ def test_gaussian_entropy_closed_form() -> None:
     assert gaussian_entropy(np.zeros((50, 4)), eps=1e-6) == pytest.approx(2 * math.log(2 * math.pi * math.e * 1e-6))
 
 
-def test_knn_entropy_closed_form() -> None:
-    # Kozachenko-Leonenko at d = 3, N = 5000: bias and sd both ~ 0.02.
-    assert knn_entropy(_sample(5000, 1), k=3) == pytest.approx(TRUE_H, abs=0.08)
-    # uniform on [0, 2]^2: H = 2 log 2
-    u = np.random.default_rng(2).uniform(0, 2, (4000, 2))
-    assert knn_entropy(u, k=5) == pytest.approx(2 * math.log(2), abs=0.05)
-    collapsed = knn_entropy(np.ones((100, 2)), k=3)
-    assert math.isfinite(collapsed) and collapsed < -40
-
-
 def test_effective_rank_known_spectrum() -> None:
     rng = np.random.default_rng(3)
     u, _ = np.linalg.qr(rng.standard_normal((50, 4)))
@@ -51,27 +41,13 @@ def test_effective_rank_known_spectrum() -> None:
     assert effective_rank(rng.standard_normal((2000, 8))) == pytest.approx(8.0, abs=0.1)
 
 
-@pytest.mark.parametrize(
-    ("fn", "kwargs", "field"),
-    [(knn_entropy, {"k": 0}, "k"), (gaussian_entropy, {"eps": -1.0}, "eps"),
-     (gaussian_entropy, {"shrinkage": "oas"}, "shrinkage")],
-)
+@pytest.mark.parametrize(("fn", "kwargs", "field"), [(gaussian_entropy, {"eps": -1.0}, "eps"),
+                                                     (gaussian_entropy, {"shrinkage": "oas"}, "shrinkage")])
 def test_entropy_arguments_validated(fn, kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         fn(_sample(20), **kwargs)
     with pytest.raises(ValueError, match="NaN or inf"):
         fn(np.full((20, 2), np.nan))
-
-
-def test_fold_spread() -> None:
-    s = synthetic.correlated_gaussian(2000, 2, 0.6, seed=4)
-    spread = fold_spread(GaussianMI(shrinkage=0.0), s.x, s.y, n_folds=4, seed=1)
-    assert len(spread.values) == 4 and spread.mean == pytest.approx(np.mean(spread.values))
-    # each fold has 500 samples: sd ~ rho sqrt(d / 500) = 0.04
-    assert spread.mean == pytest.approx(s.mi, abs=0.06) and 0 < spread.std < 0.1
-    assert fold_spread(GaussianMI(shrinkage=0.0), s.x, s.y, n_folds=4, seed=1).values == spread.values
-    with pytest.raises(ValueError, match="n_folds"):
-        fold_spread(GaussianMI(), s.x, s.y, n_folds=1)
 
 
 def test_student_t_mi_matches_monte_carlo() -> None:

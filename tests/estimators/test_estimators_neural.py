@@ -10,7 +10,7 @@ import torch
 from conftest import FACTORIES, NEURAL
 
 from ssl_it import synthetic
-from ssl_it.estimators import CLUB, MINE, NWJ, InfoNCE, label_entropy
+from ssl_it.estimators import CLUB, MINE, NWJ, InfoNCEBound, label_entropy
 
 CFG = {"steps": 150, "batch_size": 128, "hidden": 64, "embed_dim": 16, "eval_every": 25}
 LOWER = ["mine", "nwj", "infonce", "js", "smile"]
@@ -71,7 +71,7 @@ def test_labels_below_label_entropy(name: str) -> None:
 
 def test_infonce_never_exceeds_log_batch() -> None:
     s = synthetic.correlated_gaussian(800, 5, synthetic.rho_for_mi(6.0, 5), seed=4)
-    info = InfoNCE(steps=100, batch_size=16, hidden=64).estimate_with_info(s.x, s.y)
+    info = InfoNCEBound(steps=100, batch_size=16, hidden=64).estimate_with_info(s.x, s.y)
     assert info.ceiling == pytest.approx(math.log(16))
     assert info.ceiling - 0.6 <= info.value <= info.ceiling  # saturates well below MI = 6
 
@@ -104,7 +104,7 @@ def test_warm_start_continues_and_cold_start_repeats() -> None:
 
 def test_cpu_threads_restored_after_training() -> None:
     torch.set_num_threads(2)
-    est = InfoNCE(steps=5, cpu_threads=1)
+    est = InfoNCEBound(steps=5, cpu_threads=1)
     seen = []
     original = est._train_loss
     est._train_loss = lambda *a: (seen.append(torch.get_num_threads()), original(*a))[1]  # type: ignore[method-assign]
@@ -137,5 +137,5 @@ def test_cuda_tensors_match_cpu() -> None:
         cpu = est.estimate(data.x, data.y)
         gpu = est.estimate(torch.from_numpy(data.x).cuda(), torch.from_numpy(data.y).cuda())
         assert gpu == pytest.approx(cpu, abs=1e-6), est.name
-    value = InfoNCE(**CFG).estimate(torch.from_numpy(GAUSS.x).cuda(), torch.from_numpy(GAUSS.y).cuda())
+    value = InfoNCEBound(**CFG).estimate(torch.from_numpy(GAUSS.x).cuda(), torch.from_numpy(GAUSS.y).cuda())
     assert GAUSS.mi - 0.25 <= value <= GAUSS.mi + 0.12

@@ -14,19 +14,8 @@ from hydra.utils import instantiate
 from scipy.special import digamma
 
 from ssl_it import synthetic
-from ssl_it.estimators import (
-    KDEMI,
-    KSGMI,
-    MINE,
-    BinningMI,
-    ClassifierMI,
-    GaussianMI,
-    InfoNCE,
-    MIEstimator,
-    PCAReducedMI,
-    RenyiMI,
-    label_entropy,
-)
+from ssl_it.estimators import (KDEMI, KSGMI, MINE, BinningMI, ClassifierMI, GaussianMI, InfoNCEBound, MIEstimator,
+                               PCAReducedMI, RenyiMI, label_entropy)
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "estimator"
 RNG = np.random.default_rng(0)
@@ -43,7 +32,7 @@ H_Y = label_entropy(torch.as_tensor(LABELS))
         (GaussianMI(), H_Y),
         (ClassifierMI(), H_Y),
         (MINE(steps=5, hidden=16, embed_dim=8), H_Y),
-        (InfoNCE(steps=5, hidden=16, embed_dim=8, batch_size=16), min(H_Y, math.log(16))),
+        (InfoNCEBound(steps=5, hidden=16, embed_dim=8, batch_size=16), min(H_Y, math.log(16))),
         (KSGMI(), float(digamma(300) - digamma(np.bincount(LABELS)[LABELS]).mean())),  # Ross: psi(N) - <psi(N_y)>
         (RenyiMI(), -math.log(((np.bincount(LABELS) / 300) ** 2).sum())),  # order-2 entropy of Y
     ],

@@ -26,7 +26,7 @@ FACTORIES: dict[str, Callable[[], O.Objective]] = {
     "simclr": lambda: O.SimCLR(IN, [32], 16),
     "moco": lambda: O.MoCo(IN, [32], 16, queue_size=60),
     "moco_v3": lambda: O.MoCo(IN, [32], 16, predictor_hidden_dims=[32], queue_size=0),
-    "infonce": lambda: O.InfoNCE(IN, [32], 16, critic="bilinear"),
+    "infonce": lambda: O.InfoNCELoss(IN, [32], 16, critic="bilinear"),
     "vicreg": lambda: O.VICReg(IN, [32], 32),
     "vicreg_logdet": lambda: O.VICRegLogDet(IN, [32], 32),
     "barlow_twins": lambda: O.BarlowTwins(IN, [32], 32),

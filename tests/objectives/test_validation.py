@@ -16,7 +16,7 @@ CASES: list[tuple[type, dict[str, Any], str]] = [
     (O.MoCo, {"base_momentum": 1.5}, "base_momentum"),
     (O.MoCo, {"base_momentum": 0.99, "final_momentum": 0.9}, "final_momentum"),
     (O.MoCo, {"predictor_hidden_dims": "512"}, "predictor_hidden_dims"),
-    (O.InfoNCE, {"critic": "mlp"}, "critic"),
+    (O.InfoNCELoss, {"critic": "mlp"}, "critic"),
     (O.VICReg, {"std_coeff": -1.0}, "std_coeff"),
     (O.VICReg, {"eps": 0.0}, "eps"),
     (O.VICRegLogDet, {"logdet_coeff": -1.0}, "logdet_coeff"),

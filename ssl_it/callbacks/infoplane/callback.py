@@ -59,7 +59,7 @@ from ssl_it.callbacks.infoplane.budget import ProbeChoice, ProbeSizer, evaluatio
 from ssl_it.callbacks.infoplane.sinks import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
 from ssl_it.callbacks.infoplane.probe import ProbeSet, WideLayerProjection, probe_set
 from ssl_it.callbacks.infoplane.schedule import EvaluationSchedule
-from ssl_it.callbacks.probe_cache import probe_cache, probe_data
+from ssl_it.callbacks.probe_cache import ProbeCache, probe_data
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.estimators import BandMaker, MIEstimator, effective_rank, gaussian_entropy
 from ssl_it.estimators.bands import TRANSFORMS
@@ -138,6 +138,8 @@ class InformationPlane(pl.Callback):
         figure_every: draw ``infoplane.png`` (and send it to W&B) at every
             k-th evaluation, the first and the last; ``infoplane.csv`` and the
             scalars get every evaluation (1: every evaluation).
+        probe_cache: the run's shared :class:`~ssl_it.callbacks.probe_cache.ProbeCache`
+            (given by ``train.py``); ``None``: a cache of its own.
     """
 
     def __init__(
@@ -168,6 +170,7 @@ class InformationPlane(pl.Callback):
         source: Literal["train", "measure"] = "train",
         invariance_every: int = 1,
         figure_every: int = 1,
+        probe_cache: ProbeCache | None = None,
     ) -> None:
         checks.choice("infoplane.x_representation", x_representation, ("pixels", "random_projection"))
         checks.integer("infoplane.x_dim", x_dim)
@@ -219,6 +222,7 @@ class InformationPlane(pl.Callback):
         self.projection = WideLayerProjection(max_dim, seed)
         self._restored: dict[str, Any] | None = None
         self._probe: ProbeSet | None = None
+        self.probe_cache = ProbeCache() if probe_cache is None else probe_cache
 
     # ----------------------------------------------------------------- setup
     def check_probe_size(self, n: int) -> None:
@@ -243,7 +247,7 @@ class InformationPlane(pl.Callback):
     @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         check_layers(pl_module, self.layers)
-        cache = probe_cache(trainer)
+        cache = self.probe_cache
         cache.register("probe", self.layers)
         if self.measure_views:
             cache.register("views", ["projector"])
@@ -341,7 +345,7 @@ class InformationPlane(pl.Callback):
     def _representations(self, trainer: pl.Trainer, pl_module: pl.LightningModule
                          ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
         """The tapped layers' probe representations and the two views' embeddings (one pass each, shared)."""
-        cache = probe_cache(trainer)
+        cache = self.probe_cache
         reps = cache.representations(trainer, pl_module, "probe", self.layers)
         sources = cache.view_sources(trainer) if self.measure_views else []
         views = [cache.representations(trainer, pl_module, s, ["projector"])["projector"] for s in sources]
@@ -411,7 +415,7 @@ class InformationPlane(pl.Callback):
         representations are not those of the probe cache's current step; ``scheduled=False``: one outside
         the training schedule, :meth:`measure`, which re-estimates every spread and draws the figure)."""
         probe, rows = self._probe_rows(trainer)
-        cache = probe_cache(trainer) if rows is None and not held else None
+        cache = self.probe_cache if rows is None and not held else None
         due = self._due(self.evaluated_steps.index(step), trainer) if scheduled else (lambda every: True)
         self._remeasure = due(self.invariance_every)
         with self._capped_threads(pl_module.device):

@@ -2,6 +2,6 @@
 
 from ssl_it.estimators.neural.base import NeuralMIEstimator
 from ssl_it.estimators.neural.critics import ConcatCritic, SeparableCritic
-from ssl_it.estimators.neural.estimators import CLUB, JSMI, MINE, NWJ, SMILE, InfoNCE
+from ssl_it.estimators.neural.estimators import CLUB, MINE, NWJ, SMILE, InfoNCEBound, JSMI
 
-__all__ = ["CLUB", "MINE", "NWJ", "SMILE", "ConcatCritic", "InfoNCE", "JSMI", "NeuralMIEstimator", "SeparableCritic"]
+__all__ = ["CLUB", "MINE", "NWJ", "SMILE", "ConcatCritic", "InfoNCEBound", "JSMI", "NeuralMIEstimator", "SeparableCritic"]

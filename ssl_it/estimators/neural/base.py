@@ -63,8 +63,8 @@ class NeuralMIEstimator(MIEstimator):
             re-initialises them (from ``seed``) at every call.
         cpu_threads: torch intra-op threads while training on CPU (the
             process-wide setting is restored afterwards); ``None`` leaves it
-            alone. Small critics gain nothing from more threads, and on a
-            busy machine 2 spinning threads measured 15-25x slower than 1.
+            alone. Small critics gain nothing from more threads, and lose
+            much beside a busy loader (docs/results/framework-overhead.md).
         seed: seed of the split, the critic initialisation and the batches.
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
     """

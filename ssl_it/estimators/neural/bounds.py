@@ -13,12 +13,6 @@ import torch
 import torch.nn.functional as F
 
 
-def off_diagonal(scores: torch.Tensor) -> torch.Tensor:
-    """The ``B (B - 1)`` off-diagonal scores, flattened."""
-    b = scores.shape[0]
-    return scores.masked_select(~torch.eye(b, dtype=torch.bool, device=scores.device))
-
-
 def log_mean_exp(v: torch.Tensor) -> torch.Tensor:
     """``log mean exp(v)`` over all entries, computed stably."""
     return torch.logsumexp(v.flatten(), 0) - math.log(v.numel())

@@ -17,6 +17,7 @@ from torch import nn
 from typing_extensions import override
 
 from ssl_it import checks
+from ssl_it.linalg import off_diagonal
 from ssl_it.estimators.neural import bounds
 from ssl_it.estimators.neural.base import NeuralMIEstimator
 from ssl_it.estimators.neural.critics import CategoricalConditional, ConcatCritic, GaussianConditional, SeparableCritic
@@ -32,7 +33,7 @@ class CriticEstimator(NeuralMIEstimator):
 
     def _objective(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(quantity to maximise, bound value)`` on one training batch."""
-        joint, marginal = torch.diagonal(scores), bounds.off_diagonal(scores)
+        joint, marginal = torch.diagonal(scores), off_diagonal(scores)
         value = self._pooled(joint, marginal, [scores])
         return value, value
 
@@ -48,7 +49,7 @@ class CriticEstimator(NeuralMIEstimator):
         b = min(self.batch_size, x.shape[0])
         batches = [module(x[s:s + b], y[s:s + b]) for s in range(0, x.shape[0] - b + 1, b)]
         joint = torch.cat([torch.diagonal(s) for s in batches])
-        marginal = torch.cat([bounds.off_diagonal(s) for s in batches])
+        marginal = torch.cat([off_diagonal(s) for s in batches])
         value = float(self._pooled(joint, marginal, batches))
         return value, value
 
@@ -91,7 +92,7 @@ class MINE(CriticEstimator):
         return bounds.dv_bound(joint, marginal)
 
     def _objective(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        joint, marginal = torch.diagonal(scores), bounds.off_diagonal(scores)
+        joint, marginal = torch.diagonal(scores), off_diagonal(scores)
         mean_exp = torch.exp(bounds.log_mean_exp(marginal))
         now = float(mean_exp.detach())
         if math.isfinite(now):  # a non-finite batch would stay in the average for good
@@ -117,7 +118,7 @@ class NWJ(CriticEstimator):
         return bounds.nwj_bound(joint, marginal)
 
 
-class InfoNCE(CriticEstimator):
+class InfoNCEBound(CriticEstimator):
     """InfoNCE (CPC) lower bound, capped at ``log(batch)``.
 
     ``I >= mean_i [f(x_i, y_i) - log 1/B sum_j e^{f(x_i, y_j)}]``
@@ -157,7 +158,7 @@ class JSMI(CriticEstimator):
         return bounds.nwj_bound(joint + 1.0, marginal + 1.0)
 
     def _objective(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        joint, marginal = torch.diagonal(scores), bounds.off_diagonal(scores)
+        joint, marginal = torch.diagonal(scores), off_diagonal(scores)
         return bounds.js_objective(joint, marginal), self._pooled(joint, marginal, [scores])
 
 
@@ -190,7 +191,7 @@ class SMILE(CriticEstimator):
         return bounds.smile_estimate(joint, marginal, self.clip)
 
     def _objective(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        joint, marginal = torch.diagonal(scores), bounds.off_diagonal(scores)
+        joint, marginal = torch.diagonal(scores), off_diagonal(scores)
         return bounds.js_objective(joint, marginal), self._pooled(joint, marginal, [scores])
 
 
