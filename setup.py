@@ -8,8 +8,9 @@ installed ``ssl-it-train`` finds its configs (ssl_it/run/config_dir.py).
 
 from setuptools import find_namespace_packages, setup
 
-CODE = find_namespace_packages(include=["ssl_it", "ssl_it.*", "hydra_plugins", "hydra_plugins.*"],
-                               exclude=["*__pycache__*"])
+CODE = find_namespace_packages(
+    include=["ssl_it", "ssl_it.*", "hydra_plugins", "hydra_plugins.*"], exclude=["*__pycache__*"]
+)
 CONFIGS = ["ssl_it.configs", *(f"ssl_it.configs.{group}" for group in find_namespace_packages("configs"))]
 
 setup(

@@ -42,10 +42,13 @@ def layers(n: int = 512, seed: int = 0) -> dict[str, torch.Tensor]:
     lat = lat + 2 * torch.nn.functional.one_hot(y, 10).double().repeat(1, 2)[:, :12]
     x = lat @ torch.randn(12, 64, generator=g, dtype=torch.float64)
     x = x + torch.randn(n, 64, generator=g, dtype=torch.float64)
-    bb = torch.relu(lat @ torch.randn(12, 128, generator=g, dtype=torch.float64)
-                    + 0.5 * torch.randn(n, 128, generator=g, dtype=torch.float64))
+    bb = torch.relu(
+        lat @ torch.randn(12, 128, generator=g, dtype=torch.float64)
+        + 0.5 * torch.randn(n, 128, generator=g, dtype=torch.float64)
+    )
     pj = torch.relu(bb @ torch.randn(128, 1024, generator=g, dtype=torch.float64)) + 0.3 * torch.randn(
-        n, 1024, generator=g, dtype=torch.float64)
+        n, 1024, generator=g, dtype=torch.float64
+    )
     z2 = pj + 0.5 * torch.randn(n, 1024, generator=g, dtype=torch.float64)
     return {"x": x.float(), "backbone": bb.float(), "projector": pj.float(), "z2": z2.float(), "y": y}
 
@@ -80,8 +83,12 @@ def main() -> None:
     """Print the cost of each band part for the default estimators, median over ``--repeats``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--invariance-every", type=int, default=None,
-                        help="default: infoplane.invariance_every of configs/infoplane/default.yaml")
+    parser.add_argument(
+        "--invariance-every",
+        type=int,
+        default=None,
+        help="default: infoplane.invariance_every of configs/infoplane/default.yaml",
+    )
     parser.add_argument("--evaluations", type=int, default=13, help="evaluations in the run (the default run: 13)")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -90,11 +97,13 @@ def main() -> None:
         est = instantiate(cfg.estimator)
     every = args.invariance_every or int(cfg.infoplane.get("invariance_every", 1))
     t = layers()
-    jobs = [("backbone I_XT", est["I_XT"], t["x"], t["backbone"]),
-            ("backbone I_TY", est["I_TY"], t["backbone"], t["y"]),
-            ("projector I_XT", est["I_XT"], t["x"], t["projector"]),
-            ("projector I_TY", est["I_TY"], t["projector"], t["y"]),
-            ("views I_Z1Z2", est["I_Z1Z2"], t["projector"], t["z2"])]
+    jobs = [
+        ("backbone I_XT", est["I_XT"], t["x"], t["backbone"]),
+        ("backbone I_TY", est["I_TY"], t["backbone"], t["y"]),
+        ("projector I_XT", est["I_XT"], t["x"], t["projector"]),
+        ("projector I_TY", est["I_TY"], t["projector"], t["y"]),
+        ("views I_Z1Z2", est["I_Z1Z2"], t["projector"], t["z2"]),
+    ]
     maker = BandMaker()
     names = ["estimate", "bias check", "sampling spread", "rotation map", "rotation re-estimate"]
     print("| band | " + " | ".join(names) + " | total |")
@@ -106,15 +115,20 @@ def main() -> None:
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         for k, v in med.items():
             totals[k] += v
-        print(f"| {label} | " + " | ".join(f"{med[k]:.3f}" if k in med else "" for k in names)
-              + f" | {sum(med.values()):.3f} |")
+        print(
+            f"| {label} | "
+            + " | ".join(f"{med[k]:.3f}" if k in med else "" for k in names)
+            + f" | {sum(med.values()):.3f} |"
+        )
     print("| all | " + " | ".join(f"{totals[k]:.3f}" for k in names) + f" | {sum(totals.values()):.3f} |")
     measured = sum(1 for i in range(args.evaluations) if i % every == 0 or i == args.evaluations - 1)
     share = measured / args.evaluations
     carried = totals["rotation map"] + totals["rotation re-estimate"]
-    print(f"\nper evaluation with the invariance spread re-estimated at {measured} of {args.evaluations} evaluations "
-          f"(invariance_every={every}): {sum(totals.values()) - (1 - share) * carried:.3f} CPU-s "
-          f"(every evaluation: {sum(totals.values()):.3f})")
+    print(
+        f"\nper evaluation with the invariance spread re-estimated at {measured} of {args.evaluations} evaluations "
+        f"(invariance_every={every}): {sum(totals.values()) - (1 - share) * carried:.3f} CPU-s "
+        f"(every evaluation: {sum(totals.values()):.3f})"
+    )
 
 
 if __name__ == "__main__":

@@ -62,8 +62,10 @@ def main() -> None:
 
     plain = best_of(step, rounds=4, calls=5)
     extra = best_of(lambda: checks(3), rounds=4, calls=20)
-    print(f"{len(params)} parameter tensors, {sum(p.numel() for p in params):,} weights, batch {batch}, "
-          f"{torch.get_num_threads()} threads")
+    print(
+        f"{len(params)} parameter tensors, {sum(p.numel() for p in params):,} weights, batch {batch}, "
+        f"{torch.get_num_threads()} threads"
+    )
     print("| per optimiser step | ms |")
     print("|---|---|")
     print(f"| training step (forward, backward, AdamW) | {1e3 * plain:.1f} |")
@@ -71,8 +73,10 @@ def main() -> None:
     print(f"overhead = {100 * extra / plain:.2f} % of a step")
     by_sum = best_of(lambda: _all_finite(params), rounds=4, calls=20)
     by_isfinite = best_of(lambda: all(bool(torch.isfinite(p).all()) for p in params), rounds=4, calls=20)
-    print(f"weights finite, one float32 sum per tensor: {1e3 * by_sum:.2f} ms; torch.isfinite(t).all() per "
-          f"tensor: {1e3 * by_isfinite:.2f} ms; ratio {by_isfinite / by_sum:.1f}")
+    print(
+        f"weights finite, one float32 sum per tensor: {1e3 * by_sum:.2f} ms; torch.isfinite(t).all() per "
+        f"tensor: {1e3 * by_isfinite:.2f} ms; ratio {by_isfinite / by_sum:.1f}"
+    )
 
 
 def best_of(fn: Callable[[], object], rounds: int, calls: int) -> float:
@@ -85,6 +89,7 @@ def best_of(fn: Callable[[], object], rounds: int, calls: int) -> float:
             fn()
         times.append((time.perf_counter() - start) / calls)
     return min(times)
+
 
 if __name__ == "__main__":
     main()

@@ -19,11 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from fresh_process import child_arguments, report, run_in_child, time_method
 from hydra import compose, initialize_config_dir
 
 from ssl_it.callbacks.embedding_view import EmbeddingView
 from ssl_it.train import CONFIG_DIR, train
-from fresh_process import child_arguments, report, run_in_child, time_method
 
 SPENT: list[float] = []
 
@@ -33,14 +33,24 @@ def one_run(which: str, overrides: list[str], out: Path) -> None:
     time_method(EmbeddingView, "_draw", SPENT)
     extra = ["callbacks.embedding_view=null"] if which == "off" else []
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[*overrides, *extra, "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
-                                          f"paths.output_dir={out}", f"paths.outputs_root={out.parent}"])
+        cfg = compose(
+            "train",
+            overrides=[
+                *overrides,
+                *extra,
+                "trainer.enable_progress_bar=false",
+                "callbacks.progress_bar=null",
+                f"paths.output_dir={out}",
+                f"paths.outputs_root={out.parent}",
+            ],
+        )
     start = time.perf_counter()
     acc = train(cfg)
     report({"wall": time.perf_counter() - start, "acc": acc, "spent": SPENT})
 
 
 def main() -> None:
+    """Compare a run without and with the embedding view (or, as a child process, be one of them)."""
     child = child_arguments()
     if child is not None:
         which, out, child_overrides = child
@@ -57,9 +67,11 @@ def main() -> None:
     print(f"| with embedding view ({len(spent)} pictures) | {on['wall']:.1f} | {on['acc']:.3f} |")
     print(f"wall-clock ratio with/without: {on['wall'] / off['wall']:.3f}")
     if spent:
-        print(f"inside the callback: {sum(spent):.2f} s over {len(spent)} pictures "
-              f"(first {spent[0]:.3f} s, median {statistics.median(spent):.3f} s) = "
-              f"{100 * sum(spent) / off['wall']:.2f} % of the run without it")
+        print(
+            f"inside the callback: {sum(spent):.2f} s over {len(spent)} pictures "
+            f"(first {spent[0]:.3f} s, median {statistics.median(spent):.3f} s) = "
+            f"{100 * sum(spent) / off['wall']:.2f} % of the run without it"
+        )
 
 
 if __name__ == "__main__":

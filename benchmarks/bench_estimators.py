@@ -63,25 +63,40 @@ def bmi_worker(jobs_path: str, out_path: str) -> None:
             data = np.load(job["npz"])
             x, y = data["x"], data["y"].astype(float).reshape(len(data["y"]), -1)
             steps = job["neural_steps"]
-            neural = {"max_n_steps": steps, "test_every_n_steps": max(steps // 3, 1), "verbose": False,
-                      "seed": job["seed"]}
-            makers = {"bmi_ksg": lambda: KSGEnsembleFirstEstimator(neighborhoods=(3,)),
-                      "bmi_cca": lambda: CCAMutualInformationEstimator()}
+            neural = {
+                "max_n_steps": steps,
+                "test_every_n_steps": max(steps // 3, 1),
+                "verbose": False,
+                "seed": job["seed"],
+            }
+            makers = {
+                "bmi_ksg": lambda: KSGEnsembleFirstEstimator(neighborhoods=(3,)),
+                "bmi_cca": lambda: CCAMutualInformationEstimator(),
+            }
             if job["dim"] == 1 and job["task"] != "labels":
                 makers["bmi_histogram"] = lambda: HistogramEstimator(n_bins_x=5)
             if job["neural"]:
-                makers.update({"bmi_mine": partial(MINEEstimator, **neural),
-                               "bmi_infonce": partial(InfoNCEEstimator, **neural),
-                               "bmi_nwj": partial(NWJEstimator, **neural),
-                               "bmi_dv": partial(DonskerVaradhanEstimator, **neural)})
+                makers.update(
+                    {
+                        "bmi_mine": partial(MINEEstimator, **neural),
+                        "bmi_infonce": partial(InfoNCEEstimator, **neural),
+                        "bmi_nwj": partial(NWJEstimator, **neural),
+                        "bmi_dv": partial(DonskerVaradhanEstimator, **neural),
+                    }
+                )
             for name, make in makers.items():
                 start = time.perf_counter()
                 try:
                     value, note = float(make().estimate(x, y)), ""
                 except Exception as err:  # report, never abort the grid
                     value, note = float("nan"), f"{type(err).__name__}: {err}"[:120]
-                row = {"id": job["id"], "estimator": name, "estimate": value,
-                       "seconds": time.perf_counter() - start, "note": note}
+                row = {
+                    "id": job["id"],
+                    "estimator": name,
+                    "estimate": value,
+                    "seconds": time.perf_counter() - start,
+                    "note": note,
+                }
                 out.write(json.dumps(row) + "\n")
                 out.flush()
 
@@ -104,10 +119,19 @@ def our_estimators(neural_steps: int) -> dict:
     """ssl_it's estimators by name, with default settings (neural ones trained ``neural_steps`` steps)."""
     import ssl_it.estimators as est
 
-    return {"ksg": est.KSGMI(), "gaussian": est.GaussianMI(), "binning": est.BinningMI(), "kde": est.KDEMI(),
-            "renyi": est.RenyiMI(), "mine": est.MINE(steps=neural_steps), "nwj": est.NWJ(steps=neural_steps),
-            "infonce": est.InfoNCEBound(steps=neural_steps), "js": est.JSMI(steps=neural_steps),
-            "smile": est.SMILE(steps=neural_steps), "club": est.CLUB(steps=neural_steps)}
+    return {
+        "ksg": est.KSGMI(),
+        "gaussian": est.GaussianMI(),
+        "binning": est.BinningMI(),
+        "kde": est.KDEMI(),
+        "renyi": est.RenyiMI(),
+        "mine": est.MINE(steps=neural_steps),
+        "nwj": est.NWJ(steps=neural_steps),
+        "infonce": est.InfoNCEBound(steps=neural_steps),
+        "js": est.JSMI(steps=neural_steps),
+        "smile": est.SMILE(steps=neural_steps),
+        "club": est.CLUB(steps=neural_steps),
+    }
 
 
 def run_bmi(jobs: list[dict], workdir: Path, python: Path, timeout: float) -> tuple[list[dict], str]:
@@ -119,8 +143,13 @@ def run_bmi(jobs: list[dict], workdir: Path, python: Path, timeout: float) -> tu
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONWARNINGS": "ignore", "TF_CPP_MIN_LOG_LEVEL": "3"}
     note = ""
     try:
-        proc = subprocess.run([str(python), __file__, "--bmi-worker", str(jobs_path), str(out_path)],
-                              env=env, timeout=timeout, capture_output=True, text=True)
+        proc = subprocess.run(
+            [str(python), __file__, "--bmi-worker", str(jobs_path), str(out_path)],
+            env=env,
+            timeout=timeout,
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             note = f"benchmark-mi worker exited {proc.returncode}: {proc.stderr.strip()[-300:]}"
     except subprocess.TimeoutExpired:
@@ -134,11 +163,18 @@ def versions(python: Path) -> str:
     import scipy
     import torch
 
-    parts = [f"python {platform.python_version()}", f"torch {torch.__version__}", f"numpy {np.__version__}",
-             f"scipy {scipy.__version__}"]
+    parts = [
+        f"python {platform.python_version()}",
+        f"torch {torch.__version__}",
+        f"numpy {np.__version__}",
+        f"scipy {scipy.__version__}",
+    ]
     if python.exists():
-        out = subprocess.run([str(python), "-c", "import importlib.metadata as m; "
-                              "print(m.version('benchmark-mi'), m.version('jax'))"], capture_output=True, text=True)
+        out = subprocess.run(
+            [str(python), "-c", "import importlib.metadata as m; print(m.version('benchmark-mi'), m.version('jax'))"],
+            capture_output=True,
+            text=True,
+        )
         if out.returncode == 0:
             bmi_v, jax_v = out.stdout.split()
             parts += [f"benchmark-mi {bmi_v}", f"jax {jax_v}"]
@@ -156,8 +192,14 @@ def write_tables(rows: list[dict], out: Path, header: str) -> None:
         writer.writeheader()
         writer.writerows({k: r.get(k, "") for k in fields} for r in rows)
     names = list(dict.fromkeys(r["estimator"] for r in rows))
-    lines = [header, "", "## Summary over the grid", "",
-             "| estimator | cells | mean abs error (nats) | median time (s) | max time (s) |", "|---|---|---|---|---|"]
+    lines = [
+        header,
+        "",
+        "## Summary over the grid",
+        "",
+        "| estimator | cells | mean abs error (nats) | median time (s) | max time (s) |",
+        "|---|---|---|---|---|",
+    ]
     for name in names:
         mine = [r for r in rows if r["estimator"] == name and np.isfinite(r["estimate"])]
         if not mine:
@@ -169,17 +211,24 @@ def write_tables(rows: list[dict], out: Path, header: str) -> None:
     for task in dict.fromkeys(r["task"] for r in rows):
         cells = sorted({(r["dim"], r["n"]) for r in rows if r["task"] == task})
         truth = {(r["dim"], r["n"]): r["true_mi"] for r in rows if r["task"] == task}
-        lines += ["", f"## {task}: estimate (seconds)", "",
-                  "| estimator | " + " | ".join(f"d={d}, N={n}" for d, n in cells) + " |",
-                  "|---|" + "---|" * len(cells),
-                  "| **true MI** | " + " | ".join(f"**{truth[c]:.3f}**" for c in cells) + " |"]
+        lines += [
+            "",
+            f"## {task}: estimate (seconds)",
+            "",
+            "| estimator | " + " | ".join(f"d={d}, N={n}" for d, n in cells) + " |",
+            "|---|" + "---|" * len(cells),
+            "| **true MI** | " + " | ".join(f"**{truth[c]:.3f}**" for c in cells) + " |",
+        ]
         for name in names:
             got = {(r["dim"], r["n"]): r for r in rows if r["task"] == task and r["estimator"] == name}
             if got:
                 cols = [f"{got[c]['estimate']:.3f} ({got[c]['seconds']:.2f})" if c in got else "" for c in cells]
                 lines.append(f"| {name} | " + " | ".join(cols) + " |")
-    lines += ["", "† binning, kde and renyi report a bin/noise/kernel-dependent quantity (docs/design.md §2), "
-              "not the Shannon MI of the continuous pair; their error column is not an accuracy."]
+    lines += [
+        "",
+        "† binning, kde and renyi report a bin/noise/kernel-dependent quantity (docs/design.md §2), "
+        "not the Shannon MI of the continuous pair; their error column is not an accuracy.",
+    ]
     out.write_text("\n".join(lines) + "\n")
 
 
@@ -213,16 +262,34 @@ def main() -> None:
                     sample = task_sample(task, n, dim, seed=0)
                     truth[cell] = (task, dim, n, sample.mi)
                     np.savez(workdir / f"{cell}.npz", x=sample.x, y=sample.y)
-                    jobs.append({"id": cell, "npz": str(workdir / f"{cell}.npz"), "task": task, "dim": dim,
-                                 "neural": n == neural_n, "neural_steps": args.neural_steps, "seed": 0})
+                    jobs.append(
+                        {
+                            "id": cell,
+                            "npz": str(workdir / f"{cell}.npz"),
+                            "task": task,
+                            "dim": dim,
+                            "neural": n == neural_n,
+                            "neural_steps": args.neural_steps,
+                            "seed": 0,
+                        }
+                    )
                     for name, est in estimators.items():
                         if name in NEURAL and n != neural_n:
                             continue
                         info = est.estimate_with_info(sample.x, sample.y)
-                        rows.append({"id": cell, "estimator": name, "estimate": info.value, "seconds": info.seconds,
-                                     "note": info.diagnostics.get("failure", "")})
-                        print(f"{cell:22s} {name:10s} true {sample.mi:7.3f} est {info.value:8.3f} "
-                              f"{info.seconds:7.2f} s", flush=True)
+                        rows.append(
+                            {
+                                "id": cell,
+                                "estimator": name,
+                                "estimate": info.value,
+                                "seconds": info.seconds,
+                                "note": info.diagnostics.get("failure", ""),
+                            }
+                        )
+                        print(
+                            f"{cell:22s} {name:10s} true {sample.mi:7.3f} est {info.value:8.3f} {info.seconds:7.2f} s",
+                            flush=True,
+                        )
         ours_s = time.perf_counter() - started
         note = "benchmark-mi skipped (--no-bmi)"
         if not args.no_bmi:
@@ -232,14 +299,16 @@ def main() -> None:
     for r in rows:
         task, dim, n, mi = truth[r["id"]]
         r.update(task=task, dim=dim, n=n, true_mi=mi, abs_error=abs(r["estimate"] - mi))
-    header = (f"# MI estimator benchmark\n\nMachine: {os.cpu_count()}-core CPU (shared), {platform.platform()}. "
-              f"Date: {time.strftime('%Y-%m-%d')}. Versions: {versions(args.bmi_python)}.\n\n"
-              f"Command: `python benchmarks/bench_estimators.py{' --quick' if args.quick else ''}`; "
-              f"neural estimators at N={neural_n} only, {args.neural_steps} steps (ours: batch 128, separable "
-              f"critic 2x128; bmi: its defaults, batch 256). ssl_it side took {ours_s:.0f} s. {note}.\n\n"
-              "Tasks: gaussian (MI 1 nat), student_t (df 3, Gaussian part 0.5 nat), cubic (x^3, y^3 of the "
-              "Gaussian task), labels (10-class mixture, unit spacing along one axis; bmi gets y as a float "
-              "column). bmi_ksg: KSG ensemble with k = 3; ssl_it ksg: k = 3, algorithm 1.")
+    header = (
+        f"# MI estimator benchmark\n\nMachine: {os.cpu_count()}-core CPU (shared), {platform.platform()}. "
+        f"Date: {time.strftime('%Y-%m-%d')}. Versions: {versions(args.bmi_python)}.\n\n"
+        f"Command: `python benchmarks/bench_estimators.py{' --quick' if args.quick else ''}`; "
+        f"neural estimators at N={neural_n} only, {args.neural_steps} steps (ours: batch 128, separable "
+        f"critic 2x128; bmi: its defaults, batch 256). ssl_it side took {ours_s:.0f} s. {note}.\n\n"
+        "Tasks: gaussian (MI 1 nat), student_t (df 3, Gaussian part 0.5 nat), cubic (x^3, y^3 of the "
+        "Gaussian task), labels (10-class mixture, unit spacing along one axis; bmi gets y as a float "
+        "column). bmi_ksg: KSG ensemble with k = 3; ssl_it ksg: k = 3, algorithm 1."
+    )
     write_tables(rows, args.out, header)
     print(f"\nwrote {args.out} and {args.out.with_suffix('.csv')} ({note})")
 

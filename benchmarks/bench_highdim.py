@@ -77,13 +77,14 @@ def calibrated_estimators() -> dict[str, MIEstimator]:
     chosen = {}
     for entry in yaml.safe_load((CONFIGS / "calibrated.yaml").read_text())["defaults"]:
         if isinstance(entry, dict):
-            (package, name), = entry.items()
+            ((package, name),) = entry.items()
             chosen[package.split("@")[1]] = from_config(name)()
     return chosen
 
 
 def from_config(name: str, **overrides: Any) -> Callable[[], MIEstimator]:
     """A factory for the estimator of ``configs/estimator/<name>.yaml``, with dotted-key overrides."""
+
     def make() -> MIEstimator:
         cfg = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
         for key, value in overrides.items():
@@ -93,6 +94,7 @@ def from_config(name: str, **overrides: Any) -> Callable[[], MIEstimator]:
                 node = node[part]
             node[last] = value
         return instantiate(cfg)
+
     return make
 
 
@@ -115,13 +117,15 @@ class SklearnLogistic(MIEstimator):
         from sklearn.preprocessing import StandardScaler
 
         from ssl_it.estimators import label_entropy
+
         x, y = pair.x.cpu().numpy(), pair.y.cpu().numpy()
         nll = 0.0
         for train, test in StratifiedKFold(5, shuffle=True, random_state=self.seed).split(x, y):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                clf = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=8, cv=4, scoring="neg_log_loss",
-                                                                           max_iter=300))
+                clf = make_pipeline(
+                    StandardScaler(), LogisticRegressionCV(Cs=8, cv=4, scoring="neg_log_loss", max_iter=300)
+                )
                 clf.fit(x[train], y[train])
             logp = clf.predict_log_proba(x[test])
             cols = np.searchsorted(clf.classes_, y[test])
@@ -154,6 +158,7 @@ LABELS_ONLY = ("classifier", "classifier[max_dim=128]", "sklearn_logreg")
 @dataclass
 class Task:
     """A known-MI sample generator: its name, family, label or pair kind, width and latent size."""
+
     name: str
     family: str  # channel | mixture | deterministic
     labels: bool
@@ -165,23 +170,58 @@ class Task:
 def tasks(quick: bool) -> list[Task]:
     """The accuracy grid's tasks (fewer with ``quick``)."""
     out = []
-    grid = [(4, "linear", 256), (4, "tanh", 1024)] if quick else \
-        [(k, emb, d) for k in (1, 4, 16) for emb in ("linear", "tanh") for d in (256, 1024)] + \
-        [(4, emb, d) for emb in ("linear", "tanh") for d in (64, 2048)]
+    grid = (
+        [(4, "linear", 256), (4, "tanh", 1024)]
+        if quick
+        else [(k, emb, d) for k in (1, 4, 16) for emb in ("linear", "tanh") for d in (256, 1024)]
+        + [(4, emb, d) for emb in ("linear", "tanh") for d in (64, 2048)]
+    )
     for k, emb, d in grid:
-        out.append(Task(f"channel k={k} {emb} 64x{d}", "channel", False, d, k,
-                        lambda n, s, k=k, emb=emb, d=d: synthetic.gaussian_channel(n, k, 64, 0.8, emb, s, d)))
+        out.append(
+            Task(
+                f"channel k={k} {emb} 64x{d}",
+                "channel",
+                False,
+                d,
+                k,
+                lambda n, s, k=k, emb=emb, d=d: synthetic.gaussian_channel(n, k, 64, 0.8, emb, s, d),
+            )
+        )
     if not quick:
-        out.append(Task("channel k=4 tanh 1024x1024", "channel", False, 1024, 4,
-                        lambda n, s: synthetic.gaussian_channel(n, 4, 1024, 0.8, "tanh", s)))
+        out.append(
+            Task(
+                "channel k=4 tanh 1024x1024",
+                "channel",
+                False,
+                1024,
+                4,
+                lambda n, s: synthetic.gaussian_channel(n, 4, 1024, 0.8, "tanh", s),
+            )
+        )
     mix = [(0.75, 256), (1.5, 1024)] if quick else [(sep, d) for sep in (0.75, 1.5) for d in (64, 256, 1024, 2048)]
     for sep, d in mix:
-        out.append(Task(f"mixture sep={sep} D={d}", "mixture", True, d, 4,
-                        lambda n, s, sep=sep, d=d: synthetic.subspace_mixture(n, d, 10, 4, sep, seed=s)))
+        out.append(
+            Task(
+                f"mixture sep={sep} D={d}",
+                "mixture",
+                True,
+                d,
+                4,
+                lambda n, s, sep=sep, d=d: synthetic.subspace_mixture(n, d, 10, 4, sep, seed=s),
+            )
+        )
     det = [(64, 64, 1024)] if quick else [(64, 64, 256), (64, 64, 2048), (64, 1, 1)]
     for m, dx, d in det:
-        out.append(Task(f"deterministic M={m} {dx}x{d}", "deterministic", False, d, 0,
-                        lambda n, s, m=m, dx=dx, d=d: synthetic.deterministic_encoder(n, m, dx, d, seed=s)))
+        out.append(
+            Task(
+                f"deterministic M={m} {dx}x{d}",
+                "deterministic",
+                False,
+                d,
+                0,
+                lambda n, s, m=m, dx=dx, d=d: synthetic.deterministic_encoder(n, m, dx, d, seed=s),
+            )
+        )
     return out
 
 
@@ -204,11 +244,19 @@ def run(name: str, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         info = est.estimate_with_info(x, y)
-        return {"value": info.value, "ceiling": info.ceiling, "seconds": time.perf_counter() - start,
-                "note": str(info.diagnostics.get("failure", ""))}
+        return {
+            "value": info.value,
+            "ceiling": info.ceiling,
+            "seconds": time.perf_counter() - start,
+            "note": str(info.diagnostics.get("failure", "")),
+        }
     except Exception as err:  # report, never abort the grid
-        return {"value": math.nan, "ceiling": None, "seconds": time.perf_counter() - start,
-                "note": f"{type(err).__name__}: {err}"[:160]}
+        return {
+            "value": math.nan,
+            "ceiling": None,
+            "seconds": time.perf_counter() - start,
+            "note": f"{type(err).__name__}: {err}"[:160],
+        }
 
 
 def transforms(d: int, seed: int) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
@@ -217,8 +265,12 @@ def transforms(d: int, seed: int) -> dict[str, Callable[[np.ndarray], np.ndarray
     rot = np.linalg.qr(rng.standard_normal((d, d)))[0]
     q1, q2 = np.linalg.qr(rng.standard_normal((d, d)))[0], np.linalg.qr(rng.standard_normal((d, d)))[0]
     lin = q1 @ np.diag(np.exp(rng.uniform(-1, 1, d))) @ q2  # condition number <= e^2
-    return {"x0.01": lambda t: t * 0.01, "x100": lambda t: t * 100.0, "rotation": lambda t: t @ rot,
-            "linear": lambda t: t @ lin}
+    return {
+        "x0.01": lambda t: t * 0.01,
+        "x100": lambda t: t * 100.0,
+        "rotation": lambda t: t @ rot,
+        "linear": lambda t: t @ lin,
+    }
 
 
 def evaluation_cost(log: Log, repeats: int = 5) -> None:
@@ -233,11 +285,20 @@ def evaluation_cost(log: Log, repeats: int = 5) -> None:
     lab_b = synthetic.subspace_mixture(512, 128, 10, 4, 1.5, seed=0)
     lab_p = synthetic.subspace_mixture(512, 1024, 10, 4, 1.5, seed=1)
     calibrated = calibrated_estimators()
-    plans = {"calibrated": calibrated, "kde (scale: absolute, the old default)": dict.fromkeys(
-        ("I_XT", "I_TY", "I_Z1Z2"), instantiate({**yaml.safe_load((CONFIGS / "kde.yaml").read_text()),
-                                                  "scale": "absolute"}))}
-    calls = [("I_XT", pair_b.x, pair_b.y), ("I_XT", pair_p.x, pair_p.y), ("I_TY", lab_b.x, lab_b.y),
-             ("I_TY", lab_p.x, lab_p.y), ("I_Z1Z2", views.x, views.y)]
+    plans = {
+        "calibrated": calibrated,
+        "kde (scale: absolute, the old default)": dict.fromkeys(
+            ("I_XT", "I_TY", "I_Z1Z2"),
+            instantiate({**yaml.safe_load((CONFIGS / "kde.yaml").read_text()), "scale": "absolute"}),
+        ),
+    }
+    calls = [
+        ("I_XT", pair_b.x, pair_b.y),
+        ("I_XT", pair_p.x, pair_p.y),
+        ("I_TY", lab_b.x, lab_b.y),
+        ("I_TY", lab_p.x, lab_p.y),
+        ("I_Z1Z2", views.x, views.y),
+    ]
     for plan, ests in plans.items():
         key = f"cost|{plan}"
         if key in log.done:
@@ -284,9 +345,20 @@ def accuracy_grid(log: Log, names: list[str], quick: bool, only: list[str]) -> N
                     if key in log.done:
                         continue
                     sample = sample or task.make(n, seed)
-                    row = {"key": key, "section": "accuracy", "task": task.name, "family": task.family,
-                           "labels": task.labels, "dim": task.dim, "latent": task.latent, "n": n, "seed": seed,
-                           "estimator": name, "truth": sample.mi, "truth_se": sample.mi_se}
+                    row = {
+                        "key": key,
+                        "section": "accuracy",
+                        "task": task.name,
+                        "family": task.family,
+                        "labels": task.labels,
+                        "dim": task.dim,
+                        "latent": task.latent,
+                        "n": n,
+                        "seed": seed,
+                        "estimator": name,
+                        "truth": sample.mi,
+                        "truth_se": sample.mi_se,
+                    }
                     reason = skip_reason(name, task, n, sample.x.shape[1], seed)
                     row.update({"skipped": reason} if reason else run(name, sample.x, sample.y))
                     log.add(row)
@@ -295,10 +367,24 @@ def accuracy_grid(log: Log, names: list[str], quick: bool, only: list[str]) -> N
 
 def invariance(log: Log, names: list[str], n: int = 512, d: int = 256) -> None:
     """Log each estimator's change under the invertible maps of :func:`transforms`."""
-    cases = [Task(f"channel k=4 tanh 64x{d}", "channel", False, d, 4,
-                  lambda n, s: synthetic.gaussian_channel(n, 4, 64, 0.8, "tanh", s, d)),
-             Task(f"mixture sep=1.5 D={d}", "mixture", True, d, 4,
-                  lambda n, s: synthetic.subspace_mixture(n, d, 10, 4, 1.5, seed=s))]
+    cases = [
+        Task(
+            f"channel k=4 tanh 64x{d}",
+            "channel",
+            False,
+            d,
+            4,
+            lambda n, s: synthetic.gaussian_channel(n, 4, 64, 0.8, "tanh", s, d),
+        ),
+        Task(
+            f"mixture sep=1.5 D={d}",
+            "mixture",
+            True,
+            d,
+            4,
+            lambda n, s: synthetic.subspace_mixture(n, d, 10, 4, 1.5, seed=s),
+        ),
+    ]
     maps = transforms(d, 99)
     for task in cases:
         sample = task.make(n, 0)
@@ -310,8 +396,17 @@ def invariance(log: Log, names: list[str], n: int = 512, d: int = 256) -> None:
                 if key in log.done:
                     continue
                 x, y = (fn(sample.x), sample.y) if task.labels else (sample.x, fn(sample.y))
-                log.add({"key": key, "section": "invariance", "task": task.name, "labels": task.labels,
-                         "estimator": name, "transform": label, **run(name, x, y)})
+                log.add(
+                    {
+                        "key": key,
+                        "section": "invariance",
+                        "task": task.name,
+                        "labels": task.labels,
+                        "estimator": name,
+                        "transform": label,
+                        **run(name, x, y),
+                    }
+                )
         print(f"invariance {task.name}: done", flush=True)
 
 
@@ -328,8 +423,7 @@ def timing(log: Log, names: list[str], n: int = 512) -> None:
                 if name == "sklearn_logreg" and d > 256:
                     continue
                 run(name, x[:64], y[:64])  # warm-up (imports, allocator)
-                log.add({"key": key, "section": "timing", "dim": d, "kind": kind, "estimator": name,
-                         **run(name, x, y)})
+                log.add({"key": key, "section": "timing", "dim": d, "kind": kind, "estimator": name, **run(name, x, y)})
         print(f"timing d={d}: done", flush=True)
 
 
@@ -351,10 +445,16 @@ def _cells(rows: list[dict[str, Any]]) -> dict[tuple[str, int, str], dict[str, A
         ceil = [r["ceiling"] for r in rs]
         sat = sum(1 for v, c in zip(vals, ceil) if c is not None and math.isfinite(v) and v >= c - 0.02 * abs(c))
         mean = float(np.mean(vals))
-        cells[key] = {"mean": mean, "sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
-                      "truth": rs[0]["truth"], "bias": mean - rs[0]["truth"],
-                      "seconds": float(np.mean([r["seconds"] for r in rs])),
-                      "sat": sat, "runs": len(vals), "notes": sorted({r["note"] for r in rs if r.get("note")})}
+        cells[key] = {
+            "mean": mean,
+            "sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
+            "truth": rs[0]["truth"],
+            "bias": mean - rs[0]["truth"],
+            "seconds": float(np.mean([r["seconds"] for r in rs])),
+            "sat": sat,
+            "runs": len(vals),
+            "notes": sorted({r["note"] for r in rs if r.get("note")}),
+        }
     return cells
 
 
@@ -379,8 +479,12 @@ def accuracy_tables(rows: list[dict[str, Any]], names: list[str]) -> list[str]:
     for task in task_names:
         truth = next(c["truth"] for (t, _, _), c in cells.items() if t == task)
         se = next((r["truth_se"] for r in rows if r.get("task") == task and r["section"] == "accuracy"), 0.0)
-        out += [f"### {task} (truth {truth:.3f} nats{f' ± {se:.4f} MC' if se else ''})", "",
-                "| estimator | " + " | ".join(f"N = {n:,}" for n in ns) + " |", "|---|" + "---|" * len(ns)]
+        out += [
+            f"### {task} (truth {truth:.3f} nats{f' ± {se:.4f} MC' if se else ''})",
+            "",
+            "| estimator | " + " | ".join(f"N = {n:,}" for n in ns) + " |",
+            "|---|" + "---|" * len(ns),
+        ]
         for name in names:
             if any((task, n, name) in cells for n in ns):
                 out.append(f"| {name} | " + " | ".join(_fmt_cell(cells.get((task, n, name))) for n in ns) + " |")
@@ -400,8 +504,10 @@ def invariance_table(
     kinds = {r["task"]: "labels" if r["labels"] else "pair" for r in rows if r["section"] == "invariance"}
     task_names = list(kinds)
     labels = ("x0.01", "x100", "rotation", "linear")
-    out = ["| estimator | " + " | ".join(f"{t}: {lab}" for t in task_names for lab in labels) + " |",
-           "|---|" + "---|" * (len(task_names) * len(labels))]
+    out = [
+        "| estimator | " + " | ".join(f"{t}: {lab}" for t in task_names for lab in labels) + " |",
+        "|---|" + "---|" * (len(task_names) * len(labels)),
+    ]
     worst: dict[tuple[str, str, str], float] = {}
     for name in names:
         vals = []
@@ -424,8 +530,10 @@ def invariance_table(
 def timing_table(rows: list[dict[str, Any]], names: list[str]) -> tuple[list[str], dict[tuple[str, str, int], float]]:
     """The seconds-per-call table and its cells."""
     t = {(r["estimator"], r["kind"], r["dim"]): r["seconds"] for r in rows if r["section"] == "timing"}
-    out = ["| estimator | pair, d = 128 | pair, d = 2,048 | labels, d = 128 | labels, d = 2,048 |",
-           "|---|---|---|---|---|"]
+    out = [
+        "| estimator | pair, d = 128 | pair, d = 2,048 | labels, d = 128 | labels, d = 2,048 |",
+        "|---|---|---|---|---|",
+    ]
     for name in names:
         vals = [t.get((name, kind, d)) for kind in ("pair", "labels") for d in (128, 2048)]
         if any(v is not None for v in vals):
@@ -443,8 +551,12 @@ def cost_lines(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def summary_table(rows: list[dict[str, Any]], names: list[str], worst: dict[tuple[str, str, str], float],
-                  times: dict[tuple[str, str, int], float]) -> list[str]:
+def summary_table(
+    rows: list[dict[str, Any]],
+    names: list[str],
+    worst: dict[tuple[str, str, str], float],
+    times: dict[tuple[str, str, int], float],
+) -> list[str]:
     """One row per estimator: worst bias per regime, invariance and time."""
     cells = _cells(rows)
     meta = {r["task"]: r for r in rows if r["section"] == "accuracy"}
@@ -459,8 +571,11 @@ def summary_table(rows: list[dict[str, Any]], names: list[str], worst: dict[tupl
             return "NaN"
         labels = meta[next(t for (t, n, e) in cells if e == name and pred(meta[t], n))]["labels"]
         above = sum(1 for c in ran if c["bias"] > c["sd"])
-        return (f"{100 * max(rels):.0f} %" + (f", {above} above truth + sd" if labels and above else "")
-                + (f" ({len(ran)} of {len(sel)} cells)" if len(ran) < len(sel) else ""))
+        return (
+            f"{100 * max(rels):.0f} %"
+            + (f", {above} above truth + sd" if labels and above else "")
+            + (f" ({len(ran)} of {len(sel)} cells)" if len(ran) < len(sel) else "")
+        )
 
     def chan(m: dict[str, Any], n: int) -> bool:
         return m["family"] == "channel" and m["latent"] <= 4 and m["dim"] <= 1024 and n >= 2048
@@ -474,15 +589,22 @@ def summary_table(rows: list[dict[str, Any]], names: list[str], worst: dict[tupl
     def pct(key: tuple[str, str, str]) -> str:
         return f"{100 * worst[key]:.1f}" if key in worst else "–"
 
-    out = ["| estimator | channels k ≤ 4, d ≤ 1,024, N ≥ 2,048 | mixtures d ≤ 256, N ≥ 2,048 | deterministic "
-           "(log 64), N ≥ 2,048 | change (%) pair: rescale / rotation / linear | labels: rescale / rotation / linear "
-           "| s, N = 512, pair d = 128 / 2,048 | labels d = 128 / 2,048 |", "|---|---|---|---|---|---|---|---|"]
+    out = [
+        "| estimator | channels k ≤ 4, d ≤ 1,024, N ≥ 2,048 | mixtures d ≤ 256, N ≥ 2,048 | deterministic "
+        "(log 64), N ≥ 2,048 | change (%) pair: rescale / rotation / linear | labels: rescale / rotation / linear "
+        "| s, N = 512, pair d = 128 / 2,048 | labels d = 128 / 2,048 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name in names:
         inv = [" / ".join(pct((name, kind, g)) for g in ("scale", "rotation", "linear")) for kind in ("pair", "labels")]
-        secs = [" / ".join(f"{times[(name, kind, d)]:.3f}" if (name, kind, d) in times else "–" for d in (128, 2048))
-                for kind in ("pair", "labels")]
-        out.append(f"| {name} | {worst_bias(chan, name)} | {worst_bias(mix, name)} | {worst_bias(det, name)} | "
-                   f"{inv[0]} | {inv[1]} | {secs[0]} | {secs[1]} |")
+        secs = [
+            " / ".join(f"{times[(name, kind, d)]:.3f}" if (name, kind, d) in times else "–" for d in (128, 2048))
+            for kind in ("pair", "labels")
+        ]
+        out.append(
+            f"| {name} | {worst_bias(chan, name)} | {worst_bias(mix, name)} | {worst_bias(det, name)} | "
+            f"{inv[0]} | {inv[1]} | {secs[0]} | {secs[1]} |"
+        )
     return out
 
 
@@ -490,23 +612,42 @@ def report(log: Log, out: Path, names: list[str], quick: bool, wall: float) -> N
     """Write the Markdown report of the logged rows to ``out``."""
     inv_lines, worst = invariance_table(log.rows, names)
     time_lines, times = timing_table(log.rows, names)
-    text = ["# MI estimators in the information plane's regime", "",
-            f"`python benchmarks/bench_highdim.py{' --quick' if quick else ''}` "
-            f"on {platform.processor() or platform.machine()}, "
-            f"torch {torch.__version__}, 1 thread; {sum(r.get('seconds', 0.0) for r in log.rows) / 3600:.1f} h "
-            f"inside the estimators (this invocation: {wall / 60:.0f} min). Cells: mean ± sd over seeds "
-            "(relative bias; mean seconds per call; seeds within 2 % of the estimator's ceiling).", "",
-            "## Summary", "", *summary_table(log.rows, names, worst, times), "",
-            "Accuracy columns: the worst |mean - truth| / truth over the cells named (means over 3 seeds); for "
-            "labels, how many cells have a mean above the truth by more than their spread; cells not run are "
-            "counted. Change: the worst |value(transformed T) - value(T)| / max(|value(T)|, 0.05) at N = 512, "
-            "D = 256 (channel k = 4 tanh; mixture sep = 1.5), T multiplied by 0.01 and 100, rotated, or mapped "
-            "by a random invertible matrix (condition number <= e^2).",
-            "", "## Invariance (relative change of the estimate)", "", *inv_lines, "",
-            "## One default evaluation's estimates (N = 512: I(X;T) and I(T;Y) for a 128-d and a 1,024-d layer, "
-            "I(Z1;Z2) for two 1,024-d views), median of 5", "", *cost_lines(log.rows), "",
-            "## Seconds per call at N = 512 (pair: channel k = 4 tanh 64 x d; labels: mixture, d dims)", "",
-            *time_lines, "", "## Accuracy, task by task", "", *accuracy_tables(log.rows, names)]
+    text = [
+        "# MI estimators in the information plane's regime",
+        "",
+        f"`python benchmarks/bench_highdim.py{' --quick' if quick else ''}` "
+        f"on {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}, 1 thread; {sum(r.get('seconds', 0.0) for r in log.rows) / 3600:.1f} h "
+        f"inside the estimators (this invocation: {wall / 60:.0f} min). Cells: mean ± sd over seeds "
+        "(relative bias; mean seconds per call; seeds within 2 % of the estimator's ceiling).",
+        "",
+        "## Summary",
+        "",
+        *summary_table(log.rows, names, worst, times),
+        "",
+        "Accuracy columns: the worst |mean - truth| / truth over the cells named (means over 3 seeds); for "
+        "labels, how many cells have a mean above the truth by more than their spread; cells not run are "
+        "counted. Change: the worst |value(transformed T) - value(T)| / max(|value(T)|, 0.05) at N = 512, "
+        "D = 256 (channel k = 4 tanh; mixture sep = 1.5), T multiplied by 0.01 and 100, rotated, or mapped "
+        "by a random invertible matrix (condition number <= e^2).",
+        "",
+        "## Invariance (relative change of the estimate)",
+        "",
+        *inv_lines,
+        "",
+        "## One default evaluation's estimates (N = 512: I(X;T) and I(T;Y) for a 128-d and a 1,024-d layer, "
+        "I(Z1;Z2) for two 1,024-d views), median of 5",
+        "",
+        *cost_lines(log.rows),
+        "",
+        "## Seconds per call at N = 512 (pair: channel k = 4 tanh 64 x d; labels: mixture, d dims)",
+        "",
+        *time_lines,
+        "",
+        "## Accuracy, task by task",
+        "",
+        *accuracy_tables(log.rows, names),
+    ]
     out.write_text("\n".join(text) + "\n")
     print(f"wrote {out} and {log.path}")
 
@@ -519,8 +660,12 @@ def main() -> None:
     parser.add_argument("--estimators", default="", help="comma-separated subset of: " + ", ".join(ESTIMATORS))
     parser.add_argument("--sections", default="cost,timing,invariance,accuracy")
     parser.add_argument("--resume", action="store_true", help="keep the rows already in <out>.jsonl")
-    parser.add_argument("--tasks", default="", help="comma-separated substrings: run only the accuracy tasks "
-                        "whose name contains one (to split the grid over processes)")
+    parser.add_argument(
+        "--tasks",
+        default="",
+        help="comma-separated substrings: run only the accuracy tasks "
+        "whose name contains one (to split the grid over processes)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     names = [n for n in args.estimators.split(",") if n] or list(ESTIMATORS)

@@ -30,23 +30,29 @@ import tempfile
 import time
 from pathlib import Path
 
+from fresh_process import child_arguments, report, run_in_child, time_method
 from hydra import compose, initialize_config_dir
 
 from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.infoplane.rows import QUANTITIES
 from ssl_it.run.trajectory import read_trajectory
 from ssl_it.train import CONFIG_DIR, train
-from fresh_process import child_arguments, report, run_in_child, time_method
 
 SPENT: list[float] = []
 
 
 def timed_run(overrides: list[str], out: Path) -> tuple[float, float]:
+    """Train once with ``overrides`` into ``out``; returns (wall seconds, linear-eval accuracy)."""
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(
             "train",
-            overrides=[*overrides, "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
-                       f"paths.output_dir={out}", f"paths.outputs_root={out.parent}"],
+            overrides=[
+                *overrides,
+                "trainer.enable_progress_bar=false",
+                "callbacks.progress_bar=null",
+                f"paths.output_dir={out}",
+                f"paths.outputs_root={out.parent}",
+            ],
         )
     start = time.perf_counter()
     acc = train(cfg)
@@ -61,15 +67,19 @@ def saturation_table(rows: list[dict]) -> list[str]:
             got = [r for r in rows if r["layer"] == layer and r.get(q) is not None]
             if got:
                 n_sat = sum(bool(r[f"saturated_{s}"]) for r in got)
-                lines.append(f"| {layer} | {q} | {got[0][f'estimator_{s}']} | {n_sat}/{len(got)} "
-                             f"({100 * n_sat / len(got):.0f} %) |")
+                lines.append(
+                    f"| {layer} | {q} | {got[0][f'estimator_{s}']} | {n_sat}/{len(got)} "
+                    f"({100 * n_sat / len(got):.0f} %) |"
+                )
     return lines
 
 
 def band_table(rows: list[dict]) -> list[str]:
     """Markdown rows: layer, quantity, median band width (hi - lo), median sampling sd, median invariance spread."""
-    lines = ["| layer | quantity | median band width | median sampling sd | median invariance spread |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| layer | quantity | median band width | median sampling sd | median invariance spread |",
+        "|---|---|---|---|---|",
+    ]
     for layer in dict.fromkeys(r["layer"] for r in rows):
         for q in QUANTITIES:
             got = [r for r in rows if r["layer"] == layer and r.get(f"{q}_lo") is not None]
@@ -96,11 +106,16 @@ def dpi_lines(rows: list[dict]) -> list[str]:
         checked = [o for o in out if o[4][q] is not None]
         flagged = [o for o in checked if o[4][q]]
         raw = sum(1 for o in out if o[3][q] > 0)
-        lines.append(f"{q}: {len(flagged)} of {len(checked)} checked evaluations flagged beyond the bands "
-                     f"({raw} of {len(out)} read downstream > upstream before the bands"
-                     + ("" if checked else "; not checked: lower bounds") + ")")
-    lines.append("gaps downstream - upstream (I_XT / I_TY) by epoch: " + ", ".join(
-        f"{o[2]:g}: {o[3]['I_XT']:+.3f} / {o[3]['I_TY']:+.3f}" for o in out))
+        lines.append(
+            f"{q}: {len(flagged)} of {len(checked)} checked evaluations flagged beyond the bands "
+            f"({raw} of {len(out)} read downstream > upstream before the bands"
+            + ("" if checked else "; not checked: lower bounds")
+            + ")"
+        )
+    lines.append(
+        "gaps downstream - upstream (I_XT / I_TY) by epoch: "
+        + ", ".join(f"{o[2]:g}: {o[3]['I_XT']:+.3f} / {o[3]['I_TY']:+.3f}" for o in out)
+    )
     return lines
 
 
@@ -134,6 +149,7 @@ def one_run(which: str, overrides: list[str], out: Path) -> None:
 
 
 def main() -> None:
+    """Compare runs without and with the information plane (or profile one, or be one as a child process)."""
     child = child_arguments()
     if child is not None:
         which, out, child_overrides = child
@@ -162,17 +178,25 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for i, (off, on) in enumerate(zip(offs, ons)):
         print(f"| {i + 1}: without infoplane | {off['wall']:.1f} | | | {off['acc']:.4f} |")
-        print(f"| {i + 1}: with infoplane ({n_evals} evaluations) | {on['wall']:.1f} | {sum(on['spent']):.1f} | "
-              f"{100 * sum(on['spent']) / off['wall']:.1f} % | {on['acc']:.4f} |")
+        print(
+            f"| {i + 1}: with infoplane ({n_evals} evaluations) | {on['wall']:.1f} | {sum(on['spent']):.1f} | "
+            f"{100 * sum(on['spent']) / off['wall']:.1f} % | {on['acc']:.4f} |"
+        )
     off_wall = statistics.median(o["wall"] for o in offs)
     on_wall = statistics.median(o["wall"] for o in ons)
     spent = statistics.median(sum(o["spent"]) for o in ons)
-    print(f"\nmedians over {repeats} interleaved pair(s): without {off_wall:.1f} s, with {on_wall:.1f} s; "
-          f"overhead ratio (with / without) = {on_wall / off_wall:.3f} ({100 * (on_wall / off_wall - 1):+.1f} %)")
-    print(f"time inside the callback: {spent:.1f} s over {len(ons[0]['spent'])} calls = "
-          f"{100 * spent / off_wall:.1f} % of the run without it")
-    print(f"1-minute load average before and after each run: {', '.join(f'{v:.1f}' for v in load)} "
-          f"(on {os.cpu_count()} cores)")
+    print(
+        f"\nmedians over {repeats} interleaved pair(s): without {off_wall:.1f} s, with {on_wall:.1f} s; "
+        f"overhead ratio (with / without) = {on_wall / off_wall:.3f} ({100 * (on_wall / off_wall - 1):+.1f} %)"
+    )
+    print(
+        f"time inside the callback: {spent:.1f} s over {len(ons[0]['spent'])} calls = "
+        f"{100 * spent / off_wall:.1f} % of the run without it"
+    )
+    print(
+        f"1-minute load average before and after each run: {', '.join(f'{v:.1f}' for v in load)} "
+        f"(on {os.cpu_count()} cores)"
+    )
     print()
     print("\n".join(saturation_table(rows)))
     print()

@@ -32,8 +32,9 @@ import statistics
 import sys
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -84,6 +85,7 @@ def old_estimate(metric: str, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def new_estimate(metric: str, x: np.ndarray, y: np.ndarray) -> float:
+    """KSG as shipped (compiled KD-trees) on ``(x, y)`` with ``metric``."""
     return KSGMI(metric=metric).estimate(x, y)  # type: ignore[arg-type]
 
 
@@ -101,6 +103,7 @@ def load_bmi_ksg() -> Any | None:
 
 
 def timed(fn: Callable[[], float], repeats: int) -> tuple[float, float]:
+    """``(median seconds, value)`` of ``fn`` over ``repeats`` runs."""
     times, value = [], float("nan")
     for _ in range(repeats):
         start = time.perf_counter()
@@ -110,6 +113,7 @@ def timed(fn: Callable[[], float], repeats: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    """Print the table of old, new and benchmark-mi KSG times against N."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--repeats", type=int, default=3)
@@ -121,11 +125,15 @@ def main() -> None:
     warm = synthetic.correlated_gaussian(200, 5, 0.5, seed=1)
     for metric in ("max", "euclidean"):
         new_estimate(metric, warm.x, warm.y)
-    print(f"numba kernels loaded/compiled in {time.perf_counter() - start:.1f} s; {platform.processor() or 'cpu'}, "
-          f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}, numba threads "
-          f"{numba.get_num_threads()} ({numba.threading_layer()}); load average at start "
-          f"{' / '.join(f'{v:.1f}' for v in os.getloadavg())}; benchmark-mi: {'yes' if bmi else 'not installed'}\n")
-    print("| metric | N | old (s) | new (s) | old / new | values equal | value | benchmark-mi (s) | benchmark-mi value |")
+    print(
+        f"numba kernels loaded/compiled in {time.perf_counter() - start:.1f} s; {platform.processor() or 'cpu'}, "
+        f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}, numba threads "
+        f"{numba.get_num_threads()} ({numba.threading_layer()}); load average at start "
+        f"{' / '.join(f'{v:.1f}' for v in os.getloadavg())}; benchmark-mi: {'yes' if bmi else 'not installed'}\n"
+    )
+    print(
+        "| metric | N | old (s) | new (s) | old / new | values equal | value | benchmark-mi (s) | benchmark-mi value |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     rho = synthetic.rho_for_mi(1.0, 5)
     for n in map(int, args.sizes.split(",")):
@@ -133,20 +141,23 @@ def main() -> None:
         x, y = np.asarray(s.x), np.asarray(s.y)
         slow = args.slow_repeats if n >= 100_000 else args.repeats
         for metric in ("max", "euclidean"):
-            t_new, v_new = timed(lambda: new_estimate(metric, x, y), args.repeats)
-            t_old, v_old = timed(lambda: old_estimate(metric, x, y), slow)
+            t_new, v_new = timed(lambda m=metric, a=x, b=y: new_estimate(m, a, b), args.repeats)
+            t_old, v_old = timed(lambda m=metric, a=x, b=y: old_estimate(m, a, b), slow)
             bmi_cells = "not installed | -"
             if bmi is not None and metric == "euclidean":
                 if n <= args.bmi_max_n:
                     est = bmi.KSGEnsembleFirstEstimator(neighborhoods=(3,))
-                    t_bmi, v_bmi = timed(lambda: est.estimate(x, y), args.slow_repeats)
+                    t_bmi, v_bmi = timed(lambda e=est, a=x, b=y: e.estimate(a, b), args.slow_repeats)
                     bmi_cells = f"{t_bmi:.2f} | {v_bmi:.4f}"
                 else:
                     bmi_cells = f"not run (N > {args.bmi_max_n:,}) | -"
             elif metric == "max":
                 bmi_cells = "- (Euclidean only here) | -"
-            print(f"| {metric} | {n:,} | {t_old:.2f} | {t_new:.2f} | {t_old / t_new:.1f}x | "
-                  f"{'yes' if v_old == v_new else 'NO'} | {v_new:.4f} | {bmi_cells} |", flush=True)
+            print(
+                f"| {metric} | {n:,} | {t_old:.2f} | {t_new:.2f} | {t_old / t_new:.1f}x | "
+                f"{'yes' if v_old == v_new else 'NO'} | {v_new:.4f} | {bmi_cells} |",
+                flush=True,
+            )
     print(f"\nload average at end {' / '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 

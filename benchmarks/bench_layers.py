@@ -72,6 +72,7 @@ LABEL = ("classifier", "classifier[previous: linear]")
 @dataclass
 class Task:
     """A known-MI layer stand-in: its name, family, label or pair kind, width and SNR."""
+
     name: str
     family: str  # ladder | atoms | labels
     labels: bool
@@ -89,22 +90,70 @@ def tasks(quick: bool) -> list[Task]:
     out = []
     for d in (256,) if quick else (256, 1024):
         for snr in SNRS:
-            out.append(Task(f"ladder d={d} snr={snr:g}", "ladder", False, d, snr,
-                            lambda n, s, d=d, snr=snr: spiked_channel(n, 4, 64, d, snr, seed=s)))
-    out.append(Task("ladder d=256 snr=3 heavy tails", "heavy", False, 256, 3.0,
-                    lambda n, s: _heavy(spiked_channel(n, 4, 64, 256, 3.0, seed=s))))
-    out.append(Task("atoms M=4096 64x256", "atoms", False, 256, 0.0,
-                    lambda n, s: synthetic.deterministic_encoder(n, 4096, 64, 256, seed=s)))
+            out.append(
+                Task(
+                    f"ladder d={d} snr={snr:g}",
+                    "ladder",
+                    False,
+                    d,
+                    snr,
+                    lambda n, s, d=d, snr=snr: spiked_channel(n, 4, 64, d, snr, seed=s),
+                )
+            )
+    out.append(
+        Task(
+            "ladder d=256 snr=3 heavy tails",
+            "heavy",
+            False,
+            256,
+            3.0,
+            lambda n, s: _heavy(spiked_channel(n, 4, 64, 256, 3.0, seed=s)),
+        )
+    )
+    out.append(
+        Task(
+            "atoms M=4096 64x256",
+            "atoms",
+            False,
+            256,
+            0.0,
+            lambda n, s: synthetic.deterministic_encoder(n, 4096, 64, 256, seed=s),
+        )
+    )
     out += [
         Task("xor d=128", "labels", True, 128, 0.0, lambda n, s: nonlinear_labels(n, 128, "xor", 4.0, seed=s)),
-        Task("radial 4 shells d=256", "labels", True, 256, 0.0,
-             lambda n, s: nonlinear_labels(n, 256, "radial", 6.0, latent_dim=3, n_classes=4, seed=s)),
-        Task("10 classes, means span 9 dims, d=128", "labels", True, 128, 0.0,
-             lambda n, s: synthetic.subspace_mixture(n, 128, 10, 9, 1.0, seed=s)),
-        Task("10 classes Zipf-imbalanced d=256", "labels", True, 256, 0.0,
-             lambda n, s: synthetic.subspace_mixture(n, 256, 10, 4, 1.5, seed=s, imbalance=1.0)),
-        Task("100 classes d=512", "labels", True, 512, 0.0,
-             lambda n, s: synthetic.subspace_mixture(n, 512, 100, 16, 1.5, seed=s)),
+        Task(
+            "radial 4 shells d=256",
+            "labels",
+            True,
+            256,
+            0.0,
+            lambda n, s: nonlinear_labels(n, 256, "radial", 6.0, latent_dim=3, n_classes=4, seed=s),
+        ),
+        Task(
+            "10 classes, means span 9 dims, d=128",
+            "labels",
+            True,
+            128,
+            0.0,
+            lambda n, s: synthetic.subspace_mixture(n, 128, 10, 9, 1.0, seed=s),
+        ),
+        Task(
+            "10 classes Zipf-imbalanced d=256",
+            "labels",
+            True,
+            256,
+            0.0,
+            lambda n, s: synthetic.subspace_mixture(n, 256, 10, 4, 1.5, seed=s, imbalance=1.0),
+        ),
+        Task(
+            "100 classes d=512",
+            "labels",
+            True,
+            512,
+            0.0,
+            lambda n, s: synthetic.subspace_mixture(n, 512, 100, 16, 1.5, seed=s),
+        ),
     ]
     return out
 
@@ -114,12 +163,26 @@ def band_row(name: str, x: np.ndarray, y: np.ndarray, ceiling: float) -> dict[st
     est = ESTIMATORS[name]()
     start = time.perf_counter()
     band = BandMaker().band(est, x, y, ceiling)
-    return {"value": band.value, "lo": band.lo, "hi": band.hi, "hi_bias": band.hi_with_bias,
-            "sd": band.sampling_sd, "spread": band.invariance_spread, "seconds": time.perf_counter() - start}
+    return {
+        "value": band.value,
+        "lo": band.lo,
+        "hi": band.hi,
+        "hi_bias": band.hi_with_bias,
+        "sd": band.sampling_sd,
+        "spread": band.invariance_spread,
+        "seconds": time.perf_counter() - start,
+    }
 
 
-def accuracy(log: list[dict[str, Any]], path: Path, quick: bool, sizes: tuple[int, ...] = (512, 2048),
-             families: tuple[str, ...] | None = None, seeds: int = 3, defaults_only: bool = False) -> None:
+def accuracy(
+    log: list[dict[str, Any]],
+    path: Path,
+    quick: bool,
+    sizes: tuple[int, ...] = (512, 2048),
+    families: tuple[str, ...] | None = None,
+    seeds: int = 3,
+    defaults_only: bool = False,
+) -> None:
     """Log every band not yet logged: task x probe size x seed x estimator."""
     done = {r["key"] for r in log}
     for task in tasks(quick):
@@ -134,11 +197,27 @@ def accuracy(log: list[dict[str, Any]], path: Path, quick: bool, sizes: tuple[in
                     if key in done:
                         continue
                     sample = sample or task.make(n, seed)
-                    ceiling = math.log(n) if not task.labels else float(
-                        -(np.bincount(sample.y) / n * np.log(np.maximum(np.bincount(sample.y) / n, 1e-300))).sum())
-                    row = {"key": key, "section": "accuracy", "task": task.name, "family": task.family,
-                           "labels": task.labels, "dim": task.dim, "snr": task.snr, "n": n, "seed": seed,
-                           "estimator": name, "truth": sample.mi, **band_row(name, sample.x, sample.y, ceiling)}
+                    ceiling = (
+                        math.log(n)
+                        if not task.labels
+                        else float(
+                            -(np.bincount(sample.y) / n * np.log(np.maximum(np.bincount(sample.y) / n, 1e-300))).sum()
+                        )
+                    )
+                    row = {
+                        "key": key,
+                        "section": "accuracy",
+                        "task": task.name,
+                        "family": task.family,
+                        "labels": task.labels,
+                        "dim": task.dim,
+                        "snr": task.snr,
+                        "n": n,
+                        "seed": seed,
+                        "estimator": name,
+                        "truth": sample.mi,
+                        **band_row(name, sample.x, sample.y, ceiling),
+                    }
                     _add(log, path, row)
             print(f"{task.name} N={n}: done", flush=True)
 
@@ -148,10 +227,14 @@ def invariance(log: list[dict[str, Any]], path: Path, quick: bool, n: int = 512)
     done = {r["key"] for r in log}
     for d in (256,) if quick else (256, 1024, 2048):
         rng = np.random.default_rng(99)
-        maps = {"rotation": np.linalg.qr(rng.standard_normal((d, d)))[0],
-                "unit_scale": np.exp(rng.uniform(math.log(0.1), math.log(10.0), d))}
-        cases = [("pca_ksg", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
-                 ("classifier", synthetic.subspace_mixture(n, d, 10, 4, 1.5, seed=0))]
+        maps = {
+            "rotation": np.linalg.qr(rng.standard_normal((d, d)))[0],
+            "unit_scale": np.exp(rng.uniform(math.log(0.1), math.log(10.0), d)),
+        }
+        cases = [
+            ("pca_ksg", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
+            ("classifier", synthetic.subspace_mixture(n, d, 10, 4, 1.5, seed=0)),
+        ]
         for name, sample in cases:
             key = f"inv|{d}|{name}"
             if key in done:
@@ -161,8 +244,11 @@ def invariance(log: list[dict[str, Any]], path: Path, quick: bool, n: int = 512)
             base = est.estimate(sample.x, sample.y)
             row = {"key": key, "section": "invariance", "dim": d, "estimator": name, "value": base}
             for label, m in maps.items():
-                moved = (sample.x @ m if m.ndim == 2 else sample.x * m) if labels else \
-                    (sample.y @ m if m.ndim == 2 else sample.y * m)
+                moved = (
+                    (sample.x @ m if m.ndim == 2 else sample.x * m)
+                    if labels
+                    else (sample.y @ m if m.ndim == 2 else sample.y * m)
+                )
                 v = est.estimate(moved, sample.y) if labels else est.estimate(sample.x, moved)
                 row[label] = abs(v - base) / max(abs(base), 0.05)
             _add(log, path, row)
@@ -181,8 +267,11 @@ def report(log: list[dict[str, Any]]) -> list[str]:
     for r in log:
         if r["section"] == "accuracy":
             cells.setdefault((r["task"], r["n"], r["estimator"]), []).append(r)
-    out = ["| task | N | estimator | truth | mean ± sd | level error | band width | truth in band | "
-           "in band + bias | band above truth |", "|---|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        "| task | N | estimator | truth | mean ± sd | level error | band width | truth in band | "
+        "in band + bias | band above truth |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for (task, n, name), rs in cells.items():
         v = np.array([r["value"] for r in rs])
         truth = rs[0]["truth"]
@@ -193,29 +282,45 @@ def report(log: list[dict[str, Any]]) -> list[str]:
         if rs[0]["family"] in ("ladder", "heavy"):
             detect = " (detectable)" if rs[0]["snr"] > math.sqrt(rs[0]["dim"] / n) else " (below threshold)"
         sd = v.std(ddof=1) if len(v) > 1 else 0
-        out.append(f"| {task}{detect} | {n:,} | {name} | {truth:.3f} | {v.mean():.3f} ± {sd:.3f} | "
-                   f"{100 * (v.mean() - truth) / truth:+.0f} % | {np.mean([r['hi'] - r['lo'] for r in rs]):.3f} | "
-                   f"{inside}/{len(rs)} | {inside_b}/{len(rs)} | {above}/{len(rs)} |")
-    out += ["", "Ladders: Spearman correlation of the mean value with the truth over the rungs, and consecutive "
-            "rungs read in the right order.", "", "| ladder | N | estimator | Spearman | ordered pairs |",
-            "|---|---|---|---|---|"]
+        out.append(
+            f"| {task}{detect} | {n:,} | {name} | {truth:.3f} | {v.mean():.3f} ± {sd:.3f} | "
+            f"{100 * (v.mean() - truth) / truth:+.0f} % | {np.mean([r['hi'] - r['lo'] for r in rs]):.3f} | "
+            f"{inside}/{len(rs)} | {inside_b}/{len(rs)} | {above}/{len(rs)} |"
+        )
+    out += [
+        "",
+        "Ladders: Spearman correlation of the mean value with the truth over the rungs, and consecutive "
+        "rungs read in the right order.",
+        "",
+        "| ladder | N | estimator | Spearman | ordered pairs |",
+        "|---|---|---|---|---|",
+    ]
     for d in sorted({r["dim"] for r in log if r.get("family") == "ladder"}):
         for n in sorted({r["n"] for r in log if r["section"] == "accuracy"}):
             for name in PAIR:
-                means = [np.mean([r["value"] for r in cells.get((f"ladder d={d} snr={s:g}", n, name), [])] or [np.nan])
-                         for s in SNRS]
+                means = [
+                    np.mean([r["value"] for r in cells.get((f"ladder d={d} snr={s:g}", n, name), [])] or [np.nan])
+                    for s in SNRS
+                ]
                 if any(np.isnan(means)):
                     continue
                 ordered = sum(a > b for a, b in zip(means, means[1:]))
-                out.append(f"| d = {d} | {n:,} | {name} | {spearmanr(means, SNRS)[0]:.2f} "
-                           f"| {ordered}/{len(SNRS) - 1} |")
-    out += ["", "Invariance at N = 512: |value(mapped T) - value(T)| / max(|value(T)|, 0.05) (pca_ksg: spiked "
-            "channel, snr 3; classifier: 10-class mixture).", "", "| d | estimator | rotation | per-unit rescaling |",
-            "|---|---|---|---|"]
+                out.append(
+                    f"| d = {d} | {n:,} | {name} | {spearmanr(means, SNRS)[0]:.2f} | {ordered}/{len(SNRS) - 1} |"
+                )
+    out += [
+        "",
+        "Invariance at N = 512: |value(mapped T) - value(T)| / max(|value(T)|, 0.05) (pca_ksg: spiked "
+        "channel, snr 3; classifier: 10-class mixture).",
+        "",
+        "| d | estimator | rotation | per-unit rescaling |",
+        "|---|---|---|---|",
+    ]
     for r in log:
         if r["section"] == "invariance":
-            out.append(f"| {r['dim']:,} | {r['estimator']} | {100 * r['rotation']:.1f} % "
-                       f"| {100 * r['unit_scale']:.1f} % |")
+            out.append(
+                f"| {r['dim']:,} | {r['estimator']} | {100 * r['rotation']:.1f} % | {100 * r['unit_scale']:.1f} % |"
+            )
     return out
 
 
@@ -246,9 +351,16 @@ def n_table(log: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def run(out: Path, quick: bool, resume: bool, sizes: tuple[int, ...] = (512, 2048),
-        families: tuple[str, ...] | None = None, seeds: int = 3, defaults_only: bool = False,
-        invariances: bool = True) -> None:
+def run(
+    out: Path,
+    quick: bool,
+    resume: bool,
+    sizes: tuple[int, ...] = (512, 2048),
+    families: tuple[str, ...] | None = None,
+    seeds: int = 3,
+    defaults_only: bool = False,
+    invariances: bool = True,
+) -> None:
     """Run the sections into ``<out>.jsonl`` (resumable) and write the tables to ``out``."""
     torch.set_num_threads(1)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -260,10 +372,15 @@ def run(out: Path, quick: bool, resume: bool, sizes: tuple[int, ...] = (512, 204
     if invariances:
         invariance(log, path, quick)
     accuracy(log, path, quick, sizes, families, seeds, defaults_only)
-    text = ["# The default estimators and their bands on layer-shaped tasks", "",
-            f"`python benchmarks/bench_layers.py{' --quick' if quick else ''}` (N = {', '.join(map(str, sizes))}), "
-            f"one thread, "
-            f"{(time.perf_counter() - start) / 60:.0f} min in this invocation.", "", *report(log)]
+    text = [
+        "# The default estimators and their bands on layer-shaped tasks",
+        "",
+        f"`python benchmarks/bench_layers.py{' --quick' if quick else ''}` (N = {', '.join(map(str, sizes))}), "
+        f"one thread, "
+        f"{(time.perf_counter() - start) / 60:.0f} min in this invocation.",
+        "",
+        *report(log),
+    ]
     out.write_text("\n".join(text) + "\n")
     print("\n".join(text))
 
@@ -274,11 +391,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="d = 256 only, N = 512, 1 seed")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "bench" / "layers.md"))
     parser.add_argument("--resume", action="store_true", help="keep the rows already in <out>.jsonl")
-    parser.add_argument("--merge", nargs="+", default=None,
-                        help="only print the tables of these .jsonl logs, merged (no estimate is run)")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        help="only print the tables of these .jsonl logs, merged (no estimate is run)",
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048], help="probe sizes N")
-    parser.add_argument("--families", nargs="+", default=None,
-                        help="task families to run (ladder heavy atoms labels; default: all)")
+    parser.add_argument(
+        "--families", nargs="+", default=None, help="task families to run (ladder heavy atoms labels; default: all)"
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--defaults-only", action="store_true", help="only pca_ksg and classifier, not the previous")
     parser.add_argument("--no-invariance", action="store_true", help="skip the rotation / rescaling table")
@@ -287,8 +409,16 @@ def main() -> None:
         log = [json.loads(line) for p in args.merge for line in Path(p).read_text().splitlines()]
         print("\n".join([*n_table(log), "", *report(log)]))
         return
-    run(Path(args.out), args.quick, args.resume, tuple(args.sizes), None if args.families is None else
-        tuple(args.families), args.seeds, args.defaults_only, not args.no_invariance)
+    run(
+        Path(args.out),
+        args.quick,
+        args.resume,
+        tuple(args.sizes),
+        None if args.families is None else tuple(args.families),
+        args.seeds,
+        args.defaults_only,
+        not args.no_invariance,
+    )
 
 
 if __name__ == "__main__":

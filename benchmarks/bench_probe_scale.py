@@ -54,13 +54,23 @@ class _Model(nn.Module):
 def _trainer(x: torch.Tensor, labels: torch.Tensor, views: list[torch.Tensor]) -> SimpleNamespace:
     """What the measuring callbacks read from a trainer, on one process."""
     dm = InMemoryProbeData(x, labels, views)
-    return SimpleNamespace(global_step=1, current_epoch=0, num_training_batches=1, world_size=1, global_rank=0,
-                           is_global_zero=True, sanity_checking=False, datamodule=dm, loggers=[])
+    return SimpleNamespace(
+        global_step=1,
+        current_epoch=0,
+        num_training_batches=1,
+        world_size=1,
+        global_rank=0,
+        is_global_zero=True,
+        sanity_checking=False,
+        datamodule=dm,
+        loggers=[],
+    )
 
 
 def _model() -> nn.Module:
-    backbone = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(),
-                             nn.Linear(512, 2048))
+    backbone = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(512, 2048)
+    )
     return _Model(backbone, nn.Sequential(nn.Linear(2048, 512), nn.ReLU(), nn.Linear(512, 512)))
 
 
@@ -68,6 +78,7 @@ def one(n: int, estimator: str) -> dict[str, float]:
     """Run one evaluation of both callbacks at probe size ``n`` (in this process)."""
     from ssl_it.callbacks import EmbeddingDiagnostics, InformationPlane
     from ssl_it.estimators import KDEMI, KSGMI, BinningMI, GaussianMI
+
     torch.set_num_threads(1)
     base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # after the imports
     gen = torch.Generator().manual_seed(0)
@@ -86,9 +97,15 @@ def one(n: int, estimator: str) -> dict[str, float]:
         plane._evaluate(trainer, model)
         seconds = time.perf_counter() - start
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"n": n, "peak_rss_mb": rss_mb, "added_mb": rss_mb - base_mb, "seconds": seconds,
-            "widest_mb": n * WIDE * 4 / 2**20,
-            "rows": len(plane.rows), "estimated_dim": plane.rows[0]["estimated_dim"]}
+    return {
+        "n": n,
+        "peak_rss_mb": rss_mb,
+        "added_mb": rss_mb - base_mb,
+        "seconds": seconds,
+        "widest_mb": n * WIDE * 4 / 2**20,
+        "rows": len(plane.rows),
+        "estimated_dim": plane.rows[0]["estimated_dim"],
+    }
 
 
 def main() -> None:
@@ -104,11 +121,17 @@ def main() -> None:
     print(f"| N | peak RSS (MiB) | added by the evaluation (MiB) | N x {WIDE:,} float32 (MiB) | seconds | estimator |")
     print("|---|---|---|---|---|---|")
     for n in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--child", str(n), "--estimator", args.estimator],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(n), "--estimator", args.estimator],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"| {n:,} | {r['peak_rss_mb']:.0f} | {r['added_mb']:.0f} | {r['widest_mb']:.0f} | {r['seconds']:.1f} "
-              f"| {args.estimator} |")
+        print(
+            f"| {n:,} | {r['peak_rss_mb']:.0f} | {r['added_mb']:.0f} | {r['widest_mb']:.0f} | {r['seconds']:.1f} "
+            f"| {args.estimator} |"
+        )
 
 
 if __name__ == "__main__":

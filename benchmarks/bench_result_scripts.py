@@ -34,8 +34,9 @@ def timed(script: str, args: list[str], preload: bool) -> float:
         f"runpy.run_path({str(ROOT / 'scripts' / script)!r}, run_name='__main__')\n"
     )
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{script} failed:\n{proc.stderr[-2000:]}")
@@ -56,8 +57,12 @@ def main() -> None:
             "plot_infoplane.py": [*map(str, runs[:2]), "--out", f"{tmp}/plane.png"],
             "plot_seed_bands.py": [str(args.sweep), "--group", "objective", "--out", f"{tmp}/bands"],
         }
-        lines = [f"{len(runs)} runs in {args.sweep}; median of {args.repeats} fresh interpreters, seconds", "",
-                 "| script | now | with Lightning imported (before) | before / now |", "|---|---|---|---|"]
+        lines = [
+            f"{len(runs)} runs in {args.sweep}; median of {args.repeats} fresh interpreters, seconds",
+            "",
+            "| script | now | with Lightning imported (before) | before / now |",
+            "|---|---|---|---|",
+        ]
         for script, script_args in cases.items():
             now = statistics.median(timed(script, script_args, False) for _ in range(args.repeats))
             before = statistics.median(timed(script, script_args, True) for _ in range(args.repeats))

@@ -15,7 +15,8 @@ both loops keep the same memory layout). Images/s counts training images
 alternating runs, per second of wall time and per CPU-second of the training
 process (``time.process_time``: all its threads, not the loader worker's
 process). On a shared machine the CPU-time rate is the one to trust: wall
-time moves with the other users' load, CPU time only with the work done. Cases: the default convnet on 28 px MNIST digits
+time moves with the other users' load, CPU time only with the work done. Cases: the default convnet
+on 28 px MNIST digits
 (batch 128) and a CIFAR-stem ResNet-18 on 32 px RGB images (batch 32).
 """
 
@@ -25,7 +26,6 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -35,21 +35,34 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from pytorch_lightning.callbacks import LearningRateMonitor, RichProgressBar
+from typing_extensions import override
 
 from ssl_it.data import SSLDataModule
-from ssl_it.run.loggers import ResumableCSVLogger
 from ssl_it.module import SSLModule
 from ssl_it.optim import decay_and_no_decay_groups
+from ssl_it.run.loggers import ResumableCSVLogger
 from ssl_it.train import CONFIG_DIR, build_objective
 
 CASES = {
-    "convnet, 28 px digits": ["data=mnist5k", "backbone=convnet", "augmentation=simclr_mnist", "datamodule.batch_size=128"],
-    "resnet18, 32 px": ["data=synthetic", "data.n_samples=2048", "data.input_shape=[3,32,32]", "backbone=resnet18",
-                        "augmentation=simclr", "datamodule.batch_size=32"],
+    "convnet, 28 px digits": [
+        "data=mnist5k",
+        "backbone=convnet",
+        "augmentation=simclr_mnist",
+        "datamodule.batch_size=128",
+    ],
+    "resnet18, 32 px": [
+        "data=synthetic",
+        "data.n_samples=2048",
+        "data.input_shape=[3,32,32]",
+        "backbone=resnet18",
+        "augmentation=simclr",
+        "datamodule.batch_size=32",
+    ],
 }
 
 
 def compose_cfg(overrides: list[str]) -> Any:
+    """The training config with ``overrides``, on the CPU with one loader worker."""
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose("train", overrides=[*overrides, "datamodule.num_workers=1", "trainer=cpu"])
 
@@ -60,17 +73,20 @@ class Components:
     def __init__(self, cfg: Any) -> None:
         self.cfg = cfg
         self.source = instantiate(cfg.data)
-        aug = instantiate(cfg.augmentation)(image_size=self.source.image_size, channels=self.source.channels,
-                                            mean=self.source.mean, std=self.source.std)
+        aug = instantiate(cfg.augmentation)(
+            image_size=self.source.image_size, channels=self.source.channels, mean=self.source.mean, std=self.source.std
+        )
         self.datamodule: SSLDataModule = instantiate(cfg.datamodule)(source=self.source, augmentation=aug, seed=0)
         self.datamodule.setup()
 
     def module(self) -> SSLModule:
+        """A fresh SSLModule of this case's config, seeded."""
         torch.manual_seed(0)
         backbone = instantiate(self.cfg.backbone)(input_shape=self.source.input_shape)
         objective = build_objective(self.cfg.objective, backbone.out_dim, self.source.num_classes)
-        return SSLModule(backbone, objective, optimizer=instantiate(self.cfg.optimizer),
-                         scheduler=instantiate(self.cfg.scheduler))
+        return SSLModule(
+            backbone, objective, optimizer=instantiate(self.cfg.optimizer), scheduler=instantiate(self.cfg.scheduler)
+        )
 
 
 Rates = tuple[float, float]  # images per wall second, images per CPU second
@@ -106,12 +122,15 @@ class StepClock(pl.Callback):
         self.warmup, self.images = warmup, 0
         self.start = self.end = self.cpu_start = self.cpu_end = 0.0
 
+    @override
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, idx: int) -> None:
         if idx == self.warmup and not self.start:
             self.start, self.cpu_start = time.perf_counter(), time.process_time()
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
-                           idx: int) -> None:
+    @override
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, idx: int
+    ) -> None:
         if idx >= self.warmup:
             self.images += batch[1].shape[0]
             self.end, self.cpu_end = time.perf_counter(), time.process_time()
@@ -121,7 +140,11 @@ def ssl_it_loop(parts: Components, steps: int, warmup: int, run_dir: Path) -> Ra
     """Images/s of SSLModule under the configured Trainer (measuring callbacks off)."""
     clock = StepClock(warmup)
     trainer = instantiate(parts.cfg.trainer)(
-        max_steps=steps, max_epochs=None, limit_val_batches=0, enable_checkpointing=False, default_root_dir=str(run_dir),
+        max_steps=steps,
+        max_epochs=None,
+        limit_val_batches=0,
+        enable_checkpointing=False,
+        default_root_dir=str(run_dir),
         callbacks=[clock, RichProgressBar(leave=False), LearningRateMonitor(logging_interval="epoch")],
         logger=ResumableCSVLogger(str(run_dir)),
     )
@@ -130,6 +153,7 @@ def ssl_it_loop(parts: Components, steps: int, warmup: int, run_dir: Path) -> Ra
 
 
 def bench(name: str, overrides: list[str], steps: int, warmup: int, repeats: int) -> dict[str, Any]:
+    """Time ``steps`` training steps of one case after ``warmup``, ``repeats`` times; returns its rates."""
     parts = Components(compose_cfg(overrides))
     bare: list[Rates] = []
     framework: list[Rates] = []
@@ -137,8 +161,11 @@ def bench(name: str, overrides: list[str], steps: int, warmup: int, repeats: int
         for r in range(repeats):  # alternate, so slow phases of a shared machine hit both
             bare.append(bare_loop(parts, steps, warmup))
             framework.append(ssl_it_loop(parts, steps, warmup, Path(tmp) / str(r)))
-            print(f"{name}: repeat {r}: bare {bare[-1][0]:.1f} img/s ({bare[-1][1]:.1f} per CPU s), "
-                  f"ssl_it {framework[-1][0]:.1f} img/s ({framework[-1][1]:.1f} per CPU s)", flush=True)
+            print(
+                f"{name}: repeat {r}: bare {bare[-1][0]:.1f} img/s ({bare[-1][1]:.1f} per CPU s), "
+                f"ssl_it {framework[-1][0]:.1f} img/s ({framework[-1][1]:.1f} per CPU s)",
+                flush=True,
+            )
     row: dict[str, Any] = {"case": name, "steps": steps - warmup, "repeats": repeats}
     for k, clock in enumerate(("wall", "cpu")):
         b, f = statistics.median(x[k] for x in bare), statistics.median(x[k] for x in framework)
@@ -147,11 +174,17 @@ def bench(name: str, overrides: list[str], steps: int, warmup: int, repeats: int
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Print the framework-overhead table for every case."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads of the training process")
-    parser.add_argument("--steps", type=int, nargs=2, default=[25, 8],
-                        help="timed steps: convnet, resnet18 (within one epoch: 31 and 48 batches)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        nargs=2,
+        default=[25, 8],
+        help="timed steps: convnet, resnet18 (within one epoch: 31 and 48 batches)",
+    )
     parser.add_argument("--cases", nargs="+", default=list(CASES))
     parser.add_argument("--out", type=Path, default=Path("outputs/bench/train.md"))
     args = parser.parse_args(argv)
@@ -161,12 +194,17 @@ def main(argv: list[str] | None = None) -> None:
     if any(n + warmup > limit for n, limit in zip(args.steps, (31, 48))):
         parser.error("--steps: the timed steps and 3 warm-up steps must fit in one epoch (31 and 48 batches)")
     rows = [bench(c, CASES[c], dict(zip(CASES, args.steps))[c] + warmup, warmup, args.repeats) for c in args.cases]
-    lines = ["| case | bare loop img/CPU-s | ssl_it img/CPU-s | ratio (CPU time) | bare loop img/s | ssl_it img/s | "
-             "ratio (wall) | timed steps x repeats |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| case | bare loop img/CPU-s | ssl_it img/CPU-s | ratio (CPU time) | bare loop img/s | ssl_it img/s | "
+        "ratio (wall) | timed steps x repeats |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         (bw, fw, rw), (bc, fc, rc) = r["wall"], r["cpu"]
-        lines.append(f"| {r['case']} | {bc:.1f} | {fc:.1f} | {rc:.3f} | {bw:.1f} | {fw:.1f} | {rw:.3f} | "
-                     f"{r['steps']} x {r['repeats']} |")
+        lines.append(
+            f"| {r['case']} | {bc:.1f} | {fc:.1f} | {rc:.3f} | {bw:.1f} | {fw:.1f} | {rw:.3f} | "
+            f"{r['steps']} x {r['repeats']} |"
+        )
     print("\n".join(lines))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")

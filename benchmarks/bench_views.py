@@ -62,6 +62,7 @@ def load_baseline(ref: str, into: Path) -> tuple[ModuleType, ModuleType]:
     """The view modules of commit ``ref`` as the package ``baseline_ssl_it``
     (``ssl_it.augmentation`` and ``ssl_it.data.views``, imports renamed; the
     rest of ``ssl_it`` they use is today's)."""
+
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True, text=True).stdout
 
@@ -79,7 +80,9 @@ def load_baseline(ref: str, into: Path) -> tuple[ModuleType, ModuleType]:
     for package in ("", "data"):
         (into / "baseline_ssl_it" / package / "__init__.py").touch()
     sys.path.insert(0, str(into))
-    return importlib.import_module("baseline_ssl_it.augmentation"), importlib.import_module("baseline_ssl_it.data.views")
+    return importlib.import_module("baseline_ssl_it.augmentation"), importlib.import_module(
+        "baseline_ssl_it.data.views"
+    )
 
 
 def write_jpegs(root: Path, height: int, width: int) -> None:
@@ -117,13 +120,18 @@ def interleaved(fns: dict[str, Callable[[], int]], repeats: int) -> dict[str, fl
 
 def loop(dataset: object, collate: Callable[[list], object], n: int) -> Callable[[], int]:
     """What a worker does for one batch of ``n`` samples: fetch each, collate."""
+
     def go() -> int:
         collate([dataset[(0, i % N_IMAGES)] for i in range(n)])  # type: ignore[index]
         return n
+
     return go
 
 
-def measure(size: int, folder: Path, repeats: int, old_aug: ModuleType, old_views: ModuleType) -> list[dict[str, object]]:
+def measure(
+    size: int, folder: Path, repeats: int, old_aug: ModuleType, old_views: ModuleType
+) -> list[dict[str, object]]:
+    """Images per second of each path for one view size and pipeline."""
     source = ImageFolder(str(folder), str(folder), image_size=size)
     keyed, encoded = KeyedImages(source.load_images("train")), KeyedImages(source.load_encoded("train"))
     batch_n = 64 if size <= 96 else 32
@@ -134,38 +142,56 @@ def measure(size: int, folder: Path, repeats: int, old_aug: ModuleType, old_view
         def go() -> int:
             views(images, keys)  # type: ignore[arg-type]
             return batch_n
+
         return go
 
     common = dict(image_size=size, channels=3, **STATS)
     names = ("simclr", "multicrop")
-    fns: dict[str, Callable[[], int]] = {"loader": loop(keyed, collate_keyed, 16),
-                                         "loader_gpu_decode": loop(encoded, collate_keyed, 16)}
+    fns: dict[str, Callable[[], int]] = {
+        "loader": loop(keyed, collate_keyed, 16),
+        "loader_gpu_decode": loop(encoded, collate_keyed, 16),
+    }
     n_views = {}
     for name, cls in zip(names, (SimCLR, MultiCrop)):
         old_cls = getattr(old_aug, cls.__name__)
         now = BatchedViews(cls(**common), seed=0)
         n_views[name] = now.n_views
-        fns[f"before/{name}"] = loop(old_views.MultiViewDataset(source.load("train"), old_cls(**common), seed=0),
-                                     default_collate, 16)
+        fns[f"before/{name}"] = loop(
+            old_views.MultiViewDataset(source.load("train"), old_cls(**common), seed=0), default_collate, 16
+        )
         fns[f"now/{name}"] = loop(keyed, ViewCollate(now), batch_n)
         fns[f"views_before/{name}"] = views_only(old_aug.BatchedViews(old_cls(**common), seed=0))
         fns[f"views_now/{name}"] = views_only(now)
     rates = interleaved(fns, repeats)
-    return [{"size": size, "pipeline": name, "n_views": n_views[name], "base": source.base_size,
-             "before": rates[f"before/{name}"], "now": rates[f"now/{name}"], "loader": rates["loader"],
-             "loader_gpu_decode": rates["loader_gpu_decode"], "views_before": rates[f"views_before/{name}"],
-             "views_now": rates[f"views_now/{name}"]} for name in names]
+    return [
+        {
+            "size": size,
+            "pipeline": name,
+            "n_views": n_views[name],
+            "base": source.base_size,
+            "before": rates[f"before/{name}"],
+            "now": rates[f"now/{name}"],
+            "loader": rates["loader"],
+            "loader_gpu_decode": rates["loader_gpu_decode"],
+            "views_before": rates[f"views_before/{name}"],
+            "views_now": rates[f"views_now/{name}"],
+        }
+        for name in names
+    ]
 
 
 def num(rate: float) -> str:
+    """A rate with 3 significant figures below 100, else a whole number."""
     return f"{rate:.0f}" if rate >= 100 else f"{rate:.3g}"
 
 
 def cores(lo: float, hi: float, per_core: float) -> str:
+    """How many cores the range ``lo``-``hi`` needs at ``per_core`` per core."""
     return f"{lo / per_core:.1f}-{hi / per_core:.1f}"
 
 
 def report(rows: list[dict[str, object]], baseline: str, load: str) -> str:
+    """The Markdown report: images per core of each path, with the baseline and the load."""
     lines = [
         f"Images/s on one CPU core (median of the repeats; load average before/after: {load}). Before: the "
         f"per-sample path of {baseline} (read + decode + per-sample views of the original image + collate). "
@@ -180,24 +206,33 @@ def report(rows: list[dict[str, object]], baseline: str, load: str) -> str:
     ]
     for r in rows:
         b, n = r["before"], r["now"]
-        lines.append(f"| {r['size']} | {r['pipeline']} | {r['n_views']} | {r['base']} | {num(b)} | {num(n)} | "  # type: ignore[arg-type]
-                     f"{n / b:.2f}x | {num(r['loader'])} | {num(r['loader_gpu_decode'])} | "  # type: ignore[operator, arg-type]
-                     f"{num(r['views_before'])} | {num(r['views_now'])} |")  # type: ignore[arg-type]
-    lines += ["", "CPU cores one GPU needs (GPU img/s / img/s per core of what runs on the CPU):", "",
-              "| view px | pipeline | GPU (img/s) | before: per-sample | now: views in the workers | "
-              "views on the device | views and decoding on the device |",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {r['size']} | {r['pipeline']} | {r['n_views']} | {r['base']} | {num(b)} | {num(n)} | "  # type: ignore[arg-type]
+            f"{n / b:.2f}x | {num(r['loader'])} | {num(r['loader_gpu_decode'])} | "  # type: ignore[operator, arg-type]
+            f"{num(r['views_before'])} | {num(r['views_now'])} |"
+        )  # type: ignore[arg-type]
+    lines += [
+        "",
+        "CPU cores one GPU needs (GPU img/s / img/s per core of what runs on the CPU):",
+        "",
+        "| view px | pipeline | GPU (img/s) | before: per-sample | now: views in the workers | "
+        "views on the device | views and decoding on the device |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if r["size"] not in GPU_RATES:
             continue
         net, lo, hi = GPU_RATES[r["size"]]  # type: ignore[index]
-        lines.append(f"| {r['size']} | {r['pipeline']} | {net} {lo:,}-{hi:,} | {cores(lo, hi, r['before'])} | "  # type: ignore[arg-type]
-                     f"{cores(lo, hi, r['now'])} | {cores(lo, hi, r['loader'])} | "  # type: ignore[arg-type]
-                     f"{cores(lo, hi, r['loader_gpu_decode'])} |")  # type: ignore[arg-type]
+        lines.append(
+            f"| {r['size']} | {r['pipeline']} | {net} {lo:,}-{hi:,} | {cores(lo, hi, r['before'])} | "  # type: ignore[arg-type]
+            f"{cores(lo, hi, r['now'])} | {cores(lo, hi, r['loader'])} | "  # type: ignore[arg-type]
+            f"{cores(lo, hi, r['loader_gpu_decode'])} |"
+        )  # type: ignore[arg-type]
     return "\n".join(lines)
 
 
 def main() -> None:
+    """Write the JPEG folders, time every path and print the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 96, 224])

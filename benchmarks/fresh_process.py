@@ -38,13 +38,16 @@ def report(result: dict[str, Any]) -> None:
 
 
 def run_in_child(script: str, which: str, overrides: list[str], out: Path) -> dict[str, Any]:
-    """Run ``script`` for ``which`` in a fresh process and return what it reported; exits with its stderr if it failed."""
-    proc = subprocess.run([sys.executable, script, "--one", which, str(out), *overrides],
-                          capture_output=True, text=True, check=False)
+    """Run ``script`` for ``which`` in a fresh process and return what it reported.
+
+    Exits with the child's stderr if it failed."""
+    proc = subprocess.run(
+        [sys.executable, script, "--one", which, str(out), *overrides], capture_output=True, text=True, check=False
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith(PREFIX)]
     if proc.returncode != 0 or not lines:
         sys.exit(f"the '{which}' run failed:\n{proc.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(lines[-1][len(PREFIX):])
+    result: dict[str, Any] = json.loads(lines[-1][len(PREFIX) :])
     return result
 
 

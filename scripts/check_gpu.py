@@ -54,6 +54,7 @@ ROWS: list[tuple[str, str, str]] = []
 
 def check(name: str) -> Callable[[Callable[..., str]], Callable[..., None]]:
     """Run the check, record PASS with its detail, FAIL with the error, SKIP when it says so."""
+
     def wrap(fn: Callable[..., str]) -> Callable[..., None]:
         def run(*args: object) -> None:
             start = time.perf_counter()
@@ -65,7 +66,9 @@ def check(name: str) -> Callable[[Callable[..., str]], Callable[..., None]]:
                 traceback.print_exc()
             ROWS.append((name, status, f"{detail} ({time.perf_counter() - start:.1f} s)"))
             print(f"[{status}] {name}: {detail}", flush=True)
+
         return run
+
     return wrap
 
 
@@ -204,8 +207,10 @@ def bf16_channels_last_compile(device: torch.device, batch: int, quick: bool) ->
     start = time.perf_counter()
     steps(compiled, 2)
     compile_s = time.perf_counter() - start
-    return (f"eager {eager_rate:,.0f} img/s, compiled {steps(compiled, 20):,.0f} img/s "
-            f"(compile {compile_s:.0f} s), weights channels-last")
+    return (
+        f"eager {eager_rate:,.0f} img/s, compiled {steps(compiled, 20):,.0f} img/s "
+        f"(compile {compile_s:.0f} s), weights channels-last"
+    )
 
 
 @check("pinned, non-blocking batches from the DataModule")
@@ -225,8 +230,14 @@ def run_train(args: list[str], timeout: int = 240) -> tuple[str, float]:
     """Run ``train.py <args>``; returns its output and wall seconds (a failure raises)."""
     env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-1500:]
     return out, time.perf_counter() - start
@@ -238,10 +249,21 @@ def train_gpu(device: torch.device, tmp: Path, quick: bool) -> str:
     if device.type != "cuda":
         return "skip: needs CUDA"
     steps = 20 if quick else 100
-    out, wall = run_train(["trainer=gpu", "data=synthetic", "data.n_samples=20000", "data.input_shape=[3,32,32]",
-                           "backbone=resnet18", "augmentation=simclr", "datamodule.batch_size=256",
-                           "trainer.max_epochs=1",
-                           f"+trainer.limit_train_batches={steps}", "logger=csv", f"hydra.run.dir={tmp / 'gpu32'}"])
+    out, wall = run_train(
+        [
+            "trainer=gpu",
+            "data=synthetic",
+            "data.n_samples=20000",
+            "data.input_shape=[3,32,32]",
+            "backbone=resnet18",
+            "augmentation=simclr",
+            "datamodule.batch_size=256",
+            "trainer.max_epochs=1",
+            f"+trainer.limit_train_batches={steps}",
+            "logger=csv",
+            f"hydra.run.dir={tmp / 'gpu32'}",
+        ]
+    )
     assert "views made on cuda" in out, "views were not made on the device"
     acc = re.search(r"accuracy = ([0-9.]+)", out)
     final = acc.group(1) if acc else "?"
@@ -255,10 +277,20 @@ def train_folder(device: torch.device, tmp: Path) -> str:
         return "skip: needs CUDA"
     write_jpegs(tmp / "folder" / "train", 512, (36, 40))
     write_jpegs(tmp / "folder" / "val", 128, (36, 40))
-    out, wall = run_train(["trainer=gpu", "data=imagefolder", f"data.train_dir={tmp / 'folder' / 'train'}",
-                           f"data.val_dir={tmp / 'folder' / 'val'}", "backbone=resnet18", "augmentation=simclr",
-                           "datamodule.batch_size=64", "trainer.max_epochs=1", "logger=csv",
-                           f"hydra.run.dir={tmp / 'gpu_folder'}"])
+    out, wall = run_train(
+        [
+            "trainer=gpu",
+            "data=imagefolder",
+            f"data.train_dir={tmp / 'folder' / 'train'}",
+            f"data.val_dir={tmp / 'folder' / 'val'}",
+            "backbone=resnet18",
+            "augmentation=simclr",
+            "datamodule.batch_size=64",
+            "trainer.max_epochs=1",
+            "logger=csv",
+            f"hydra.run.dir={tmp / 'gpu_folder'}",
+        ]
+    )
     assert "JPEGs decoded there" in out, "JPEGs were not decoded on the device"
     return f"completed in {wall:.0f} s"
 
@@ -268,9 +300,20 @@ def train_ddp(device: torch.device, tmp: Path) -> str:
     """A ``trainer=ddp`` run on 2 GPUs completes."""
     if device.type != "cuda" or torch.cuda.device_count() < 2:
         return "skip: needs 2 GPUs"
-    out, wall = run_train(["trainer=ddp", "trainer.devices=2", "data=synthetic", "data.n_samples=4096",
-                           "data.input_shape=[3,32,32]", "backbone=resnet18", "augmentation=simclr",
-                           "trainer.max_epochs=1", f"hydra.run.dir={tmp / 'ddp'}"], timeout=300)
+    out, wall = run_train(
+        [
+            "trainer=ddp",
+            "trainer.devices=2",
+            "data=synthetic",
+            "data.n_samples=4096",
+            "data.input_shape=[3,32,32]",
+            "backbone=resnet18",
+            "augmentation=simclr",
+            "trainer.max_epochs=1",
+            f"hydra.run.dir={tmp / 'ddp'}",
+        ],
+        timeout=300,
+    )
     assert "final val linear-probe accuracy" in out
     return f"completed in {wall:.0f} s (SyncBatchNorm on, default callbacks)"
 
@@ -284,8 +327,10 @@ def main() -> None:
     device = torch.device(args.device)
     batch = 16 if args.quick else 256
     if device.type == "cuda":
-        print(f"device: {torch.cuda.get_device_name(device)}, {torch.cuda.device_count()} GPU(s), "
-              f"torch {torch.__version__}")
+        print(
+            f"device: {torch.cuda.get_device_name(device)}, {torch.cuda.device_count()} GPU(s), "
+            f"torch {torch.__version__}"
+        )
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         views_on_device(device, batch)

@@ -61,8 +61,16 @@ def read_metrics(run_dir: Path) -> dict[str, float | None]:
 def run_objective(name: str, outdir: Path, epochs: int | None, extra: list[str]) -> dict[str, object]:
     """Train with ``objective=<name>``; returns its row: accuracies, wall time, return code."""
     run_dir = outdir / name
-    cmd = [sys.executable, "train.py", f"objective={name}", "infoplane=none", "logger=csv",
-           "trainer.enable_progress_bar=false", "callbacks.progress_bar=null", f"hydra.run.dir={run_dir}"]
+    cmd = [
+        sys.executable,
+        "train.py",
+        f"objective={name}",
+        "infoplane=none",
+        "logger=csv",
+        "trainer.enable_progress_bar=false",
+        "callbacks.progress_bar=null",
+        f"hydra.run.dir={run_dir}",
+    ]
     cmd += OVERRIDES.get(name, [])
     if epochs is not None:
         cmd.append(f"trainer.max_epochs={epochs}")
@@ -71,8 +79,12 @@ def run_objective(name: str, outdir: Path, epochs: int | None, extra: list[str])
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - start
     (outdir / f"{name}.log").write_text(proc.stdout + proc.stderr)
-    row: dict[str, object] = {"objective": name, "wall_s": round(wall, 1), "returncode": proc.returncode,
-                              "overrides": " ".join(OVERRIDES.get(name, [])) or "-"}
+    row: dict[str, object] = {
+        "objective": name,
+        "wall_s": round(wall, 1),
+        "returncode": proc.returncode,
+        "overrides": " ".join(OVERRIDES.get(name, [])) or "-",
+    }
     row.update(read_metrics(run_dir))
     return row
 
@@ -85,9 +97,16 @@ def run_random(outdir: Path, reference: Path) -> dict[str, object]:
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - start
     (outdir / "random_init.log").write_text(proc.stdout + proc.stderr)
-    row: dict[str, object] = {"objective": "random init (no training)", "wall_s": round(wall, 1),
-                              "returncode": proc.returncode, "overrides": "-",
-                              "linear_top1": None, "linear_top5": None, "probe_acc": None, "knn_acc": None}
+    row: dict[str, object] = {
+        "objective": "random init (no training)",
+        "wall_s": round(wall, 1),
+        "returncode": proc.returncode,
+        "overrides": "-",
+        "linear_top1": None,
+        "linear_top5": None,
+        "probe_acc": None,
+        "knn_acc": None,
+    }
     if out.is_file():
         result = json.loads(out.read_text())
         row.update(linear_top1=result.get("top1"), linear_top5=result.get("top5"), knn_acc=result.get("knn_acc"))
@@ -101,13 +120,18 @@ def fmt(v: object) -> str:
 
 def table(rows: list[dict[str, object]]) -> str:
     """The rows as a Markdown table."""
-    head = ("| objective | overrides | linear-eval top-1 | linear-eval top-5 | online probe acc | kNN acc "
-            "| wall time s |")
+    head = (
+        "| objective | overrides | linear-eval top-1 | linear-eval top-5 | online probe acc | kNN acc | wall time s |"
+    )
     lines = [head, "|---|---|---|---|---|---|---|"]
     for r in rows:
         name = r["objective"] if r["returncode"] == 0 else f"{r['objective']} (FAILED rc={r['returncode']})"
-        cells = [name, r["overrides"], *(fmt(r[k]) for k in ("linear_top1", "linear_top5", "probe_acc", "knn_acc")),
-                 fmt(r["wall_s"])]
+        cells = [
+            name,
+            r["overrides"],
+            *(fmt(r[k]) for k in ("linear_top1", "linear_top5", "probe_acc", "knn_acc")),
+            fmt(r["wall_s"]),
+        ]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -136,8 +160,11 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
     for name in [*names, *([] if args.no_random else [None])]:
-        rows.append(run_objective(name, args.outdir, args.epochs, args.extra) if name else
-                    run_random(args.outdir, args.outdir / names[0]))
+        rows.append(
+            run_objective(name, args.outdir, args.epochs, args.extra)
+            if name
+            else run_random(args.outdir, args.outdir / names[0])
+        )
         print(table(rows[-1:]).splitlines()[-1], flush=True)
         args.out.write_text(header + table(rows))  # rewritten after every run: partial results survive
         args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))

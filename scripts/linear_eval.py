@@ -35,10 +35,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ssl_it.augmentation import NoAugmentation
 from ssl_it.callbacks.knn import knn_predict
 from ssl_it.callbacks.linear_eval import linear_eval_accuracy
 from ssl_it.callbacks.taps import probe_pass
-from ssl_it.augmentation import NoAugmentation
 from ssl_it.data import SSLDataModule
 from ssl_it.run.config_dir import CONFIG_DIR
 
@@ -109,8 +109,16 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             f"linear_eval: data input shape {tuple(source.input_shape)} differs from the run's {backbone.input_shape}"
         )
     no_views = NoAugmentation(source.image_size, source.channels, source.mean, source.std, n_views=1)
-    dm = SSLDataModule(source, no_views, batch_size=256, num_workers=0, seed=run_cfg.seed, drop_last=False,
-                       views_on_device=False, eval_size=None)
+    dm = SSLDataModule(
+        source,
+        no_views,
+        batch_size=256,
+        num_workers=0,
+        seed=run_cfg.seed,
+        drop_last=False,
+        views_on_device=False,
+        eval_size=None,
+    )
     dm.setup()
     device = torch.device(args.device)
     model = torch.nn.ModuleDict({"backbone": backbone}).to(device)  # the probe pass reads module.backbone
@@ -121,12 +129,23 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         )
     )
     result: dict[str, Any] = linear_eval_accuracy(train, val, c=args.c, max_iter=args.max_iter)
-    scores = knn_predict(torch.from_numpy(train[0]), torch.from_numpy(train[1]), torch.from_numpy(val[0]),
-                         int(max(train[1].max(), val[1].max())) + 1, args.k, args.temperature)
+    scores = knn_predict(
+        torch.from_numpy(train[0]),
+        torch.from_numpy(train[1]),
+        torch.from_numpy(val[0]),
+        int(max(train[1].max(), val[1].max())) + 1,
+        args.k,
+        args.temperature,
+    )
     result["knn_acc"] = float((scores.argmax(1).numpy() == val[1]).mean())
-    result.update(checkpoint=None if args.random_init else str(ckpt), random_init=args.random_init,
-                  data=OmegaConf.to_container(data_cfg), n_train=len(train[1]), n_val=len(val[1]),
-                  feature_dim=int(train[0].shape[1]))
+    result.update(
+        checkpoint=None if args.random_init else str(ckpt),
+        random_init=args.random_init,
+        data=OmegaConf.to_container(data_cfg),
+        n_train=len(train[1]),
+        n_val=len(val[1]),
+        feature_dim=int(train[0].shape[1]),
+    )
     return result
 
 
@@ -147,8 +166,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = evaluate(args)
     label = "random init" if args.random_init else str(Path(args.run))
     print("| backbone | data | n_train | n_val | top-1 | top-5 | kNN |\n|---|---|---|---|---|---|---|")
-    print(f"| {label} | {result['data'].get('_target_')} | {result['n_train']} | {result['n_val']} | "
-          f"{result['top1']:.4f} | {result.get('top5', float('nan')):.4f} | {result['knn_acc']:.4f} |")
+    print(
+        f"| {label} | {result['data'].get('_target_')} | {result['n_train']} | {result['n_val']} | "
+        f"{result['top1']:.4f} | {result.get('top5', float('nan')):.4f} | {result['knn_acc']:.4f} |"
+    )
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=1))

@@ -1,6 +1,6 @@
 """Write the 12-bit information-plane task (Shwartz-Ziv & Tishby 2017) as an .npz.
 
-    python scripts/make_12bit_dataset.py --out outputs/data/ib_12bit.npz
+python scripts/make_12bit_dataset.py --out outputs/data/ib_12bit.npz
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def make_image(digit: np.ndarray, size: int, rng: np.random.Generator) -> np.nda
     glyph = np.kron(digit / 16.0, np.ones((scale, scale)))  # (8*scale, 8*scale)
     canvas = np.zeros((size, size))
     top, left = rng.integers(0, size - glyph.shape[0] + 1, size=2)
-    canvas[top:top + glyph.shape[0], left:left + glyph.shape[1]] = glyph
+    canvas[top : top + glyph.shape[0], left : left + glyph.shape[1]] = glyph
     tint = rng.uniform(0.4, 1.0, size=3)
     background = rng.uniform(0.0, 0.35, size=3) + rng.normal(0.0, 0.08, size=(size, size, 3))
     image = background * (1 - canvas[..., None]) + canvas[..., None] * tint

@@ -57,8 +57,11 @@ def main() -> None:
     units = "bits" if args.bits else "nats"
     labels = run_labels(runs, args.label_keys)
     if len(runs) == 1:
-        fig = plot_information_plane([(labels[0], runs[0].trajectory)], units=units,
-                                     title=f"Information plane ({plane_provenance(runs[0].trajectory)})")
+        fig = plot_information_plane(
+            [(labels[0], runs[0].trajectory)],
+            units=units,
+            title=f"Information plane ({plane_provenance(runs[0].trajectory)})",
+        )
     else:
         fig = plot_runs(runs, labels, units=units, layers=args.layers)
     save_figure(fig, args.out)

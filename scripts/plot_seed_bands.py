@@ -44,10 +44,15 @@ def main() -> None:
         print(f"plot_seed_bands: {note}", file=sys.stderr)
     bands = seed_bands(runs, args.group)
     header, rows = band_summary(bands)
-    accuracy = {g: [r.metrics["linear_eval_top1"] for r in members if "linear_eval_top1" in r.metrics]
-                for g, members in groups.items()}
-    acc_rows = [[g, len(v), f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else float('nan'):.3f}"]
-                for g, v in accuracy.items() if v]
+    accuracy = {
+        g: [r.metrics["linear_eval_top1"] for r in members if "linear_eval_top1" in r.metrics]
+        for g, members in groups.items()
+    }
+    acc_rows = [
+        [g, len(v), f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else float('nan'):.3f}"]
+        for g, v in accuracy.items()
+        if v
+    ]
     acc_table = markdown_table(["configuration", "seeds", "linear-eval top-1"], acc_rows)
     text = markdown_table(header, rows) + "\n" + acc_table
     text += "".join(f"\nNote: {note}\n" for note in notes)

@@ -45,11 +45,14 @@ def build_workspace(layout: dict[str, Any], entity: str, project: str) -> Any:
         panels = []
         for panel in section["panels"]:
             if panel.get("chart") == "plane":
-                panels.append(wr.CustomChart(
-                    query={"summaryTable": {"tableKey": chart["table_key"]}},
-                    chart_name=f"{entity}/{chart['preset']}", chart_fields=chart["fields"],
-                    chart_strings=chart["strings"],
-                ))
+                panels.append(
+                    wr.CustomChart(
+                        query={"summaryTable": {"tableKey": chart["table_key"]}},
+                        chart_name=f"{entity}/{chart['preset']}",
+                        chart_fields=chart["fields"],
+                        chart_strings=chart["strings"],
+                    )
+                )
                 continue
             metrics = panel.get("metrics") or [f"infoplane/{layer}/{panel['quantity']}" for layer in layout["layers"]]
             panels.append(wr.LinePlot(title=panel["title"], x="trainer/global_step", y=metrics))
@@ -79,8 +82,12 @@ def main() -> None:
 
     try:
         wandb.Api().create_custom_chart(
-            entity=args.entity, name=layout["chart"]["preset"], display_name=layout["chart"]["display_name"],
-            spec_type="vega2", access="private", spec=layout["chart"]["spec_json"],
+            entity=args.entity,
+            name=layout["chart"]["preset"],
+            display_name=layout["chart"]["display_name"],
+            spec_type="vega2",
+            access="private",
+            spec=layout["chart"]["spec_json"],
         )
         print(f"registered {chart_id}")
     except wandb.Error as err:  # most often: it exists already

@@ -53,8 +53,13 @@ def is_integer(value: Any) -> bool:
 
 
 def number(
-    key: str, value: float, low: float = -math.inf, high: float = math.inf, *,
-    open_low: bool = False, open_high: bool = False,
+    key: str,
+    value: float,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
 ) -> float:
     """A finite number in ``[low, high]`` (ends open where asked)."""
     ok = is_number(value) and (value > low if open_low else value >= low)

@@ -42,28 +42,35 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+from typing_extensions import override
 
 from ssl_it.analysis.measured import merge_sweep
 from ssl_it.callbacks import InformationPlane
+from ssl_it.callbacks.protocols import check_probe_size
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.module import SSLModule
 from ssl_it.run import log_file as run_log
 from ssl_it.run import segments as run_segments
-from ssl_it.callbacks.protocols import check_probe_size
 from ssl_it.run.config_checks import ConfigError, check_constructor_keys, qualify_key
 from ssl_it.run.config_dir import CONFIG_DIR
 from ssl_it.run.folder import claim
 from ssl_it.run.hydra_errors import one_line_errors, task_started
+from ssl_it.run.hydra_job import SweepReport, current_job
 from ssl_it.run.job import EXIT_CONFIG, config_error
 from ssl_it.run.relocate import relocate
 from ssl_it.run.resume import typed_keys
 from ssl_it.run.saved_checkpoints import (
-    SavedCheckpoint, batches_per_epoch, load, position, run_checkpoints, run_config_path, run_folder_of,
+    SavedCheckpoint,
+    batches_per_epoch,
+    load,
+    position,
+    run_checkpoints,
+    run_config_path,
+    run_folder_of,
 )
 from ssl_it.run.summary import write_summary
 from ssl_it.run.trajectory import final_metrics, read_trajectory
 from ssl_it.threads import set_threads
-from ssl_it.run.hydra_job import SweepReport, current_job
 from ssl_it.train import build_estimator, build_objective, enabled
 
 log = logging.getLogger(__name__)
@@ -90,8 +97,11 @@ def _expand(entry: str, run_dir: Path | None) -> list[Path]:
     bases = [Path(".")] + ([run_dir / "checkpoints", run_dir / "checkpoints" / "trajectory"] if run_dir else [])
     for base in bases if not Path(entry).is_absolute() else [Path("/")]:
         pattern = str(base / entry) if not Path(entry).is_absolute() else entry
-        found = sorted(Path(p) for p in glob.glob(pattern)) if any(c in entry for c in GLOB) else (
-            [Path(pattern)] if Path(pattern).is_file() else [])
+        found = (
+            sorted(Path(p) for p in glob.glob(pattern))
+            if any(c in entry for c in GLOB)
+            else ([Path(pattern)] if Path(pattern).is_file() else [])
+        )
         if found:
             return found
     return []
@@ -105,13 +115,20 @@ def resolve_inputs(cfg: DictConfig) -> Inputs:
         if not run_dir.is_dir():
             raise ConfigError(f"run={cfg.run}: no such folder; give a run folder that ssl-it-train wrote")
         if run_config_path(run_dir) is None:
-            raise ConfigError(f"run={cfg.run}: '{run_dir}' holds no config.yaml (nor .hydra/config.yaml); "
-                              f"give a run folder that ssl-it-train wrote")
+            raise ConfigError(
+                f"run={cfg.run}: '{run_dir}' holds no config.yaml (nor .hydra/config.yaml); "
+                f"give a run folder that ssl-it-train wrote"
+            )
     if cfg.weights is not None and (cfg.run is not None or cfg.checkpoint is not None):
-        raise ConfigError(f"weights={cfg.weights}: a weights file is for a model named by config; with run= or "
-                          f"checkpoint= the weights are the checkpoint's")
-    entries = list(cfg.checkpoint) if isinstance(cfg.checkpoint, ListConfig) else (
-        [] if cfg.checkpoint is None else [str(cfg.checkpoint)])
+        raise ConfigError(
+            f"weights={cfg.weights}: a weights file is for a model named by config; with run= or "
+            f"checkpoint= the weights are the checkpoint's"
+        )
+    entries = (
+        list(cfg.checkpoint)
+        if isinstance(cfg.checkpoint, ListConfig)
+        else ([] if cfg.checkpoint is None else [str(cfg.checkpoint)])
+    )
     if not entries:
         weights = Path(str(cfg.weights)).expanduser() if cfg.weights is not None else None
         if weights is not None and not weights.is_file():
@@ -126,8 +143,10 @@ def resolve_inputs(cfg: DictConfig) -> Inputs:
         files += found
     run_dir = run_dir or run_folder_of(files[0])
     if run_dir is None:
-        raise ConfigError(f"checkpoint={files[0]}: not inside a run folder (no config.yaml beside its checkpoints/ "
-                          f"folder); give run=<the folder it came from> as well")
+        raise ConfigError(
+            f"checkpoint={files[0]}: not inside a run folder (no config.yaml beside its checkpoints/ "
+            f"folder); give run=<the folder it came from> as well"
+        )
     saved = {c.step: c for c in (position(p, f"checkpoint={p}") for p in files)}
     return Inputs([saved[s] for s in sorted(saved)], run_dir)
 
@@ -140,8 +159,9 @@ def _load_saved(run_dir: Path) -> DictConfig:
     except Exception as err:
         raise ConfigError(f"run={run_dir}: '{path}' is not readable YAML ({str(err).splitlines()[0]})") from None
     if not isinstance(saved, DictConfig) or any(k not in saved for k in MODEL_KEYS + ("data",)):
-        raise ConfigError(f"run={run_dir}: '{path}' is not an ssl-it-train configuration (needs backbone, "
-                          f"objective and data)")
+        raise ConfigError(
+            f"run={run_dir}: '{path}' is not an ssl-it-train configuration (needs backbone, objective and data)"
+        )
     relocate(saved, OmegaConf.select(saved, "paths.output_dir", default="") or "", run_dir)
     return saved
 
@@ -160,11 +180,12 @@ def effective_config(cfg: DictConfig, inputs: Inputs, overrides: list[str]) -> D
     if inputs.run_dir is not None:
         for key in MODEL_KEYS:
             if _touched(key, typed):
-                raise ConfigError(f"{_touched(key, typed)[0]}: with run= or checkpoint= the model is the run's own "
-                                  f"({key} from its config.yaml); measure another model without run= and checkpoint=")
+                raise ConfigError(
+                    f"{_touched(key, typed)[0]}: with run= or checkpoint= the model is the run's own "
+                    f"({key} from its config.yaml); measure another model without run= and checkpoint="
+                )
         saved = _load_saved(inputs.run_dir)
-        choices.update({k: v for k, v in (OmegaConf.select(saved, "run.choices") or {}).items()
-                        if k not in typed})
+        choices.update({k: v for k, v in (OmegaConf.select(saved, "run.choices") or {}).items() if k not in typed})
         with open_dict(config):
             for key in MODEL_KEYS:
                 config[key] = saved[key]
@@ -181,11 +202,17 @@ def effective_config(cfg: DictConfig, inputs: Inputs, overrides: list[str]) -> D
         config.infoplane.run_dir = str(cfg.paths.output_dir)
         if config.infoplane.get("probe_size") == "auto":
             config.infoplane.probe_size = _logged_probe_size(inputs.run_dir)
-        config.run = {"choices": {k: v for k, v in choices.items() if v is not None and not k.startswith("hydra/")},
-                      "overrides": list(overrides), "sweep": None, "swept": None}
-        config.measure = {"run": None if inputs.run_dir is None else str(inputs.run_dir.resolve()),
-                          "checkpoints": [str(c.path.resolve()) for c in inputs.checkpoints],
-                          "weights": None if inputs.weights is None else str(inputs.weights.resolve())}
+        config.run = {
+            "choices": {k: v for k, v in choices.items() if v is not None and not k.startswith("hydra/")},
+            "overrides": list(overrides),
+            "sweep": None,
+            "swept": None,
+        }
+        config.measure = {
+            "run": None if inputs.run_dir is None else str(inputs.run_dir.resolve()),
+            "checkpoints": [str(c.path.resolve()) for c in inputs.checkpoints],
+            "weights": None if inputs.weights is None else str(inputs.weights.resolve()),
+        }
         for key in ("checkpoint", "weights", "merge"):
             config.pop(key)
     return config
@@ -209,12 +236,15 @@ def build(cfg: DictConfig) -> tuple[SSLModule, Any, InformationPlane]:
     source = instantiate(cfg.data)
     source.check_available()
     augmentation = instantiate(cfg.augmentation)(
-        image_size=source.image_size, channels=source.channels, mean=source.mean, std=source.std)
+        image_size=source.image_size, channels=source.channels, mean=source.mean, std=source.std
+    )
     datamodule = instantiate(cfg.datamodule)(source=source, augmentation=augmentation, seed=cfg.seed)
     backbone = instantiate(cfg.backbone)(input_shape=source.input_shape)
     objective = build_objective(cfg.objective, backbone.out_dim, source.num_classes)
     module = SSLModule(backbone, objective, optimizer=_not_trained)
-    plane: InformationPlane = instantiate(cfg.infoplane, _partial_=True)(estimator=build_estimator(cfg.estimator), source="measure")
+    plane: InformationPlane = instantiate(cfg.infoplane, _partial_=True)(
+        estimator=build_estimator(cfg.estimator), source="measure"
+    )
     check_layers(module, plane.layers)
     check_probe_size(datamodule.probe_size_used, [plane])
     return module, datamodule, plane
@@ -243,35 +273,46 @@ class MeasureAtValidation(pl.Callback):
         self.plane, self.step, self.epoch = plane, step, epoch
         self.rows: list[dict[str, Any]] = []
 
+    @override
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         with torch.enable_grad():
             self.rows = self.plane.measure(trainer, pl_module, self.step, self.epoch)
 
 
-def measure_each(cfg: DictConfig, inputs: Inputs, module: SSLModule, datamodule: Any,
-                 plane: InformationPlane) -> int:
+def measure_each(cfg: DictConfig, inputs: Inputs, module: SSLModule, datamodule: Any, plane: InformationPlane) -> int:
     """Load and measure every checkpoint in step order (or the model as built); returns the evaluations."""
     per_epoch = batches_per_epoch(inputs.checkpoints, inputs.run_dir)
-    targets: list[tuple[Path | None, int, float]] = [(c.path, c.step, c.epoch_position(per_epoch))
-                                                     for c in inputs.checkpoints] or [(inputs.weights, 0, 0.0)]
+    targets: list[tuple[Path | None, int, float]] = [
+        (c.path, c.step, c.epoch_position(per_epoch)) for c in inputs.checkpoints
+    ] or [(inputs.weights, 0, 0.0)]
     for path, step, epoch in targets:
         if path is not None:
             load_weights(module, path, f"checkpoint={path}" if inputs.checkpoints else f"weights={path}")
         plane.probe_cache.clear()  # every fresh Trainer is at step 0: the cache cannot tell the weights apart
         hook = MeasureAtValidation(plane, step, epoch)
         trainer = instantiate(cfg.trainer)(
-            callbacks=[plane, hook], logger=False, enable_checkpointing=False, enable_progress_bar=False,
-            enable_model_summary=False, limit_val_batches=1, inference_mode=False,
-            default_root_dir=str(cfg.paths.output_dir))
+            callbacks=[plane, hook],
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            limit_val_batches=1,
+            inference_mode=False,
+            default_root_dir=str(cfg.paths.output_dir),
+        )
         trainer.validate(module, datamodule=datamodule, verbose=False)
-        layers = "; ".join(f"{r['layer']} " + " ".join(f"{q}={r[q]:.3f}" for q in ("I_XT", "I_TY", "I_Z1Z2")
-                                                       if r.get(q) is not None) for r in hook.rows)
+        layers = "; ".join(
+            f"{r['layer']} " + " ".join(f"{q}={r[q]:.3f}" for q in ("I_XT", "I_TY", "I_Z1Z2") if r.get(q) is not None)
+            for r in hook.rows
+        )
         log.info(f"measured {path or 'the model as built'} (step {step}, epoch {epoch}): {layers}")
     return len(targets)
 
 
 @dataclass
 class Measurement:
+    """One prepared measurement: its config, inputs, model, data and plane."""
+
     config: DictConfig
     inputs: Inputs
     module: SSLModule
@@ -323,6 +364,7 @@ def run_measurement(m: Measurement, overrides: list[str]) -> float:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="measure")
 def hydra_main(cfg: DictConfig) -> float | tuple[float, ...]:
+    """Hydra's task function: one measurement (or one job of a multirun over checkpoints)."""
     task_started()
     job, overrides = current_job(cfg)
     run_log.route_to(job.hydra_dir)
@@ -380,6 +422,7 @@ class MeasureReport(SweepReport):
     at the end of a multirun, the jobs' rows merged into one trajectory and figure, then the sweep
     summary (exit 1 if a job failed; the others' rows are kept)."""
 
+    @override
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
         merged = merge_sweep(sweep_dir)

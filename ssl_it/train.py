@@ -30,7 +30,12 @@ from ssl_it.module import SSLModule
 from ssl_it.run import lifecycle
 from ssl_it.run.checkpoint_io import AtomicCheckpointIO
 from ssl_it.run.config_checks import (
-    check_batch_size, check_constructor_keys, check_hardware, check_view_count, trainer_overrides, validate_config,
+    check_batch_size,
+    check_constructor_keys,
+    check_hardware,
+    check_view_count,
+    trainer_overrides,
+    validate_config,
 )
 from ssl_it.run.config_dir import CONFIG_DIR
 from ssl_it.run.folder import claim
@@ -91,11 +96,18 @@ def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
 
 
 def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
-    """``metrics.csv``, then the ``logger`` group's (W&B: a readable name, tags from the choices, the sweep as group)."""
+    """``metrics.csv``, then the ``logger`` group's.
+
+    W&B gets a readable name, tags from the choices and the sweep as group."""
     identity = run_identity(cfg) if enabled(cfg.logger) and "group" in cfg.logger else None
     names = {"name": identity.name, "tags": identity.tags, "group": identity.group} if identity else None
-    return run_loggers(state.run_dir, state.run_id, state.resumed_epoch,
-                       instantiate(cfg.logger) if enabled(cfg.logger) else None, names)
+    return run_loggers(
+        state.run_dir,
+        state.run_id,
+        state.resumed_epoch,
+        instantiate(cfg.logger) if enabled(cfg.logger) else None,
+        names,
+    )
 
 
 def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any, list[pl.Callback]]:
@@ -117,7 +129,9 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
     make_trainer = instantiate(cfg.trainer)
     plugins = list(make_trainer.keywords.pop("plugins", None) or [])  # e.g. a SLURMEnvironment without auto-requeue
     trainer = make_trainer(
-        callbacks=callbacks, logger=build_loggers(cfg, state), default_root_dir=str(state.run_dir),
+        callbacks=callbacks,
+        logger=build_loggers(cfg, state),
+        default_root_dir=str(state.run_dir),
         plugins=[*plugins, AtomicCheckpointIO()],
         **trainer_overrides(cfg.trainer),
     )
@@ -127,8 +141,9 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
 def preflight(trainer: pl.Trainer, module: SSLModule, datamodule: Any, callbacks: list[pl.Callback]) -> int:
     """Checks that need the data: batch and probe sizes, what the callbacks declare. Returns the probe set's size."""
     datamodule.setup("fit")
-    check_batch_size(datamodule.batch_size, datamodule.drop_last, len(datamodule.train_set), module.objective,
-                     trainer.world_size)
+    check_batch_size(
+        datamodule.batch_size, datamodule.drop_last, len(datamodule.train_set), module.objective, trainer.world_size
+    )
     check_callbacks(module, callbacks, datamodule.num_classes, datamodule.probe_size_used)
     return int(datamodule.probe_size_used)
 
@@ -163,8 +178,9 @@ def fit(run: Run) -> float | tuple[float, ...]:
         trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=state.checkpoint)
     except SIGTERMException:  # a SystemExit(0): without this the process would exit 0 as if done
         finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
-        raise preempted(state.run_dir, trainer, run.started, write=trainer.is_global_zero,
-                        signal=received_signal(run.callbacks)) from None
+        raise preempted(
+            state.run_dir, trainer, run.started, write=trainer.is_global_zero, signal=received_signal(run.callbacks)
+        ) from None
     except BaseException as err:  # an error (summary.json: failed) or an interrupt (a segment with no end)
         lifecycle.stopped(state, trainer, run.started, err)
         raise

@@ -22,17 +22,25 @@ from ssl_it import checks
         (lambda: checks.number("r", 0.0, 0.0, 1.0, open_low=True), "r: must be a number in (0, 1]; got 0.0"),
         (lambda: checks.integer("k", 2.0), "k: must be an integer >= 1; got 2.0"),
         (lambda: checks.integer("n", -1, minimum=0), "n: must be an integer >= 0; got -1"),
-        (lambda: checks.probability("augmentation.flip_prob", 1.5),
-         "augmentation.flip_prob: must be a probability in [0, 1]; got 1.5"),
-        (lambda: checks.probabilities("augmentation.blur_prob", []),
-         "augmentation.blur_prob: must be a non-empty list of probabilities in [0, 1]; got []"),
+        (
+            lambda: checks.probability("augmentation.flip_prob", 1.5),
+            "augmentation.flip_prob: must be a probability in [0, 1]; got 1.5",
+        ),
+        (
+            lambda: checks.probabilities("augmentation.blur_prob", []),
+            "augmentation.blur_prob: must be a non-empty list of probabilities in [0, 1]; got []",
+        ),
         (lambda: checks.choice("critic", "mlp", ("cosine", "dot")), "critic: must be one of cosine, dot; got 'mlp'"),
         (lambda: checks.flag("batch_norm", 1), "batch_norm: must be true or false; got 1"),
         (lambda: checks.widths("hidden_dims", "512"), "hidden_dims: must be a list of positive integers; got '512'"),
-        (lambda: checks.widths("channels", [], allow_empty=False),
-         "channels: must be a non-empty list of positive integers; got []"),
-        (lambda: checks.value_range("augmentation.scale", (0.6, 0.2), 0.0, 1.0, open_low=True),
-         "augmentation.scale: must be a pair with 0 < low <= high <= 1; got [0.6, 0.2]"),
+        (
+            lambda: checks.widths("channels", [], allow_empty=False),
+            "channels: must be a non-empty list of positive integers; got []",
+        ),
+        (
+            lambda: checks.value_range("augmentation.scale", (0.6, 0.2), 0.0, 1.0, open_low=True),
+            "augmentation.scale: must be a pair with 0 < low <= high <= 1; got [0.6, 0.2]",
+        ),
         (lambda: checks.value_range("augmentation.ratio", (1.0,)), "augmentation.ratio: must be a pair [low, high]"),
     ],
 )

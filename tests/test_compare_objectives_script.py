@@ -21,8 +21,20 @@ def test_two_objectives_and_random_init(tmp_path):
     # the script sets the logger, the epochs and infoplane=none itself
     extra = [o for o in FAST_DATA + FAST if not o.startswith(("logger=", "trainer.max_epochs", "infoplane."))]
     out = tmp_path / "table.md"
-    cmd = [sys.executable, "scripts/compare_objectives.py", "--objectives", "supervised,dino", "--epochs", "1",
-           "--outdir", str(tmp_path / "runs"), "--out", str(out), "--extra", *extra]
+    cmd = [
+        sys.executable,
+        "scripts/compare_objectives.py",
+        "--objectives",
+        "supervised,dino",
+        "--epochs",
+        "1",
+        "--outdir",
+        str(tmp_path / "runs"),
+        "--out",
+        str(out),
+        "--extra",
+        *extra,
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = json.loads(out.with_suffix(".json").read_text())

@@ -39,9 +39,21 @@ def test_two_by_two_sweep_table_and_figure(tmp_path, monkeypatch, capsys):
     sweep = tmp_path / "sweep"
     small = [o for o in FAST_DATA + FAST if not o.startswith("infoplane.")] + ["infoplane.log_spaced_evals=0"]
     proc = subprocess.run(
-        [sys.executable, "train.py", "-m", "objective=simclr,vicreg", "optimizer.lr=0.001,0.003", *small,
-         "torch_threads=1", f"hydra.sweep.dir={sweep}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            "train.py",
+            "-m",
+            "objective=simclr,vicreg",
+            "optimizer.lr=0.001,0.003",
+            *small,
+            "torch_threads=1",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_script("compare_runs.py", str(sweep), monkeypatch=monkeypatch)
@@ -50,7 +62,11 @@ def test_two_by_two_sweep_table_and_figure(tmp_path, monkeypatch, capsys):
     assert list(table[0])[:4] == ["run", "status", "objective", "optimizer.lr"]  # only what differs, choices first
     assert {r["status"] for r in table} == {"finished"}
     assert [(r["objective"], float(r["optimizer.lr"])) for r in table] == [
-        ("simclr", 0.001), ("simclr", 0.003), ("vicreg", 0.001), ("vicreg", 0.003)]
+        ("simclr", 0.001),
+        ("simclr", 0.003),
+        ("vicreg", 0.001),
+        ("vicreg", 0.003),
+    ]
     for row in table:
         run = sweep / row["run"]
         metrics = read_csv(run / "metrics.csv")
@@ -69,23 +85,51 @@ def test_two_by_two_sweep_table_and_figure(tmp_path, monkeypatch, capsys):
     out = tmp_path / "plane.png"
     run_script("plot_infoplane.py", str(sweep / "0"), str(sweep / "1"), "--out", str(out), monkeypatch=monkeypatch)
     assert "(2 runs: lr=0.001; lr=0.003)" in capsys.readouterr().out and out.is_file()
-    run_script("plot_infoplane.py", str(sweep / "0"), str(sweep / "3"), "--label-keys", "optimizer.lr",
-               "--out", str(out), monkeypatch=monkeypatch)
+    run_script(
+        "plot_infoplane.py",
+        str(sweep / "0"),
+        str(sweep / "3"),
+        "--label-keys",
+        "optimizer.lr",
+        "--out",
+        str(out),
+        monkeypatch=monkeypatch,
+    )
     assert "(2 runs: lr=0.001; lr=0.003)" in capsys.readouterr().out
 
 
 def record(name: str, config: dict, choices: dict, steps: int = 3) -> RunRecord:
-    trajectory = [{"step": s, "layer": "backbone", "I_XT": 1.0 + s, "I_TY": 0.1 * s, "log_n": 5.0, "H_Y": 2.3}
-                  for s in range(steps)]
+    trajectory = [
+        {"step": s, "layer": "backbone", "I_XT": 1.0 + s, "I_TY": 0.1 * s, "log_n": 5.0, "H_Y": 2.3}
+        for s in range(steps)
+    ]
     return RunRecord(Path(f"/runs/{name}"), config, choices, {}, trajectory)
 
 
 def test_differing_columns_leave_out_what_a_choice_or_a_path_explains():
     runs = [
-        record("0", {"seed": 0, "infoplane.seed": 0, "objective.temperature": 0.1, "optimizer.lr": 1e-3,
-                     "callbacks.ckpt.dirpath": "/runs/0/checkpoints"}, {"objective": "simclr"}),
-        record("1", {"seed": 1, "infoplane.seed": 1, "objective.sim_coeff": 25.0, "optimizer.lr": 1e-3,
-                     "callbacks.ckpt.dirpath": "/runs/1/checkpoints"}, {"objective": "vicreg"}),
+        record(
+            "0",
+            {
+                "seed": 0,
+                "infoplane.seed": 0,
+                "objective.temperature": 0.1,
+                "optimizer.lr": 1e-3,
+                "callbacks.ckpt.dirpath": "/runs/0/checkpoints",
+            },
+            {"objective": "simclr"},
+        ),
+        record(
+            "1",
+            {
+                "seed": 1,
+                "infoplane.seed": 1,
+                "objective.sim_coeff": 25.0,
+                "optimizer.lr": 1e-3,
+                "callbacks.ckpt.dirpath": "/runs/1/checkpoints",
+            },
+            {"objective": "vicreg"},
+        ),
     ]
     assert differing_columns(runs) == {"objective": ["simclr", "vicreg"], "seed": [0, 1]}
     assert run_labels(runs) == ["simclr seed=0", "vicreg seed=1"]
@@ -103,8 +147,10 @@ def test_each_run_gets_its_own_colour_and_legend_entry():
 
 
 def test_the_legend_names_how_each_plane_was_made_estimator_and_probe_size():
-    runs = [record("trained", {"measure.checkpoints": ("/r/checkpoints/last.ckpt",)}, {}),
-            record("random", {"measure.checkpoints": ()}, {})]
+    runs = [
+        record("trained", {"measure.checkpoints": ("/r/checkpoints/last.ckpt",)}, {}),
+        record("random", {"measure.checkpoints": ()}, {}),
+    ]
     for run, source in zip(runs, ("measure", "train")):
         for row in run.trajectory:
             row.update(source=source, estimator="pca_ksg+classifier", n_probe=4096)
@@ -112,8 +158,10 @@ def test_the_legend_names_how_each_plane_was_made_estimator_and_probe_size():
     labels = run_labels(runs)
     assert labels == ["checkpoints=last", "random weights"]
     texts = [t.get_text() for t in plot_runs(runs, labels).legends[0].get_texts()]
-    assert texts == ["checkpoints=last\n(measured: pca_ksg+classifier, N=4096)",
-                     "random weights\n(trained: pca_ksg+classifier, N=4096)"]
+    assert texts == [
+        "checkpoints=last\n(measured: pca_ksg+classifier, N=4096)",
+        "random weights\n(trained: pca_ksg+classifier, N=4096)",
+    ]
 
 
 def test_runs_of_two_sweeps_keep_distinct_names():
@@ -124,8 +172,10 @@ def test_runs_of_two_sweeps_keep_distinct_names():
 
 
 def test_a_value_that_repeats_a_groups_choice_is_not_a_column():
-    runs = [record("0", {"infoplane.objective_name": "simclr", "seed": 0}, {"objective": "simclr"}),
-            record("1", {"infoplane.objective_name": "vicreg", "seed": 0}, {"objective": "vicreg"})]
+    runs = [
+        record("0", {"infoplane.objective_name": "simclr", "seed": 0}, {"objective": "simclr"}),
+        record("1", {"infoplane.objective_name": "vicreg", "seed": 0}, {"objective": "vicreg"}),
+    ]
     assert differing_columns(runs) == {"objective": ["simclr", "vicreg"]}
 
 

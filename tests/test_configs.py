@@ -12,8 +12,23 @@ from ssl_it.augmentation import BatchedViews, EvalTransform
 from ssl_it.module import SSLModule
 from ssl_it.train import CONFIG_DIR, build_objective
 
-GROUPS = ["data", "backbone", "augmentation", "objective", "estimator", "infoplane", "optimizer", "scheduler",
-          "trainer", "logger", "callbacks", "experiment", "hparams_search", "launcher", "debug"]
+GROUPS = [
+    "data",
+    "backbone",
+    "augmentation",
+    "objective",
+    "estimator",
+    "infoplane",
+    "optimizer",
+    "scheduler",
+    "trainer",
+    "logger",
+    "callbacks",
+    "experiment",
+    "hparams_search",
+    "launcher",
+    "debug",
+]
 
 
 def options(group: str) -> list[str]:
@@ -96,7 +111,16 @@ def test_the_issue_example_command_runs_on_embedded_digits(make_cfg, tmp_path):
     # with few batches: 8 px digits through the ResNet and BYOL's views, information plane included
     from ssl_it.train import train
 
-    acc = train(make_cfg("objective=vicreg", "backbone=resnet18", "augmentation=byol", "data=digits",
-                         "trainer.max_epochs=1", "+trainer.limit_train_batches=2", "callbacks.linear_eval=null"))
+    acc = train(
+        make_cfg(
+            "objective=vicreg",
+            "backbone=resnet18",
+            "augmentation=byol",
+            "data=digits",
+            "trainer.max_epochs=1",
+            "+trainer.limit_train_batches=2",
+            "callbacks.linear_eval=null",
+        )
+    )
     assert 0.0 <= acc <= 1.0
     assert (tmp_path / "run" / "infoplane.csv").stat().st_size > 0

@@ -23,8 +23,15 @@ TIMEOUT_S = 240  # the run takes ~40-70 s on 2 shared cores; a deadlock never en
 def run_train(args: list[str], cwd: Path, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess:
     """``python train.py *args`` in a new process group, killed whole on timeout."""
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -37,12 +44,25 @@ def run_train(args: list[str], cwd: Path, timeout: float = TIMEOUT_S) -> subproc
 @pytest.mark.slow
 def test_two_gloo_processes_with_every_default_callback(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    result = run_train([
-        "trainer=ddp", "trainer.devices=2", "trainer.accelerator=cpu", "data=digits", "trainer.max_epochs=1",
-        "+trainer.limit_train_batches=3", "+trainer.limit_val_batches=2", "datamodule.batch_size=32",
-        "datamodule.num_workers=0", "datamodule.probe_size=64", "datamodule.eval_size=256",
-        "infoplane.log_spaced_evals=1", f"hydra.run.dir={run_dir}", f"paths.outputs_root={tmp_path}",
-    ], cwd=tmp_path)
+    result = run_train(
+        [
+            "trainer=ddp",
+            "trainer.devices=2",
+            "trainer.accelerator=cpu",
+            "data=digits",
+            "trainer.max_epochs=1",
+            "+trainer.limit_train_batches=3",
+            "+trainer.limit_val_batches=2",
+            "datamodule.batch_size=32",
+            "datamodule.num_workers=0",
+            "datamodule.probe_size=64",
+            "datamodule.eval_size=256",
+            "infoplane.log_spaced_evals=1",
+            f"hydra.run.dir={run_dir}",
+            f"paths.outputs_root={tmp_path}",
+        ],
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "sync_batchnorm=true needs CUDA; turned off" in result.stdout
     acc = re.search(r"final val linear-probe accuracy = ([0-9.]+)", result.stdout)

@@ -19,7 +19,11 @@ def test_debug_fast_trains_three_batches_without_the_slow_measurements(tmp_path)
     run = tmp_path / "run"
     proc = subprocess.run(  # a hang guard, not a speed check: speed is measured in benchmarks/bench_*.py
         [sys.executable, "train.py", "debug=fast", f"hydra.run.dir={run}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     with (run / "metrics.csv").open(newline="") as f:

@@ -52,7 +52,7 @@ def test_readme_starts_with_the_two_commands_ci_runs():
     venv = "python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.14.1 torchvision==0.29.1 && "
     assert blocks[0].strip() == venv + "pip install -e . && python train.py"
     # CI runs it
-    assert blocks[1].strip() == venv + 'pip install -e ".[dev]" && lint-imports && mypy && python -m pytest -q'
+    assert blocks[1].strip() == venv + 'pip install -e ".[dev]" && lint-imports && mypy && ruff check . && ruff format --check . && python -m pytest -q'
 
 
 @pytest.mark.parametrize("page", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -79,7 +79,11 @@ def test_mkdocs_build_is_strict_clean(tmp_path):
         pytest.importorskip(module, reason="the docs tools are in the dev extra")
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-5000:]

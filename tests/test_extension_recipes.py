@@ -41,8 +41,13 @@ def page_files(page: str) -> dict[str, str]:
 def page_command(page: str) -> str:
     """The page's ``ssl-it-train`` command line (the first bash block holding one)."""
     text = (EXTEND / page).read_text(encoding="utf-8")
-    lines = [line for lang, _, body in BLOCK.findall(text) if lang == "bash"
-             for line in body.splitlines() if "ssl-it-train" in line]
+    lines = [
+        line
+        for lang, _, body in BLOCK.findall(text)
+        if lang == "bash"
+        for line in body.splitlines()
+        if "ssl-it-train" in line
+    ]
     assert lines, f"docs/extend/{page}: no ssl-it-train command"
     return lines[0]
 
@@ -104,8 +109,9 @@ def test_estimator_recipe_reads_the_mi_of_a_correlated_gaussian(tmp_path):
 
 @pytest.mark.slow
 def test_estimator_recipe_measures_i_xt_in_a_run(tmp_path):
-    run_dir = run_recipe("estimator.md", tmp_path,
-                         ["infoplane=default", "infoplane.bands=false", "datamodule.probe_size=128"])
+    run_dir = run_recipe(
+        "estimator.md", tmp_path, ["infoplane=default", "infoplane.bands=false", "datamodule.probe_size=128"]
+    )
     with (run_dir / "infoplane.csv").open(newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["layer"] in ("backbone", "projector")]
     assert rows

@@ -44,8 +44,11 @@ def test_training_step_reads_nothing_back(name: str) -> None:
             objective_cfg[key] = min(int(objective_cfg[key]), width)
     torch.manual_seed(0)
     backbone = ConvNet(input_shape=(1, 12, 12), channels=[8, 16])
-    module = SSLModule(backbone, build_objective(objective_cfg, backbone.out_dim, 10),
-                       optimizer=lambda groups: torch.optim.SGD(groups, lr=0.1))
+    module = SSLModule(
+        backbone,
+        build_objective(objective_cfg, backbone.out_dim, 10),
+        optimizer=lambda groups: torch.optim.SGD(groups, lr=0.1),
+    )
     module.log_dict = lambda *args, **kwargs: None  # type: ignore[method-assign]  # outside a Trainer
     views, labels = [torch.randn(96, 1, 12, 12) for _ in range(2)], torch.arange(96) % 10
     module.training_step((views, labels), 0)  # first step: lazily built state
@@ -57,8 +60,10 @@ def test_training_step_reads_nothing_back(name: str) -> None:
     assert counter.reads == 0
 
 
-@pytest.mark.parametrize("make", [lambda: SimCLR(32, 3, (0.5,) * 3, (0.25,) * 3),
-                                  lambda: MultiCrop(32, 3, (0.5,) * 3, (0.25,) * 3, n_local=2)])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: SimCLR(32, 3, (0.5,) * 3, (0.25,) * 3), lambda: MultiCrop(32, 3, (0.5,) * 3, (0.25,) * 3, n_local=2)],
+)
 def test_batched_views_read_nothing_back(make) -> None:
     views = BatchedViews(make(), seed=0)
     images = torch.randint(0, 256, (24, 3, 36, 36), dtype=torch.uint8)

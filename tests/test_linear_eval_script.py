@@ -65,4 +65,7 @@ def test_a_trajectory_checkpoint_is_found_with_its_run_config(tmp_path):
     ckpt.parent.mkdir(parents=True)
     ckpt.write_bytes(b"")
     assert _script().locate(ckpt) == (tmp_path / "config.yaml", ckpt)
-    assert _script().locate(tmp_path / "checkpoints" / "last.ckpt") == (tmp_path / "config.yaml", tmp_path / "checkpoints" / "last.ckpt")
+    assert _script().locate(tmp_path / "checkpoints" / "last.ckpt") == (
+        tmp_path / "config.yaml",
+        tmp_path / "checkpoints" / "last.ckpt",
+    )

@@ -27,11 +27,18 @@ from ssl_it.train import train
 from tests.conftest import FAST, FAST_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
-EVERY_STEP = ("+callbacks.trajectory={_target_: pytorch_lightning.callbacks.ModelCheckpoint, "
-              "dirpath: '${paths.output_dir}/checkpoints/trajectory', filename: 'step_{step}', "
-              "auto_insert_metric_name: false, every_n_train_steps: 1, save_top_k: -1}")
-QUIET = ["callbacks.linear_eval=null", "callbacks.knn=null", "callbacks.diagnostics=null",
-         "callbacks.embedding_view=null", "torch_threads=1"]
+EVERY_STEP = (
+    "+callbacks.trajectory={_target_: pytorch_lightning.callbacks.ModelCheckpoint, "
+    "dirpath: '${paths.output_dir}/checkpoints/trajectory', filename: 'step_{step}', "
+    "auto_insert_metric_name: false, every_n_train_steps: 1, save_top_k: -1}"
+)
+QUIET = [
+    "callbacks.linear_eval=null",
+    "callbacks.knn=null",
+    "callbacks.diagnostics=null",
+    "callbacks.embedding_view=null",
+    "torch_threads=1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +46,27 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One epoch of 4 steps on 96 synthetic samples, a checkpoint after every step, the plane at 0 and 4."""
     root = tmp_path_factory.mktemp("trained")
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[*FAST_DATA, *FAST, *QUIET, EVERY_STEP, f"paths.output_dir={root / 'run'}",
-                                          f"paths.outputs_root={root}"])
+        cfg = compose(
+            "train",
+            overrides=[
+                *FAST_DATA,
+                *FAST,
+                *QUIET,
+                EVERY_STEP,
+                f"paths.output_dir={root / 'run'}",
+                f"paths.outputs_root={root}",
+            ],
+        )
     train(cfg)
     return root / "run"
 
 
 def measure_cfg(out: Path, *overrides: str) -> DictConfig:
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose("measure", overrides=[f"paths.output_dir={out}", f"paths.outputs_root={out.parent}",
-                                             "torch_threads=1", *overrides])
+        return compose(
+            "measure",
+            overrides=[f"paths.output_dir={out}", f"paths.outputs_root={out.parent}", "torch_threads=1", *overrides],
+        )
 
 
 def measure(out: Path, *overrides: str) -> list[dict]:
@@ -98,12 +116,15 @@ def test_a_model_named_by_config_is_measured_from_its_weights_file(finished_run,
     assert trained[0]["I_XT"] != random[0]["I_XT"]
 
 
-@pytest.mark.parametrize("overrides, key", [
-    (["run=/no/such/folder"], "run=/no/such/folder: no such folder"),
-    (["checkpoint=nothing.ckpt"], "checkpoint=nothing.ckpt: no such checkpoint file"),
-    (["infoplane.layers=[backbone.nope]"], "infoplane.layers: 'backbone.nope'"),
-    (["backbone=mlp", "RUN"], "backbone=mlp: with run= or checkpoint= the model is the run's own"),
-])
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        (["run=/no/such/folder"], "run=/no/such/folder: no such folder"),
+        (["checkpoint=nothing.ckpt"], "checkpoint=nothing.ckpt: no such checkpoint file"),
+        (["infoplane.layers=[backbone.nope]"], "infoplane.layers: 'backbone.nope'"),
+        (["backbone=mlp", "RUN"], "backbone=mlp: with run= or checkpoint= the model is the run's own"),
+    ],
+)
 def test_bad_inputs_stop_before_any_work_naming_the_key(finished_run, tmp_path, overrides, key):
     overrides = [f"run={finished_run}" if o == "RUN" else o for o in overrides]
     with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("(", r"\(")):
@@ -116,9 +137,14 @@ def test_a_run_folder_without_checkpoints_exits_2_with_one_line(finished_run, tm
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "config.yaml").write_text((finished_run / "config.yaml").read_text())
-    proc = subprocess.run([sys.executable, "measure.py", f"run={empty}", f"hydra.run.dir={tmp_path / 'm'}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "measure.py", f"run={empty}", f"hydra.run.dir={tmp_path / 'm'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith(f"ssl_it: invalid configuration: run={empty}: no checkpoint")
     assert not (tmp_path / "m").exists()
@@ -129,16 +155,35 @@ def test_multirun_over_four_checkpoints_merges_three_and_reports_the_unreadable_
     broken = tmp_path / "step_3_truncated.ckpt"
     broken.write_bytes((finished_run / "checkpoints" / "trajectory" / "step_3.ckpt").read_bytes()[:4096])
     ckpts = [finished_run / "checkpoints" / "trajectory" / f"step_{s}.ckpt" for s in (1, 2)] + [
-        broken, finished_run / "checkpoints" / "last.ckpt"]
+        broken,
+        finished_run / "checkpoints" / "last.ckpt",
+    ]
     sweep = tmp_path / "sweep"
     proc = subprocess.run(
-        [sys.executable, "measure.py", "-m", f"run={finished_run}", f"checkpoint={','.join(map(str, ckpts))}",
-         "launcher=submitit_local", "estimator=gaussian", "infoplane.bands=false", "infoplane.layers=[backbone]",
-         "infoplane.measure_views=false",
-         "torch_threads=1", f"hydra.sweep.dir={sweep}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [
+            sys.executable,
+            "measure.py",
+            "-m",
+            f"run={finished_run}",
+            f"checkpoint={','.join(map(str, ckpts))}",
+            "launcher=submitit_local",
+            "estimator=gaussian",
+            "infoplane.bands=false",
+            "infoplane.layers=[backbone]",
+            "infoplane.measure_views=false",
+            "torch_threads=1",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 1, proc.stderr[-3000:]  # a job failed: reported, and the sweep exits 1
-    assert "sweep finished: 4 job(s), 1 failed" in proc.stderr and f"checkpoint '{broken}' cannot be read" in proc.stderr
+    assert (
+        "sweep finished: 4 job(s), 1 failed" in proc.stderr and f"checkpoint '{broken}' cannot be read" in proc.stderr
+    )
     assert "merged 3 rows of 3 job(s)" in proc.stdout
     merged = read_trajectory(sweep / "infoplane.csv")
     assert [(r["step"], r["layer"]) for r in merged] == [(1, "backbone"), (2, "backbone"), (4, "backbone")]
@@ -154,17 +199,26 @@ def test_an_older_trajectory_without_the_source_column_reads_as_trained_and_keep
 
     old = tmp_path / "infoplane.csv"
     old.write_text("step,epoch,layer,I_XT,I_TY\n0,0.0,backbone,1.5,0.5\n")
-    TrajectoryFile(old).append([{"step": 3, "epoch": 1.0, "layer": "backbone", "I_XT": 1.0, "I_TY": 0.7,
-                                 "source": "train"}])
+    TrajectoryFile(old).append(
+        [{"step": 3, "epoch": 1.0, "layer": "backbone", "I_XT": 1.0, "I_TY": 0.7, "source": "train"}]
+    )
     assert header(old) == ["step", "epoch", "layer", "I_XT", "I_TY"]
     assert [(r["step"], r["source"]) for r in read_trajectory(old)] == [(0, "train"), (3, "train")]
 
 
 def test_a_timm_model_without_a_checkpoint_is_measured_and_its_plane_drawn(tmp_path):
     cheap = ["estimator=ksg", "infoplane.bands=false", "infoplane.measure_views=false"]
-    rows = measure(tmp_path / "timm", *FAST_DATA, *cheap, "backbone=timm", "backbone.name=resnet18",
-                   "infoplane.layers=[backbone,backbone.model.layer2]")
-    assert [(r["step"], r["layer"], r["source"]) for r in rows] == [(0, "backbone", "measure"),
-                                                                    (0, "backbone.model.layer2", "measure")]
+    rows = measure(
+        tmp_path / "timm",
+        *FAST_DATA,
+        *cheap,
+        "backbone=timm",
+        "backbone.name=resnet18",
+        "infoplane.layers=[backbone,backbone.model.layer2]",
+    )
+    assert [(r["step"], r["layer"], r["source"]) for r in rows] == [
+        (0, "backbone", "measure"),
+        (0, "backbone.model.layer2", "measure"),
+    ]
     assert all(math.isfinite(r["I_XT"]) for r in rows)
     assert (tmp_path / "timm" / "infoplane.png").stat().st_size > 0

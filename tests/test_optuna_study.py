@@ -19,8 +19,12 @@ from ssl_it.run import optuna_study  # noqa: E402
 
 def test_hydra_sweeps_become_optuna_distributions():
     space, fixed = search_space(
-        {"optimizer.lr": "tag(log, interval(1e-4, 1e-2))", "objective": "choice(vicreg, simclr)",
-         "datamodule.batch_size": "range(16, 80, 16)", "seed": "tag(int, interval(0, 9))"},
+        {
+            "optimizer.lr": "tag(log, interval(1e-4, 1e-2))",
+            "objective": "choice(vicreg, simclr)",
+            "datamodule.batch_size": "range(16, 80, 16)",
+            "seed": "tag(int, interval(0, 9))",
+        },
         ["optimizer.lr=interval(0.1, 0.5)", "trainer.max_epochs=2"],
     )
     assert space == {
@@ -30,10 +34,14 @@ def test_hydra_sweeps_become_optuna_distributions():
         "seed": IntDistribution(0, 9),
     }
     assert fixed == ["trainer.max_epochs=2"]
-    assert search_space({"optimizer.lr": "tag(log, interval(1e-4, 1e-2))"}, [])[0]["optimizer.lr"] == \
-        FloatDistribution(1e-4, 1e-2, log=True)
+    assert search_space({"optimizer.lr": "tag(log, interval(1e-4, 1e-2))"}, [])[0]["optimizer.lr"] == FloatDistribution(
+        1e-4, 1e-2, log=True
+    )
     assert trial_overrides({"optimizer.lr": 0.001, "objective": "simclr"}, ["seed=1"]) == [
-        "optimizer.lr=0.001", "objective=simclr", "seed=1"]
+        "optimizer.lr=0.001",
+        "objective=simclr",
+        "seed=1",
+    ]
 
 
 def test_an_empty_range_names_its_key():
@@ -85,8 +93,9 @@ def test_a_study_from_an_older_optuna_says_how_to_upgrade(tmp_path):
     optuna.create_study(storage=f"sqlite:///{path}", study_name="s")
     with sqlite3.connect(path) as db:  # what a study written by optuna 2 (hydra-optuna-sweeper) holds
         db.execute("update alembic_version set version_num = 'v2.6.0.a'")
-    with pytest.raises(optuna_study.StorageError,
-                       match=r"upgrade it with `optuna storage upgrade --storage sqlite:///.*optuna\.db`"):
+    with pytest.raises(
+        optuna_study.StorageError, match=r"upgrade it with `optuna storage upgrade --storage sqlite:///.*optuna\.db`"
+    ):
         optuna_study.open_study(f"sqlite:///{path}", "s", ["maximize"])
 
 
@@ -95,15 +104,17 @@ def test_results_file_holds_the_best_trial_or_the_pareto_front(tmp_path):
 
     single = optuna.create_study(direction="maximize")
     for x in (0.2, 0.7):
-        single.add_trial(optuna.trial.create_trial(params={"x": x}, distributions={"x": FloatDistribution(0, 1)},
-                                                   value=x))
+        single.add_trial(
+            optuna.trial.create_trial(params={"x": x}, distributions={"x": FloatDistribution(0, 1)}, value=x)
+        )
     optuna_study.write_results(single, tmp_path / "single.yaml")
     out = yaml.safe_load((tmp_path / "single.yaml").read_text())
     assert (out["best_params"], out["best_value"], out["best_trial"]) == ({"x": 0.7}, 0.7, 1)
     pareto = optuna.create_study(directions=["maximize", "minimize"])
     for x, values in ((0.1, [0.5, 1.0]), (0.2, [0.6, 2.0]), (0.3, [0.4, 3.0])):  # the third is dominated
-        pareto.add_trial(optuna.trial.create_trial(params={"x": x}, distributions={"x": FloatDistribution(0, 1)},
-                                                   values=values))
+        pareto.add_trial(
+            optuna.trial.create_trial(params={"x": x}, distributions={"x": FloatDistribution(0, 1)}, values=values)
+        )
     optuna_study.write_results(pareto, tmp_path / "pareto.yaml")
     solutions = yaml.safe_load((tmp_path / "pareto.yaml").read_text())["solutions"]
     assert sorted(s["trial"] for s in solutions) == [0, 1]

@@ -68,27 +68,48 @@ def test_license_matches_pyproject():
 @pytest.mark.slow
 def test_the_installed_wheel_trains_from_a_folder_outside_the_checkout(wheel, tmp_path):
     site = tmp_path / "site"
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--quiet",
-                           "--target", str(site), str(wheel)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-compile",
+            "--quiet",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "SSL_IT_CONFIG_DIR"}
     env.update(PYTHONPATH=str(site), WANDB_MODE="offline")
     run_dir = elsewhere / "run"
-    script = ("import runpy, sys, ssl_it, ssl_it.run.config_dir as c\n"
-              "from hydra import compose, initialize_config_module\n"
-              "print('ssl_it file:', ssl_it.__file__); print('config dir:', c.CONFIG_DIR)\n"
-              "from hydra.core.plugins import Plugins; from hydra.plugins.sweeper import Sweeper\n"
-              "found = Plugins.instance().discover(Sweeper)\n"
-              "print('sweepers:', ' '.join(sys.modules[s.__module__].__file__ for s in found\n"
-              "                            if s.__module__.startswith('hydra_plugins.ssl_it')))\n"
-              "with initialize_config_module('ssl_it.configs', version_base='1.3'):\n"
-              "    print('pkg objective:', compose('train', overrides=['objective=simclr']).objective._target_)\n"
-              "sys.argv = ['ssl-it-train', *sys.argv[1:]]; runpy.run_module('ssl_it.train', run_name='__main__')")
+    script = (
+        "import runpy, sys, ssl_it, ssl_it.run.config_dir as c\n"
+        "from hydra import compose, initialize_config_module\n"
+        "print('ssl_it file:', ssl_it.__file__); print('config dir:', c.CONFIG_DIR)\n"
+        "from hydra.core.plugins import Plugins; from hydra.plugins.sweeper import Sweeper\n"
+        "found = Plugins.instance().discover(Sweeper)\n"
+        "print('sweepers:', ' '.join(sys.modules[s.__module__].__file__ for s in found\n"
+        "                            if s.__module__.startswith('hydra_plugins.ssl_it')))\n"
+        "with initialize_config_module('ssl_it.configs', version_base='1.3'):\n"
+        "    print('pkg objective:', compose('train', overrides=['objective=simclr']).objective._target_)\n"
+        "sys.argv = ['ssl-it-train', *sys.argv[1:]]; runpy.run_module('ssl_it.train', run_name='__main__')"
+    )
     proc = subprocess.run(
         [sys.executable, "-c", script, "debug=fast", "logger=csv", f"hydra.run.dir={run_dir}"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300,
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     printed = ("ssl_it file", "config dir", "pkg objective", "sweepers")

@@ -30,21 +30,41 @@ from tests.helpers import SimulatedKill
 
 ROOT = Path(__file__).resolve().parents[1]
 # in-process runs: only what a case needs (synthetic data: 76 training samples = 4 steps of 16, 20 val)
-LEAN = ["infoplane=none", "callbacks.linear_eval=null", "callbacks.knn=null", "callbacks.diagnostics=null",
-        "callbacks.lr_monitor=null"]
+LEAN = [
+    "infoplane=none",
+    "callbacks.linear_eval=null",
+    "callbacks.knn=null",
+    "callbacks.diagnostics=null",
+    "callbacks.lr_monitor=null",
+]
 CLI_FAST = [
-    "data=synthetic", "data.n_samples=64", "datamodule.batch_size=16", "datamodule.num_workers=0",
-    "datamodule.probe_size=16", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
-    "callbacks.progress_bar=null", "infoplane=none", "callbacks.embedding_view=null", "callbacks.linear_eval=null",
-    "torch_threads=1", "logger=none",
+    "data=synthetic",
+    "data.n_samples=64",
+    "datamodule.batch_size=16",
+    "datamodule.num_workers=0",
+    "datamodule.probe_size=16",
+    "trainer.max_epochs=1",
+    "trainer.enable_progress_bar=false",
+    "callbacks.progress_bar=null",
+    "infoplane=none",
+    "callbacks.embedding_view=null",
+    "callbacks.linear_eval=null",
+    "torch_threads=1",
+    "logger=none",
 ]
 
 
 def cli(*args: str, cwd: Path, timeout: int = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``python train.py <args>`` with ``cwd`` as the working directory (so ``outputs/`` lands there)."""
     environ = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline", **(env or {})}
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd, env=environ,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def step_losses(run_dir: Path) -> dict[int, float]:
@@ -228,11 +248,13 @@ def test_probe_size_larger_than_the_split_is_clamped_and_said_once_at_info(make_
     with caplog.at_level(logging.INFO, logger="ssl_it"):
         train(make_cfg(*LEAN[1:], "datamodule.probe_size=1000", "datamodule.probe_split=val"))
     clamps = [(r.levelname, r.getMessage()) for r in caplog.records if "exceeds the" in r.getMessage()]
-    assert clamps == [(
-        "INFO",
-        "datamodule.probe_size=1000 exceeds the 20 samples of the 'val' split: the probe set holds all 20; "
-        "datamodule.probe_split=all draws from train+val",
-    )]
+    assert clamps == [
+        (
+            "INFO",
+            "datamodule.probe_size=1000 exceeds the 20 samples of the 'val' split: the probe set holds all 20; "
+            "datamodule.probe_split=all draws from train+val",
+        )
+    ]
     rows = list(csv.DictReader((tmp_path / "run" / "infoplane.csv").open()))
     assert {r["n_probe"] for r in rows} == {"20"}
     assert OmegaConf.load(tmp_path / "run" / "hparams.yaml").probe_size_used == 20
@@ -308,8 +330,10 @@ def concurrent_runs(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("concurrent")
     environ = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
     args = [sys.executable, str(ROOT / "train.py"), *CLI_FAST, "logger=wandb"]
-    procs = [subprocess.Popen(args, cwd=cwd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(3)]
+    procs = [
+        subprocess.Popen(args, cwd=cwd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     return cwd, [p.returncode for p in procs], outputs
 
@@ -323,8 +347,9 @@ def test_runs_started_together_get_their_own_directories_checkpoints_and_wandb_i
     assert all((d / "checkpoints" / "last.ckpt").is_file() for d in run_dirs)
     ids = {(d / "wandb_run_id.txt").read_text() for d in run_dirs}
     assert len(ids) == 3
-    assert all(len(list((d / "wandb").glob(f"offline-run-*-{(d / 'wandb_run_id.txt').read_text()}"))) == 1
-               for d in run_dirs)
+    assert all(
+        len(list((d / "wandb").glob(f"offline-run-*-{(d / 'wandb_run_id.txt').read_text()}"))) == 1 for d in run_dirs
+    )
 
 
 @pytest.mark.slow
@@ -353,8 +378,16 @@ def test_a_bad_job_does_not_end_the_multirun(tmp_path):
 def test_a_trial_that_raises_is_recorded_as_failed_and_the_study_goes_on(tmp_path):
     pytest.importorskip("optuna")
     # TPE with seed 0 samples lr = 0.001, 1e6, 0.001: the second trial diverges during training
-    proc = cli("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "optimizer.lr=choice(1e6,0.001)", "seed=0",
-               *CLI_FAST, f"hydra.sweep.dir={tmp_path}", cwd=tmp_path)
+    proc = cli(
+        "-m",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=3",
+        "optimizer.lr=choice(1e6,0.001)",
+        "seed=0",
+        *CLI_FAST,
+        f"hydra.sweep.dir={tmp_path}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1
     rows = [json.loads(line) for line in (tmp_path / "sweep_summary.jsonl").read_text().splitlines()]
     assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
@@ -468,8 +501,11 @@ def test_every_estimator_measures_constant_duplicated_and_rank_one_features():
     gen = torch.Generator().manual_seed(0)
     n = 128
     labels, inputs, z = torch.arange(n) % 4, torch.randn(n, 8, generator=gen), torch.randn(n, 1, generator=gen)
-    features = {"constant": torch.full((n, 16), 0.5), "duplicated": z.repeat(1, 16),
-                "rank-1": z @ torch.randn(1, 16, generator=gen)}
+    features = {
+        "constant": torch.full((n, 16), 0.5),
+        "duplicated": z.repeat(1, 16),
+        "rank-1": z @ torch.randn(1, 16, generator=gen),
+    }
     label_only = {"classifier", "calibrated.I_TY"}
     pair_only = {"calibrated.I_XT", "calibrated.I_Z1Z2"}
     measured = []
@@ -493,8 +529,11 @@ def test_every_estimator_measures_constant_duplicated_and_rank_one_features():
 def checksums(folder: Path) -> dict[str, str]:
     import hashlib
 
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_a_copied_run_resumed_to_more_epochs_leaves_the_original_unchanged(make_cfg, tmp_path):
@@ -668,8 +707,10 @@ def test_an_unknown_tapped_layer_fails_before_the_trainer_starts(make_cfg, tmp_p
 
 @pytest.mark.parametrize(
     "typed, key",
-    [(["objective=simclr", "objective.temperature=-1"], "objective.temperature: must be a number > 0; got -1"),
-     (["estimator=kde", "estimator.noise_var=-1"], "estimator.noise_var: must be a number > 0; got -1")],
+    [
+        (["objective=simclr", "objective.temperature=-1"], "objective.temperature: must be a number > 0; got -1"),
+        (["estimator=kde", "estimator.noise_var=-1"], "estimator.noise_var: must be a number > 0; got -1"),
+    ],
     ids=["objective", "estimator"],
 )
 def test_range_errors_name_the_full_key(make_cfg, typed, key):
@@ -694,8 +735,11 @@ def test_wandb_online_without_a_key_stops_unless_an_offline_fallback_is_allowed(
 
     for key, value in NO_KEY.items():
         monkeypatch.setenv(key, value)
-    with pytest.raises(ValueError, match=r"^WANDB_MODE=online: W&B online logging needs an API key .*"
-                                         r"logger\.offline_fallback=true$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^WANDB_MODE=online: W&B online logging needs an API key .*"
+        r"logger\.offline_fallback=true$",
+    ):
         make_wandb_logger(save_dir=str(tmp_path), run_id="abcd1234")
     with caplog.at_level(logging.WARNING, logger="ssl_it"):
         logger = make_wandb_logger(save_dir=str(tmp_path), run_id="abcd1234", offline_fallback=True)
@@ -715,8 +759,9 @@ def test_wandb_online_without_a_key_exits_2_before_training_or_runs_offline_when
     stopped = cli(*CLI_FAST, "logger=wandb", "hydra.run.dir=stopped", cwd=tmp_path, env=NO_KEY)
     one_line_exit_2(stopped, "WANDB_MODE=online: W&B online logging needs an API key")
     assert not (tmp_path / "stopped").exists()
-    allowed = cli(*CLI_FAST, "logger=wandb", "logger.offline_fallback=true", "hydra.run.dir=allowed", cwd=tmp_path,
-                  env=NO_KEY)
+    allowed = cli(
+        *CLI_FAST, "logger=wandb", "logger.offline_fallback=true", "hydra.run.dir=allowed", cwd=tmp_path, env=NO_KEY
+    )
     assert allowed.returncode == 0, allowed.stderr[-2000:]
     assert "logging offline (logger.offline_fallback=true)" in (tmp_path / "allowed" / "train.log").read_text()
     assert len(list((tmp_path / "allowed" / "wandb").glob("offline-run-*"))) == 1
@@ -724,16 +769,22 @@ def test_wandb_online_without_a_key_exits_2_before_training_or_runs_offline_when
 
 @pytest.mark.parametrize(
     "typed, message",
-    [("+backbone.out_dim=0", "backbone.out_dim: not a setting of backbone (ssl_it.backbones.ConvNet takes no "
-                             "argument 'out_dim'); backbone accepts: input_shape, channels, convs_per_stage"),
-     ("+objective.tau=0.1", "objective.tau: not a setting of objective (ssl_it.objectives.VICReg"),
-     ("+callbacks.knn.kk=3", "callbacks.knn.kk: not a setting of callbacks.knn (ssl_it.callbacks.KNNClassifier"),
-     ("+estimator.I_TY.depth=2", "estimator.I_TY.depth: not a setting of estimator.I_TY"),
-     ("+trainer.max_epoch=2", "trainer.max_epoch: not a setting of trainer (pytorch_lightning.Trainer")],
+    [
+        (
+            "+backbone.out_dim=0",
+            "backbone.out_dim: not a setting of backbone (ssl_it.backbones.ConvNet takes no "
+            "argument 'out_dim'); backbone accepts: input_shape, channels, convs_per_stage",
+        ),
+        ("+objective.tau=0.1", "objective.tau: not a setting of objective (ssl_it.objectives.VICReg"),
+        ("+callbacks.knn.kk=3", "callbacks.knn.kk: not a setting of callbacks.knn (ssl_it.callbacks.KNNClassifier"),
+        ("+estimator.I_TY.depth=2", "estimator.I_TY.depth: not a setting of estimator.I_TY"),
+        ("+trainer.max_epoch=2", "trainer.max_epoch: not a setting of trainer (pytorch_lightning.Trainer"),
+    ],
     ids=["backbone", "objective", "callback", "nested-estimator", "trainer"],
 )
 def test_a_key_no_constructor_takes_fails_before_anything_is_built_naming_what_the_group_accepts(
-        make_cfg, tmp_path, typed, message):
+    make_cfg, tmp_path, typed, message
+):
     with pytest.raises(ConfigError) as err:
         train(make_cfg(typed))
     assert str(err.value).startswith(message)
@@ -750,8 +801,9 @@ def test_every_option_of_every_group_passes_the_constructor_key_check():
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         for group in config_groups():
             for option in sorted((Path(CONFIG_DIR) / group).glob("*.yaml")):
-                check_constructor_keys(compose("train", overrides=[f"{group}={option.stem}", "paths.output_dir=x",
-                                                                   "paths.outputs_root=x"]))
+                check_constructor_keys(
+                    compose("train", overrides=[f"{group}={option.stem}", "paths.output_dir=x", "paths.outputs_root=x"])
+                )
                 checked += 1
     assert checked == len([p for p in Path(CONFIG_DIR).glob("*/*.yaml") if p.parent.name != "hydra"]) == 75
 
@@ -790,8 +842,11 @@ def test_a_first_checkpoint_write_cut_short_is_named_by_resume_and_by_a_refused_
     (run / "checkpoints" / "last.ckpt").unlink()  # as if the first write had been killed
     tmp = run / "checkpoints" / f".last.ckpt.tmp-{dead_pid()}"
     tmp.write_bytes(b"\0" * 2_000_000)
-    with pytest.raises(ConfigError, match=rf"resume={run}: no checkpoint at .*: a checkpoint write was cut short by "
-                                          rf"a kill: {tmp.name} \(2\.0 MB\) .* start the run again"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"resume={run}: no checkpoint at .*: a checkpoint write was cut short by "
+        rf"a kill: {tmp.name} \(2\.0 MB\) .* start the run again",
+    ):
         train(make_cfg(f"resume={run}"), overrides=[f"resume={run}"])
     with pytest.raises(SystemExit) as exited:
         SweepReport().on_run_start(OmegaConf.create({"hydra": {"run": {"dir": str(run)}}, "resume": None}))
@@ -808,8 +863,11 @@ def test_preemption_signals_are_checked_and_left_to_lightning_under_slurm_auto_r
 
     from ssl_it.callbacks import PreemptionSignals
 
-    with pytest.raises(ConfigError, match=r"^callbacks\.preemption\.signals: 'KILL' cannot stop a run as a "
-                                          r"preemption; use USR1 or USR2"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^callbacks\.preemption\.signals: 'KILL' cannot stop a run as a "
+        r"preemption; use USR1 or USR2",
+    ):
         train(make_cfg("callbacks.preemption.signals=[KILL]"))
     before = signal.getsignal(signal.SIGUSR1)
     requeue = pl.Trainer(plugins=[SLURMEnvironment(auto_requeue=True)], accelerator="cpu", logger=False)
@@ -844,8 +902,11 @@ def test_sigusr1_when_configured_is_a_resumable_preemption_and_otherwise_kills(t
 def test_a_gpu_trainer_without_cuda_and_more_devices_than_there_are_name_the_key():
     from ssl_it.run.config_checks import check_hardware
 
-    with pytest.raises(ConfigError, match=r"^trainer\.accelerator=gpu: this machine has no CUDA device .* "
-                                          r"use trainer=cpu"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^trainer\.accelerator=gpu: this machine has no CUDA device .* "
+        r"use trainer=cpu",
+    ):
         check_hardware(OmegaConf.create({"accelerator": "gpu", "devices": 1}), cuda_devices=0)
     with pytest.raises(ConfigError, match=r"^trainer\.devices=4: this machine has 2 CUDA device\(s\)"):
         check_hardware(OmegaConf.create({"accelerator": "gpu", "devices": 4}), cuda_devices=2)
@@ -853,8 +914,9 @@ def test_a_gpu_trainer_without_cuda_and_more_devices_than_there_are_name_the_key
     check_hardware(OmegaConf.create({"accelerator": "gpu", "devices": 2}), cuda_devices=2)
 
 
-def test_a_download_without_network_fails_before_training_naming_data_root_and_download(make_cfg, tmp_path,
-                                                                                        monkeypatch):
+def test_a_download_without_network_fails_before_training_naming_data_root_and_download(
+    make_cfg, tmp_path, monkeypatch
+):
     import urllib.error
     import urllib.request
 
@@ -866,7 +928,8 @@ def test_a_download_without_network_fails_before_training_naming_data_root_and_d
         train(make_cfg(*LEAN, "data=cifar10", f"data.root={tmp_path / 'data'}"))
     assert str(err.value).startswith(
         f"data.download=true: CIFAR10 is not under data.root='{tmp_path / 'data'}' and cannot be downloaded "
-        "([Errno -3] Temporary failure in name resolution); without network, copy the dataset")
+        "([Errno -3] Temporary failure in name resolution); without network, copy the dataset"
+    )
     assert "'cifar-10-batches-py' inside it" in str(err.value) and "data.download=false" in str(err.value)
     assert not (tmp_path / "run").exists()
 
@@ -877,12 +940,20 @@ UNREACHABLE = {key: "http://127.0.0.1:9" for key in ("http_proxy", "https_proxy"
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "typed, env, message",
-    [(["trainer=gpu"], {}, "trainer.accelerator=gpu: this machine has no CUDA device"),
-     (["data=cifar10", "data.root=data"], {**UNREACHABLE, "no_proxy": "", "NO_PROXY": ""},
-      "data.download=true: CIFAR10 is not under data.root="),
-     (["-m", "launcher=slurm", "seed=0,1"], {"PATH": str(Path(sys.executable).parent)},
-      "launcher=slurm: there is no SLURM here (sbatch is not on PATH)"),
-     (["objective=simclrr"], {}, "objective=simclrr: no such option; did you mean simclr? (options: barlow_twins,")],
+    [
+        (["trainer=gpu"], {}, "trainer.accelerator=gpu: this machine has no CUDA device"),
+        (
+            ["data=cifar10", "data.root=data"],
+            {**UNREACHABLE, "no_proxy": "", "NO_PROXY": ""},
+            "data.download=true: CIFAR10 is not under data.root=",
+        ),
+        (
+            ["-m", "launcher=slurm", "seed=0,1"],
+            {"PATH": str(Path(sys.executable).parent)},
+            "launcher=slurm: there is no SLURM here (sbatch is not on PATH)",
+        ),
+        (["objective=simclrr"], {}, "objective=simclrr: no such option; did you mean simclr? (options: barlow_twins,"),
+    ],
     ids=["gpu-without-cuda", "download-without-network", "slurm-without-slurm", "unknown-option"],
 )
 def test_setup_mistakes_exit_2_with_one_line_naming_the_key_and_the_fix(tmp_path, typed, env, message):
@@ -906,6 +977,7 @@ def test_help_describes_every_config_group_and_its_most_used_keys_exist():
     assert "  * simclr          SimCLR (Chen et al. 2020, arXiv:2002.05709): NT-Xent over the global batch." in text
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfgs = [compose("train"), compose("train", overrides=["data=cifar10"])]
+
     def has(cfg, key):
         parent, _, leaf = key.rpartition(".")
         node = OmegaConf.select(cfg, parent) if parent else cfg
@@ -917,8 +989,14 @@ def test_help_describes_every_config_group_and_its_most_used_keys_exist():
 
 @pytest.mark.slow
 def test_help_is_ours_not_hydras_config_dump(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--help", "objective=simclr"], cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--help", "objective=simclr"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     from ssl_it.run.help_text import GROUPS, KEYS
 

@@ -31,9 +31,20 @@ def write_run(run_dir: Path, cfg, shift: float, status: str | None) -> None:
     cfg = cfg.copy()
     cfg.paths.output_dir = str(run_dir)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
-    rows = [{"step": step, "epoch": step / 10, "layer": layer, "I_XT": 1.0 + shift + step / 10, "I_TY": 0.5 + step / 20,
-             "log_n": 3.4, "H_Y": 2.3, "saturated_XT": step == 10 and layer == "projector"}
-            for step in (0, 5, 10) for layer in ("backbone", "projector")]
+    rows = [
+        {
+            "step": step,
+            "epoch": step / 10,
+            "layer": layer,
+            "I_XT": 1.0 + shift + step / 10,
+            "I_TY": 0.5 + step / 20,
+            "log_n": 3.4,
+            "H_Y": 2.3,
+            "saturated_XT": step == 10 and layer == "projector",
+        }
+        for step in (0, 5, 10)
+        for layer in ("backbone", "projector")
+    ]
     TrajectoryFile(run_dir / "infoplane.csv").append(rows)
     with (run_dir / "metrics.csv").open("w", newline="") as f:
         writer = csv.writer(f)
@@ -57,11 +68,15 @@ def run_scripts(*commands: list[str], cwd: Path) -> subprocess.CompletedProcess:
     """Run each script as ``__main__`` in ONE fresh interpreter; after each, print the heavy modules it imported."""
     lines = ["import runpy, sys"]
     for argv in commands:
-        lines += [f"sys.argv = {argv!r}", f"runpy.run_path({str(ROOT / 'scripts' / argv[0])!r}, run_name='__main__')",
-                  f"print('imported:', {argv[0]!r}, sorted(m for m in {HEAVY!r} if m in sys.modules))"]
+        lines += [
+            f"sys.argv = {argv!r}",
+            f"runpy.run_path({str(ROOT / 'scripts' / argv[0])!r}, run_name='__main__')",
+            f"print('imported:', {argv[0]!r}, sorted(m for m in {HEAVY!r} if m in sys.modules))",
+        ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", "\n".join(lines)], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", "\n".join(lines)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_result_scripts_import_neither_torch_nor_lightning_and_show_each_runs_status(make_cfg, tmp_path):
@@ -82,13 +97,19 @@ def test_result_scripts_import_neither_torch_nor_lightning_and_show_each_runs_st
     with (sweep / "compare.csv").open(newline="") as f:
         table = list(csv.DictReader(f))
     assert [(r["run"], r["status"]) for r in table] == [
-        ("0", "finished"), ("1", "finished"), ("2", "preempted"), ("3", "killed")]
+        ("0", "finished"),
+        ("1", "finished"),
+        ("2", "preempted"),
+        ("3", "killed"),
+    ]
     assert [r["wall_time_s"] for r in table] == ["5.0", "5.1", "5.2", ""]
     assert list(table[0])[:4] == ["run", "status", "seed", "trainer.max_epochs"]
 
     # seeds 0, 2, 3 ran 1 epoch, seed 1 ran 2: two configurations, and the script says so
-    note = ("objective=vicreg: the runs differ in trainer.max_epochs (1, 2), not only in the seed; "
-            "not merged: shown as 2 separate configurations")
+    note = (
+        "objective=vicreg: the runs differ in trainer.max_epochs (1, 2), not only in the seed; "
+        "not merged: shown as 2 separate configurations"
+    )
     assert f"plot_seed_bands: {note}" in proc.stderr
     bands = (tmp_path / "bands.md").read_text()
     assert f"Note: {note}" in bands

@@ -8,8 +8,14 @@ import pytest
 
 from ssl_it.run.names import MAX_NAME, adopt_wandb_sweep_run_id, build_name, run_identity, sweep_name
 
-CHOICES = {"objective": "vicreg", "backbone": "convnet", "estimator": "kde", "data": "mnist5k",
-           "augmentation": "simclr_mnist", "optimizer": "adamw"}
+CHOICES = {
+    "objective": "vicreg",
+    "backbone": "convnet",
+    "estimator": "kde",
+    "data": "mnist5k",
+    "augmentation": "simclr_mnist",
+    "optimizer": "adamw",
+}
 
 
 def test_name_from_choices_overrides_and_seed():
@@ -48,8 +54,13 @@ def test_identity_tags_and_group(make_cfg):
     cfg.run.sweep = "2026-11-30_10-00-00"
     ident = run_identity(cfg)
     assert ident.name == "vicreg-convnet-kde-lr=0.01-s0"
-    assert ident.tags == ["objective:vicreg", "backbone:convnet", "estimator:kde", "data:mnist5k",
-                          "augmentation:simclr_mnist"]
+    assert ident.tags == [
+        "objective:vicreg",
+        "backbone:convnet",
+        "estimator:kde",
+        "data:mnist5k",
+        "augmentation:simclr_mnist",
+    ]
     assert ident.group == "2026-11-30_10-00-00"
     cfg.logger.group, cfg.logger.tags, cfg.logger.name = "mine", ["paper"], "exact"
     ident = run_identity(cfg)

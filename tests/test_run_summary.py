@@ -36,8 +36,10 @@ def test_final_infoplane_metrics_take_the_last_evaluation(tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     assert final_infoplane_metrics(tmp_path) == {
-        "final/infoplane/backbone/I_XT": 2.0, "final/infoplane/backbone/I_TY": 0.2,
-        "final/infoplane/projector/I_XT": 4.0, "final/infoplane/projector/I_TY": 0.4,
+        "final/infoplane/backbone/I_XT": 2.0,
+        "final/infoplane/backbone/I_TY": 0.2,
+        "final/infoplane/projector/I_XT": 4.0,
+        "final/infoplane/projector/I_TY": 0.4,
         "final/infoplane/views/I_Z1Z2": 5.0,
     }
     assert final_infoplane_metrics(tmp_path / "missing") == {}
@@ -55,20 +57,32 @@ def test_wall_time_adds_up_every_segment_that_recorded_its_end(tmp_path):
     run_segments.begin(tmp_path, ["seed=1"], argv=["train.py", "seed=1"])
     write_summary(tmp_path, {}, wall_time_s=10.0, status="preempted")
     run_segments.begin(tmp_path, [f"resume={tmp_path}"], argv=["train.py", f"resume={tmp_path}"])  # killed: no end
-    run_segments.begin(tmp_path, [f"resume={tmp_path}", "trainer.max_epochs=3"],
-                       argv=["ssl-it-train", f"resume={tmp_path}", "trainer.max_epochs=3"])
+    run_segments.begin(
+        tmp_path,
+        [f"resume={tmp_path}", "trainer.max_epochs=3"],
+        argv=["ssl-it-train", f"resume={tmp_path}", "trainer.max_epochs=3"],
+    )
     summary = json.loads(write_summary(tmp_path, {"final/a": 1.0}, wall_time_s=2.5).read_text())
     assert summary["wall_time_s"] == 12.5 and summary["status"] == "finished"
     assert [s["wall_time_s"] for s in summary["segments"]] == [10.0, None, 2.5]
     assert [s["status"] for s in summary["segments"]] == ["preempted", None, "finished"]
-    assert summary["commands"] == ["train.py seed=1", f"train.py resume={tmp_path}",
-                                   f"ssl-it-train resume={tmp_path} trainer.max_epochs=3"]
+    assert summary["commands"] == [
+        "train.py seed=1",
+        f"train.py resume={tmp_path}",
+        f"ssl-it-train resume={tmp_path} trainer.max_epochs=3",
+    ]
     assert summary["segments"][2]["overrides"] == [f"resume={tmp_path}", "trainer.max_epochs=3"]
 
 
 def _start_line(run_dir, host: str, pid: int) -> None:
-    line = {"event": "start", "started": "2026-01-01T00:00:00+00:00", "command": "train.py", "overrides": [],
-            "host": host, "pid": pid}
+    line = {
+        "event": "start",
+        "started": "2026-01-01T00:00:00+00:00",
+        "command": "train.py",
+        "overrides": [],
+        "host": host,
+        "pid": pid,
+    }
     with (run_dir / run_segments.SEGMENTS_FILE).open("a") as f:
         f.write(json.dumps(line) + "\n")
 
@@ -79,8 +93,10 @@ def test_run_status_from_segments_summary_or_their_absence(tmp_path):
     import subprocess
     import sys
 
-    dirs = {name: tmp_path / name for name in ("finished", "preempted", "killed", "running", "elsewhere", "old",
-                                                "old_failed", "nothing")}
+    dirs = {
+        name: tmp_path / name
+        for name in ("finished", "preempted", "killed", "running", "elsewhere", "old", "old_failed", "nothing")
+    }
     for d in dirs.values():
         d.mkdir()
     write_summary(dirs["finished"], {}, 1.0)
@@ -92,14 +108,25 @@ def test_run_status_from_segments_summary_or_their_absence(tmp_path):
     (dirs["old"] / "summary.json").write_text(json.dumps({"wall_time_s": 3.0}))  # before summaries had a status
     (dirs["old_failed"] / FAILED_FILE).write_text("boom\n")
     assert {name: run_status(d) for name, d in dirs.items()} == {
-        "finished": "finished", "preempted": "preempted", "killed": "killed", "running": "running",
-        "elsewhere": "killed or running", "old": "finished", "old_failed": "failed", "nothing": "killed",
+        "finished": "finished",
+        "preempted": "preempted",
+        "killed": "killed",
+        "running": "running",
+        "elsewhere": "killed or running",
+        "old": "finished",
+        "old_failed": "failed",
+        "nothing": "killed",
     }
 
 
 def test_a_run_resumed_after_a_failure_records_both_segments(make_cfg, tmp_path):
-    lean = ["infoplane=none", "callbacks.linear_eval=null", "callbacks.knn=null", "callbacks.diagnostics=null",
-            "trainer.max_epochs=2"]
+    lean = [
+        "infoplane=none",
+        "callbacks.linear_eval=null",
+        "callbacks.knn=null",
+        "callbacks.diagnostics=null",
+        "trainer.max_epochs=2",
+    ]
     kill = "+callbacks.kill={_target_: tests.helpers.KillAtStep, step: 6}"
     with pytest.raises(SimulatedKill):
         train(make_cfg(*lean, kill), overrides=[*lean, kill])

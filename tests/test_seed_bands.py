@@ -12,17 +12,29 @@ from ssl_it.analysis.seed_bands import band_summary, configurations, plot_seed_b
 
 
 def run(objective: str, values: list[float], saturated: list[bool], extra_step: bool = False) -> RunRecord:
-    rows = [{"step": float(s), "epoch": s / 10, "layer": "backbone", "I_XT": v, "I_TY": 2 * v,
-             "saturated_XT": float(f), "saturated_TY": 0.0} for s, (v, f) in enumerate(zip(values, saturated))]
+    rows = [
+        {
+            "step": float(s),
+            "epoch": s / 10,
+            "layer": "backbone",
+            "I_XT": v,
+            "I_TY": 2 * v,
+            "saturated_XT": float(f),
+            "saturated_TY": 0.0,
+        }
+        for s, (v, f) in enumerate(zip(values, saturated))
+    ]
     if extra_step:  # a step only this seed evaluated
         rows.append({"step": 99.0, "epoch": 9.9, "layer": "backbone", "I_XT": 5.0, "I_TY": 1.0})
     return RunRecord(Path("."), {}, {"objective": objective}, {}, rows)
 
 
 def test_bands_are_mean_and_sample_sd_over_seeds_at_shared_steps():
-    runs = [run("vicreg", [1.0, 2.0, 3.0], [False, False, True], extra_step=True),
-            run("vicreg", [3.0, 4.0, 2.0], [False, True, True]),
-            run("simclr", [0.5, 0.5, 0.5], [False, False, False])]
+    runs = [
+        run("vicreg", [1.0, 2.0, 3.0], [False, False, True], extra_step=True),
+        run("vicreg", [3.0, 4.0, 2.0], [False, True, True]),
+        run("simclr", [0.5, 0.5, 0.5], [False, False, False]),
+    ]
     bands = {(b.group, b.quantity): b for b in seed_bands(runs, "objective")}
     xt = bands["vicreg", "I_XT"]
     assert xt.n_seeds == 2 and list(xt.epochs) == [0.0, 0.1, 0.2]  # step 99 was evaluated by one seed only
@@ -34,8 +46,9 @@ def test_bands_are_mean_and_sample_sd_over_seeds_at_shared_steps():
 
 
 def test_summary_reports_first_peak_and_last():
-    bands = seed_bands([run("vicreg", [1.0, 2.0, 3.0], [False] * 3), run("vicreg", [3.0, 4.0, 2.0], [False] * 3)],
-                       "objective")
+    bands = seed_bands(
+        [run("vicreg", [1.0, 2.0, 3.0], [False] * 3), run("vicreg", [3.0, 4.0, 2.0], [False] * 3)], "objective"
+    )
     header, rows = band_summary(bands)
     row = dict(zip(header, next(r for r in rows if r[2] == "I(X;T)")))
     assert row["first"] == "2.000 ± 1.414" and row["peak (epoch)"] == "3.000 ± 1.414 (0.10)"
@@ -48,8 +61,9 @@ def test_figure_has_one_panel_per_layer_and_quantity():
     assert len(fig.axes) == 2 and {ax.get_title() for ax in fig.axes} == {"backbone: I(X;T)", "backbone: I(T;Y)"}
 
 
-@pytest.mark.parametrize(("key", "groups"), [("objective", {"a", "b"}),
-                                             ("missing.key", {"None [objective=a]", "None [objective=b]"})])
+@pytest.mark.parametrize(
+    ("key", "groups"), [("objective", {"a", "b"}), ("missing.key", {"None [objective=a]", "None [objective=b]"})]
+)
 def test_runs_group_by_a_choice_or_a_config_value(key, groups):
     # runs with no value of the key share it (None), but their objectives differ: not seeds of one configuration
     bands = seed_bands([run("a", [1.0], [False]), run("b", [2.0], [False])], key)
@@ -101,11 +115,19 @@ def test_runs_that_differ_in_max_epochs_are_split_and_the_note_says_so():
     one_b = _seeded("vicreg", 2, [3.0, 4.0], **{"trainer.max_epochs": 1})
     simclr = _seeded("simclr", 0, [0.5, 0.5], **{"trainer.max_epochs": 1})
     groups, notes = configurations([one_a, two, one_b, simclr], "objective")
-    assert groups == {"vicreg [trainer.max_epochs=1]": [one_a, one_b], "vicreg [trainer.max_epochs=2]": [two],
-                      "simclr": [simclr]}
-    assert notes == ["objective=vicreg: the runs differ in trainer.max_epochs (1, 2), not only in the seed; "
-                     "not merged: shown as 2 separate configurations"]
+    assert groups == {
+        "vicreg [trainer.max_epochs=1]": [one_a, one_b],
+        "vicreg [trainer.max_epochs=2]": [two],
+        "simclr": [simclr],
+    }
+    assert notes == [
+        "objective=vicreg: the runs differ in trainer.max_epochs (1, 2), not only in the seed; "
+        "not merged: shown as 2 separate configurations"
+    ]
     xt = {b.group: b for b in seed_bands([one_a, two, one_b, simclr], "objective") if b.quantity == "I_XT"}
-    assert {g: b.n_seeds for g, b in xt.items()} == {"vicreg [trainer.max_epochs=1]": 2,
-                                                      "vicreg [trainer.max_epochs=2]": 1, "simclr": 1}
+    assert {g: b.n_seeds for g, b in xt.items()} == {
+        "vicreg [trainer.max_epochs=1]": 2,
+        "vicreg [trainer.max_epochs=2]": 1,
+        "simclr": 1,
+    }
     np.testing.assert_allclose(xt["vicreg [trainer.max_epochs=1]"].mean, [2.0, 3.0])  # not 1.5 x 3 seeds

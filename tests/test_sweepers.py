@@ -22,8 +22,13 @@ from tests.conftest import FAST, FAST_DATA
 ROOT = Path(__file__).resolve().parents[1]
 optuna = pytest.importorskip("optuna")
 # one tiny job: no W&B, no information plane, no linear evaluation
-TINY = [*FAST_DATA, *[o for o in FAST if not o.startswith("infoplane.")], "infoplane=none",
-        "callbacks.linear_eval=null", "torch_threads=1"]
+TINY = [
+    *FAST_DATA,
+    *[o for o in FAST if not o.startswith("infoplane.")],
+    "infoplane=none",
+    "callbacks.linear_eval=null",
+    "torch_threads=1",
+]
 
 
 def sweep_command(sweep_dir: Path, *overrides: str) -> list[str]:
@@ -45,8 +50,14 @@ def test_optuna_sweep_runs_a_two_trial_study(tmp_path):
     holds what train() returned, the results file names the best trial, and
     Optuna warns of nothing experimental."""
     sweep = tmp_path / "sweep"
-    proc = subprocess.run(sweep_command(sweep, "hparams_search=optuna", "hydra.sweeper.n_trials=2"), cwd=ROOT,
-                          env=env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        sweep_command(sweep, "hparams_search=optuna", "hydra.sweeper.n_trials=2"),
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ExperimentalWarning" not in proc.stderr
     study = optuna.load_study(study_name="ssl_it", storage=f"sqlite:///{sweep / 'optuna.db'}")
@@ -56,7 +67,9 @@ def test_optuna_sweep_runs_a_two_trial_study(tmp_path):
         assert trial.value == pytest.approx(json.loads((job / "summary.json").read_text())["final/val_probe_acc"])
         saved = OmegaConf.load(job / "config.yaml")
         assert (saved.optimizer.lr, saved.optimizer.weight_decay) == (
-            trial.params["optimizer.lr"], trial.params["optimizer.weight_decay"])
+            trial.params["optimizer.lr"],
+            trial.params["optimizer.weight_decay"],
+        )
         assert 1e-4 <= trial.params["optimizer.lr"] <= 1e-2 and trial.user_attrs["job_dir"] == str(job)
     results = OmegaConf.load(sweep / "optimization_results.yaml")
     assert results.best_trial == study.best_trial.number and results.best_value == pytest.approx(study.best_value)
@@ -71,13 +84,20 @@ def test_a_damaged_study_file_stops_the_sweep_with_one_line(tmp_path):
     sweep.mkdir()
     damaged = b"SQLite format 3\x00" + bytes(range(256)) * 8
     (sweep / "optuna.db").write_bytes(damaged)
-    proc = subprocess.run(sweep_command(sweep, "hparams_search=optuna", "hydra.sweeper.n_trials=2"), cwd=ROOT,
-                          env=env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        sweep_command(sweep, "hparams_search=optuna", "hydra.sweeper.n_trials=2"),
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr[-3000:]
-    assert lines[0].startswith("ssl_it: invalid configuration: hydra.sweeper.storage: cannot open the Optuna study in "
-                               f"'{sweep / 'optuna.db'}'")
+    assert lines[0].startswith(
+        f"ssl_it: invalid configuration: hydra.sweeper.storage: cannot open the Optuna study in '{sweep / 'optuna.db'}'"
+    )
     assert (sweep / "optuna.db").read_bytes() == damaged and not (sweep / "0").exists()
 
 
@@ -88,8 +108,9 @@ def test_killed_optuna_sweep_resumes_with_its_trials(tmp_path):
     failed and its parameters tried again, job k is trial k, 3 trials finish."""
     sweep = tmp_path / "sweep"
     cmd = sweep_command(sweep, "hparams_search=optuna", "hydra.sweeper.n_trials=3")
-    first = subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
+    first = subprocess.Popen(
+        cmd, cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     deadline = time.monotonic() + 300
     while not (sweep / "1").is_dir() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)  # job 1 starts only once trial 0 is told to the study
@@ -123,8 +144,16 @@ def test_submitit_local_runs_a_multi_objective_sweep_in_parallel(tmp_path):
     sweep = tmp_path / "sweep"
     small = [o for o in TINY if o not in ("infoplane=none", "callbacks.linear_eval=null")]
     small.append("infoplane.measure_views=false")
-    cmd = [sys.executable, "train.py", "hparams_search=optuna_pareto", "launcher=submitit_local",
-           "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2", *small, f"hydra.sweep.dir={sweep}"]
+    cmd = [
+        sys.executable,
+        "train.py",
+        "hparams_search=optuna_pareto",
+        "launcher=submitit_local",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_jobs=2",
+        *small,
+        f"hydra.sweep.dir={sweep}",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     trials = optuna.load_study(study_name="ssl_it_pareto", storage=f"sqlite:///{sweep / 'optuna.db'}").trials
@@ -142,8 +171,15 @@ def test_submitit_local_runs_a_multi_objective_sweep_in_parallel(tmp_path):
 
 
 def test_slurm_launcher_composes_with_its_documented_keys():
-    cfg = hydra_cfg("launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2",
-                    "hydra.launcher.partition=gpu", "hydra.launcher.timeout_min=90", "hydra.launcher.account=lab")
+    cfg = hydra_cfg(
+        "launcher=slurm",
+        "trainer=ddp",
+        "trainer.devices=4",
+        "trainer.num_nodes=2",
+        "hydra.launcher.partition=gpu",
+        "hydra.launcher.timeout_min=90",
+        "hydra.launcher.account=lab",
+    )
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.partition, launcher.timeout_min, launcher.account) == ("gpu", 90, "lab")

@@ -91,7 +91,10 @@ def test_bad_config_fails_before_training_naming_the_key(make_cfg, override, key
 def test_bad_config_exits_nonzero_with_one_clear_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "train.py", "optimizer.lr=-0.1", "logger=none", f"hydra.run.dir={tmp_path}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "invalid configuration: optimizer.lr=-0.1" in proc.stderr and "Traceback" not in proc.stderr
@@ -127,12 +130,27 @@ def test_wandb_offline_run_holds_the_logged_metrics(make_cfg, tmp_path, monkeypa
 def test_multirun_gives_each_job_its_own_run_dir_and_wandb_run(tmp_path):
     proc = subprocess.run(
         [
-            sys.executable, "train.py", "-m", "objective=simclr,vicreg", "data=synthetic", "data.n_samples=64",
-            "datamodule.batch_size=16", "datamodule.num_workers=0", "datamodule.probe_size=16",
-            "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null", "infoplane=none",
-            "logger.group=sweep1", f"hydra.sweep.dir={tmp_path}",
+            sys.executable,
+            "train.py",
+            "-m",
+            "objective=simclr,vicreg",
+            "data=synthetic",
+            "data.n_samples=64",
+            "datamodule.batch_size=16",
+            "datamodule.num_workers=0",
+            "datamodule.probe_size=16",
+            "trainer.max_epochs=1",
+            "trainer.enable_progress_bar=false",
+            "callbacks.progress_bar=null",
+            "infoplane=none",
+            "logger.group=sweep1",
+            f"hydra.sweep.dir={tmp_path}",
         ],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**__import__("os").environ, "WANDB_MODE": "offline"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**__import__("os").environ, "WANDB_MODE": "offline"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dirs = sorted(p.parent for p in tmp_path.glob("*/config.yaml"))

@@ -6,8 +6,17 @@ from ssl_it.run.trajectory import COLUMNS, TrajectoryFile, read_trajectory
 
 def rows(step: int) -> list[dict]:
     return [
-        {"step": step, "epoch": step / 10, "layer": layer, "estimator": "kde", "bound": "upper",
-         "I_XT": 1.0 + step, "I_TY": 0.5, "log_n": math.log(100), "H_Y": math.log(10)}
+        {
+            "step": step,
+            "epoch": step / 10,
+            "layer": layer,
+            "estimator": "kde",
+            "bound": "upper",
+            "I_XT": 1.0 + step,
+            "I_TY": 0.5,
+            "log_n": math.log(100),
+            "H_Y": math.log(10),
+        }
         for layer in ("backbone", "projector")
     ]
 

@@ -60,7 +60,10 @@ def test_dry_run_sends_nothing_and_lists_the_panels():
     pytest.importorskip("wandb_workspaces")
     proc = subprocess.run(
         [sys.executable, "scripts/wandb_dashboard.py", "--entity", "me", "--project", "p", "--dry-run"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "chart me/ssl-it-infoplane" in proc.stdout and "8 panels" in proc.stdout

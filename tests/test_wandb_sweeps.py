@@ -79,7 +79,7 @@ def option_targets(group: str, option: str) -> dict[str, str]:
     for entry in node.defaults:
         if isinstance(entry, str):
             continue
-        (source, choice), = entry.items()  # "/estimator@I_XT": pca_ksg
+        ((source, choice),) = entry.items()  # "/estimator@I_XT": pca_ksg
         targets["." + source.split("@")[1]] = OmegaConf.load(ROOT / "configs" / group / f"{choice}.yaml")._target_
     assert targets, f"{group}={option} composes no target"
     return targets
@@ -91,17 +91,27 @@ def test_wandb_agent_command_line_runs_train(tmp_path, monkeypatch):
     point = {"objective.sim_coeff": 12.5, "objective.std_coeff": 30.0, "objective.cov_coeff": 0.5}
     command, env = agent_command(sweep, point, monkeypatch, tmp_path)
     assert command == [
-        "/usr/bin/env", "python", "train.py", "objective=vicreg",
-        "objective.sim_coeff=12.5", "objective.std_coeff=30.0", "objective.cov_coeff=0.5",
+        "/usr/bin/env",
+        "python",
+        "train.py",
+        "objective=vicreg",
+        "objective.sim_coeff=12.5",
+        "objective.std_coeff=30.0",
+        "objective.cov_coeff=0.5",
     ]
     assert env["WANDB_RUN_ID"] == "run4567" and env["WANDB_SWEEP_ID"] == "sweep123"
     # the agent's command as it is, then test-sized settings for this machine
     small = [o for o in FAST_DATA + FAST if not o.startswith("logger=")]
     run_dir = tmp_path / "run"
-    env = {**env, "WANDB_MODE": "offline", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
-           "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([*command, *small, f"hydra.run.dir={run_dir}"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **env,
+        "WANDB_MODE": "offline",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.run(
+        [*command, *small, f"hydra.run.dir={run_dir}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     files = offline_run_files(run_dir)
     assert len(files) == 1
@@ -140,10 +150,15 @@ def test_swept_group_keeps_its_own_settings_in_the_wandb_config(tmp_path, monkey
     assert yaml.safe_load(Path(env["WANDB_SWEEP_PARAM_PATH"]).read_text())["objective"] == {"value": "simclr"}
     small = [o for o in FAST_DATA + FAST if not o.startswith("logger=")]
     run_dir = tmp_path / "run"
-    env = {**env, "WANDB_MODE": "offline",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([*command, *small, f"hydra.run.dir={run_dir}"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **env,
+        "WANDB_MODE": "offline",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.run(
+        [*command, *small, f"hydra.run.dir={run_dir}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "was locked by 'sweep'" not in proc.stderr + proc.stdout
     config = read_offline_run(offline_run_files(run_dir)[0])["config"]

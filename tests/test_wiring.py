@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 import torch
 from hydra.errors import InstantiationException
-from omegaconf import OmegaConf
 from torch import nn
 
-import pytorch_lightning as pl
-
 from ssl_it.callbacks import (
-    DivergenceGuard, EmbeddingDiagnostics, EmbeddingView, InformationPlane, KNNClassifier, LinearEvaluation,
-    OnlineLinearProbe, ResultReporter, StepSeed, final_results,
+    DivergenceGuard,
+    EmbeddingDiagnostics,
+    EmbeddingView,
+    InformationPlane,
+    KNNClassifier,
+    LinearEvaluation,
+    OnlineLinearProbe,
+    ResultReporter,
+    StepSeed,
+    final_results,
 )
 from ssl_it.callbacks.probe_cache import ProbeCache
 from ssl_it.callbacks.protocols import ChecksProbeSize, ClassifiesLabels, TapsLayers, check_label_classes
 from ssl_it.estimators import KDEMI
 from ssl_it.objectives.base import Objective
 from ssl_it.run.config_checks import ConfigError, validate_config
-from ssl_it.train import CONFIG_DIR, build_callbacks, build_objective, callback_nodes, train
+from ssl_it.train import CONFIG_DIR, build_callbacks, build_objective, callback_nodes
 
 TRAIN_PY = Path(__file__).resolve().parents[1] / "ssl_it" / "train.py"
 
@@ -33,8 +38,9 @@ def _by_type(callbacks: list) -> dict[type, object]:
 
 
 def test_every_default_callback_is_a_named_node_and_keys_reach_the_instance(make_cfg, tmp_path):
-    cfg = make_cfg("callbacks.linear_eval.max_iter=7", "callbacks.online_probe.lr=0.5", "callbacks.knn.k=3",
-                   "estimator=kde")
+    cfg = make_cfg(
+        "callbacks.linear_eval.max_iter=7", "callbacks.online_probe.lr=0.5", "callbacks.knn.k=3", "estimator=kde"
+    )
     names = list(callback_nodes(cfg))
     assert names[:3] == ["divergence_guard", "step_seed", "online_probe"] and names[-2:] == ["linear_eval", "infoplane"]
     assert "progress_bar" not in names  # callbacks.progress_bar=null in the fast configs
@@ -50,9 +56,16 @@ def test_every_default_callback_is_a_named_node_and_keys_reach_the_instance(make
 
 
 @pytest.mark.parametrize("removal", ["~callbacks.{}", "callbacks.{}=null"])
-@pytest.mark.parametrize("name, kind", [("knn", KNNClassifier), ("linear_eval", LinearEvaluation),
-                                         ("online_probe", OnlineLinearProbe), ("divergence_guard", DivergenceGuard),
-                                         ("step_seed", StepSeed)])
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("knn", KNNClassifier),
+        ("linear_eval", LinearEvaluation),
+        ("online_probe", OnlineLinearProbe),
+        ("divergence_guard", DivergenceGuard),
+        ("step_seed", StepSeed),
+    ],
+)
 def test_a_callback_is_removed_the_same_way_whichever_it_is(make_cfg, removal, name, kind):
     cfg = make_cfg(removal.format(name))
     assert name not in callback_nodes(cfg)
@@ -67,8 +80,9 @@ def test_the_information_plane_group_switches_off_and_the_minimal_set_keeps_the_
 
 def test_every_measuring_callback_of_a_run_shares_one_probe_cache(make_cfg):
     made = _by_type(build_callbacks(make_cfg("callbacks.embedding_view.max_points=8")))
-    sharing = [made[kind] for kind in (KNNClassifier, LinearEvaluation, EmbeddingDiagnostics, EmbeddingView,
-                                       InformationPlane)]
+    sharing = [
+        made[kind] for kind in (KNNClassifier, LinearEvaluation, EmbeddingDiagnostics, EmbeddingView, InformationPlane)
+    ]
     caches = {id(c.probe_cache) for c in sharing}
     assert len(caches) == 1 and isinstance(sharing[0].probe_cache, ProbeCache)
     other = _by_type(build_callbacks(make_cfg()))[KNNClassifier]
@@ -89,9 +103,12 @@ class TakesTheEstimator(pl.Callback):
 
 @pytest.mark.parametrize("partial", ["true", "false"])
 def test_a_callback_gets_exactly_the_run_pieces_its_constructor_names(make_cfg, partial):
-    cfg = make_cfg("estimator=kde", "callbacks.knn=null",
-                   f"+callbacks.plain={{_target_: tests.test_wiring.TakesNothingFromTheRun, _partial_: {partial}, tag: a}}",
-                   f"+callbacks.user={{_target_: tests.test_wiring.TakesTheEstimator, _partial_: {partial}, tag: b}}")
+    cfg = make_cfg(
+        "estimator=kde",
+        "callbacks.knn=null",
+        f"+callbacks.plain={{_target_: tests.test_wiring.TakesNothingFromTheRun, _partial_: {partial}, tag: a}}",
+        f"+callbacks.user={{_target_: tests.test_wiring.TakesTheEstimator, _partial_: {partial}, tag: b}}",
+    )
     made = _by_type(build_callbacks(cfg))
     plain, user, plane = made[TakesNothingFromTheRun], made[TakesTheEstimator], made[InformationPlane]
     assert plain.tag == "a" and user.tag == "b"
@@ -117,7 +134,12 @@ def test_what_a_callback_declares_for_the_checks_is_a_protocol(tmp_path):
 
 def test_the_progress_bar_is_a_callback_node_the_trainer_flag_does_not_hide(make_cfg):
     with pytest.raises(ConfigError, match=r"trainer\.enable_progress_bar=false: .*\(callbacks\.progress_bar=null\)"):
-        validate_config(make_cfg("trainer.enable_progress_bar=false", "callbacks.progress_bar={_target_: ssl_it.callbacks.LossProgressBar}"))
+        validate_config(
+            make_cfg(
+                "trainer.enable_progress_bar=false",
+                "callbacks.progress_bar={_target_: ssl_it.callbacks.LossProgressBar}",
+            )
+        )
     validate_config(make_cfg("trainer.enable_progress_bar=false", "callbacks.progress_bar=null"))
 
 
@@ -148,7 +170,9 @@ def test_results_come_from_every_reporter_and_nothing_else():
     probe.final_val_accuracy, knn.last_accuracy = 0.75, 0.5
     evaluation.result = {"top1": 0.875, "top5": 1.0}
     assert final_results([probe, evaluation, knn]) == {
-        "final/val_probe_acc": 0.75, "final/linear_eval_top1": 0.875, "final/linear_eval_top5": 1.0,
+        "final/val_probe_acc": 0.75,
+        "final/linear_eval_top1": 0.875,
+        "final/linear_eval_top5": 1.0,
         "final/knn_acc": 0.5,
     }
 
@@ -156,10 +180,14 @@ def test_results_come_from_every_reporter_and_nothing_else():
 def test_the_information_plane_reports_its_last_evaluation(tmp_path):
     plane = InformationPlane(KDEMI(), str(tmp_path))
     assert plane.results() == {}
-    (tmp_path / "infoplane.csv").write_text("step,layer,I_XT,I_TY,I_Z1Z2\n0,backbone,1.0,0.5,\n4,backbone,2.0,0.25,\n"
-                                            "4,views,,,3.5\n")
-    assert plane.results() == {"final/infoplane/backbone/I_XT": 2.0, "final/infoplane/backbone/I_TY": 0.25,
-                               "final/infoplane/views/I_Z1Z2": 3.5}
+    (tmp_path / "infoplane.csv").write_text(
+        "step,layer,I_XT,I_TY,I_Z1Z2\n0,backbone,1.0,0.5,\n4,backbone,2.0,0.25,\n4,views,,,3.5\n"
+    )
+    assert plane.results() == {
+        "final/infoplane/backbone/I_XT": 2.0,
+        "final/infoplane/backbone/I_TY": 0.25,
+        "final/infoplane/views/I_Z1Z2": 3.5,
+    }
 
 
 def test_the_objective_declares_whether_it_takes_the_class_count(make_cfg):

@@ -38,6 +38,7 @@ from typing_extensions import override
 @dataclass
 class OptunaSweeperConf:
     """The ``hydra/sweeper=ssl_it_optuna`` settings: storage, study, directions, budget, sampler, search space."""
+
     _target_: str = "hydra_plugins.ssl_it_sweepers.optuna_sweeper.OptunaSweeper"
     storage: str | None = None  # an Optuna storage URL (null: in memory, nothing to resume)
     study_name: str = "ssl_it"
@@ -55,8 +56,17 @@ ConfigStore.instance().store(group="hydra/sweeper", name="ssl_it_optuna", node=O
 class OptunaSweeper(Sweeper):
     """See the module docstring; arguments as :class:`OptunaSweeperConf`."""
 
-    def __init__(self, storage: str | None, study_name: str, direction: Any, n_trials: int, n_jobs: int,
-                 max_failure_rate: float, sampler: Any, params: dict[str, str]) -> None:
+    def __init__(
+        self,
+        storage: str | None,
+        study_name: str,
+        direction: Any,
+        n_trials: int,
+        n_jobs: int,
+        max_failure_rate: float,
+        sampler: Any,
+        params: dict[str, str],
+    ) -> None:
         for key, value, low in (("n_trials", n_trials, 0), ("n_jobs", n_jobs, 1)):
             if not isinstance(value, int) or value < low:
                 raise ValueError(f"hydra.sweeper.{key} must be an integer >= {low}, got {value!r}")
@@ -74,7 +84,8 @@ class OptunaSweeper(Sweeper):
         self.config = config
         self.hydra_context = hydra_context
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config)
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
         self.sweep_dir = Path(str(config.hydra.sweep.dir))
 
     @override
@@ -89,9 +100,12 @@ class OptunaSweeper(Sweeper):
         if resumed.finished or resumed.killed:
             if hasattr(study.sampler, "reseed_rng"):  # else a seeded sampler would draw the earlier points again
                 study.sampler.reseed_rng()
-            print(f"ssl_it: resuming Optuna study '{self.study_name}' ({self.storage}): {resumed.finished} finished "
-                  f"trial(s) kept, killed trial(s) {resumed.killed or 'none'} marked failed and queued again, "
-                  f"{resumed.to_run} to run", flush=True)
+            print(
+                f"ssl_it: resuming Optuna study '{self.study_name}' ({self.storage}): {resumed.finished} finished "
+                f"trial(s) kept, killed trial(s) {resumed.killed or 'none'} marked failed and queued again, "
+                f"{resumed.to_run} to run",
+                flush=True,
+            )
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._run(study, space, fixed, resumed.to_run, optuna_study)
@@ -129,8 +143,10 @@ class OptunaSweeper(Sweeper):
             told += len(trials)
             to_run -= len(trials)
             if failed / told > self.max_failure_rate:
-                raise RuntimeError(f"{failed} of {told} trials failed, more than hydra.sweeper.max_failure_rate="
-                                   f"{self.max_failure_rate}")
+                raise RuntimeError(
+                    f"{failed} of {told} trials failed, more than hydra.sweeper.max_failure_rate="
+                    f"{self.max_failure_rate}"
+                )
         optuna_study.write_results(study, self.sweep_dir / "optimization_results.yaml")
 
 

@@ -43,8 +43,10 @@ def distribution(override: Override) -> BaseDistribution:
         if "int" in value.tags:
             return IntDistribution(int(value.start), int(value.end), log=log)
         return FloatDistribution(float(value.start), float(value.end), log=log)
-    raise ValueError(f"hydra.sweeper.params.{key}: not a sweep Optuna can sample (choice, range, interval, "
-                     f"tag(log, interval), tag(int, interval))")
+    raise ValueError(
+        f"hydra.sweeper.params.{key}: not a sweep Optuna can sample (choice, range, interval, "
+        f"tag(log, interval), tag(int, interval))"
+    )
 
 
 def search_space(params: dict[str, str], arguments: list[str]) -> tuple[dict[str, BaseDistribution], list[str]]:

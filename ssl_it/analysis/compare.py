@@ -186,8 +186,9 @@ def comparison_table(runs: Sequence[RunRecord]) -> tuple[list[str], list[list[An
     for i, (run, name) in enumerate(zip(runs, run_names(runs))):
         values = [v[i] for v in config.values()] + [run.metrics.get(m) for m in measures]
         bands = [last_band(run.trajectory, m) for m in banded]
-        rows.append([name, run.status, *values, *[f"{b[0]:.3f}-{b[1]:.3f}" if b else None for b in bands],
-                     run.wall_time_s])
+        rows.append(
+            [name, run.status, *values, *[f"{b[0]:.3f}-{b[1]:.3f}" if b else None for b in bands], run.wall_time_s]
+        )
     return header, rows
 
 
@@ -209,7 +210,9 @@ def plane_provenance(trajectory: list[dict[str, Any]]) -> str:
         return ""
     sources = {str(r.get("source") or "train") for r in trajectory}
     made = "measured" if sources == {"measure"} else "trained" if sources == {"train"} else "trained+measured"
-    estimators = "+".join(dict.fromkeys(e for r in trajectory if r.get("estimator") for e in str(r["estimator"]).split("+")))
+    estimators = "+".join(
+        dict.fromkeys(e for r in trajectory if r.get("estimator") for e in str(r["estimator"]).split("+"))
+    )
     sizes = sorted({int(r["n_probe"]) for r in trajectory if r.get("n_probe") is not None})
     parts = [estimators] * bool(estimators) + [f"N={'/'.join(map(str, sizes))}"] * bool(sizes)
     return f"{made}: {', '.join(parts)}" if parts else made
@@ -236,6 +239,7 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     """``header`` and ``rows`` as a Markdown table (floats to 4 significant digits, ``None`` as ``-``)."""
+
     def cell(v: Any) -> str:
         if v is None:
             return "-"
@@ -270,9 +274,15 @@ def plot_runs(
         ax.set_xlabel(f"I(X;T) [{units}]")
     axes[0].set_ylabel(f"I(T;Y) [{units}]")
     handles, texts = axes[0].get_legend_handles_labels()
-    fig.legend(handles, texts, loc="outside right center", fontsize=7, title_fontsize=7,
-               title="run\n(square: first, large: last evaluation,\nwith its band; hollow: saturated;\n"
-                     "dashed: log N of the probe set;\ndotted: H(Y))")
+    fig.legend(
+        handles,
+        texts,
+        loc="outside right center",
+        fontsize=7,
+        title_fontsize=7,
+        title="run\n(square: first, large: last evaluation,\nwith its band; hollow: saturated;\n"
+        "dashed: log N of the probe set;\ndotted: H(Y))",
+    )
     return fig
 
 
@@ -284,16 +294,38 @@ def _trajectory(ax: Any, pts: list[dict[str, Any]], scale: float, label: str, co
     for saturated in (False, True):
         at = [i for i, h in enumerate(hollow) if h == saturated]
         if at:
-            ax.plot([xs[i] for i in at], [ys[i] for i in at], "o", ls="", ms=3, color=colour,
-                    mfc="none" if saturated else colour, gid="saturated" if saturated else "measured")
+            ax.plot(
+                [xs[i] for i in at],
+                [ys[i] for i in at],
+                "o",
+                ls="",
+                ms=3,
+                color=colour,
+                mfc="none" if saturated else colour,
+                gid="saturated" if saturated else "measured",
+            )
     ax.plot(xs[0], ys[0], "s", ms=6, mec=colour, mfc="none" if hollow[0] else colour, gid="first")
-    ax.plot(xs[-1], ys[-1], "o", ms=8, mec=colour if hollow[-1] else "k", mew=1.2 if hollow[-1] else 0.5,
-            mfc="none" if hollow[-1] else colour, gid="last")
+    ax.plot(
+        xs[-1],
+        ys[-1],
+        "o",
+        ms=8,
+        mec=colour if hollow[-1] else "k",
+        mew=1.2 if hollow[-1] else 0.5,
+        mfc="none" if hollow[-1] else colour,
+        gid="last",
+    )
     end = pts[-1]
     if end.get("I_XT_lo") is not None and end.get("I_TY_lo") is not None:
-        ax.errorbar(xs[-1], ys[-1], fmt="none", ecolor=colour, elinewidth=0.8,
-                    xerr=[[max(0.0, xs[-1] - end["I_XT_lo"] * scale)], [max(0.0, end["I_XT_hi"] * scale - xs[-1])]],
-                    yerr=[[max(0.0, ys[-1] - end["I_TY_lo"] * scale)], [max(0.0, end["I_TY_hi"] * scale - ys[-1])]])
+        ax.errorbar(
+            xs[-1],
+            ys[-1],
+            fmt="none",
+            ecolor=colour,
+            elinewidth=0.8,
+            xerr=[[max(0.0, xs[-1] - end["I_XT_lo"] * scale)], [max(0.0, end["I_XT_hi"] * scale - xs[-1])]],
+            yerr=[[max(0.0, ys[-1] - end["I_TY_lo"] * scale)], [max(0.0, end["I_TY_hi"] * scale - ys[-1])]],
+        )
 
 
 def _ceilings(ax: Any, rows: list[dict[str, Any]], scale: float) -> None:

@@ -38,6 +38,7 @@ class Merged:
     rows: int = 0
 
     def report(self, sweep_dir: Path) -> str:
+        """One line per job of the measure sweep, failed ones named."""
         lines = [f"ssl_it: merged {self.rows} rows of {len(self.jobs)} job(s) into {sweep_dir / TRAJECTORY}"]
         lines += [f"  left out: {line}" for line in self.failed]
         return "\n".join(lines)
@@ -103,4 +104,3 @@ def _write_config(sweep_dir: Path, jobs: list[Path]) -> None:
     OmegaConf.update(config, "measure.checkpoints", checkpoints, force_add=True)
     OmegaConf.update(config, "measure.merged_jobs", [str(j) for j in jobs], force_add=True)
     OmegaConf.save(config, sweep_dir / "config.yaml")
-

@@ -57,8 +57,14 @@ def plot_information_plane(
             if not pts:
                 continue
             name = f"{label}: {layer}" if label else layer
-            ax.plot([r["I_XT"] * scale for r in pts], [r["I_TY"] * scale for r in pts],
-                    STYLES[run_i % len(STYLES)], color="0.6", lw=0.8, zorder=1)
+            ax.plot(
+                [r["I_XT"] * scale for r in pts],
+                [r["I_TY"] * scale for r in pts],
+                STYLES[run_i % len(STYLES)],
+                color="0.6",
+                lw=0.8,
+                zorder=1,
+            )
             marker = MARKERS[li % len(MARKERS)]
             ax.plot([], [], ls="", marker=marker, mfc="0.5", mec="k", mew=0.3, label=name)
             banded = _draw_bands(ax, pts, scale) or banded
@@ -69,13 +75,29 @@ def plot_information_plane(
                     drawn, hollow = True, hollow or saturated
             violated = [r for r in pts if r.get("dpi_XT") or r.get("dpi_TY")]
             if violated:
-                ax.scatter([r["I_XT"] * scale for r in violated], [r["I_TY"] * scale for r in violated], marker="x",
-                           s=40, c="tab:red", linewidths=1.2, zorder=3, gid="dpi_violation")
+                ax.scatter(
+                    [r["I_XT"] * scale for r in violated],
+                    [r["I_TY"] * scale for r in violated],
+                    marker="x",
+                    s=40,
+                    c="tab:red",
+                    linewidths=1.2,
+                    zorder=3,
+                    gid="dpi_violation",
+                )
                 dpi = True
     _draw_ceilings(ax, [r for _, rows in runs for r in rows], scale)
     if hollow:
-        ax.plot([], [], ls="", marker="o", mfc="none", mec="0.3", mew=1.0,
-                label=f"hollow: saturated (within {100 * saturation_tolerance:g} % of a ceiling)")
+        ax.plot(
+            [],
+            [],
+            ls="",
+            marker="o",
+            mfc="none",
+            mec="0.3",
+            mew=1.0,
+            label=f"hollow: saturated (within {100 * saturation_tolerance:g} % of a ceiling)",
+        )
     if banded:
         ax.plot([], [], color="0.55", lw=0.7, label="bars: band (sampling + invariance spread)")
     if dpi:
@@ -97,8 +119,9 @@ def _scatter(
     ys = [r["I_TY"] * scale for r in rows]
     rgba = colour.to_rgba(np.array([r["epoch"] or 0 for r in rows]))
     if hollow:
-        ax.scatter(xs, ys, marker=marker, s=26, facecolors="none", edgecolors=rgba, linewidths=1.1, zorder=2,
-                   gid="saturated")
+        ax.scatter(
+            xs, ys, marker=marker, s=26, facecolors="none", edgecolors=rgba, linewidths=1.1, zorder=2, gid="saturated"
+        )
     else:
         ax.scatter(xs, ys, marker=marker, s=22, c=rgba, edgecolors="k", linewidths=0.3, zorder=2, gid="measured")
 
@@ -116,8 +139,9 @@ def _draw_bands(ax: Any, rows: list[dict[str, Any]], scale: float) -> bool:
     yerr = np.clip(
         np.array([[y0 - r["I_TY_lo"] * scale, r["I_TY_hi"] * scale - y0] for r, y0 in zip(banded, y)]).T, 0, None
     )
-    ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="none", ecolor="0.55", elinewidth=0.6, alpha=0.7, zorder=1.5,
-                gid="bands")
+    ax.errorbar(
+        x, y, xerr=xerr, yerr=yerr, fmt="none", ecolor="0.55", elinewidth=0.6, alpha=0.7, zorder=1.5, gid="bands"
+    )
     return True
 
 

@@ -70,13 +70,16 @@ def configurations(runs: Sequence[RunRecord], group_key: str) -> tuple[dict[str,
         if not differing:
             out[group] = members
             continue
-        labels = [f"{group} [{', '.join(f'{k}={values[i]}' for k, values in differing.items())}]"
-                  for i in range(len(members))]
+        labels = [
+            f"{group} [{', '.join(f'{k}={values[i]}' for k, values in differing.items())}]" for i in range(len(members))
+        ]
         for label, run in zip(labels, members):
             out.setdefault(label, []).append(run)
         keys = ", ".join(f"{k} ({', '.join(dict.fromkeys(map(str, v)))})" for k, v in differing.items())
-        notes.append(f"{group_key}={group}: the runs differ in {keys}, not only in the seed; "
-                     f"not merged: shown as {len(set(labels))} separate configurations")
+        notes.append(
+            f"{group_key}={group}: the runs differ in {keys}, not only in the seed; "
+            f"not merged: shown as {len(set(labels))} separate configurations"
+        )
     return out, notes
 
 
@@ -111,12 +114,19 @@ def seed_bands(runs: Sequence[RunRecord], group_key: str) -> list[Band]:
         pts = [np.array(by_step[s], dtype=float) for s in steps]  # (seeds, 4) each
         vals = np.stack([p[:, 1] for p in pts])  # (steps, seeds)
         halves = np.stack([p[:, 3] for p in pts]).mean(1)
-        bands.append(Band(
-            group, layer, quantity, epochs=np.array([p[0, 0] for p in pts]), mean=vals.mean(1),
-            sd=vals.std(1, ddof=1) if vals.shape[1] > 1 else np.full(len(steps), math.nan),
-            saturated=np.stack([p[:, 2] for p in pts]).mean(1), n_seeds=seeds[group],
-            halfwidth=halves if np.isfinite(halves).all() else None,
-        ))
+        bands.append(
+            Band(
+                group,
+                layer,
+                quantity,
+                epochs=np.array([p[0, 0] for p in pts]),
+                mean=vals.mean(1),
+                sd=vals.std(1, ddof=1) if vals.shape[1] > 1 else np.full(len(steps), math.nan),
+                saturated=np.stack([p[:, 2] for p in pts]).mean(1),
+                n_seeds=seeds[group],
+                halfwidth=halves if np.isfinite(halves).all() else None,
+            )
+        )
     return sorted(bands, key=lambda b: (b.layer, b.quantity, b.group))
 
 
@@ -125,18 +135,35 @@ def band_summary(bands: Sequence[Band]) -> tuple[list[str], list[list[str]]]:
     resolved, band, saturated share``; values ``mean ± sd`` over seeds, nats. ``resolved``: whether
     last - peak exceeds both the seed spread and the estimator's bands (:meth:`Band.change_resolved`);
     ``band``: the mean half-width of the last point's estimator band."""
-    header = ["configuration", "layer", "quantity", "first", "peak (epoch)", "last", "last - peak",
-              "resolved", "band ±", "share saturated"]
+    header = [
+        "configuration",
+        "layer",
+        "quantity",
+        "first",
+        "peak (epoch)",
+        "last",
+        "last - peak",
+        "resolved",
+        "band ±",
+        "share saturated",
+    ]
     rows = []
     for b in bands:
         peak = int(np.argmax(b.mean))
-        rows.append([
-            b.group, b.layer, PANELS[b.quantity], _pm(b.mean[0], b.sd[0]),
-            f"{_pm(b.mean[peak], b.sd[peak])} ({b.epochs[peak]:.2f})", _pm(b.mean[-1], b.sd[-1]),
-            f"{b.mean[-1] - b.mean[peak]:+.3f}",
-            ("yes" if b.change_resolved(peak, len(b.mean) - 1) else "no") if peak != len(b.mean) - 1 else "-",
-            "-" if b.halfwidth is None else f"{b.halfwidth[-1]:.3f}", f"{b.saturated.mean():.0%}",
-        ])
+        rows.append(
+            [
+                b.group,
+                b.layer,
+                PANELS[b.quantity],
+                _pm(b.mean[0], b.sd[0]),
+                f"{_pm(b.mean[peak], b.sd[peak])} ({b.epochs[peak]:.2f})",
+                _pm(b.mean[-1], b.sd[-1]),
+                f"{b.mean[-1] - b.mean[peak]:+.3f}",
+                ("yes" if b.change_resolved(peak, len(b.mean) - 1) else "no") if peak != len(b.mean) - 1 else "-",
+                "-" if b.halfwidth is None else f"{b.halfwidth[-1]:.3f}",
+                f"{b.saturated.mean():.0%}",
+            ]
+        )
     return header, rows
 
 
@@ -172,10 +199,15 @@ def plot_seed_bands(bands: Sequence[Band], columns: int = 3) -> Figure:
         ax.set_title(f"{layer}: {PANELS[quantity]}", fontsize=9)
         ax.set_xlabel("epoch")
         ax.set_ylabel("nats")
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         fig.delaxes(ax)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right center", fontsize=8,
-               title="mean ± 1 sd over seeds (shaded)\ndotted: mean estimator band\n(hollow: a seed saturated)",
-               title_fontsize=7)
+    fig.legend(
+        handles,
+        labels,
+        loc="outside right center",
+        fontsize=8,
+        title="mean ± 1 sd over seeds (shaded)\ndotted: mean estimator band\n(hollow: a seed saturated)",
+        title_fontsize=7,
+    )
     return fig

@@ -7,7 +7,7 @@ from ssl_it.augmentation.asymmetric import BYOL, VICReg
 from ssl_it.augmentation.base import EvalTransform, MultiView, NoAugmentation
 from ssl_it.augmentation.batched import BatchedViews
 from ssl_it.augmentation.multicrop import MultiCrop
-from ssl_it.augmentation.simclr import SimCLR, Minimal
+from ssl_it.augmentation.simclr import Minimal, SimCLR
 from ssl_it.augmentation.view import Normalize, ViewRecipe
 
 __all__ = [

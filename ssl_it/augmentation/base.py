@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.augmentation import validation as check
@@ -70,9 +69,14 @@ class NoAugmentation(MultiView):
         ValueError: ``n_views < 1``, malformed statistics.
     """
 
-
-    def __init__(self, image_size: int | None, channels: int | None, mean: Sequence[float],
-                 std: Sequence[float], n_views: int = 2) -> None:
+    def __init__(
+        self,
+        image_size: int | None,
+        channels: int | None,
+        mean: Sequence[float],
+        std: Sequence[float],
+        n_views: int = 2,
+    ) -> None:
         checks.integer("augmentation.n_views", n_views)
         self.normalize = Normalize(mean, std, None if image_size is None else check.channels(channels))
         self.views = [None] * n_views

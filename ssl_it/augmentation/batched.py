@@ -25,6 +25,7 @@ shift in ``[-h, h]`` turns, blur sigma uniform in its range.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -38,11 +39,23 @@ from ssl_it.augmentation.view import ViewRecipe
 
 Plan = dict[str, torch.Tensor]
 # columns of the per-view uniforms
-_CROP, _FLIP, _JITTER, _FACTORS, _ORDER, _GRAY, _BLUR, _SIGMA, _SOLARIZE, _N_DRAWS = 0, 40, 41, 42, 46, 50, 51, 52, 53, 54
+_CROP, _FLIP, _JITTER, _FACTORS, _ORDER, _GRAY, _BLUR, _SIGMA, _SOLARIZE, _N_DRAWS = (
+    0,
+    40,
+    41,
+    42,
+    46,
+    50,
+    51,
+    52,
+    53,
+    54,
+)
 
 
-def crop_boxes(u: np.ndarray, height: int, width: int, scale: tuple[float, float],
-               ratio: tuple[float, float]) -> np.ndarray:
+def crop_boxes(
+    u: np.ndarray, height: int, width: int, scale: tuple[float, float], ratio: tuple[float, float]
+) -> np.ndarray:
     """``(B, 4)`` crops ``(left, top, right, bottom)`` from ``(B, 40)`` uniforms:
     torchvision's ``RandomResizedCrop.get_params`` for every row at once
     (the first of 10 candidate crops that fits, else a centre crop of the
@@ -72,7 +85,14 @@ def crop_boxes(u: np.ndarray, height: int, width: int, scale: tuple[float, float
     return np.stack([left, top, left + w, top + h], axis=1)
 
 
-def _subset(x: torch.Tensor, idx: torch.Tensor, fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+def _jitter(kind: str, factors: torch.Tensor, z: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+    """Colour-jitter ``kind`` of the rows ``z`` with their factors ``factors[i]``."""
+    return k.jitter(kind, z, factors[i])
+
+
+def _subset(
+    x: torch.Tensor, idx: torch.Tensor, fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+) -> torch.Tensor:
     """``fn`` on the rows ``idx`` of ``x`` (``fn(rows, idx)``), the others kept;
     ``x`` is updated in place (the pipeline owns it). ``idx.numel()`` is host
     metadata: nothing is read back from the device."""
@@ -101,8 +121,10 @@ class BatchedViews:
 
     def __init__(self, pipeline: MultiView, seed: int) -> None:
         if not isinstance(pipeline, MultiView):
-            raise ValueError("augmentation must be a view pipeline of ssl_it.augmentation "
-                             f"(a MultiView, e.g. augmentation=simclr); got {pipeline!r}")
+            raise ValueError(
+                "augmentation must be a view pipeline of ssl_it.augmentation "
+                f"(a MultiView, e.g. augmentation=simclr); got {pipeline!r}"
+            )
         self.recipes: list[ViewRecipe | None] = list(pipeline.views)
         self.normalize = pipeline.normalize
         self.sizes = [r.size if r is not None else pipeline.global_size for r in self.recipes]
@@ -132,18 +154,19 @@ class BatchedViews:
         return plans
 
     def _view_plan(self, t: ViewRecipe, u: np.ndarray, height: int, width: int) -> Plan:
-        boxes = crop_boxes(u[:, _CROP:_CROP + 40], height, width, t.scale, t.ratio)
+        boxes = crop_boxes(u[:, _CROP : _CROP + 40], height, width, t.scale, t.ratio)
         plan: Plan = {
             "boxes": torch.from_numpy(np.column_stack([np.arange(len(u)), boxes]).astype(np.float32)),
             "flip": _indices(u[:, _FLIP] < t.flip_prob),
             "gray": _indices(u[:, _GRAY] < t.grayscale_prob),
             "blur": _indices((u[:, _BLUR] < t.blur_prob) if t.blur_kernel > 1 else np.zeros(len(u), bool)),
-            "sigma": torch.from_numpy((t.blur_sigma[0] + u[:, _SIGMA] * (t.blur_sigma[1] - t.blur_sigma[0]))
-                                      .astype(np.float32)),
+            "sigma": torch.from_numpy(
+                (t.blur_sigma[0] + u[:, _SIGMA] * (t.blur_sigma[1] - t.blur_sigma[0])).astype(np.float32)
+            ),
             "solarize": _indices(u[:, _SOLARIZE] < t.solarize_prob),
         }
         jittered = u[:, _JITTER] < t.jitter_prob
-        order = np.argsort(u[:, _ORDER:_ORDER + 4], axis=1)  # a random permutation of the 4 ops per sample
+        order = np.argsort(u[:, _ORDER : _ORDER + 4], axis=1)  # a random permutation of the 4 ops per sample
         for j, kind in enumerate(k.JITTER_OPS):
             s = getattr(t, kind)
             uk = u[:, _FACTORS + j]
@@ -181,7 +204,7 @@ class BatchedViews:
             for kind in k.JITTER_OPS:
                 if kind in ("saturation", "hue") and not rgb:
                     continue
-                y = _subset(y, p[f"{kind}@{slot}"], lambda z, i: k.jitter(kind, z, p[kind][i]))
+                y = _subset(y, p[f"{kind}@{slot}"], functools.partial(_jitter, kind, p[kind]))
         if rgb:
             y = _subset(y, p["gray"], lambda z, i: k.to_grayscale(z))
         y = _subset(y, p["blur"], lambda z, i: k.gaussian_blur(z, p["sigma"][i], t.blur_kernel))

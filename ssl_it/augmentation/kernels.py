@@ -91,5 +91,4 @@ def fit(x: torch.Tensor, size: int) -> torch.Tensor:
     new = (max(size, round(h * size / short)), max(size, round(w * size / short)))
     x = nnf.interpolate(x, size=new, mode="bilinear", align_corners=False, antialias=True).clamp_(0.0, 1.0)
     top, left = (new[0] - size) // 2, (new[1] - size) // 2
-    return x[..., top:top + size, left:left + size]
-
+    return x[..., top : top + size, left : left + size]

@@ -98,8 +98,13 @@ class MultiCrop(MultiView):
             ViewRecipe(size=size, scale=g_scale, blur_prob=b, blur_kernel=g_kernel, solarize_prob=s, **common)
             for b, s in zip(blur, solar)
         ]
-        local = ViewRecipe(size=local_size, scale=l_scale, blur_kernel=l_kernel,
-                              blur_prob=checks.probability("augmentation.local_blur_prob", local_blur_prob), **common)
+        local = ViewRecipe(
+            size=local_size,
+            scale=l_scale,
+            blur_kernel=l_kernel,
+            blur_prob=checks.probability("augmentation.local_blur_prob", local_blur_prob),
+            **common,
+        )
         self.views += [local] * n_local
         self.n_global_views = 2
         self.global_size = size

@@ -37,8 +37,7 @@ def image_size(value: int | None, name: str) -> int:
     """
     if value is None:
         raise ValueError(
-            f"augmentation={name} needs images but data.image_size is None (vector data); "
-            "use augmentation=none"
+            f"augmentation={name} needs images but data.image_size is None (vector data); use augmentation=none"
         )
     return checks.integer("data.image_size", value)
 
@@ -68,8 +67,9 @@ def channels(value: int | None) -> int:
     return 1 if value is None else checks.integer("data.channels", value)
 
 
-def color_args(jitter_prob: float, brightness: float, contrast: float, saturation: float,
-               hue: float, grayscale_prob: float) -> dict[str, float]:
+def color_args(
+    jitter_prob: float, brightness: float, contrast: float, saturation: float, hue: float, grayscale_prob: float
+) -> dict[str, float]:
     """Check the colour fields shared by the pipelines; return them as
     keyword arguments of ``ViewRecipe``."""
     return {

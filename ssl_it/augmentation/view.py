@@ -33,9 +33,7 @@ class Normalize:
         allowed = {1} if channels is None else {1, channels}
         for key, values in (("mean", m), ("std", s)):
             if not values or (channels is not None and len(values) not in allowed):
-                raise ValueError(
-                    f"data.{key} needs 1 or {channels} (data.channels) values; got {len(values)}"
-                )
+                raise ValueError(f"data.{key} needs 1 or {channels} (data.channels) values; got {len(values)}")
         if any(v <= 0 for v in s):
             raise ValueError(f"data.std must be positive; got {s}")
         self.channels = channels
@@ -46,9 +44,7 @@ class Normalize:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Normalise a sample or a batch, on ``x``'s device."""
         if self.channels is None and self.mean.numel() not in (1, x.shape[-1]):
-            raise ValueError(
-                f"data.mean has {self.mean.numel()} values but the vectors have {x.shape[-1]} features"
-            )
+            raise ValueError(f"data.mean has {self.mean.numel()} values but the vectors have {x.shape[-1]} features")
         return (x - self.mean.to(x.device)) / self.std.to(x.device)
 
     def __repr__(self) -> str:

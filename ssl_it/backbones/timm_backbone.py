@@ -73,7 +73,12 @@ class TimmBackbone(Backbone):
         checks.flag("backbone.pretrained", pretrained)
         kwargs = _model_kwargs(model_kwargs)
         cfg = timm.models.get_pretrained_cfg(name)
-        if cfg is not None and cfg.fixed_input_size and "img_size" not in kwargs and tuple(cfg.input_size[1:]) != (height, width):
+        if (
+            cfg is not None
+            and cfg.fixed_input_size
+            and "img_size" not in kwargs
+            and tuple(cfg.input_size[1:]) != (height, width)
+        ):
             kwargs["img_size"] = height if height == width else (height, width)
         weights = local_weights(name, cfg, checkpoint_path, pretrained)
         overlay = {"file": str(weights)} if weights is not None else None
@@ -82,7 +87,9 @@ class TimmBackbone(Backbone):
                 name, pretrained=pretrained, num_classes=0, in_chans=channels, pretrained_cfg_overlay=overlay, **kwargs
             )
         except TypeError as err:  # an argument the model's constructor does not take
-            raise ValueError(f"backbone.model_kwargs={dict(kwargs)}: timm model '{name}' refuses them ({err})") from None
+            raise ValueError(
+                f"backbone.model_kwargs={dict(kwargs)}: timm model '{name}' refuses them ({err})"
+            ) from None
         self.name = name
         self._check_patches(kwargs)
         self.out_dim = self._measure_out_dim(kwargs)
@@ -118,8 +125,10 @@ class TimmBackbone(Backbone):
         finally:
             self.model.train(was_training)
         if out.dim() != 2:
-            raise ValueError(f"backbone.name={self.name}: features of shape {tuple(out.shape)[1:]}, not a vector "
-                             f"per sample; choose a model with a pooled head")
+            raise ValueError(
+                f"backbone.name={self.name}: features of shape {tuple(out.shape)[1:]}, not a vector "
+                f"per sample; choose a model with a pooled head"
+            )
         return int(out.shape[1])
 
     def tap_points(self) -> list[str]:
@@ -144,8 +153,11 @@ def check_name(name: str) -> str:
         return name
     names = timm.list_models()
     text = str(name)
-    close = [*timm.list_models(f"{text}*")[:4], *timm.list_models(f"*{text}*")[:4],
-             *difflib.get_close_matches(text, names, n=5, cutoff=0.6)]
+    close = [
+        *timm.list_models(f"{text}*")[:4],
+        *timm.list_models(f"*{text}*")[:4],
+        *difflib.get_close_matches(text, names, n=5, cutoff=0.6),
+    ]
     close = list(dict.fromkeys(close))[:8]
     hint = f"close matches: {', '.join(close)}" if close else "none close"
     checks.fail("backbone.name", f"one of timm's {len(names)} model names ({hint}; all: timm.list_models())", name)
@@ -158,8 +170,10 @@ def _model_kwargs(model_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
         checks.fail("backbone.model_kwargs", "a mapping of timm.create_model arguments", model_kwargs)
     taken = [k for k in model_kwargs if k in SET_HERE]
     if taken:
-        raise ValueError(f"backbone.model_kwargs.{taken[0]}: set by ssl_it, not here (in_chans and the head come "
-                         f"from the data, weights from backbone.pretrained and backbone.checkpoint_path)")
+        raise ValueError(
+            f"backbone.model_kwargs.{taken[0]}: set by ssl_it, not here (in_chans and the head come "
+            f"from the data, weights from backbone.pretrained and backbone.checkpoint_path)"
+        )
     return dict(model_kwargs)
 
 
@@ -173,8 +187,10 @@ def local_weights(name: str, cfg: Any, checkpoint_path: str | None, pretrained: 
     """
     if not pretrained:
         if checkpoint_path is not None:
-            raise ValueError(f"backbone.checkpoint_path={checkpoint_path} is set but backbone.pretrained=false; "
-                             f"set backbone.pretrained=true to load it, or backbone.checkpoint_path=null")
+            raise ValueError(
+                f"backbone.checkpoint_path={checkpoint_path} is set but backbone.pretrained=false; "
+                f"set backbone.pretrained=true to load it, or backbone.checkpoint_path=null"
+            )
         return None
     if checkpoint_path is not None:
         path = Path(str(checkpoint_path)).expanduser()

@@ -61,8 +61,12 @@ class ViT(Backbone):
         super().__init__()
         self.input_shape = image_shape(input_shape, "vit_tiny")
         channels, height, width = self.input_shape
-        for key, value in [("patch_size", patch_size), ("hidden_dim", hidden_dim),
-                           ("num_layers", num_layers), ("num_heads", num_heads)]:
+        for key, value in [
+            ("patch_size", patch_size),
+            ("hidden_dim", hidden_dim),
+            ("num_layers", num_layers),
+            ("num_heads", num_heads),
+        ]:
             checks.integer(f"backbone.{key}", value)
         mlp_dim = 4 * hidden_dim if mlp_dim is None else checks.integer("backbone.mlp_dim", mlp_dim)
         for key, rate in [("dropout", dropout), ("attention_dropout", attention_dropout)]:
@@ -72,15 +76,13 @@ class ViT(Backbone):
         if height % patch_size:
             allowed = [p for p in range(1, height + 1) if height % p == 0]
             raise ValueError(
-                f"backbone.patch_size must divide data.image_size={height}; got {patch_size} "
-                f"(allowed: {allowed})"
+                f"backbone.patch_size must divide data.image_size={height}; got {patch_size} (allowed: {allowed})"
             )
         if hidden_dim % num_heads:
-            raise ValueError(
-                f"backbone.num_heads must divide backbone.hidden_dim={hidden_dim}; got {num_heads}"
-            )
-        vit = VisionTransformer(height, patch_size, num_layers, num_heads, hidden_dim, mlp_dim,
-                                dropout, attention_dropout)
+            raise ValueError(f"backbone.num_heads must divide backbone.hidden_dim={hidden_dim}; got {num_heads}")
+        vit = VisionTransformer(
+            height, patch_size, num_layers, num_heads, hidden_dim, mlp_dim, dropout, attention_dropout
+        )
         self.conv_proj = nn.Conv2d(channels, hidden_dim, patch_size, stride=patch_size)
         nn.init.trunc_normal_(self.conv_proj.weight, std=math.sqrt(1 / (channels * patch_size**2)))
         assert self.conv_proj.bias is not None

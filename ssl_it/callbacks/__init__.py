@@ -15,8 +15,20 @@ from ssl_it.callbacks.results import ResultReporter, final_results
 from ssl_it.callbacks.step_seed import StepSeed
 
 __all__ = [
-    "CheckpointSchedule", "Diverged", "DivergenceGuard", "EmbeddingDiagnostics", "EmbeddingView", "InformationPlane",
-    "KNNClassifier", "LinearEvaluation", "LossProgressBar", "OnlineLinearProbe", "Performance", "PreemptionSignals",
+    "CheckpointSchedule",
+    "Diverged",
+    "DivergenceGuard",
+    "EmbeddingDiagnostics",
+    "EmbeddingView",
+    "InformationPlane",
+    "KNNClassifier",
+    "LinearEvaluation",
+    "LossProgressBar",
+    "OnlineLinearProbe",
+    "Performance",
+    "PreemptionSignals",
     "ResultReporter",
-    "StepSeed", "final_results", "received_signal",
+    "StepSeed",
+    "final_results",
+    "received_signal",
 ]

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
+from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.callbacks.infoplane.schedule import log_spaced_steps
@@ -128,6 +129,7 @@ class CheckpointSchedule(pl.Callback):
             self._log_grid = set(log_steps(self.per_decade, self._grid_to))
         return step in self._log_grid
 
+    @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.schedule == "none":
             return
@@ -138,6 +140,7 @@ class CheckpointSchedule(pl.Callback):
         if not resumed and self.due(0):
             self._save(trainer, 0)
 
+    @override
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
         step = trainer.global_step
         if step > self.last_step and self.due(step):  # accumulating batches repeat a step
@@ -156,8 +159,9 @@ class CheckpointSchedule(pl.Callback):
         trainer.save_checkpoint(tmp, weights_only=self.weights_only)  # every rank: it may be collective
         if trainer.is_global_zero:
             os.replace(tmp, path)
-            self.kept.append({"step": step, "epoch": trainer.current_epoch, "file": path.name,
-                              "bytes": path.stat().st_size})
+            self.kept.append(
+                {"step": step, "epoch": trainer.current_epoch, "file": path.name, "bytes": path.stat().st_size}
+            )
             self._thin(None)
             self._write_manifest()
         self.stopped = bool(trainer.strategy.broadcast(self.stopped))
@@ -187,8 +191,10 @@ class CheckpointSchedule(pl.Callback):
 
     def _stop(self) -> None:
         self.stopped = True
-        rank_zero_warn(f"{KEY}.max_disk_mb={self.max_disk_mb}: one checkpoint takes more than that; no more "
-                       f"trajectory checkpoints are saved in this run (raise it, or set it to null)")
+        rank_zero_warn(
+            f"{KEY}.max_disk_mb={self.max_disk_mb}: one checkpoint takes more than that; no more "
+            f"trajectory checkpoints are saved in this run (raise it, or set it to null)"
+        )
 
     def _reconcile(self, step: int) -> None:
         """Resume: keep what the checkpoint knew about; delete what was written after it."""
@@ -202,26 +208,36 @@ class CheckpointSchedule(pl.Callback):
         for p in later:
             p.unlink()
         if later:
-            rank_zero_info(f"ssl_it: {KEY}: removed {len(later)} trajectory checkpoint(s) written after the resumed "
-                           f"checkpoint (step {step}); the resumed run saves them again")
+            rank_zero_info(
+                f"ssl_it: {KEY}: removed {len(later)} trajectory checkpoint(s) written after the resumed "
+                f"checkpoint (step {step}); the resumed run saves them again"
+            )
         if self.folder.is_dir():
             self._write_manifest()
 
     def _write_manifest(self) -> None:
         manifest = {
-            "schedule": self.schedule, "per_decade": self.per_decade, "every_n_steps": self.every_n_steps,
-            "at_start": self.at_start, "max_checkpoints": self.max_checkpoints, "max_disk_mb": self.max_disk_mb,
-            "weights_only": self.weights_only, "stopped": self.stopped,
-            "checkpoints": self.kept, "removed": sorted(self.removed),
+            "schedule": self.schedule,
+            "per_decade": self.per_decade,
+            "every_n_steps": self.every_n_steps,
+            "at_start": self.at_start,
+            "max_checkpoints": self.max_checkpoints,
+            "max_disk_mb": self.max_disk_mb,
+            "weights_only": self.weights_only,
+            "stopped": self.stopped,
+            "checkpoints": self.kept,
+            "removed": sorted(self.removed),
         }
         path = self.folder / MANIFEST
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         tmp.write_text(json.dumps(manifest, indent=1))
         os.replace(tmp, path)
 
+    @override
     def state_dict(self) -> dict[str, Any]:
         return {"kept": self.kept, "removed": self.removed, "stopped": self.stopped}
 
+    @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.kept = list(state_dict.get("kept", []))
         self.removed = list(state_dict.get("removed", []))

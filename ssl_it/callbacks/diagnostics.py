@@ -63,8 +63,9 @@ class EmbeddingDiagnostics(pl.Callback):
             (given by ``train.py``); ``None``: a cache of its own.
     """
 
-    def __init__(self, collapse_threshold: float = 0.1, every_n_epochs: int = 1,
-                 probe_cache: ProbeCache | None = None) -> None:
+    def __init__(
+        self, collapse_threshold: float = 0.1, every_n_epochs: int = 1, probe_cache: ProbeCache | None = None
+    ) -> None:
         checks.number("callbacks.diagnostics.collapse_threshold", collapse_threshold, 0.0, 1.0, open_low=True)
         checks.integer("callbacks.diagnostics.every_n_epochs", every_n_epochs)
         self.collapse_threshold = collapse_threshold

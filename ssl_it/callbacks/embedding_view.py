@@ -86,7 +86,12 @@ class EmbeddingView(pl.Callback):
         self.layers = list(layers)
         self.schedule = EvaluationSchedule(every_n_epochs, log_spaced_evals, log_spaced_epochs, at_start)
         self.max_points, self.perplexity, self.n_iter, self.warm_iter, self.seed = (
-            max_points, perplexity, n_iter, warm_iter, seed)
+            max_points,
+            perplexity,
+            n_iter,
+            warm_iter,
+            seed,
+        )
         self.cpu_threads = cpu_threads
         self.probe_cache = ProbeCache() if probe_cache is None else probe_cache
         self.layouts: dict[str, torch.Tensor] = {}
@@ -130,9 +135,13 @@ class EmbeddingView(pl.Callback):
             require_finite(trainer, t, f"the probe representation of layer '{layer}'")
         with threads(self.cpu_threads if pl_module.device.type == "cpu" else None):
             for layer, t in reps.items():
-                self.layouts[layer] = tsne(t[keep.to(t.device)].float(), self.perplexity,
-                                           self.warm_iter if layer in self.layouts else self.n_iter,
-                                           init=self.layouts.get(layer), seed=self.seed).cpu()
+                self.layouts[layer] = tsne(
+                    t[keep.to(t.device)].float(),
+                    self.perplexity,
+                    self.warm_iter if layer in self.layouts else self.n_iter,
+                    init=self.layouts.get(layer),
+                    seed=self.seed,
+                ).cpu()
         epoch = step / max(1, int(trainer.num_training_batches))
         path = self.run_dir / "embeddings" / f"step_{step:06d}.png"
         image = draw(self.layouts, labels[keep].cpu().numpy(), path, f"probe set, t-SNE, epoch {epoch:.2f}")

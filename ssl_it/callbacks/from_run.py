@@ -44,10 +44,14 @@ class FromRun:
             self._estimator = self._make_estimator()
         return self._estimator
 
-    def arguments_for(self, target: Callable[..., Any], given: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+    def arguments_for(
+        self, target: Callable[..., Any], given: set[str] | frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
         """``{name: piece}`` for each piece that ``target``'s constructor
         (or signature, for a function) names and ``given`` does not hold."""
         names = set(inspect.signature(target).parameters) - set(given)
-        pieces: dict[str, Callable[[], Any]] = {"estimator": lambda: self.estimator,
-                                                "probe_cache": lambda: self.probe_cache}
+        pieces: dict[str, Callable[[], Any]] = {
+            "estimator": lambda: self.estimator,
+            "probe_cache": lambda: self.probe_cache,
+        }
         return {name: piece() for name, piece in pieces.items() if name in names}

@@ -92,7 +92,11 @@ class KNNClassifier(pl.Callback):
     classifies_labels = True
 
     def __init__(
-        self, k: int = 20, temperature: float = 0.07, chunk_size: int = 1024, num_classes: int | None = None,
+        self,
+        k: int = 20,
+        temperature: float = 0.07,
+        chunk_size: int = 1024,
+        num_classes: int | None = None,
         probe_cache: ProbeCache | None = None,
     ) -> None:
         checks.integer("callbacks.knn.k", k)
@@ -115,7 +119,12 @@ class KNNClassifier(pl.Callback):
 
     @override
     def on_validation_batch_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
         if trainer.is_global_zero and not trainer.sanity_checking:

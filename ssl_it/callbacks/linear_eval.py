@@ -72,8 +72,10 @@ class LinearEvaluation(pl.Callback):
             return
         cache = self.probe_cache
         train, val = (
-            (cache.representations(trainer, pl_module, s, ["backbone"])["backbone"].numpy(),
-             cache.labels(trainer, pl_module, s).numpy())
+            (
+                cache.representations(trainer, pl_module, s, ["backbone"])["backbone"].numpy(),
+                cache.labels(trainer, pl_module, s).numpy(),
+            )
             for s in ("train_eval", "val")
         )
         self.result = linear_eval_accuracy(train, val, self.c, self.max_iter)

@@ -48,8 +48,11 @@ class Performance(pl.Callback):
         compile_backend: str = "inductor",
     ) -> None:
         checks.choice("callbacks.performance.channels_last", channels_last, ("auto", True, False))
-        checks.choice("callbacks.performance.compile_mode", compile_mode,
-                      ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"))
+        checks.choice(
+            "callbacks.performance.compile_mode",
+            compile_mode,
+            ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
+        )
         self.channels_last = channels_last
         self.compile = compile
         self.compile_mode = compile_mode

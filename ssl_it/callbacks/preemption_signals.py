@@ -35,8 +35,10 @@ def signal_number(name: str) -> signal.Signals:
     """``USR1``, ``SIGUSR1`` or ``usr1`` -> ``signal.SIGUSR1``; only :data:`CATCHABLE` (and TERM) are accepted."""
     short = str(name).upper().removeprefix("SIG")
     if short not in (*CATCHABLE, "TERM") or not hasattr(signal, f"SIG{short}"):
-        raise ValueError(f"signals: {name!r} cannot stop a run as a preemption; use "
-                         f"{' or '.join(CATCHABLE)} (SIGTERM is always handled)")
+        raise ValueError(
+            f"signals: {name!r} cannot stop a run as a preemption; use "
+            f"{' or '.join(CATCHABLE)} (SIGTERM is always handled)"
+        )
     return signal.Signals[f"SIG{short}"]
 
 
@@ -57,8 +59,10 @@ class PreemptionSignals(pl.Callback):
         if not self.signals or threading.current_thread() is not threading.main_thread():
             return
         if auto_requeue(trainer):
-            log.info("ssl_it: SLURM auto-requeue is on: Lightning handles the requeue signal; "
-                     "callbacks.preemption.signals is not used")
+            log.info(
+                "ssl_it: SLURM auto-requeue is on: Lightning handles the requeue signal; "
+                "callbacks.preemption.signals is not used"
+            )
             return
         for signum in self.signals:
             signal.signal(signum, self._stop(trainer))

@@ -79,7 +79,9 @@ class ProbeCache:
         shape, else ``[]``. The views are fixed draws."""
         return list(VIEW_SOURCES) if probe_data(trainer).probe_count("view0") > 0 else []
 
-    def representations(self, trainer: Any, pl_module: nn.Module, source: Source, layers: list[str]) -> dict[str, torch.Tensor]:
+    def representations(
+        self, trainer: Any, pl_module: nn.Module, source: Source, layers: list[str]
+    ) -> dict[str, torch.Tensor]:
         """``{layer: (n, d)}`` of ``source`` at this step, computed at most once
         per step for every registered layer (plus any not registered)."""
         self._start_step(trainer, pl_module)
@@ -88,8 +90,9 @@ class ProbeCache:
         if missing:
             wanted = self._wanted["probe" if source == "probe" else "views"] if source not in _ON_CPU else []
             extra = [layer for layer in wanted if layer not in have and layer not in missing]
-            reps, labels = probe_pass(pl_module, probe_data(trainer).probe_batches(source), missing + extra,
-                                      to_cpu=source in _ON_CPU)
+            reps, labels = probe_pass(
+                pl_module, probe_data(trainer).probe_batches(source), missing + extra, to_cpu=source in _ON_CPU
+            )
             have.update(reps)
             self._labels[source] = labels
             self.forward_passes += 1
@@ -101,8 +104,9 @@ class ProbeCache:
             self.representations(trainer, pl_module, source, ["backbone"])
         return self._labels[source]
 
-    def store(self, trainer: Any, pl_module: nn.Module, source: Source, reps: dict[str, torch.Tensor],
-              labels: torch.Tensor) -> None:
+    def store(
+        self, trainer: Any, pl_module: nn.Module, source: Source, reps: dict[str, torch.Tensor], labels: torch.Tensor
+    ) -> None:
         """Keep representations computed elsewhere at this step (the
         validation loop's backbone features, for the linear evaluation)."""
         self._start_step(trainer, pl_module)

@@ -58,8 +58,9 @@ def probe_pass(
     ``batch_size``. Representations stay on the module's device unless
     ``to_cpu`` (large loaders: the kNN bank, linear evaluation)."""
     captured: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
-    hooks = [module.get_submodule(n).register_forward_hook(_capture(captured[n], to_cpu))
-             for n in layers if n not in ALIASES]
+    hooks = [
+        module.get_submodule(n).register_forward_hook(_capture(captured[n], to_cpu)) for n in layers if n not in ALIASES
+    ]
     after_backbone = any(n == "projector" or n.startswith("objective.") for n in layers)
     was_training = module.training
     module.eval()

@@ -157,8 +157,11 @@ class SSLDataModule(pl.LightningDataModule):
             if split == "all":
                 data: Dataset = ConcatDataset([self._base("train", kind), self._base("val", kind)])
             else:
-                load = {"float": self.source.load, "uint8": self.source.load_images,
-                        "encoded": getattr(self.source, "load_encoded", None)}[kind]
+                load = {
+                    "float": self.source.load,
+                    "uint8": self.source.load_images,
+                    "encoded": getattr(self.source, "load_encoded", None),
+                }[kind]
                 data = load(split)  # type: ignore[misc]
             self._bases[split, kind] = data
         return self._bases[split, kind]
@@ -194,17 +197,25 @@ class SSLDataModule(pl.LightningDataModule):
             if want and not can_decode and self.decode_on_device is True:
                 raise ValueError("datamodule.decode_on_device=true needs a folder of JPEG files (data=imagefolder)")
             self._decode = bool(want and can_decode)
-            rank_zero_info(f"ssl_it: training views made on {device} in batches"
-                           f"{' (JPEGs decoded there)' if self._decode else ''}")
+            rank_zero_info(
+                f"ssl_it: training views made on {device} in batches{' (JPEGs decoded there)' if self._decode else ''}"
+            )
         self.train_set = KeyedImages(self._base("train", "encoded" if self._decode else self._view_kind()))
         self.val_set = TransformedDataset(self._base("val"), self.eval_transform)
         if len(self.train_set) < self.batch_size and self.drop_last:
-            raise ValueError(f"datamodule.batch_size={self.batch_size} exceeds the {len(self.train_set)} training samples")
+            raise ValueError(
+                f"datamodule.batch_size={self.batch_size} exceeds the {len(self.train_set)} training samples"
+            )
 
     # -------------------------------------------------------------- loaders
     def _loader(self, dataset: Dataset, persistent: bool = True, **kwargs: Any) -> DataLoader:
-        return DataLoader(dataset, num_workers=self.num_workers, pin_memory=self.pin_memory,
-                          persistent_workers=persistent and self.num_workers > 0, **kwargs)
+        return DataLoader(
+            dataset,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=persistent and self.num_workers > 0,
+            **kwargs,
+        )
 
     @override
     def train_dataloader(self) -> DataLoader:
@@ -214,8 +225,9 @@ class SSLDataModule(pl.LightningDataModule):
         # sampler's epoch, and on a resume before it restores its loops: start at the right epoch.
         sampler.set_epoch(max(self._resume_epoch, self._epochs_done()))
         collate = collate_keyed if self.on_device else ViewCollate(self.batched_views)
-        return self._loader(self.train_set, batch_size=self.batch_size, sampler=sampler,
-                            drop_last=self.drop_last, collate_fn=collate)
+        return self._loader(
+            self.train_set, batch_size=self.batch_size, sampler=sampler, drop_last=self.drop_last, collate_fn=collate
+        )
 
     def _epochs_done(self) -> int:
         trainer = self.trainer
@@ -262,8 +274,12 @@ class SSLDataModule(pl.LightningDataModule):
             return batch
         images = batch.get("images")
         if images is None:
-            images = decode_batch(batch["encoded"].files, self.source.channels, self.source.base_size,  # type: ignore[arg-type]
-                                  batch["labels"].device)
+            images = decode_batch(
+                batch["encoded"].files,
+                self.source.channels,
+                self.source.base_size,  # type: ignore[arg-type]
+                batch["labels"].device,
+            )
         return self.batched_views.apply(images, batch["plans"]), batch["labels"]
 
     # ------------------------------------------------------------ probe set
@@ -287,8 +303,9 @@ class SSLDataModule(pl.LightningDataModule):
         """
         if self._probe is None:
             self.setup()
-            data = Subset(TransformedDataset(self._base(self.probe_split), self.eval_transform),
-                          self._probe_indices().tolist())
+            data = Subset(
+                TransformedDataset(self._base(self.probe_split), self.eval_transform), self._probe_indices().tolist()
+            )
             with self._per_sample_threads():
                 xs, ys = zip(*self._loader(data, persistent=False, batch_size=256))
             self._probe = torch.cat(xs), torch.cat(ys)
@@ -311,8 +328,10 @@ class SSLDataModule(pl.LightningDataModule):
             batches = [views for views, _ in loader]
         else:
             device = self._device()
-            batches = [[v.cpu() for v in self.batched_views(b["images"].to(device), b["keys"])]  # type: ignore[union-attr]
-                       for b in loader]
+            batches = [
+                [v.cpu() for v in self.batched_views(b["images"].to(device), b["keys"])]  # type: ignore[union-attr]
+                for b in loader
+            ]
         return [torch.cat(per_view) for per_view in zip(*batches)]
 
     # -------------------------------------------- the ProbeData protocol

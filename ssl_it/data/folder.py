@@ -138,12 +138,18 @@ def _images_under(class_dir: Path, tree: Path, key: str) -> list[str]:
             back = target == tree or tree in target.parents or target in tree.parents
             if back or target in seen:
                 dirnames.remove(name)
-                warnings.warn(f"data.{key}: skipped the symlink '{link}' -> '{target}': it leads back into "
-                              f"the image tree (a loop, or images of another class)", stacklevel=2)
+                warnings.warn(
+                    f"data.{key}: skipped the symlink '{link}' -> '{target}': it leads back into "
+                    f"the image tree (a loop, or images of another class)",
+                    stacklevel=2,
+                )
             else:
                 seen.add(target)
-        files += [os.path.join(dirpath, f) for f in sorted(filenames)
-                  if datasets.folder.has_file_allowed_extension(f, datasets.folder.IMG_EXTENSIONS)]
+        files += [
+            os.path.join(dirpath, f)
+            for f in sorted(filenames)
+            if datasets.folder.has_file_allowed_extension(f, datasets.folder.IMG_EXTENSIONS)
+        ]
     return sorted(files)
 
 
@@ -156,8 +162,10 @@ def class_folders(folder: Path, key: str) -> ClassFolders:
     class_to_idx = {name: i for i, name in enumerate(classes)}
     samples = [(path, class_to_idx[name]) for name in classes for path in _images_under(folder / name, tree, key)]
     if not samples:
-        raise ValueError(f"data.{key}: no images in the class folders of '{folder}' "
-                         f"(extensions: {', '.join(datasets.folder.IMG_EXTENSIONS)})")
+        raise ValueError(
+            f"data.{key}: no images in the class folders of '{folder}' "
+            f"(extensions: {', '.join(datasets.folder.IMG_EXTENSIONS)})"
+        )
     return ClassFolders(folder, classes, class_to_idx, samples)
 
 

@@ -57,13 +57,19 @@ class InMemoryProbeData:
     training-subset and validation sets (one batch each)."""
 
     def __init__(
-        self, inputs: torch.Tensor, labels: torch.Tensor, views: Sequence[torch.Tensor] = (),
+        self,
+        inputs: torch.Tensor,
+        labels: torch.Tensor,
+        views: Sequence[torch.Tensor] = (),
         train_eval: tuple[torch.Tensor, torch.Tensor] | None = None,
-        val: tuple[torch.Tensor, torch.Tensor] | None = None, num_classes: int | None = None,
+        val: tuple[torch.Tensor, torch.Tensor] | None = None,
+        num_classes: int | None = None,
     ) -> None:
         pairs = two_views(views)
         self._sets: dict[str, tuple[torch.Tensor, torch.Tensor] | None] = {
-            "probe": (inputs, labels), "train_eval": train_eval, "val": val,
+            "probe": (inputs, labels),
+            "train_eval": train_eval,
+            "val": val,
             **{s: (v, labels) for s, v in zip(VIEW_SOURCES, pairs)},
         }
         self._num_classes = int(labels.max()) + 1 if num_classes is None else num_classes

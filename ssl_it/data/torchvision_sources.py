@@ -52,7 +52,9 @@ class TorchvisionSource(DataSource):
 
     def _dataset(self, split: Split, dtype: torch.dtype) -> Dataset:
         return self.dataset_cls(
-            str(self.root), download=self.download, transform=_to_image(self.input_shape[0], dtype),
+            str(self.root),
+            download=self.download,
+            transform=_to_image(self.input_shape[0], dtype),
             **self.split_arg[split],
         )
 
@@ -85,6 +87,7 @@ class TorchvisionSource(DataSource):
 
 class MNIST(TorchvisionSource):
     """MNIST handwritten digits (torchvision): 28x28 greyscale, 10 classes."""
+
     dataset_cls = datasets.MNIST
     input_shape = (1, 28, 28)
     num_classes = 10
@@ -94,6 +97,7 @@ class MNIST(TorchvisionSource):
 
 class FashionMNIST(TorchvisionSource):
     """Fashion-MNIST clothing images (torchvision): 28x28 greyscale, 10 classes."""
+
     dataset_cls = datasets.FashionMNIST
     input_shape = (1, 28, 28)
     num_classes = 10
@@ -103,6 +107,7 @@ class FashionMNIST(TorchvisionSource):
 
 class CIFAR10(TorchvisionSource):
     """CIFAR-10 (torchvision): 32x32 colour, 10 classes."""
+
     dataset_cls = datasets.CIFAR10
     input_shape = (3, 32, 32)
     num_classes = 10
@@ -112,6 +117,7 @@ class CIFAR10(TorchvisionSource):
 
 class CIFAR100(TorchvisionSource):
     """CIFAR-100 (torchvision): 32x32 colour, 100 fine classes."""
+
     dataset_cls = datasets.CIFAR100
     input_shape = (3, 32, 32)
     num_classes = 100
@@ -132,6 +138,7 @@ class STL10(TorchvisionSource):
 
 class SVHN(TorchvisionSource):
     """SVHN house numbers (torchvision; its ``test`` split is ``val``): 32x32 colour, 10 classes."""
+
     dataset_cls = datasets.SVHN
     split_arg = {"train": {"split": "train"}, "val": {"split": "test"}}
     input_shape = (3, 32, 32)

@@ -127,6 +127,7 @@ class ViewCollate:
         self.views = views
 
     def __call__(self, items: list[dict[str, torch.Tensor | int]]) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Collate keyed samples and make their views: ``(views, labels)``."""
         batch = collate_keyed(items)
         images, keys, labels = batch["images"], batch["keys"], batch["labels"]
         assert isinstance(images, torch.Tensor) and isinstance(keys, torch.Tensor) and isinstance(labels, torch.Tensor)

@@ -14,7 +14,7 @@ from ssl_it.estimators.entropy import effective_rank, gaussian_entropy
 from ssl_it.estimators.gaussian import GaussianMI
 from ssl_it.estimators.kde import KDEMI
 from ssl_it.estimators.ksg import KSGMI
-from ssl_it.estimators.neural import CLUB, MINE, NWJ, SMILE, InfoNCEBound, JSMI, NeuralMIEstimator
+from ssl_it.estimators.neural import CLUB, JSMI, MINE, NWJ, SMILE, InfoNCEBound, NeuralMIEstimator
 from ssl_it.estimators.reduced import PCAReducedMI
 from ssl_it.estimators.renyi import RenyiMI
 

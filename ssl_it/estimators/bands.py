@@ -124,8 +124,14 @@ class BandMaker:
         self.n_halves, self.transforms, self.seed = n_halves, tuple(transforms), seed
         self._rotations: dict[int, torch.Tensor] = {}
 
-    def band(self, estimator: MIEstimator, x: Any, y: Any, ceiling: float | None = None,
-             carried: dict[str, float] | None = None) -> Band:
+    def band(
+        self,
+        estimator: MIEstimator,
+        x: Any,
+        y: Any,
+        ceiling: float | None = None,
+        carried: dict[str, float] | None = None,
+    ) -> Band:
         """Estimate ``I(x; y)`` with ``estimator`` and its band (module docstring).
 
         Args:
@@ -160,11 +166,22 @@ class BandMaker:
         allowance = max(0.0, bias) if bias is not None and math.isfinite(bias) else 0.0
         top = math.inf if ceiling is None else ceiling
         lo, hi = min(values) - half, max(values) + half
-        return Band(estimate, float(np.clip(lo, 0.0, top)), float(np.clip(hi, 0.0, top)), sd, invariance, method,
-                    dof, allowance, float(np.clip(hi + allowance, 0.0, top)), carried is not None)
+        return Band(
+            estimate,
+            float(np.clip(lo, 0.0, top)),
+            float(np.clip(hi, 0.0, top)),
+            sd,
+            invariance,
+            method,
+            dof,
+            allowance,
+            float(np.clip(hi + allowance, 0.0, top)),
+            carried is not None,
+        )
 
-    def _sampling_sd(self, estimator: MIEstimator, estimate: MIEstimate, x: torch.Tensor,
-                     y: torch.Tensor) -> tuple[float, float, str]:
+    def _sampling_sd(
+        self, estimator: MIEstimator, estimate: MIEstimate, x: torch.Tensor, y: torch.Tensor
+    ) -> tuple[float, float, str]:
         stderr = estimate.diagnostics.get("stderr")
         if stderr is not None and math.isfinite(stderr):
             return float(stderr), math.inf, "stderr"

@@ -125,8 +125,14 @@ class BinningMI(MIEstimator):
 
     @override
     def settings(self) -> dict[str, Any]:
-        return {"n_bins": self.n_bins, "strategy": self.strategy, "bin_width": self.bin_width,
-                "miller_madow": self.miller_madow, "seed": self.seed, "y_kind": self.y_kind}
+        return {
+            "n_bins": self.n_bins,
+            "strategy": self.strategy,
+            "bin_width": self.bin_width,
+            "miller_madow": self.miller_madow,
+            "seed": self.seed,
+            "y_kind": self.y_kind,
+        }
 
     def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
         """log N (+ the Miller-Madow term) for a continuous pair; the plug-in H(Y) (+ its term) for labels."""
@@ -144,6 +150,11 @@ class BinningMI(MIEstimator):
         h_x = plugin_entropy(x_ids, self.miller_madow)
         h_y = plugin_entropy(y_ids, self.miller_madow)
         h_xy = plugin_entropy(joint, self.miller_madow)
-        diag = {"H_x": h_x, "H_y": h_y, "H_xy": h_xy,
-                "occupied_x": int(x_ids.max()) + 1, "occupied_y": int(y_ids.max()) + 1}
+        diag = {
+            "H_x": h_x,
+            "H_y": h_y,
+            "H_xy": h_xy,
+            "occupied_x": int(x_ids.max()) + 1,
+            "occupied_y": int(y_ids.max()) + 1,
+        }
         return h_x + h_y - h_xy, diag

@@ -55,8 +55,13 @@ def stratified_folds(labels: torch.Tensor, n_folds: int, seed: int) -> torch.Ten
     return fold.to(labels.device)
 
 
-def ridge_loo_scores(x_train: torch.Tensor, onehot: torch.Tensor, x_eval: torch.Tensor, penalties: torch.Tensor,
-                     standardize: Standardize = "layer") -> tuple[torch.Tensor, torch.Tensor]:
+def ridge_loo_scores(
+    x_train: torch.Tensor,
+    onehot: torch.Tensor,
+    x_eval: torch.Tensor,
+    penalties: torch.Tensor,
+    standardize: Standardize = "layer",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Ridge regression of one-hot labels on T: leave-one-out scores of the training rows and scores of ``x_eval``.
 
     T is centred and scaled with training statistics only (``"layer"``: one
@@ -107,8 +112,9 @@ def ridge_loo_scores(x_train: torch.Tensor, onehot: torch.Tensor, x_eval: torch.
     return loo, proj @ (shrink[:, :, None] * coef) + target_mean
 
 
-def _ridge_one_penalty(xc: torch.Tensor, yc: torch.Tensor, xe: torch.Tensor,
-                       penalty: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _ridge_one_penalty(
+    xc: torch.Tensor, yc: torch.Tensor, xe: torch.Tensor, penalty: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`ridge_loo_scores` for one penalty by a Cholesky solve instead of an eigendecomposition.
 
     The same fit (``lam = penalty x trace(xc^T xc) / d``), without the target
@@ -210,8 +216,9 @@ TEMPERATURES: tuple[float, ...] = tuple(2.0**e for e in range(-1, 10))
 """Inverse temperatures of the softmax calibration, 0.5 ... 512 (ridge scores are one-hot regression outputs)."""
 
 
-def softmax_log_proba(scores: torch.Tensor, labels: torch.Tensor, n_classes: int,
-                      temperatures: tuple[float, ...] = TEMPERATURES) -> torch.Tensor:
+def softmax_log_proba(
+    scores: torch.Tensor, labels: torch.Tensor, n_classes: int, temperatures: tuple[float, ...] = TEMPERATURES
+) -> torch.Tensor:
     """``log q(c | s) = log_softmax(tau s_c + log p_c)`` ``(len(temperatures), N, C)``,
     mixed with the prior (:data:`PRIOR_MIX`).
 
@@ -245,8 +252,9 @@ class CrossFit:
     chosen: list[tuple[float, str, str]]
 
 
-def random_fourier_features(axes: PrincipalAxes, kernel_dim: int, n_features: int, bandwidths: tuple[float, ...],
-                            seed: int) -> list[torch.Tensor]:
+def random_fourier_features(
+    axes: PrincipalAxes, kernel_dim: int, n_features: int, bandwidths: tuple[float, ...], seed: int
+) -> list[torch.Tensor]:
     """``sqrt(2 / D) cos(W s / (b l) + c)`` for each bandwidth multiple b: Gaussian-kernel features of T.
 
     ``s``: T's principal axes above its noise edge (at least 2, at most
@@ -366,15 +374,26 @@ class ClassifierMI(MIEstimator):
     bound = "lower"
     labels_only = True
 
-    def __init__(self, n_folds: int = 5, penalties: tuple[float, ...] | list[float] = DEFAULT_PENALTIES,
-                 ranks: tuple[int, ...] | list[int] | None = None, max_dim: int | None = 256,
-                 standardize: Standardize = "layer", seed: int = 0, y_kind: YKind = "auto",
-                 nonlinear: bool = False, kernel_dim: int = 16, n_features: int = 128,
-                 bandwidths: tuple[float, ...] | list[float] = DEFAULT_BANDWIDTHS) -> None:
+    def __init__(
+        self,
+        n_folds: int = 5,
+        penalties: tuple[float, ...] | list[float] = DEFAULT_PENALTIES,
+        ranks: tuple[int, ...] | list[int] | None = None,
+        max_dim: int | None = 256,
+        standardize: Standardize = "layer",
+        seed: int = 0,
+        y_kind: YKind = "auto",
+        nonlinear: bool = False,
+        kernel_dim: int = 16,
+        n_features: int = 128,
+        bandwidths: tuple[float, ...] | list[float] = DEFAULT_BANDWIDTHS,
+    ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         if y_kind == "continuous":
-            raise ValueError("y_kind must be 'labels' or 'auto' for ClassifierMI (a bound on I(T;Y) with class "
-                             "labels y), got 'continuous'")
+            raise ValueError(
+                "y_kind must be 'labels' or 'auto' for ClassifierMI (a bound on I(T;Y) with class "
+                "labels y), got 'continuous'"
+            )
         checks.integer("n_folds", n_folds, minimum=3)  # cross-fitting with nested validation
         if not penalties:
             raise ValueError("penalties must hold at least one positive number, got an empty list")
@@ -408,11 +427,19 @@ class ClassifierMI(MIEstimator):
 
     @override
     def settings(self) -> dict[str, Any]:
-        return {"n_folds": self.n_folds, "penalties": list(self.penalties),
-                "ranks": None if self.ranks is None else list(self.ranks), "max_dim": self.max_dim,
-                "standardize": self.standardize, "seed": self.seed, "y_kind": self.y_kind,
-                "nonlinear": self.nonlinear, "kernel_dim": self.kernel_dim, "n_features": self.n_features,
-                "bandwidths": list(self.bandwidths)}
+        return {
+            "n_folds": self.n_folds,
+            "penalties": list(self.penalties),
+            "ranks": None if self.ranks is None else list(self.ranks),
+            "max_dim": self.max_dim,
+            "standardize": self.standardize,
+            "seed": self.seed,
+            "y_kind": self.y_kind,
+            "nonlinear": self.nonlinear,
+            "kernel_dim": self.kernel_dim,
+            "n_features": self.n_features,
+            "bandwidths": list(self.bandwidths),
+        }
 
     def _ranks(self, n_classes: int) -> list[int]:
         top = n_classes - 1
@@ -426,8 +453,10 @@ class ClassifierMI(MIEstimator):
         except ValueError as err:
             raise ValueError(f"{err} (ClassifierMI, y_kind={self.y_kind!r}: y must be integer class labels)") from err
         if not pair.labels:
-            raise ValueError(f"ClassifierMI bounds I(T;Y) for integer class labels y; got float y of shape "
-                             f"{tuple(pair.y.shape)} (y_kind={self.y_kind!r}). Use a continuous-pair estimator")
+            raise ValueError(
+                f"ClassifierMI bounds I(T;Y) for integer class labels y; got float y of shape "
+                f"{tuple(pair.y.shape)} (y_kind={self.y_kind!r}). Use a continuous-pair estimator"
+            )
         return pair
 
     def _estimate(self, pair: Pair) -> tuple[float, dict[str, Any]]:
@@ -436,16 +465,24 @@ class ClassifierMI(MIEstimator):
         if len(classes) < 2:
             return 0.0, {"H_Y": h_y, "note": "a single class: I(T;Y) = H(Y) = 0"}
         if bool((pair.x == pair.x[:1]).all()):  # a collapsed layer: every row the same
-            return 0.0, {"H_Y": h_y, "stderr": 0.0,
-                         "note": "constant features: T carries no information on Y, I(T;Y) = 0"}
+            return 0.0, {
+                "H_Y": h_y,
+                "stderr": 0.0,
+                "note": "constant features: T carries no information on Y, I(T;Y) = 0",
+            }
         candidates = self._candidates(pair.x)
         fit = self._cross_fit(candidates, y, len(classes))
         losses = -fit.log_q.gather(1, y[:, None])[:, 0]
         ce = float(losses.mean())
-        out = {"H_Y": h_y, "cross_entropy": ce, "accuracy": float((fit.log_q.argmax(1) == y).double().mean()),
-               "dim": int(candidates["linear"][0].shape[1]), "penalty": [c[0] for c in fit.chosen],
-               "calibration": [c[1] for c in fit.chosen],
-               "stderr": float(losses.std() / math.sqrt(len(losses))) if len(losses) > 1 else math.nan}
+        out = {
+            "H_Y": h_y,
+            "cross_entropy": ce,
+            "accuracy": float((fit.log_q.argmax(1) == y).double().mean()),
+            "dim": int(candidates["linear"][0].shape[1]),
+            "penalty": [c[0] for c in fit.chosen],
+            "calibration": [c[1] for c in fit.chosen],
+            "stderr": float(losses.std() / math.sqrt(len(losses))) if len(losses) > 1 else math.nan,
+        }
         if self.nonlinear:
             for name, log_q in fit.per_candidate.items():
                 out[f"I_{name}"] = h_y - float(-log_q.gather(1, y[:, None]).mean())
@@ -463,12 +500,18 @@ class ClassifierMI(MIEstimator):
         keep = t.shape[1] if self.max_dim is None else max(1, min(self.max_dim, t.shape[0] // 4))
         out = {"linear": [axes.scores(keep)[0] if t.shape[1] > keep else t]}
         if self.nonlinear:
-            out["nonlinear"] = random_fourier_features(axes, self.kernel_dim, self.n_features, self.bandwidths,
-                                                       self.seed)
+            out["nonlinear"] = random_fourier_features(
+                axes, self.kernel_dim, self.n_features, self.bandwidths, self.seed
+            )
         return out
 
-    def _cross_fit(self, candidates: dict[str, list[torch.Tensor]], y: torch.Tensor, n_classes: int,
-                   fold: torch.Tensor | None = None) -> CrossFit:
+    def _cross_fit(
+        self,
+        candidates: dict[str, list[torch.Tensor]],
+        y: torch.Tensor,
+        n_classes: int,
+        fold: torch.Tensor | None = None,
+    ) -> CrossFit:
         """Held-out ``log q`` ``(N, C)`` of the chosen probe, of each candidate probe, and what each fold chose.
 
         For each outer fold and candidate, the feature set (bandwidth) and
@@ -489,8 +532,9 @@ class ClassifierMI(MIEstimator):
             train, test = (fold != k).nonzero()[:, 0], (fold == k).nonzero()[:, 0]
             best: tuple[float, str, tuple[float, str]] | None = None
             for name, feature_sets in candidates.items():
-                inner, label, predicted = self._fit_fold(feature_sets, train, test, y, onehot, penalties, ranks,
-                                                         n_classes)
+                inner, label, predicted = self._fit_fold(
+                    feature_sets, train, test, y, onehot, penalties, ranks, n_classes
+                )
                 per[name][test] = predicted
                 if best is None or inner < best[0]:
                     best = (inner, name, label)
@@ -499,9 +543,17 @@ class ClassifierMI(MIEstimator):
             chosen.append((*best[2], best[1]))
         return CrossFit(log_q, per, chosen)
 
-    def _fit_fold(self, feature_sets: list[torch.Tensor], train: torch.Tensor, test: torch.Tensor, y: torch.Tensor,
-                  onehot: torch.Tensor, penalties: torch.Tensor, ranks: list[int],
-                  n_classes: int) -> tuple[float, tuple[float, str], torch.Tensor]:
+    def _fit_fold(
+        self,
+        feature_sets: list[torch.Tensor],
+        train: torch.Tensor,
+        test: torch.Tensor,
+        y: torch.Tensor,
+        onehot: torch.Tensor,
+        penalties: torch.Tensor,
+        ranks: list[int],
+        n_classes: int,
+    ) -> tuple[float, tuple[float, str], torch.Tensor]:
         """One candidate on one outer fold: ``(inner-fold NLL, (penalty, calibration), log q of the test rows)``."""
         best_err, fit = math.inf, None
         for t in feature_sets:
@@ -512,7 +564,7 @@ class ClassifierMI(MIEstimator):
                 best_err, fit = float(err[li]), (t, li, loo[li], scores[li])
         assert fit is not None
         t, li, loo, scores = fit
-        losses = self._calibration_losses(t[train], y[train], penalties[li:li + 1], ranks, n_classes)
+        losses = self._calibration_losses(t[train], y[train], penalties[li : li + 1], ranks, n_classes)
         best = int(losses.argmin())
         if best < len(ranks):
             r = ranks[best]
@@ -522,8 +574,9 @@ class ClassifierMI(MIEstimator):
         predicted = softmax_log_proba(scores, y[train], n_classes, (tau,))[0]
         return float(losses[best]), (self.penalties[li], f"softmax {tau:g}"), predicted
 
-    def _calibration_losses(self, t: torch.Tensor, labels: torch.Tensor, penalty: torch.Tensor, ranks: list[int],
-                            n_classes: int) -> torch.Tensor:
+    def _calibration_losses(
+        self, t: torch.Tensor, labels: torch.Tensor, penalty: torch.Tensor, ranks: list[int], n_classes: int
+    ) -> torch.Tensor:
         """Held-out NLL of the whole probe for each calibration, over ``n_folds - 1`` inner folds:
         ``(R + len(TEMPERATURES),)``, the discriminant at each rank, then the softmax at each temperature.
 
@@ -539,7 +592,11 @@ class ClassifierMI(MIEstimator):
         for j in range(self.n_folds - 1):
             held = inner == j
             loo, scores = ridge_loo_scores(t[~held], onehot[~held], t[held], penalty, self.standardize)
-            log_q = torch.cat([DiscriminantCalibration(loo[0], labels[~held], n_classes).log_proba(scores[0], ranks),
-                               softmax_log_proba(scores[0], labels[~held], n_classes)])
+            log_q = torch.cat(
+                [
+                    DiscriminantCalibration(loo[0], labels[~held], n_classes).log_proba(scores[0], ranks),
+                    softmax_log_proba(scores[0], labels[~held], n_classes),
+                ]
+            )
             losses += _nll(log_q, labels[held])
         return losses

@@ -136,8 +136,9 @@ class GaussianMI(MIEstimator):
     name = "gaussian"
     bound = "point"
 
-    def __init__(self, shrinkage: Shrinkage = "ledoit_wolf", seed: int = 0, y_kind: YKind = "auto",
-                 max_dim: int | None = None) -> None:
+    def __init__(
+        self, shrinkage: Shrinkage = "ledoit_wolf", seed: int = 0, y_kind: YKind = "auto", max_dim: int | None = None
+    ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         check_shrinkage(shrinkage)
         if max_dim is not None:
@@ -178,8 +179,12 @@ class GaussianMI(MIEstimator):
         ld = torch.linalg.slogdet
         value = 0.5 * (ld(cov[:dx, :dx])[1] + ld(cov[dx:, dx:])[1] - ld(cov)[1])
         bias = dx * y.shape[1] / (2 * pair.n)
-        return float(value), {"shrinkage_intensity": a, "dims": [dx, int(y.shape[1])], "bias_if_independent": bias,
-                              "regime": "outside" if bias > 0.1 else "inside"}
+        return float(value), {
+            "shrinkage_intensity": a,
+            "dims": [dx, int(y.shape[1])],
+            "bias_if_independent": bias,
+            "regime": "outside" if bias > 0.1 else "inside",
+        }
 
 
 def _informative(t: torch.Tensor) -> torch.Tensor:

@@ -103,8 +103,9 @@ class KDEMI(MIEstimator):
     name = "kde"
     bound = "upper"
 
-    def __init__(self, noise_var: float = 0.1, seed: int = 0, y_kind: YKind = "auto",
-                 scale: Scale = "absolute") -> None:
+    def __init__(
+        self, noise_var: float = 0.1, seed: int = 0, y_kind: YKind = "auto", scale: Scale = "absolute"
+    ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         checks.positive("noise_var", noise_var)
         checks.choice("scale", scale, ("absolute", "unit_rms", "total"))
@@ -129,7 +130,10 @@ class KDEMI(MIEstimator):
         groups = torch.unique(pair.y, return_inverse=True)[1]
         up_all, lo_all, up_cond, lo_cond = mixture_entropy_bounds(t, self.noise_var, groups)
         assert up_cond is not None and lo_cond is not None
-        diag = {"lower": float((lo_all - lo_cond).mean()), "quantity": "I(X+noise;Y)",
-                "H_upper_minus_noise": float(up_all.mean()), "scale": divisor}
+        diag = {
+            "lower": float((lo_all - lo_cond).mean()),
+            "quantity": "I(X+noise;Y)",
+            "H_upper_minus_noise": float(up_all.mean()),
+            "scale": divisor,
+        }
         return float((up_all - up_cond).mean()), diag
-

@@ -59,8 +59,9 @@ def _ball_counts(points: np.ndarray, radius: np.ndarray, metric: str = "max") ->
     return tree.query_radius(points, r=radius, count_only=True) - 1
 
 
-def _ksg_brute(x: torch.Tensor, y: torch.Tensor, k: int, algorithm: int,
-               metric: str = "max") -> tuple[np.ndarray, np.ndarray]:
+def _ksg_brute(
+    x: torch.Tensor, y: torch.Tensor, k: int, algorithm: int, metric: str = "max"
+) -> tuple[np.ndarray, np.ndarray]:
     """Same counts as :func:`~ssl_it.estimators.ksg_tree.ksg_tree_counts` by chunked torch distances (any device).
 
     With ``metric="euclidean"`` the within-space distances are L2 and the joint
@@ -86,8 +87,9 @@ def _ksg_brute(x: torch.Tensor, y: torch.Tensor, k: int, algorithm: int,
     return nx.cpu().numpy(), ny.cpu().numpy()
 
 
-def _class_radius(x: torch.Tensor, labels: torch.Tensor, k: int, use_tree: bool,
-                  metric: str = "max") -> tuple[np.ndarray, np.ndarray]:
+def _class_radius(
+    x: torch.Tensor, labels: torch.Tensor, k: int, use_tree: bool, metric: str = "max"
+) -> tuple[np.ndarray, np.ndarray]:
     """Distance to the k_c-th same-class neighbour and k_c = min(k, N_c - 1) per sample."""
     n = x.shape[0]
     radius, k_used = np.zeros(n), np.zeros(n, dtype=np.int64)
@@ -265,9 +267,18 @@ class KSGMI(MIEstimator):
 
     @override
     def settings(self) -> dict[str, Any]:
-        return {"k": self.k, "algorithm": self.algorithm, "preprocess": self.preprocess,
-                "noise": self.noise, "search": self.search, "seed": self.seed, "y_kind": self.y_kind,
-                "metric": self.metric, "space_scale": self.space_scale, "variant": self.variant}
+        return {
+            "k": self.k,
+            "algorithm": self.algorithm,
+            "preprocess": self.preprocess,
+            "noise": self.noise,
+            "search": self.search,
+            "seed": self.seed,
+            "y_kind": self.y_kind,
+            "metric": self.metric,
+            "space_scale": self.space_scale,
+            "variant": self.variant,
+        }
 
     @override
     def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
@@ -332,8 +343,13 @@ class KSGMI(MIEstimator):
             value = digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(ny + 1))
         else:
             value = digamma(k) - 1.0 / k + digamma(n) - np.mean(digamma(nx) + digamma(ny))
-        return float(value), {"search": "kdtree" if use_tree else "brute", "scale_x": sx, "scale_y": sy,
-                              "mean_nx": float(nx.mean()), "mean_ny": float(ny.mean())}
+        return float(value), {
+            "search": "kdtree" if use_tree else "brute",
+            "scale_x": sx,
+            "scale_y": sy,
+            "mean_nx": float(nx.mean()),
+            "mean_ny": float(ny.mean()),
+        }
 
     def _mixed(self, x: torch.Tensor, labels: torch.Tensor) -> tuple[float, dict[str, Any]]:
         use_tree = self._use_tree(x.shape[1], x.device)
@@ -344,7 +360,14 @@ class KSGMI(MIEstimator):
         m = _mixed_counts(x, radius, use_tree, self.metric)[keep]
         lab = labels.cpu().numpy()[keep]
         class_size = np.bincount(lab)[lab]
-        value = digamma(int(keep.sum())) + np.mean(digamma(k_used[keep])) - np.mean(digamma(class_size)) \
+        value = (
+            digamma(int(keep.sum()))
+            + np.mean(digamma(k_used[keep]))
+            - np.mean(digamma(class_size))
             - np.mean(digamma(np.maximum(m, 1)))
-        return float(value), {"search": "kdtree" if use_tree else "brute", "variant": "ross2014",
-                              "dropped_singletons": int((~keep).sum())}
+        )
+        return float(value), {
+            "search": "kdtree" if use_tree else "brute",
+            "variant": "ross2014",
+            "dropped_singletons": int((~keep).sum()),
+        }

@@ -38,8 +38,9 @@ def gao_continuous(x: torch.Tensor, y: torch.Tensor, k: int, metric: str) -> tup
         k_i = torch.where(zero, (joint == 0).sum(1) - 1, torch.full_like(zero, k, dtype=torch.int64))
         nx = (dx <= rho).sum(1) - 1
         ny = (dy <= rho).sum(1) - 1
-        terms[rows] = (torch.special.digamma(k_i.double()) + math.log(n)
-                       - torch.log1p(nx.double()) - torch.log1p(ny.double()))
+        terms[rows] = (
+            torch.special.digamma(k_i.double()) + math.log(n) - torch.log1p(nx.double()) - torch.log1p(ny.double())
+        )
         tied += int(zero.sum())
     return float(terms.mean()), {"tied_share": tied / n}
 
@@ -68,8 +69,9 @@ def gao_labels(x: torch.Tensor, labels: torch.Tensor, k: int, metric: str) -> tu
         zero = rho[:, 0] == 0
         k_i = torch.where(zero, (within == 0).sum(1) - 1, k_c[rows]).clamp_min(1)
         n_x = (dx <= rho).sum(1) - 1
-        terms[rows] = (torch.special.digamma(k_i.double()) + math.log(n) - torch.log1p(n_x.double())
-                       - sizes[rows].double().log())
+        terms[rows] = (
+            torch.special.digamma(k_i.double()) + math.log(n) - torch.log1p(n_x.double()) - sizes[rows].double().log()
+        )
         tied[rows] = zero
     kept = int(keep.sum())
     return float(terms[keep].mean()), {"tied_share": float(tied[keep].sum()) / kept, "dropped_singletons": n - kept}

@@ -49,7 +49,7 @@ class Tree(NamedTuple):
 def _build(pts: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     n, d = pts.shape
     n_nodes = 2 ** (depth + 1) - 1
-    first_leaf = 2 ** depth - 1
+    first_leaf = 2**depth - 1
     start = np.zeros(n_nodes, np.int64)
     end = np.zeros(n_nodes, np.int64)
     perm = np.arange(n)
@@ -108,8 +108,7 @@ def _raw_dist(a: np.ndarray, b: np.ndarray, c0: int, c1: int, euclid: bool) -> f
 
 
 @njit(cache=True, inline="always")
-def _raw_box(q: np.ndarray, lo: np.ndarray, hi: np.ndarray, c0: int, c1: int, euclid: bool,
-             farthest: bool) -> float:
+def _raw_box(q: np.ndarray, lo: np.ndarray, hi: np.ndarray, c0: int, c1: int, euclid: bool, farthest: bool) -> float:
     """:func:`_raw_dist` from ``q`` to the nearest (``farthest=False``) or farthest corner of a box."""
     acc = 0.0
     for c in range(c0, c1):
@@ -125,9 +124,18 @@ def _raw_box(q: np.ndarray, lo: np.ndarray, hi: np.ndarray, c0: int, c1: int, eu
 
 
 @njit(cache=True, parallel=True)
-def _joint_knn(z: np.ndarray, split: int, start: np.ndarray, end: np.ndarray, lo: np.ndarray,
-               hi: np.ndarray, first_leaf: int, depth: int, k1: int,
-               euclid: bool) -> tuple[np.ndarray, np.ndarray]:
+def _joint_knn(
+    z: np.ndarray,
+    split: int,
+    start: np.ndarray,
+    end: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    first_leaf: int,
+    depth: int,
+    k1: int,
+    euclid: bool,
+) -> tuple[np.ndarray, np.ndarray]:
     n, d = z.shape
     dist = np.empty((n, k1))
     idx = np.empty((n, k1), np.int64)
@@ -158,10 +166,12 @@ def _joint_knn(z: np.ndarray, split: int, start: np.ndarray, end: np.ndarray, lo
                     best_d[pos], best_i[pos] = dj, j
                 continue
             a, b = 2 * node + 1, 2 * node + 2
-            bound_a = max(_raw_box(q, lo[a], hi[a], 0, split, euclid, False),
-                          _raw_box(q, lo[a], hi[a], split, d, euclid, False))
-            bound_b = max(_raw_box(q, lo[b], hi[b], 0, split, euclid, False),
-                          _raw_box(q, lo[b], hi[b], split, d, euclid, False))
+            bound_a = max(
+                _raw_box(q, lo[a], hi[a], 0, split, euclid, False), _raw_box(q, lo[a], hi[a], split, d, euclid, False)
+            )
+            bound_b = max(
+                _raw_box(q, lo[b], hi[b], 0, split, euclid, False), _raw_box(q, lo[b], hi[b], split, d, euclid, False)
+            )
             if bound_a > bound_b:
                 a, b, bound_a, bound_b = b, a, bound_b, bound_a
             stack_node[top], stack_bound[top] = b, bound_b  # the farther child waits
@@ -191,8 +201,18 @@ def _inside(raw: float, r: float, r_lo: float, r_hi: float, strict: bool, euclid
 
 
 @njit(cache=True, parallel=True)
-def _radius_counts(p: np.ndarray, start: np.ndarray, end: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                   first_leaf: int, depth: int, radius: np.ndarray, strict: bool, euclid: bool) -> np.ndarray:
+def _radius_counts(
+    p: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    first_leaf: int,
+    depth: int,
+    radius: np.ndarray,
+    strict: bool,
+    euclid: bool,
+) -> np.ndarray:
     n, d = p.shape
     counts = np.zeros(n, np.int64)
     for i in prange(n):
@@ -238,8 +258,18 @@ def joint_knn(x: np.ndarray, y: np.ndarray, k: int, metric: str) -> tuple[np.nda
     Returns distances and input indices, both ``(N, k + 1)``, sorted by distance.
     """
     tree = build_tree(np.hstack([x, y]))
-    dist, idx = _joint_knn(tree.points, x.shape[1], tree.start, tree.end, tree.lo, tree.hi,
-                           tree.first_leaf, tree.depth, k + 1, metric == "euclidean")
+    dist, idx = _joint_knn(
+        tree.points,
+        x.shape[1],
+        tree.start,
+        tree.end,
+        tree.lo,
+        tree.hi,
+        tree.first_leaf,
+        tree.depth,
+        k + 1,
+        metric == "euclidean",
+    )
     out_d, out_i = np.empty_like(dist), np.empty_like(idx)
     out_d[tree.perm], out_i[tree.perm] = dist, tree.perm[idx]
     return out_d, out_i
@@ -248,9 +278,18 @@ def joint_knn(x: np.ndarray, y: np.ndarray, k: int, metric: str) -> tuple[np.nda
 def radius_counts(points: np.ndarray, radius: np.ndarray, metric: str, strict: bool) -> np.ndarray:
     """Number of rows (the row itself included) within ``radius[i]`` of row i: ``<`` if ``strict``, else ``<=``."""
     tree = build_tree(points)
-    counts = _radius_counts(tree.points, tree.start, tree.end, tree.lo, tree.hi, tree.first_leaf, tree.depth,
-                            np.ascontiguousarray(radius[tree.perm], dtype=np.float64), strict,
-                            metric == "euclidean")
+    counts = _radius_counts(
+        tree.points,
+        tree.start,
+        tree.end,
+        tree.lo,
+        tree.hi,
+        tree.first_leaf,
+        tree.depth,
+        np.ascontiguousarray(radius[tree.perm], dtype=np.float64),
+        strict,
+        metric == "euclidean",
+    )
     out = np.empty_like(counts)
     out[tree.perm] = counts
     return out
@@ -262,15 +301,12 @@ def neighbour_extent(points: np.ndarray, idx: np.ndarray, metric: str) -> np.nda
     return _neighbour_extent(pts, np.ascontiguousarray(idx), 0, pts.shape[1], metric == "euclidean")
 
 
-def ksg_tree_counts(x: np.ndarray, y: np.ndarray, k: int, algorithm: int,
-                    metric: str) -> tuple[np.ndarray, np.ndarray]:
+def ksg_tree_counts(x: np.ndarray, y: np.ndarray, k: int, algorithm: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """Marginal neighbour counts ``(n_x, n_y)`` of KSG algorithm 1 or 2 (see :class:`~ssl_it.estimators.KSGMI`)."""
     dist, idx = joint_knn(x, y, k, metric)
     if algorithm == 1:
         eps = dist[:, -1]
-        return (radius_counts(x, eps, metric, strict=True) - 1,
-                radius_counts(y, eps, metric, strict=True) - 1)
+        return (radius_counts(x, eps, metric, strict=True) - 1, radius_counts(y, eps, metric, strict=True) - 1)
     nbr = idx[:, 1:]  # (N, k): the k neighbours after the row itself
     eps_x, eps_y = neighbour_extent(x, nbr, metric), neighbour_extent(y, nbr, metric)
-    return (radius_counts(x, eps_x, metric, strict=False) - 1,
-            radius_counts(y, eps_y, metric, strict=False) - 1)
+    return (radius_counts(x, eps_x, metric, strict=False) - 1, radius_counts(y, eps_y, metric, strict=False) - 1)

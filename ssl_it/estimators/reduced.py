@@ -94,9 +94,18 @@ class PCAReducedMI(MIEstimator):
 
     bound: BoundKind = "point"
 
-    def __init__(self, estimator: MIEstimator, dim: int = 16, seed: int = 0, y_kind: YKind = "auto",
-                 min_dim: int = 4, select: Select = "noise_edge", standardize: Standardize = "unit",
-                 whiten: bool = True, noise: Noise = "auto") -> None:
+    def __init__(
+        self,
+        estimator: MIEstimator,
+        dim: int = 16,
+        seed: int = 0,
+        y_kind: YKind = "auto",
+        min_dim: int = 4,
+        select: Select = "noise_edge",
+        standardize: Standardize = "unit",
+        whiten: bool = True,
+        noise: Noise = "auto",
+    ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         if not isinstance(estimator, MIEstimator):
             raise ValueError(f"estimator must be an MIEstimator, got {type(estimator).__name__}")
@@ -109,11 +118,13 @@ class PCAReducedMI(MIEstimator):
         self.select, self.standardize, self.whiten, self.noise = select, standardize, bool(whiten), noise
         self.name = f"pca_{estimator.name}"
         self.bound = estimator.bound
-        self._noise_model: NoiseModel = ("per_unit" if noise == "per_unit" or (noise == "auto" and standardize != "none")
-                                         else "white")
+        self._noise_model: NoiseModel = (
+            "per_unit" if noise == "per_unit" or (noise == "auto" and standardize != "none") else "white"
+        )
         rotation_invariant = standardize == "none" and (self._noise_model == "white" or select == "fixed")
-        self.invariances = frozenset({"unit_scale"} if standardize in ("unit", "rank") else
-                                     {"rotation"} if rotation_invariant else set())
+        self.invariances = frozenset(
+            {"unit_scale"} if standardize in ("unit", "rank") else {"rotation"} if rotation_invariant else set()
+        )
         self._memo = LastReductions()
 
     @property
@@ -123,9 +134,17 @@ class PCAReducedMI(MIEstimator):
 
     @override
     def settings(self) -> dict[str, Any]:
-        return {"dim": self.dim, "min_dim": self.min_dim, "select": self.select, "standardize": self.standardize,
-                "whiten": self.whiten, "noise": self.noise, "seed": self.seed, "y_kind": self.y_kind,
-                "estimator": {"name": self.estimator.name, **self.estimator.settings()}}
+        return {
+            "dim": self.dim,
+            "min_dim": self.min_dim,
+            "select": self.select,
+            "standardize": self.standardize,
+            "whiten": self.whiten,
+            "noise": self.noise,
+            "seed": self.seed,
+            "y_kind": self.y_kind,
+            "estimator": {"name": self.estimator.name, **self.estimator.settings()},
+        }
 
     @override
     def ceiling(self, n_samples: int, labels: Any | None = None) -> float | None:
@@ -146,9 +165,11 @@ class PCAReducedMI(MIEstimator):
         elif self.standardize == "rank":
             t = normal_scores(t)
         axes = PrincipalAxes(t, self.seed + offset)
-        scores, var = (axes.above_noise(self.dim, min(self.min_dim, self.dim), noise=self._noise_model)
-                       if self.select == "noise_edge"
-                       else axes.scores(self.dim))
+        scores, var = (
+            axes.above_noise(self.dim, min(self.min_dim, self.dim), noise=self._noise_model)
+            if self.select == "noise_edge"
+            else axes.scores(self.dim)
+        )
         if scores.shape[1] == 0:  # a constant side carries no information
             return torch.zeros(t.shape[0], 1, dtype=t.dtype, device=t.device)
         return scores / var.sqrt() if self.whiten else scores
@@ -198,11 +219,20 @@ class LastReductions:
         self.size = size
         self._entries: dict[tuple[Any, ...], tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def get_or_compute(self, t: torch.Tensor, offset: int,
-                       compute: Callable[[torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
+    def get_or_compute(
+        self, t: torch.Tensor, offset: int, compute: Callable[[torch.Tensor, int], torch.Tensor]
+    ) -> torch.Tensor:
         """``compute(t, offset)``, remembered for the same ``t`` (memory, shape, version) and ``offset``."""
-        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype,
-               t.device, t._version, offset)
+        key = (
+            t.untyped_storage().data_ptr(),
+            t.storage_offset(),
+            tuple(t.shape),
+            t.stride(),
+            t.dtype,
+            t.device,
+            t._version,
+            offset,
+        )
         if key not in self._entries:
             if len(self._entries) >= self.size:
                 del self._entries[next(iter(self._entries))]

@@ -28,8 +28,9 @@ EXACT_MAX: int = 2048
 """Largest ``min(N, d)`` decomposed exactly; the randomised range finder is used only above it."""
 
 
-def principal_scores(t: torch.Tensor, q: int, seed: int = 0, rel_tol: float = 1e-9,
-                     power_iters: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+def principal_scores(
+    t: torch.Tensor, q: int, seed: int = 0, rel_tol: float = 1e-9, power_iters: int = 2
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Coordinates of the centred rows of ``t`` ``(N, d)`` on its top ``q`` principal axes.
 
     Exact whenever ``min(N, d) <= EXACT_MAX`` (2,048): an eigendecomposition
@@ -82,8 +83,9 @@ class PrincipalAxes:
         q = min(q, len(ev))
         return _kept(ev[:q], _scores(tc, ev[:q], vecs[:, :q]), 1e-9, self.n)
 
-    def above_noise(self, cap: int, floor: int = 1, margin: float = 0.1,
-                    noise: NoiseModel = "white") -> tuple[torch.Tensor, torch.Tensor]:
+    def above_noise(
+        self, cap: int, floor: int = 1, margin: float = 0.1, noise: NoiseModel = "white"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`scores` on ``min(cap, max(floor, axes above the noise edge))`` axes.
 
         ``noise="white"``: :func:`axes_above_noise`; ``"per_unit"``:
@@ -261,8 +263,14 @@ def unit_noise_edge(unit_ss: torch.Tensor, n: int) -> float:
     return -1.0 / m + gamma * float(np.mean(t / (1.0 + t * m)))
 
 
-def axes_above_unit_noise(eigenvalues: torch.Tensor, unit_residuals: Callable[[int], torch.Tensor], n: int, d: int,
-                          margin: float = 0.1, cap: int | None = None) -> int:
+def axes_above_unit_noise(
+    eigenvalues: torch.Tensor,
+    unit_residuals: Callable[[int], torch.Tensor],
+    n: int,
+    d: int,
+    margin: float = 0.1,
+    cap: int | None = None,
+) -> int:
     """How many principal axes stand above a noise bulk whose units have unequal variances.
 
     The white rule (:func:`axes_above_noise`) assumes one noise variance in

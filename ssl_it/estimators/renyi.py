@@ -42,8 +42,9 @@ def _gram_block(t: torch.Tensor | None, labels: torch.Tensor | None, rows: slice
     return torch.exp(-sq_dists(t[rows], t) / (2 * width**2))
 
 
-def _renyi2_terms(x: torch.Tensor, y: torch.Tensor | None, ylab: torch.Tensor | None,
-                  wx: float, wy: float) -> tuple[float, float, float]:
+def _renyi2_terms(
+    x: torch.Tensor, y: torch.Tensor | None, ylab: torch.Tensor | None, wx: float, wy: float
+) -> tuple[float, float, float]:
     """``sum K_x^2``, ``sum K_y^2``, ``sum (K_x K_y)^2`` accumulated in row chunks."""
     n = x.shape[0]
     sx = sy = sxy = 0.0
@@ -101,8 +102,9 @@ class RenyiMI(MIEstimator):
     name = "renyi"
     bound = "point"
 
-    def __init__(self, alpha: float = 2.0, kernel_width: float | str = "median", seed: int = 0,
-                 y_kind: YKind = "auto") -> None:
+    def __init__(
+        self, alpha: float = 2.0, kernel_width: float | str = "median", seed: int = 0, y_kind: YKind = "auto"
+    ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         checks.positive("alpha", alpha)
         if alpha == 1:
@@ -144,8 +146,10 @@ class RenyiMI(MIEstimator):
             # S_2(K / N) = -log(sum K^2 / N^2); joint A = K_x o K_y / N (unit diagonals).
             return 2 * math.log(n) + math.log(sxy) - math.log(sx) - math.log(sy), diag
         if n > EIG_MAX_SAMPLES:
-            raise ValueError(f"N = {n} is too large for alpha = {self.alpha} (eigendecomposition, N <= "
-                             f"{EIG_MAX_SAMPLES}); use alpha = 2, which is chunked")
+            raise ValueError(
+                f"N = {n} is too large for alpha = {self.alpha} (eigendecomposition, N <= "
+                f"{EIG_MAX_SAMPLES}); use alpha = 2, which is chunked"
+            )
         every = slice(0, n)
         kx = _gram_block(pair.x, None, every, wx)
         ky = _gram_block(y, ylab, every, wy)

@@ -30,9 +30,7 @@ def cross_correlation(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     return batch_standardize(z1).T @ batch_standardize(z2) / z1.shape[0]
 
 
-def barlow_twins_loss(
-    z1: torch.Tensor, z2: torch.Tensor, lambd: float = 0.0051
-) -> dict[str, torch.Tensor]:
+def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 0.0051) -> dict[str, torch.Tensor]:
     """Barlow Twins loss ``sum_i (1 - C_ii)^2 + lambda sum_{i != j} C_ij^2``.
 
     Zbontar, Jing, Misra, LeCun & Deny (2021), "Barlow Twins: Self-Supervised

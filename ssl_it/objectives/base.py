@@ -141,17 +141,14 @@ class Objective(nn.Module):
         """
         if len(features) < self.min_views:
             raise ValueError(
-                f"features: {type(self).__name__} needs at least {self.min_views} "
-                f"view(s), got {len(features)}"
+                f"features: {type(self).__name__} needs at least {self.min_views} view(s), got {len(features)}"
             )
         batch = features[0].shape[0]
         for i, f in enumerate(features):
             if f.dim() != 2:
                 raise ValueError(f"features[{i}]: expected (batch, dim), got shape {tuple(f.shape)}")
             if f.shape[0] != batch:
-                raise ValueError(
-                    f"features[{i}]: batch size {f.shape[0]} differs from features[0]'s {batch}"
-                )
+                raise ValueError(f"features[{i}]: batch size {f.shape[0]} differs from features[0]'s {batch}")
         if self.min_views > 1 and batch < 2:
             raise ValueError(f"features: batch size must be at least 2, got {batch}")
         return batch
@@ -217,7 +214,8 @@ def view_pairs(n_views: int, n_targets: int) -> list[tuple[int, int]]:
 
 
 def mean_over_target_pairs(
-    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], online: list[torch.Tensor],
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    online: list[torch.Tensor],
     targets: list[torch.Tensor],
 ) -> torch.Tensor:
     """``loss(online[s], targets[t])`` averaged over the :func:`view_pairs`
@@ -232,8 +230,7 @@ def check_embeddings(z1: torch.Tensor, z2: torch.Tensor, min_batch: int = 2) -> 
     of the same shape with ``batch >= min_batch``."""
     if z1.dim() != 2 or z1.shape != z2.shape:
         raise ValueError(
-            f"z1, z2: expected two (batch, dim) tensors of the same shape, got "
-            f"{tuple(z1.shape)} and {tuple(z2.shape)}"
+            f"z1, z2: expected two (batch, dim) tensors of the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}"
         )
     if z1.shape[0] < min_batch:
         raise ValueError(f"z1, z2: batch size must be at least {min_batch}, got {z1.shape[0]}")

@@ -128,8 +128,10 @@ class DINO(MomentumObjective):
     ) -> None:
         super().__init__(base_momentum, final_momentum)
         for name, value in [
-            ("bottleneck_dim", bottleneck_dim), ("out_dim", out_dim),
-            ("student_temp", student_temp), ("teacher_temp", teacher_temp),
+            ("bottleneck_dim", bottleneck_dim),
+            ("out_dim", out_dim),
+            ("student_temp", student_temp),
+            ("teacher_temp", teacher_temp),
             ("warmup_teacher_temp", warmup_teacher_temp),
         ]:
             checks.positive(name, value)
@@ -156,7 +158,9 @@ class DINO(MomentumObjective):
     def current_teacher_temp(self) -> torch.Tensor:
         """tau_t at the current ``progress`` (0-d tensor)."""
         return teacher_temperature(
-            self.progress, self.warmup_teacher_temp, self.teacher_temp,
+            self.progress,
+            self.warmup_teacher_temp,
+            self.teacher_temp,
             self.warmup_teacher_temp_fraction,
         )
 

@@ -80,10 +80,7 @@ def info_nce(scores: torch.Tensor) -> torch.Tensor:
         Scalar loss in nats.
     """
     if scores.dim() != 2 or scores.shape[0] != scores.shape[1] or scores.shape[0] < 2:
-        raise ValueError(
-            f"scores: expected a square (batch, batch) matrix with batch >= 2, got "
-            f"{tuple(scores.shape)}"
-        )
+        raise ValueError(f"scores: expected a square (batch, batch) matrix with batch >= 2, got {tuple(scores.shape)}")
     return F.cross_entropy(scores, torch.arange(scores.shape[0], device=scores.device))
 
 

@@ -16,9 +16,7 @@ from ssl_it.objectives.infonce import CRITICS, Critic, info_nce_views
 
 
 @full_precision
-def gaussian_kl(
-    mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor
-) -> torch.Tensor:
+def gaussian_kl(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
     """Per-sample ``KL(N(mu1, sigma1^2) || N(mu2, sigma2^2))`` of diagonal
     Gaussians, summed over dimensions:
 
@@ -32,9 +30,7 @@ def gaussian_kl(
     return kl.sum(dim=1)
 
 
-def symmetric_kl(
-    mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor
-) -> torch.Tensor:
+def symmetric_kl(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
     """``D_SKL = 1/N sum_i [KL(p1_i || p2_i) + KL(p2_i || p1_i)] / 2`` between
     the two views' diagonal Gaussian encoders (closed form; the authors' code
     uses its one-sample Monte Carlo estimate).
@@ -47,9 +43,7 @@ def symmetric_kl(
     return ((gaussian_kl(mu1, sigma1, mu2, sigma2) + gaussian_kl(mu2, sigma2, mu1, sigma1)) / 2).mean()
 
 
-def beta_schedule(
-    progress: torch.Tensor, beta_start: float, beta: float, warmup_fraction: float
-) -> torch.Tensor:
+def beta_schedule(progress: torch.Tensor, beta_start: float, beta: float, warmup_fraction: float) -> torch.Tensor:
     """Exponential ramp ``beta_start (beta / beta_start)^{min(p / w, 1)}``, as
     the authors raise beta from 1e-3 to its final value during training."""
     if warmup_fraction <= 0:

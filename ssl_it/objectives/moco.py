@@ -18,9 +18,7 @@ from ssl_it.objectives.momentum import MomentumObjective
 
 
 @full_precision
-def moco_loss(
-    q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor | None, temperature: float
-) -> torch.Tensor:
+def moco_loss(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor | None, temperature: float) -> torch.Tensor:
     """MoCo's InfoNCE of queries against keys, all L2-normalised here.
 
     With a queue (MoCo v2), each query has its own key as positive and the

@@ -9,7 +9,13 @@ import torch.nn.functional as F
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.objectives.base import Objective, check_embeddings, count_global_views, full_precision, mean_over_target_pairs
+from ssl_it.objectives.base import (
+    Objective,
+    check_embeddings,
+    count_global_views,
+    full_precision,
+    mean_over_target_pairs,
+)
 from ssl_it.objectives.heads import MLPHead
 
 
@@ -56,9 +62,7 @@ class SimSiam(Objective):
     ) -> None:
         super().__init__()
         checks.integer("predictor_hidden_dim", predictor_hidden_dim)
-        self.projector = MLPHead(
-            in_dim, hidden_dims, out_dim, last_batch_norm=True, last_affine=False, last_bias=False
-        )
+        self.projector = MLPHead(in_dim, hidden_dims, out_dim, last_batch_norm=True, last_affine=False, last_bias=False)
         self.predictor = MLPHead(out_dim, [predictor_hidden_dim], out_dim)
 
     @override

@@ -15,9 +15,7 @@ from ssl_it.objectives.heads import MLPHead
 
 
 @full_precision
-def cross_entropy_loss(
-    logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0
-) -> torch.Tensor:
+def cross_entropy_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
     """``-1/N sum_i sum_c q_ic log softmax(logits_i)_c`` with ``q_i`` the
     one-hot label smoothed by ``label_smoothing`` (Szegedy et al., 2016,
     arXiv:1512.00567). Shapes ``(batch, classes)`` and ``(batch,)``; nats."""

@@ -59,9 +59,7 @@ def prototype_scores(z: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
 
 
 @full_precision
-def swav_loss(
-    scores: list[torch.Tensor], codes: list[torch.Tensor], temperature: float = 0.1
-) -> torch.Tensor:
+def swav_loss(scores: list[torch.Tensor], codes: list[torch.Tensor], temperature: float = 0.1) -> torch.Tensor:
     """Swapped prediction: each view predicts the codes of every other global view.
 
         L = mean over pairs (s != t) of -1/N sum_i q_t,i . log softmax(z_s,i C^T / tau)

@@ -13,6 +13,7 @@ from ssl_it.linalg import off_diagonal
 from ssl_it.objectives.base import ViewPairObjective, check_embeddings, full_precision
 from ssl_it.objectives.heads import MLPHead
 
+
 @full_precision
 def invariance_loss(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     """Invariance term ``s(Z, Z') = 1/(N d) sum_i ||z_i - z'_i||^2`` (mean
@@ -111,7 +112,10 @@ class VICReg(ViewPairObjective):
             checks.positive(name, value, allow_zero=True)
         checks.positive("eps", eps)
         self.sim_coeff, self.std_coeff, self.cov_coeff, self.eps = (
-            sim_coeff, std_coeff, cov_coeff, eps,
+            sim_coeff,
+            std_coeff,
+            cov_coeff,
+            eps,
         )
         self.projector = MLPHead(in_dim, hidden_dims, out_dim)
 

@@ -38,7 +38,11 @@ class LARS(Optimizer):
         checks.number("optimizer.momentum", momentum, 0.0, 1.0, open_high=True)
         checks.positive("optimizer.weight_decay", weight_decay, allow_zero=True)
         defaults = dict(
-            lr=lr, momentum=momentum, weight_decay=weight_decay, trust_coefficient=trust_coefficient, eps=eps,
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            trust_coefficient=trust_coefficient,
+            eps=eps,
             lars_exclude=False,
         )
         super().__init__(params, defaults)

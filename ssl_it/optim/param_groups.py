@@ -17,9 +17,7 @@ def decay_and_no_decay_groups(model: nn.Module) -> list[dict[str, Any]]:
     ``weight_decay=0`` and ``lars_exclude=True``. Frozen parameters (momentum
     teachers) are left out.
     """
-    norm_params = {
-        id(p) for m in model.modules() if isinstance(m, _NORM_TYPES) for p in m.parameters(recurse=False)
-    }
+    norm_params = {id(p) for m in model.modules() if isinstance(m, _NORM_TYPES) for p in m.parameters(recurse=False)}
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         if not p.requires_grad:

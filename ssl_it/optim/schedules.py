@@ -36,7 +36,4 @@ class WarmupCosine(LambdaLR):
         checks.number("scheduler.final_lr_ratio", final_lr_ratio, 0.0, 1.0)
         warmup = int(round(warmup_fraction * total_steps))
         self.total_steps = total_steps
-        super().__init__(
-            optimizer, lambda step: warmup_cosine_factor(step, total_steps, warmup, final_lr_ratio)
-        )
-
+        super().__init__(optimizer, lambda step: warmup_cosine_factor(step, total_steps, warmup, final_lr_ratio))

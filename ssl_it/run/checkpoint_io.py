@@ -87,8 +87,11 @@ def tidy_partial_writes(run_dir: Path, checkpoint: str | None) -> None:
     short and log what was removed and what was kept (a live process's write)."""
     removed, kept = remove_partial_writes(run_dir / "checkpoints")
     if removed:
-        log.warning(f"ssl_it: removed checkpoint writes cut short by a kill: {', '.join(removed)}; "
-                    f"resuming from '{checkpoint}'")
+        log.warning(
+            f"ssl_it: removed checkpoint writes cut short by a kill: {', '.join(removed)}; resuming from '{checkpoint}'"
+        )
     if kept:
-        log.warning(f"ssl_it: kept checkpoint writes of processes still running: {', '.join(kept)}; "
-                    f"is another job writing into {run_dir}?")
+        log.warning(
+            f"ssl_it: kept checkpoint writes of processes still running: {', '.join(kept)}; "
+            f"is another job writing into {run_dir}?"
+        )

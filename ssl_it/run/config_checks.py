@@ -22,7 +22,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from ssl_it import checks
 
-
 log = logging.getLogger(__name__)
 
 
@@ -87,8 +86,10 @@ def _check_progress_bar(cfg: DictConfig) -> None:
     """The progress bar is the ``callbacks.progress_bar`` node; a trainer told
     to show none cannot take it (Lightning would refuse once the Trainer is built)."""
     if _get(cfg, "trainer.enable_progress_bar") is False and _get(cfg, "callbacks.progress_bar") is not None:
-        raise ConfigError("trainer.enable_progress_bar=false: the progress bar is the callback node "
-                          "callbacks.progress_bar; remove it too (callbacks.progress_bar=null)")
+        raise ConfigError(
+            "trainer.enable_progress_bar=false: the progress bar is the callback node "
+            "callbacks.progress_bar; remove it too (callbacks.progress_bar=null)"
+        )
 
 
 def check_view_count(n_views: int, objective: Any) -> None:
@@ -160,7 +161,7 @@ def qualify_key(message: str, cfg: DictConfig) -> str:
         paths = [(k, v) for k, v in paths if str(v) == got.group(1)] or paths
     if not paths or (len(paths) == 1 and paths[0][0] == leaf):
         return message
-    return " or ".join(k for k, _ in paths) + message[len(leaf):]
+    return " or ".join(k for k, _ in paths) + message[len(leaf) :]
 
 
 def _target(path: str) -> Any:
@@ -239,4 +240,3 @@ def trainer_overrides(trainer_cfg: DictConfig) -> dict[str, Any]:
         log.info("ssl_it: trainer.sync_batchnorm=true needs CUDA; turned off for this CPU (gloo) run")
         return {"sync_batchnorm": False}
     return {}
-

@@ -65,7 +65,7 @@ def _listed_options(lines: list[str]) -> list[str]:
     if start is None:
         return []
     options = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line.startswith("Config search path") or " " in line or "=" in line:
             break
         options.append(line)

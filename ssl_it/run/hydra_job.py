@@ -28,6 +28,7 @@ from hydra.experimental.callback import Callback as HydraCallback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
+from typing_extensions import override
 
 from ssl_it.run import log_file as run_log
 from ssl_it.run.checkpoint_io import describe_partial_writes
@@ -47,8 +48,11 @@ BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 def config_groups() -> list[str]:
     """The config groups of ``configs/`` (``objective``, ``debug``, ...; not Hydra's own ``hydra/``)."""
-    return sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir() and p.name != "hydra"
-                  and not p.name.startswith(("_", ".")))
+    return sorted(
+        p.name
+        for p in Path(CONFIG_DIR).iterdir()
+        if p.is_dir() and p.name != "hydra" and not p.name.startswith(("_", "."))
+    )
 
 
 def _help_groups(*, _root_: DictConfig) -> str:
@@ -59,8 +63,9 @@ def _help_groups(*, _root_: DictConfig) -> str:
 def _help_keys(*, _root_: DictConfig) -> str:
     absent = object()
     values = {key: OmegaConf.select(_root_, key, default=absent) for key, _ in KEYS}
-    return keys_text({key: OmegaConf.to_object(v) if OmegaConf.is_config(v) else v
-                      for key, v in values.items() if v is not absent})
+    return keys_text(
+        {key: OmegaConf.to_object(v) if OmegaConf.is_config(v) else v for key, v in values.items() if v is not absent}
+    )
 
 
 if not OmegaConf.has_resolver("ssl_it.suffix"):
@@ -132,10 +137,16 @@ def current_job(cfg: DictConfig) -> tuple[Job, list[str]]:
     overrides = list(hydra_cfg.overrides.task)
     sweep = None
     if hydra_cfg.mode == RunMode.MULTIRUN:
-        sweep = SweepJob(num=int(hydra_cfg.job.num), sweep_dir=Path(hydra_cfg.sweep.dir),
-                         job_dir=Path(hydra_cfg.runtime.output_dir), overrides=overrides)
+        sweep = SweepJob(
+            num=int(hydra_cfg.job.num),
+            sweep_dir=Path(hydra_cfg.sweep.dir),
+            job_dir=Path(hydra_cfg.runtime.output_dir),
+            overrides=overrides,
+        )
     job = Job(
-        hydra_dir=Path(hydra_cfg.runtime.output_dir), outputs_root=Path(cfg.paths.outputs_root), sweep=sweep,
+        hydra_dir=Path(hydra_cfg.runtime.output_dir),
+        outputs_root=Path(cfg.paths.outputs_root),
+        sweep=sweep,
         raise_on_failure=sweep is not None and hydra_cfg.sweeper.get("_target_") != BASIC_SWEEPER,
         rank_zero=rank_zero_only.rank == 0,  # type: ignore[attr-defined]
     )
@@ -150,8 +161,9 @@ R = TypeVar("R", bound=_Run)
 Value = float | tuple[float, ...]
 
 
-def run_job(cfg: DictConfig, prepare: Callable[[DictConfig, list[str]], R], fit: Callable[[R], Value],
-            diverged: type[Exception]) -> Value:
+def run_job(
+    cfg: DictConfig, prepare: Callable[[DictConfig, list[str]], R], fit: Callable[[R], Value], diverged: type[Exception]
+) -> Value:
     """One Hydra job: its log goes to its folder; ``prepare`` then ``fit``.
     The outcome is recorded (a sweep's summary) and said in one line with its
     exit status: an invalid configuration 2, a diverged run (``diverged``, the
@@ -190,32 +202,42 @@ def refuse(message: str) -> None:
 
 class SweepReport(HydraCallback):
     """Hydra callback. Before Hydra writes into a directory: a new run in a
-    folder that holds a run, a basic multirun into a sweep directory
-    that holds a sweep, and ``launcher=slurm`` where there is no SLURM, are
-    refused (exit 2), so the existing run or sweep is left as it was. At the end of a multirun: print the sweep summary and
-    exit with status 1 if any job failed."""
+        folder that holds a run, a basic multirun into a sweep directory
+        that holds a sweep, and ``launcher=slurm`` where there is no SLURM, are
+        refused (exit 2), so the existing run or sweep is left as it was. At the end
+    of a multirun: print the sweep summary and
+        exit with status 1 if any job failed."""
 
+    @override
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         run_dir = Path(str(config.hydra.run.dir))
         rank_zero = rank_zero_only.rank == 0  # type: ignore[attr-defined]  # DDP ranks re-run Hydra into rank 0's folder
         if rank_zero and config.get("resume") is None and (run_dir / RUN_ID_FILE).is_file():
             partial = describe_partial_writes(run_dir / "checkpoints")
-            refuse(f"hydra.run.dir={run_dir}: the directory already holds run {read_run_id(run_dir)}; a new run "
-                   f"never writes over another's files. Continue that run with resume={run_dir}, or choose "
-                   f"another hydra.run.dir" + (f" ({partial}; a resume removes it)" if partial else ""))
+            refuse(
+                f"hydra.run.dir={run_dir}: the directory already holds run {read_run_id(run_dir)}; a new run "
+                f"never writes over another's files. Continue that run with resume={run_dir}, or choose "
+                f"another hydra.run.dir" + (f" ({partial}; a resume removes it)" if partial else "")
+            )
 
+    @override
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
         launcher = str(config.hydra.launcher.get("_target_", ""))
         if launcher.endswith("SlurmLauncher") and shutil.which("sbatch") is None:
-            refuse("launcher=slurm: there is no SLURM here (sbatch is not on PATH); submit the sweep from the "
-                   "cluster's login node, or run it on this machine with launcher=local or launcher=submitit_local")
+            refuse(
+                "launcher=slurm: there is no SLURM here (sbatch is not on PATH); submit the sweep from the "
+                "cluster's login node, or run it on this machine with launcher=local or launcher=submitit_local"
+            )
         if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
             return  # Optuna continues the study saved in its sweep directory
         if (sweep_dir / "sweep_summary.jsonl").is_file() or (sweep_dir / "multirun.yaml").is_file():
-            refuse(f"hydra.sweep.dir={sweep_dir}: the directory already holds a sweep; a new sweep would mix "
-                   f"its jobs and summary with it. Choose another hydra.sweep.dir")
+            refuse(
+                f"hydra.sweep.dir={sweep_dir}: the directory already holds a sweep; a new sweep would mix "
+                f"its jobs and summary with it. Choose another hydra.sweep.dir"
+            )
 
+    @override
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         text, any_failed = report(Path(config.hydra.sweep.dir))
         print(text, file=sys.stderr if any_failed else sys.stdout, flush=True)

@@ -58,11 +58,14 @@ def stopped(state: RunState, trainer: pl.Trainer, started: float, err: BaseExcep
     an interrupt, which leaves a segment with no end) is written to ``summary.json``."""
     finish_loggers(trainer.loggers, {}, trainer.global_step, failed=True)
     if isinstance(err, Exception) and trainer.is_global_zero:
-        write_summary(state.run_dir, {"error": f"{type(err).__name__}: {err}"}, time.monotonic() - started,
-                      status="failed")
+        write_summary(
+            state.run_dir, {"error": f"{type(err).__name__}: {err}"}, time.monotonic() - started, status="failed"
+        )
 
 
-def report(state: RunState, trainer: pl.Trainer, summary: dict[str, float], started: float) -> float | tuple[float, ...]:
+def report(
+    state: RunState, trainer: pl.Trainer, summary: dict[str, float], started: float
+) -> float | tuple[float, ...]:
     """Close the loggers with the final numbers, write ``summary.json`` and
     print the final accuracy; returns the final val accuracy (linear
     evaluation, else the online probe), or the metric(s) ``optimized_metric`` names."""

@@ -32,8 +32,13 @@ from typing_extensions import override
 log = logging.getLogger(__name__)
 
 
-def run_loggers(run_dir: Path, run_id: str, resumed_epoch: int | None, make_logger: Callable[..., Any] | None,
-                wandb_names: Mapping[str, Any] | None = None) -> list[Any]:
+def run_loggers(
+    run_dir: Path,
+    run_id: str,
+    resumed_epoch: int | None,
+    make_logger: Callable[..., Any] | None,
+    wandb_names: Mapping[str, Any] | None = None,
+) -> list[Any]:
     """The run's loggers: its ``metrics.csv`` (:class:`ResumableCSVLogger`),
     then the ``logger`` group's (``make_logger``: its partial node; ``None``:
     off), given the run folder, the run id and, for W&B, ``wandb_names``
@@ -117,8 +122,15 @@ def make_wandb_logger(
         raise ValueError(f"logger.init_timeout must be > 0 seconds, got {init_timeout}")
     chosen = _chosen_mode(mode, offline_fallback)
     kwargs: dict[str, Any] = dict(
-        save_dir=save_dir, id=run_id, project=project, entity=entity, group=group, tags=list(tags or []),
-        name=name, resume="allow", log_model=log_model,
+        save_dir=save_dir,
+        id=run_id,
+        project=project,
+        entity=entity,
+        group=group,
+        tags=list(tags or []),
+        name=name,
+        resume="allow",
+        log_model=log_model,
     )
     if chosen != "online":
         return FlatConfigWandbLogger(mode=chosen, **kwargs)
@@ -150,8 +162,10 @@ def _chosen_mode(mode: str, offline_fallback: bool) -> str:
             f"{asked}: W&B online logging needs an API key and none is set (WANDB_API_KEY, or `wandb login`); "
             f"set one, unset WANDB_MODE to log offline, or allow an offline run with logger.offline_fallback=true"
         )
-    log.warning(f"{asked} but no W&B API key is set: logging offline (logger.offline_fallback=true); "
-                f"upload later with `wandb sync <run dir>/wandb/offline-run-*`")
+    log.warning(
+        f"{asked} but no W&B API key is set: logging offline (logger.offline_fallback=true); "
+        f"upload later with `wandb sync <run dir>/wandb/offline-run-*`"
+    )
     return "offline"
 
 

@@ -38,6 +38,7 @@ WANDB_TAG_LIMIT = 64
 @dataclass
 class RunIdentity:
     """A run's W&B name, tags and group (``None``: no group)."""
+
     name: str
     tags: list[str] = field(default_factory=list)
     group: str | None = None
@@ -79,9 +80,15 @@ def _fallback_choices(cfg: DictConfig) -> dict[str, str]:
         node = OmegaConf.select(cfg, group, default=None)
         if not isinstance(node, DictConfig):
             continue
-        targets = [node.get("_target_")] if "_target_" in node else [
-            sub.get("_target_") for sub in node.values() if isinstance(sub, DictConfig)  # one estimator per quantity
-        ]
+        targets = (
+            [node.get("_target_")]
+            if "_target_" in node
+            else [
+                sub.get("_target_")
+                for sub in node.values()
+                if isinstance(sub, DictConfig)  # one estimator per quantity
+            ]
+        )
         names = list(dict.fromkeys(str(t).rsplit(".", 1)[-1].lower() for t in targets if t))
         if names:
             out[group] = "+".join(names)

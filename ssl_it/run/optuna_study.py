@@ -47,7 +47,7 @@ class Resumed:
 
 def storage_path(storage: str) -> Path | None:
     """The file of a ``sqlite:///`` storage URL, else ``None``."""
-    return Path(storage[len(SQLITE):]) if storage.startswith(SQLITE) else None
+    return Path(storage[len(SQLITE) :]) if storage.startswith(SQLITE) else None
 
 
 def open_study(storage: str | None, study_name: str, directions: list[str], sampler: Any = None) -> optuna.Study:
@@ -58,8 +58,13 @@ def open_study(storage: str | None, study_name: str, directions: list[str], samp
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return optuna.create_study(storage=storage, study_name=study_name, directions=cast("list[Any]", directions),
-                                   sampler=sampler, load_if_exists=True)
+        return optuna.create_study(
+            storage=storage,
+            study_name=study_name,
+            directions=cast("list[Any]", directions),
+            sampler=sampler,
+            load_if_exists=True,
+        )
     except (SQLAlchemyError, RuntimeError) as err:  # not a database, damaged, an older Optuna's schema
         raise StorageError(_storage_message(storage, path, err)) from err
 
@@ -105,9 +110,14 @@ def write_results(study: optuna.Study, path: Path) -> None:
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     out: dict[str, Any] = {"name": "optuna", "study_name": study.study_name, "n_complete": len(complete)}
     if complete and len(study.directions) == 1:
-        out.update(best_params=dict(study.best_trial.params), best_value=float(study.best_value),
-                   best_trial=study.best_trial.number)
+        out.update(
+            best_params=dict(study.best_trial.params),
+            best_value=float(study.best_value),
+            best_trial=study.best_trial.number,
+        )
     elif complete:
-        out["solutions"] = [{"trial": t.number, "params": dict(t.params), "values": [float(v) for v in t.values]}
-                            for t in study.best_trials]
+        out["solutions"] = [
+            {"trial": t.number, "params": dict(t.params), "values": [float(v) for v in t.values]}
+            for t in study.best_trials
+        ]
     path.write_text(yaml.safe_dump(out, sort_keys=False))

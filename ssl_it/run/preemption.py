@@ -53,8 +53,13 @@ def preempted(run_dir: Path, trainer: Any, started: float, write: bool = True, s
     ckpt, epochs = resume_point(run_dir)
     epoch, step = int(trainer.current_epoch), int(trainer.global_step)
     if write:
-        record: dict[str, Any] = {"signal": signal, "stopped_epoch": epoch, "stopped_step": step,
-                                  "resume_checkpoint": ckpt, "epochs_saved": epochs}
+        record: dict[str, Any] = {
+            "signal": signal,
+            "stopped_epoch": epoch,
+            "stopped_step": step,
+            "resume_checkpoint": ckpt,
+            "epochs_saved": epochs,
+        }
         write_summary(run_dir, record, time.monotonic() - started, status="preempted")
     if ckpt is None:
         then = "no epoch had finished, so there is no checkpoint: start the run again"

@@ -21,7 +21,7 @@ def _moved(value: str, old: str, new: str) -> str | None:
     if value == old:
         return new
     if value.startswith(old.rstrip("/") + "/"):
-        return new.rstrip("/") + value[len(old.rstrip("/")):]
+        return new.rstrip("/") + value[len(old.rstrip("/")) :]
     return None
 
 
@@ -49,4 +49,3 @@ def relocate(config: DictConfig, old_dir: str | Path, new_dir: str | Path) -> di
     if old and Path(old) != Path(new):
         _walk(config, "", old, new, changed)
     return changed
-

@@ -39,8 +39,8 @@ from pytorch_lightning.utilities import rank_zero_only
 from ssl_it.run.checkpoint_io import describe_partial_writes
 from ssl_it.run.config_checks import ConfigError
 from ssl_it.run.folder import read_run_id
-from ssl_it.run.relocate import relocate
 from ssl_it.run.names import adopt_wandb_sweep_run_id
+from ssl_it.run.relocate import relocate
 from ssl_it.run.summary import finished, read_summary, returned_value
 
 CONFIG_FILE = "config.yaml"
@@ -62,6 +62,7 @@ SAFE_ON_RESUME: tuple[str, ...] = (
 @dataclass
 class RunState:
     """One job's run folder, run id and config, and what a resume found and changed."""
+
     run_dir: Path
     run_id: str
     config: DictConfig
@@ -90,21 +91,26 @@ class RunState:
             OmegaConf.save(saved, path)
 
 
-
 class AlreadyFinished(Exception):
     """A resume of a run that has finished, with nothing more asked: a no-op."""
 
     def __init__(self, state: RunState) -> None:
-        super().__init__(f"run {state.run_dir} has already finished its {(state.resumed_epoch or 0) + 1} epoch(s); "
-                         f"nothing to do (give trainer.max_epochs=N above that to train further)")
+        super().__init__(
+            f"run {state.run_dir} has already finished its {(state.resumed_epoch or 0) + 1} epoch(s); "
+            f"nothing to do (give trainer.max_epochs=N above that to train further)"
+        )
         self.state = state
 
     def value(self) -> float | tuple[float, ...]:
         """What the finished run returned, read back from its ``summary.json``."""
-        summary = {k: (math.nan if v is None else v) for k, v in read_summary(self.state.run_dir).items()
-                   if k.startswith("final/")}
+        summary = {
+            k: (math.nan if v is None else v)
+            for k, v in read_summary(self.state.run_dir).items()
+            if k.startswith("final/")
+        }
         acc = summary.get("final/linear_eval_top1", summary.get("final/val_probe_acc", math.nan))
         return returned_value(summary, acc, self.state.config.get("optimized_metric"))
+
 
 def typed_keys(overrides: Sequence[str]) -> dict[str, str]:
     """``{config key: override as typed}`` of Hydra task overrides such as
@@ -127,8 +133,10 @@ def _find_checkpoint(resume: str, outputs_root: Path) -> Path:
         path = path / "checkpoints" / "last.ckpt"
     partial = describe_partial_writes(path.parent) if path.parent.is_dir() else ""
     if not path.is_file() and partial:
-        raise ConfigError(f"resume={resume}: no checkpoint at '{path}': {partial}, before any epoch was saved; "
-                          f"nothing can be resumed: start the run again (the folder can be deleted)")
+        raise ConfigError(
+            f"resume={resume}: no checkpoint at '{path}': {partial}, before any epoch was saved; "
+            f"nothing can be resumed: start the run again (the folder can be deleted)"
+        )
     if not path.is_file():
         raise ConfigError(f"resume={resume}: no checkpoint at '{path}' (give 'last', a run directory or a .ckpt file)")
     return path
@@ -145,8 +153,9 @@ def _read_epoch(ckpt: Path, resume: str) -> int:
         return checkpoint_epoch(ckpt)
     except Exception as err:  # truncated zip, unpickling error, not a Lightning checkpoint
         reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-        raise ConfigError(f"resume={resume}: checkpoint '{ckpt}' cannot be read ({reason}); "
-                          f"{_alternatives(ckpt)}") from None
+        raise ConfigError(
+            f"resume={resume}: checkpoint '{ckpt}' cannot be read ({reason}); {_alternatives(ckpt)}"
+        ) from None
 
 
 def _alternatives(bad: Path) -> str:
@@ -212,8 +221,9 @@ def _group_change(key: str, typed: str, cfg: DictConfig, saved: DictConfig) -> b
     return _typed_choice(typed) is not None
 
 
-def check_overrides(cfg: DictConfig, saved: DictConfig, overrides: Sequence[str], resume: str,
-                    groups: Sequence[str] = ()) -> dict[str, Any]:
+def check_overrides(
+    cfg: DictConfig, saved: DictConfig, overrides: Sequence[str], resume: str, groups: Sequence[str] = ()
+) -> dict[str, Any]:
     """The safe changes to apply to ``saved``; raises naming every unsafe one.
 
     ``groups``: the config groups (``objective``, ``debug``, ...); an override
@@ -271,8 +281,10 @@ def resolve_resume(
         saved = OmegaConf.load(saved_path)
     except Exception as err:  # a YAML syntax error, or not text
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ConfigError(f"resume={resume}: '{saved_path}' is not readable YAML ({first}); restore it from a "
-                          f"copy of the run, or start a new run") from None
+        raise ConfigError(
+            f"resume={resume}: '{saved_path}' is not readable YAML ({first}); restore it from a "
+            f"copy of the run, or start a new run"
+        ) from None
     if not isinstance(saved, DictConfig):
         raise ConfigError(f"resume={resume}: '{saved_path}' is not a mapping, cannot rebuild the run")
     relocated = relocate(saved, OmegaConf.select(saved, "paths.output_dir", default="") or "", run_dir)
@@ -290,8 +302,15 @@ def resolve_resume(
         config.paths = cfg.paths
         config.paths.output_dir = str(run_dir)
     run_id = read_run_id(run_dir) or secrets.token_hex(4)
-    return RunState(run_dir=run_dir, run_id=run_id, config=config, checkpoint=str(ckpt),
-                    resumed_epoch=epoch, applied=applied, relocated=relocated)
+    return RunState(
+        run_dir=run_dir,
+        run_id=run_id,
+        config=config,
+        checkpoint=str(ckpt),
+        resumed_epoch=epoch,
+        applied=applied,
+        relocated=relocated,
+    )
 
 
 def open_run(cfg: DictConfig, overrides: Sequence[str] = (), groups: Sequence[str] = ()) -> RunState:

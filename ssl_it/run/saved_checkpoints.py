@@ -59,8 +59,13 @@ def position(path: Path, key: str) -> SavedCheckpoint:
         raise ConfigError(f"{key}: checkpoint '{path}' cannot be read ({type(err).__name__}: {first})") from None
     progress = (state.get("loops") or {}).get("fit_loop", {}).get("epoch_loop.batch_progress", {})
     current = progress.get("current", {})
-    return SavedCheckpoint(Path(path), int(state["global_step"]), int(state.get("epoch", 0)),
-                           int(current.get("processed", 0)), bool(progress.get("is_last_batch", False)))
+    return SavedCheckpoint(
+        Path(path),
+        int(state["global_step"]),
+        int(state.get("epoch", 0)),
+        int(current.get("processed", 0)),
+        bool(progress.get("is_last_batch", False)),
+    )
 
 
 def batches_per_epoch(saved: list[SavedCheckpoint], run_dir: Path | None = None) -> int | None:
@@ -93,8 +98,10 @@ def run_checkpoints(run_dir: Path, key: str = "run") -> list[SavedCheckpoint]:
     naming ``key`` when the folder holds none, or one cannot be read."""
     files = checkpoint_files(run_dir)
     if not files:
-        raise ConfigError(f"{key}={run_dir}: no checkpoint in '{run_dir / 'checkpoints'}' (looked for *.ckpt there "
-                          f"and in checkpoints/trajectory/); give a finished run folder, or checkpoint=<file>")
+        raise ConfigError(
+            f"{key}={run_dir}: no checkpoint in '{run_dir / 'checkpoints'}' (looked for *.ckpt there "
+            f"and in checkpoints/trajectory/); give a finished run folder, or checkpoint=<file>"
+        )
     by_step: dict[int, SavedCheckpoint] = {}
     for path in sorted(files, key=_preference):
         saved = position(path, f"{key}={run_dir}")

@@ -39,8 +39,17 @@ def _now() -> str:
 
 def begin(run_dir: Path, overrides: Sequence[str], argv: Sequence[str] | None = None) -> None:
     """Record that a segment starts training: its command line (``sys.argv``) and Hydra overrides."""
-    _append(run_dir, {"event": "start", "started": _now(), "command": shlex.join(sys.argv if argv is None else argv),
-                      "overrides": list(overrides), "host": socket.gethostname(), "pid": os.getpid()})
+    _append(
+        run_dir,
+        {
+            "event": "start",
+            "started": _now(),
+            "command": shlex.join(sys.argv if argv is None else argv),
+            "overrides": list(overrides),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        },
+    )
 
 
 def end(run_dir: Path, status: str, wall_time_s: float) -> None:
@@ -62,8 +71,18 @@ def read_segments(run_dir: Path) -> list[dict[str, Any]]:
         line = json.loads(text)
         event = line.pop("event")
         if event == "start" or not segments or segments[-1]["status"] is not None:
-            segments.append({"command": None, "overrides": [], "started": None, "host": None, "pid": None,
-                             "ended": None, "status": None, "wall_time_s": None})
+            segments.append(
+                {
+                    "command": None,
+                    "overrides": [],
+                    "started": None,
+                    "host": None,
+                    "pid": None,
+                    "ended": None,
+                    "status": None,
+                    "wall_time_s": None,
+                }
+            )
         segments[-1].update(line)
     return segments
 

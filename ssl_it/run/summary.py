@@ -54,9 +54,13 @@ def write_summary(run_dir: Path, metrics: Mapping[str, Any], wall_time_s: float,
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
     path = Path(run_dir) / SUMMARY_FILE
     tmp = path.with_name(f".{SUMMARY_FILE}.tmp")
-    record = {**clean, "status": status,
-              "wall_time_s": round(sum(s["wall_time_s"] for s in segments if s["wall_time_s"] is not None), 2),
-              "segments": segments, "commands": [s["command"] for s in segments if s["command"] is not None]}
+    record = {
+        **clean,
+        "status": status,
+        "wall_time_s": round(sum(s["wall_time_s"] for s in segments if s["wall_time_s"] is not None), 2),
+        "segments": segments,
+        "commands": [s["command"] for s in segments if s["command"] is not None],
+    }
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
     return path

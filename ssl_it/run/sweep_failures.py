@@ -35,16 +35,21 @@ class SweepJob:
     job_dir: Path
     overrides: list[str] = field(default_factory=list)
 
-    def record(self, status: str, value: float | tuple[float, ...] | None = None, message: str = "",
-               details: str = "") -> None:
+    def record(
+        self, status: str, value: float | tuple[float, ...] | None = None, message: str = "", details: str = ""
+    ) -> None:
         """Append this job's line to the sweep summary (and write ``FAILED`` when it failed)."""
         if status == "failed":
             self.job_dir.mkdir(parents=True, exist_ok=True)
             (self.job_dir / FAILED_FILE).write_text(message.rstrip() + "\n" + (f"\n{details}" if details else ""))
         finite = value is not None and all(math.isfinite(v) for v in (value if isinstance(value, tuple) else (value,)))
         line = {
-            "job": self.num, "status": status, "value": value if finite else None,
-            "overrides": self.overrides, "run_dir": str(self.job_dir), "message": message,
+            "job": self.num,
+            "status": status,
+            "value": value if finite else None,
+            "overrides": self.overrides,
+            "run_dir": str(self.job_dir),
+            "message": message,
         }
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.sweep_dir / SUMMARY_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

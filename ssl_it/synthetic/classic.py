@@ -81,8 +81,12 @@ def student_t_mi(rho: float, dim: int, df: float) -> float:
     + (df+p)/2 [psi((df+p)/2) - psi(df/2)]`` (marginals are t with the same df):
     the Gaussian term plus a non-negative dof term.
     """
-    return gaussian_mi(rho, dim) + 2 * _t_entropy_shape_term(df, dim) - _t_entropy_shape_term(df, 2 * dim) \
+    return (
+        gaussian_mi(rho, dim)
+        + 2 * _t_entropy_shape_term(df, dim)
+        - _t_entropy_shape_term(df, 2 * dim)
         - _t_entropy_shape_term(df, 0)
+    )
 
 
 def student_t(n: int, dim: int, rho: float, df: float = 3.0, seed: int = 0) -> KnownMISample:
@@ -95,8 +99,9 @@ def student_t(n: int, dim: int, rho: float, df: float = 3.0, seed: int = 0) -> K
     base = correlated_gaussian(n, dim, rho, seed)
     w = np.random.default_rng(seed + 7919).chisquare(df, size=(n, 1)) / df
     scale = 1.0 / np.sqrt(w)
-    return KnownMISample(base.x * scale, base.y * scale, student_t_mi(rho, dim, df),
-                         f"student_t(d={dim}, rho={rho:.3g}, df={df:g})")
+    return KnownMISample(
+        base.x * scale, base.y * scale, student_t_mi(rho, dim, df), f"student_t(d={dim}, rho={rho:.3g}, df={df:g})"
+    )
 
 
 def transformed_gaussian(n: int, dim: int, rho: float, transform: Transform = "cubic", seed: int = 0) -> KnownMISample:
@@ -121,8 +126,7 @@ def mixture_label_mi(n_classes: int, separation: float) -> float:
     return float(trapezoid(integrand, t))
 
 
-def gaussian_mixture_labels(n: int, n_classes: int, dim: int, separation: float = 2.0,
-                            seed: int = 0) -> KnownMISample:
+def gaussian_mixture_labels(n: int, n_classes: int, dim: int, separation: float = 2.0, seed: int = 0) -> KnownMISample:
     """Class labels ``y`` uniform on ``n_classes``; ``x`` ``(n, dim)`` standard normal
     except ``x[:, 0] += separation * y``. Exact ``I(X;Y)`` from :func:`mixture_label_mi`
     (the other dimensions carry nothing); it tends to ``log n_classes`` as
@@ -132,8 +136,9 @@ def gaussian_mixture_labels(n: int, n_classes: int, dim: int, separation: float 
     y = rng.integers(0, n_classes, n).astype(np.int64)
     x = rng.standard_normal((n, dim))
     x[:, 0] += separation * y
-    return KnownMISample(x, y, mixture_label_mi(n_classes, separation),
-                         f"mixture_labels(C={n_classes}, d={dim}, sep={separation:g})")
+    return KnownMISample(
+        x, y, mixture_label_mi(n_classes, separation), f"mixture_labels(C={n_classes}, d={dim}, sep={separation:g})"
+    )
 
 
 def discrete_joint(n: int, pmf: np.ndarray, seed: int = 0) -> KnownMISample:

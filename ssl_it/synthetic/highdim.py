@@ -23,8 +23,16 @@ from ssl_it.synthetic.classic import KnownMISample, gaussian_mi
 from ssl_it.synthetic.embeddings import Embedding, check_dims, embed, random_orthonormal
 
 
-def gaussian_channel(n: int, latent_dim: int, ambient_dim: int, rho: float = 0.8, embedding: Embedding = "linear",
-                     seed: int = 0, ambient_dim_y: int | None = None, gain: float = 2.0) -> KnownMISample:
+def gaussian_channel(
+    n: int,
+    latent_dim: int,
+    ambient_dim: int,
+    rho: float = 0.8,
+    embedding: Embedding = "linear",
+    seed: int = 0,
+    ambient_dim_y: int | None = None,
+    gain: float = 2.0,
+) -> KnownMISample:
     """Latent ``u ~ N(0, I_k)``, ``v = rho u + sqrt(1 - rho^2) e``, each embedded in D dimensions.
 
     ``x = f(u)`` ``(n, ambient_dim)``, ``y = g(v)`` ``(n, ambient_dim_y)``
@@ -50,14 +58,19 @@ def gaussian_channel(n: int, latent_dim: int, ambient_dim: int, rho: float = 0.8
     v = rho * u + math.sqrt(1 - rho * rho) * rng.standard_normal((n, latent_dim))
     x = embed(u, ambient_dim, embedding, seed=2 * seed, gain=gain)
     y = embed(v, dim_y, embedding, seed=2 * seed + 1, gain=gain)
-    return KnownMISample(x, y, gaussian_mi(rho, latent_dim),
-                         f"channel(k={latent_dim}, D={ambient_dim}x{dim_y}, {embedding}, rho={rho:g})")
+    return KnownMISample(
+        x,
+        y,
+        gaussian_mi(rho, latent_dim),
+        f"channel(k={latent_dim}, D={ambient_dim}x{dim_y}, {embedding}, rho={rho:g})",
+    )
 
 
 def mixture_means(n_classes: int, subspace_dim: int, separation: float, means_seed: int = 0) -> np.ndarray:
     """Class means ``(C, m)``: i.i.d. ``N(0, separation^2 I_m)``, fixed by ``means_seed``."""
     return separation * np.random.default_rng([means_seed, n_classes, subspace_dim]).standard_normal(
-        (n_classes, subspace_dim))
+        (n_classes, subspace_dim)
+    )
 
 
 def class_weights(n_classes: int, imbalance: float = 0.0) -> np.ndarray:
@@ -68,9 +81,15 @@ def class_weights(n_classes: int, imbalance: float = 0.0) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def subspace_mixture_mi(n_classes: int, subspace_dim: int, separation: float, means_seed: int = 0,
-                        mc_samples: int = 1_000_000, mc_seed: int = 12345,
-                        imbalance: float = 0.0) -> tuple[float, float]:
+def subspace_mixture_mi(
+    n_classes: int,
+    subspace_dim: int,
+    separation: float,
+    means_seed: int = 0,
+    mc_samples: int = 1_000_000,
+    mc_seed: int = 12345,
+    imbalance: float = 0.0,
+) -> tuple[float, float]:
     """Monte Carlo ``I(X;Y)`` of :func:`subspace_mixture` and its standard error (nats).
 
     With ``s = Q^T x ~ N(mu_y, I_m)`` the only part of x whose law depends on
@@ -100,9 +119,19 @@ def subspace_mixture_mi(n_classes: int, subspace_dim: int, separation: float, me
     return float(mean), float(math.sqrt(var / mc_samples))
 
 
-def subspace_mixture(n: int, ambient_dim: int, n_classes: int = 10, subspace_dim: int = 2, separation: float = 1.0,
-                     embedding: Embedding = "linear", seed: int = 0, means_seed: int = 0,
-                     mc_samples: int = 1_000_000, gain: float = 0.5, imbalance: float = 0.0) -> KnownMISample:
+def subspace_mixture(
+    n: int,
+    ambient_dim: int,
+    n_classes: int = 10,
+    subspace_dim: int = 2,
+    separation: float = 1.0,
+    embedding: Embedding = "linear",
+    seed: int = 0,
+    means_seed: int = 0,
+    mc_samples: int = 1_000_000,
+    gain: float = 0.5,
+    imbalance: float = 0.0,
+) -> KnownMISample:
     """C classes in D dimensions, means in a random m-dimensional subspace, against the label.
 
     ``y`` uniform on ``{0..C-1}`` (or with ``P(y = c)`` proportional to
@@ -130,15 +159,22 @@ def subspace_mixture(n: int, ambient_dim: int, n_classes: int = 10, subspace_dim
     q = random_orthonormal(ambient_dim, subspace_dim, np.random.default_rng([seed, 303, ambient_dim]))
     z = means[y] @ q.T + rng.standard_normal((n, ambient_dim))
     x = z if embedding == "linear" else (np.tanh(gain * z) if embedding == "tanh" else np.logaddexp(0.0, gain * z))
-    mi, se = subspace_mixture_mi(n_classes, subspace_dim, float(separation), means_seed, mc_samples,
-                                 imbalance=float(imbalance))
+    mi, se = subspace_mixture_mi(
+        n_classes, subspace_dim, float(separation), means_seed, mc_samples, imbalance=float(imbalance)
+    )
     skew = f", imbalance={imbalance:g}" if imbalance else ""
-    return KnownMISample(x, y, mi, f"mixture(C={n_classes}, m={subspace_dim}, D={ambient_dim}, sep={separation:g}, "
-                                   f"{embedding}{skew})", mi_se=se)
+    return KnownMISample(
+        x,
+        y,
+        mi,
+        f"mixture(C={n_classes}, m={subspace_dim}, D={ambient_dim}, sep={separation:g}, {embedding}{skew})",
+        mi_se=se,
+    )
 
 
-def deterministic_encoder(n: int, n_points: int, ambient_dim: int, width: int, embedding: Embedding = "tanh",
-                          seed: int = 0) -> KnownMISample:
+def deterministic_encoder(
+    n: int, n_points: int, ambient_dim: int, width: int, embedding: Embedding = "tanh", seed: int = 0
+) -> KnownMISample:
     """X uniform on M distinct points of R^D; T = phi(W X + b) injective on them: ``I(X;T) = log M``.
 
     The M support points are i.i.d. ``N(0, I_D)`` (distinct with probability
@@ -165,5 +201,6 @@ def deterministic_encoder(n: int, n_points: int, ambient_dim: int, width: int, e
     else:
         z = 2.0 * (z + rng.uniform(-0.5, 0.5, width))
         t = np.tanh(z) if embedding == "tanh" else np.logaddexp(0.0, z)
-    return KnownMISample(x, t, math.log(n_points),
-                         f"deterministic(M={n_points}, D={ambient_dim}, width={width}, {embedding})")
+    return KnownMISample(
+        x, t, math.log(n_points), f"deterministic(M={n_points}, D={ambient_dim}, width={width}, {embedding})"
+    )

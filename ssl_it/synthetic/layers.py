@@ -46,8 +46,9 @@ def _snrs(snr: float | Sequence[float] | np.ndarray, k: int) -> np.ndarray:
     return values
 
 
-def spiked_channel_mi(snr_x: float | Sequence[float] | np.ndarray, snr_t: float | Sequence[float] | np.ndarray,
-                      latent_dim: int) -> float:
+def spiked_channel_mi(
+    snr_x: float | Sequence[float] | np.ndarray, snr_t: float | Sequence[float] | np.ndarray, latent_dim: int
+) -> float:
     """``I(X;T)`` of :func:`spiked_channel`: ``-1/2 sum_i log(1 - rho_i^2)``,
     ``rho_i^2 = snr_x,i / (1 + snr_x,i) * snr_t,i / (1 + snr_t,i)`` (nats).
 
@@ -59,8 +60,15 @@ def spiked_channel_mi(snr_x: float | Sequence[float] | np.ndarray, snr_t: float 
     return float(-0.5 * np.log1p(-rho2).sum())
 
 
-def spiked_channel(n: int, latent_dim: int, dim_x: int, dim_t: int, snr_t: float | Sequence[float],
-                   snr_x: float | Sequence[float] = 10.0, seed: int = 0) -> KnownMISample:
+def spiked_channel(
+    n: int,
+    latent_dim: int,
+    dim_x: int,
+    dim_t: int,
+    snr_t: float | Sequence[float],
+    snr_x: float | Sequence[float] = 10.0,
+    seed: int = 0,
+) -> KnownMISample:
     """X and T both read a latent Gaussian through a few directions, with unit noise in every coordinate.
 
     ``u ~ N(0, I_k)``; ``x = Q_x (sqrt(snr_x) u) + e_x`` in ``dim_x``
@@ -84,8 +92,9 @@ def spiked_channel(n: int, latent_dim: int, dim_x: int, dim_t: int, snr_t: float
     x = (u * np.sqrt(a)) @ qx.T + rng.standard_normal((n, dim_x))
     t = (u * np.sqrt(b)) @ qt.T + rng.standard_normal((n, dim_t))
     snr = f"{b[0]:g}" if np.all(b == b[0]) else "/".join(f"{v:g}" for v in b)
-    return KnownMISample(x, t, spiked_channel_mi(a, b, latent_dim),
-                         f"spiked(k={latent_dim}, {dim_x}x{dim_t}, snr_t={snr})")
+    return KnownMISample(
+        x, t, spiked_channel_mi(a, b, latent_dim), f"spiked(k={latent_dim}, {dim_x}x{dim_t}, snr_t={snr})"
+    )
 
 
 def _label_of(u: np.ndarray, kind: LabelKind, n_classes: int) -> np.ndarray:
@@ -112,8 +121,9 @@ def _posterior(s: np.ndarray, snr: float, kind: LabelKind, n_classes: int) -> np
 
 
 @functools.lru_cache(maxsize=32)
-def nonlinear_labels_mi(kind: LabelKind, latent_dim: int, n_classes: int, snr: float,
-                        mc_samples: int = 200_000, mc_seed: int = 54321) -> tuple[float, float]:
+def nonlinear_labels_mi(
+    kind: LabelKind, latent_dim: int, n_classes: int, snr: float, mc_samples: int = 200_000, mc_seed: int = 54321
+) -> tuple[float, float]:
     """Monte Carlo ``I(T;Y) = H(Y) - E_s[H(Y | s)]`` of :func:`nonlinear_labels` and its standard error.
 
     ``Y`` is a function of u and T sees u only through ``s = Q^T t``
@@ -130,8 +140,16 @@ def nonlinear_labels_mi(kind: LabelKind, latent_dim: int, n_classes: int, snr: f
     return float(h_y - h.mean()), float(h.std() / math.sqrt(mc_samples))
 
 
-def nonlinear_labels(n: int, dim: int, kind: LabelKind = "xor", snr: float = 4.0, latent_dim: int = 2,
-                     n_classes: int = 2, seed: int = 0, mc_samples: int = 200_000) -> KnownMISample:
+def nonlinear_labels(
+    n: int,
+    dim: int,
+    kind: LabelKind = "xor",
+    snr: float = 4.0,
+    latent_dim: int = 2,
+    n_classes: int = 2,
+    seed: int = 0,
+    mc_samples: int = 200_000,
+) -> KnownMISample:
     """Labels a non-linear function of a latent, T a spiked embedding of the latent in ``dim`` dimensions.
 
     ``u ~ N(0, I_m)``; ``y = 1[u_1 u_2 > 0]`` (``"xor"``, m >= 2, 2 classes:
@@ -156,5 +174,6 @@ def nonlinear_labels(n: int, dim: int, kind: LabelKind = "xor", snr: float = 4.0
     q = random_orthonormal(dim, latent_dim, np.random.default_rng([seed, 607, dim]))
     t = math.sqrt(snr) * u @ q.T + rng.standard_normal((n, dim))
     mi, se = nonlinear_labels_mi(kind, latent_dim, n_classes, float(snr), mc_samples)
-    return KnownMISample(t, _label_of(u, kind, n_classes), mi,
-                         f"{kind}(m={latent_dim}, C={n_classes}, D={dim}, snr={snr:g})", mi_se=se)
+    return KnownMISample(
+        t, _label_of(u, kind, n_classes), mi, f"{kind}(m={latent_dim}, C={n_classes}, D={dim}, snr={snr:g})", mi_se=se
+    )

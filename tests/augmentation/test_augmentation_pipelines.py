@@ -33,6 +33,7 @@ def views_of(aug: MultiView, x: torch.Tensor, seed: int = 0, epoch: int = 0) -> 
     keys = torch.stack([torch.full((len(x),), epoch), torch.arange(len(x))], 1)
     return BatchedViews(aug, seed)(x, keys)
 
+
 # (class, kwargs, n_views, n_global, view sizes at 28 px)
 PIPELINES = [
     (SimCLR, {}, 2, 2, [28, 28]),
@@ -134,8 +135,9 @@ def test_jitter_steps_follow_their_probabilities_and_ranges() -> None:
     of the 4 steps once per jittered view in a uniformly random slot,
     grayscale 20 %, blur 50 %, factors uniform in [1 - s, 1 + s], hue in [-h, h]."""
     n = 4000
-    plan = BatchedViews(SimCLR(**RGB), seed=0).plan(torch.stack([torch.zeros(n, dtype=torch.long),
-                                                                 torch.arange(n)], 1), 32, 32)[0]
+    plan = BatchedViews(SimCLR(**RGB), seed=0).plan(
+        torch.stack([torch.zeros(n, dtype=torch.long), torch.arange(n)], 1), 32, 32
+    )[0]
 
     def se(p: float) -> float:  # 3 standard errors of a proportion
         return 3 * (p * (1 - p) / n) ** 0.5
@@ -166,8 +168,15 @@ def test_deterministic_in_the_seed_and_key(cls) -> None:
 def test_byol_views_are_asymmetric() -> None:
     torch.manual_seed(0)
     x = 0.6 + 0.4 * torch.rand(4, 1, 28, 28)  # all above the solarize threshold
-    aug = BYOL(**PLAIN, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_prob=0.0, jitter_prob=0.0,
-               blur_prob=[0.0, 0.0], solarize_prob=[0.0, 1.0])
+    aug = BYOL(
+        **PLAIN,
+        scale=(1.0, 1.0),
+        ratio=(1.0, 1.0),
+        flip_prob=0.0,
+        jitter_prob=0.0,
+        blur_prob=[0.0, 0.0],
+        solarize_prob=[0.0, 1.0],
+    )
     first, second = views_of(aug, x)
     torch.testing.assert_close(first, x, atol=1e-6, rtol=0)
     torch.testing.assert_close(second, 1.0 - x, atol=1e-6, rtol=0)

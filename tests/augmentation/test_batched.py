@@ -52,8 +52,9 @@ def test_crop_boxes_follow_torchvision_random_resized_crop():
     w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     assert (boxes[:, :2] >= 0).all() and (boxes[:, 2] <= size).all() and (boxes[:, 3] <= size).all()
     torch.manual_seed(0)
-    ref = np.array([v2.RandomResizedCrop.get_params(torch.zeros(1, size, size), list(scale), list(ratio))
-                    for _ in range(4000)])  # (top, left, h, w)
+    ref = np.array(
+        [v2.RandomResizedCrop.get_params(torch.zeros(1, size, size), list(scale), list(ratio)) for _ in range(4000)]
+    )  # (top, left, h, w)
     ours, theirs = (w * h) / size**2, ref[:, 2] * ref[:, 3] / size**2
     # same area-fraction distribution: means within 3 standard errors (s.e. of 4,000 draws ~ 0.0045)
     assert abs(ours.mean() - theirs.mean()) < 0.014 and abs(np.median(ours) - np.median(theirs)) < 0.02
@@ -71,18 +72,37 @@ def test_full_crop_without_colour_is_the_image_and_flip_is_exact():
 
 def test_brightness_only_jitter_scales_each_sample_by_its_own_factor():
     x = torch.full((64, 3, 8, 8), 100, dtype=torch.uint8)
-    aug = SimCLR(image_size=8, channels=3, mean=(0.0,) * 3, std=(1.0,) * 3, scale=(1.0, 1.0), ratio=(1.0, 1.0),
-                 flip_prob=0.0, jitter_prob=1.0, brightness=0.5, contrast=0.0, saturation=0.0, hue=0.0,
-                 grayscale_prob=0.0, blur_prob=0.0)
+    aug = SimCLR(
+        image_size=8,
+        channels=3,
+        mean=(0.0,) * 3,
+        std=(1.0,) * 3,
+        scale=(1.0, 1.0),
+        ratio=(1.0, 1.0),
+        flip_prob=0.0,
+        jitter_prob=1.0,
+        brightness=0.5,
+        contrast=0.0,
+        saturation=0.0,
+        hue=0.0,
+        grayscale_prob=0.0,
+        blur_prob=0.0,
+    )
     view = BatchedViews(aug, seed=1)(x, keys_of(range(64)))[0]
     factors = view[:, 0, 0, 0] / (100 / 255)
     assert torch.allclose(view, view[:, :1, :1, :1].expand_as(view))  # constant images stay constant
     assert factors.min() >= 0.5 - 1e-5 and factors.max() <= 1.5 + 1e-5 and factors.std() > 0.2  # U(0.5, 1.5): sd 0.29
 
 
-@pytest.mark.parametrize("make", [
-    lambda: SimCLR(**RGB), lambda: BYOL(**RGB), lambda: MultiCrop(**RGB, n_local=2), lambda: NoAugmentation(**RGB),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SimCLR(**RGB),
+        lambda: BYOL(**RGB),
+        lambda: MultiCrop(**RGB, n_local=2),
+        lambda: NoAugmentation(**RGB),
+    ],
+)
 def test_views_of_a_sample_do_not_depend_on_its_batch(make):
     aug = make()
     x = torch.randint(0, 256, (12, 3, 32, 32), dtype=torch.uint8)
@@ -118,5 +138,7 @@ def test_saturation_and_hue_leave_one_channel_images_unchanged():
     crop = dict(image_size=28, channels=1, mean=(0.0,), std=(1.0,), flip_prob=0.0, blur_prob=0.0)
     colour = SimCLR(**crop, jitter_prob=1.0, brightness=0.0, contrast=0.0, saturation=0.8, hue=0.5, grayscale_prob=1.0)
     plain = SimCLR(**crop, jitter_prob=0.0, grayscale_prob=0.0)
-    for a, b in zip(BatchedViews(colour, seed=2)(x, keys_of(range(16))), BatchedViews(plain, seed=2)(x, keys_of(range(16)))):
+    for a, b in zip(
+        BatchedViews(colour, seed=2)(x, keys_of(range(16))), BatchedViews(plain, seed=2)(x, keys_of(range(16)))
+    ):
         assert torch.equal(a, b)

@@ -28,8 +28,9 @@ def test_gaussian_blur_equals_torchvision_with_one_sigma_per_sample(channels: in
     torch.manual_seed(0)
     x = torch.rand(3, channels, 28, 28)
     sigmas = torch.tensor([0.5, 1.3, 4.0])
-    expected = torch.stack([tvf.gaussian_blur(x[i], [kernel, kernel], [float(s), float(s)])
-                            for i, s in enumerate(sigmas)])
+    expected = torch.stack(
+        [tvf.gaussian_blur(x[i], [kernel, kernel], [float(s), float(s)]) for i, s in enumerate(sigmas)]
+    )
     torch.testing.assert_close(kernels.gaussian_blur(x, sigmas, kernel), expected, atol=1e-5, rtol=0)
 
 
@@ -37,11 +38,15 @@ def test_grayscale_and_colour_steps_equal_torchvision() -> None:
     # to 2e-4: kornia's luma weighs red 0.299, torchvision's 0.2989
     torch.manual_seed(0)
     x = torch.rand(2, 3, 8, 8)
-    torch.testing.assert_close(kernels.to_grayscale(x), tvf.rgb_to_grayscale(x, num_output_channels=3),
-                               atol=2e-4, rtol=0)
+    torch.testing.assert_close(
+        kernels.to_grayscale(x), tvf.rgb_to_grayscale(x, num_output_channels=3), atol=2e-4, rtol=0
+    )
     f = torch.tensor([0.6, 1.4])
-    for kind, tv in (("brightness", tvf.adjust_brightness), ("contrast", tvf.adjust_contrast),
-                     ("saturation", tvf.adjust_saturation)):
+    for kind, tv in (
+        ("brightness", tvf.adjust_brightness),
+        ("contrast", tvf.adjust_contrast),
+        ("saturation", tvf.adjust_saturation),
+    ):
         expected = torch.stack([tv(x[i], float(f[i])) for i in range(2)])
         torch.testing.assert_close(kernels.jitter(kind, x, f), expected, atol=2e-4, rtol=0)
 

@@ -22,7 +22,14 @@ IMG1, IMG3 = (1, 28, 28), (3, 32, 32)
 
 # (name, input shape, model_kwargs, out_dim, a tap and its output shape for a batch of 2)
 CASES = [
-    ("resnet18", IMG1, {"layers": [1, 1, 1, 1]}, 512, "model.layer2", (2, 128, 4, 4)),  # 7x7 stem, max-pool: 28 -> 7 -> 4
+    (
+        "resnet18",
+        IMG1,
+        {"layers": [1, 1, 1, 1]},
+        512,
+        "model.layer2",
+        (2, 128, 4, 4),
+    ),  # 7x7 stem, max-pool: 28 -> 7 -> 4
     ("vit_tiny_patch16_224", IMG3, {"depth": 4}, 192, "model.blocks.3", (2, 1 + 4, 192)),  # img_size 32: 2x2 patches
     ("convnext_atto", IMG3, {}, 320, "model.stages.1", (2, 80, 4, 4)),  # 4 px stem, then halving
 ]
@@ -62,26 +69,41 @@ def test_a_timm_layer_is_measured_by_its_module_name() -> None:
 
 
 def test_an_unknown_name_lists_close_matches() -> None:
-    with pytest.raises(ValueError, match=r"^backbone\.name: must be one of timm's \d+ model names "
-                                         r"\(close matches: resnet18,.*; got 'resnet81'$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^backbone\.name: must be one of timm's \d+ model names "
+        r"\(close matches: resnet18,.*; got 'resnet81'$",
+    ):
         TimmBackbone(IMG3, "resnet81")
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"model_kwargs": {"in_chans": 3}}, r"backbone\.model_kwargs\.in_chans: set by ssl_it"),
-    ({"model_kwargs": {"no_such_argument": 1}}, r"backbone\.model_kwargs=.*unexpected keyword argument 'no_such_argument'"),
-    ({"checkpoint_path": "/x.pth"}, r"backbone\.checkpoint_path=/x\.pth is set but backbone\.pretrained=false"),
-    ({"pretrained": True, "checkpoint_path": "/no/such.pth"}, r"backbone\.checkpoint_path=/no/such\.pth: no such file"),
-    ({"pretrained": 1}, r"backbone\.pretrained: must be true or false"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"model_kwargs": {"in_chans": 3}}, r"backbone\.model_kwargs\.in_chans: set by ssl_it"),
+        (
+            {"model_kwargs": {"no_such_argument": 1}},
+            r"backbone\.model_kwargs=.*unexpected keyword argument 'no_such_argument'",
+        ),
+        ({"checkpoint_path": "/x.pth"}, r"backbone\.checkpoint_path=/x\.pth is set but backbone\.pretrained=false"),
+        (
+            {"pretrained": True, "checkpoint_path": "/no/such.pth"},
+            r"backbone\.checkpoint_path=/no/such\.pth: no such file",
+        ),
+        ({"pretrained": 1}, r"backbone\.pretrained: must be true or false"),
+    ],
+)
 def test_bad_settings_name_the_key(kwargs, match) -> None:
     with pytest.raises(ValueError, match=match):
         TimmBackbone(IMG3, "resnet18", **kwargs)
 
 
 def test_a_patch_size_that_does_not_divide_the_image_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"backbone\.model_kwargs\.patch_size: .* 16 px patches, which do not divide "
-                                         r"data\.image_size=28.*\[1, 2, 4, 7, 14, 28\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"backbone\.model_kwargs\.patch_size: .* 16 px patches, which do not divide "
+        r"data\.image_size=28.*\[1, 2, 4, 7, 14, 28\]",
+    ):
         TimmBackbone(IMG1, "vit_tiny_patch16_224", model_kwargs={"depth": 1})
 
 
@@ -101,9 +123,12 @@ def test_pretrained_without_local_weights_is_refused_and_cached_weights_are_used
     from safetensors.torch import save_file
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(ValueError, match=r"^backbone\.pretrained=true: no weights for timm model 'test_resnet' on this "
-                                         r"machine \(timm/test_resnet\.r160_in1k is not in .* nothing is downloaded here; "
-                                         r".*backbone\.checkpoint_path=<file>, or set backbone\.pretrained=false$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^backbone\.pretrained=true: no weights for timm model 'test_resnet' on this "
+        r"machine \(timm/test_resnet\.r160_in1k is not in .* nothing is downloaded here; "
+        r".*backbone\.checkpoint_path=<file>, or set backbone\.pretrained=false$",
+    ):
         TimmBackbone(IMG3, "test_resnet", pretrained=True)
     # the Hugging Face cache layout: refs/main names the snapshot holding the file
     repo = tmp_path / "models--timm--test_resnet.r160_in1k"
@@ -123,11 +148,27 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_train_py_trains_a_timm_resnet18_on_the_embedded_digits_and_measures_its_layer(tmp_path) -> None:
     run = tmp_path / "run"
     proc = subprocess.run(  # a hang guard, not a speed check
-        [sys.executable, "train.py", "debug=fast", "backbone=timm", "backbone.name=resnet18",
-         "infoplane=default", "infoplane.layers=[backbone,backbone.model.layer2]", "infoplane.log_spaced_evals=0",
-         "infoplane.bands=false", "infoplane.measure_views=false", "datamodule.batch_size=32",
-         "datamodule.probe_size=64", "torch_threads=1", f"hydra.run.dir={run}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            "train.py",
+            "debug=fast",
+            "backbone=timm",
+            "backbone.name=resnet18",
+            "infoplane=default",
+            "infoplane.layers=[backbone,backbone.model.layer2]",
+            "infoplane.log_spaced_evals=0",
+            "infoplane.bands=false",
+            "infoplane.measure_views=false",
+            "datamodule.batch_size=32",
+            "datamodule.probe_size=64",
+            "torch_threads=1",
+            f"hydra.run.dir={run}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     with (run / "metrics.csv").open(newline="") as f:

@@ -30,11 +30,19 @@ class TinyModel(nn.Module):
         self.logged.update(metrics)
 
 
-def fake_trainer(inputs: torch.Tensor, labels: torch.Tensor, views: list[torch.Tensor] | None = None,
-                 step: int = 0) -> SimpleNamespace:
+def fake_trainer(
+    inputs: torch.Tensor, labels: torch.Tensor, views: list[torch.Tensor] | None = None, step: int = 0
+) -> SimpleNamespace:
     """What the measuring callbacks read from a trainer, on one process."""
     dm = InMemoryProbeData(inputs, labels, views or [])
     return SimpleNamespace(
-        global_step=step, current_epoch=0, num_training_batches=1, world_size=1, global_rank=0,
-        is_global_zero=True, sanity_checking=False, datamodule=dm, loggers=[],
+        global_step=step,
+        current_epoch=0,
+        num_training_batches=1,
+        world_size=1,
+        global_rank=0,
+        is_global_zero=True,
+        sanity_checking=False,
+        datamodule=dm,
+        loggers=[],
     )

@@ -49,12 +49,15 @@ def test_log_steps_are_per_decade_and_do_not_depend_on_the_run_length() -> None:
     assert log_steps(3, 1000) == [1, 2, 5, 10, 22, 46, 100, 215, 464, 1000]
 
 
-@pytest.mark.parametrize("schedule, extra, saved", [
-    ("log", {"per_decade": 3}, [0, 1, 2, 5, 10, 22, 46, 100]),
-    ("every", {"every_n_steps": 25}, [0, 25, 50, 75, 100]),
-    ("every", {"every_n_steps": 40, "at_start": False}, [40, 80]),
-    ("none", {}, []),
-])
+@pytest.mark.parametrize(
+    "schedule, extra, saved",
+    [
+        ("log", {"per_decade": 3}, [0, 1, 2, 5, 10, 22, 46, 100]),
+        ("every", {"every_n_steps": 25}, [0, 25, 50, 75, 100]),
+        ("every", {"every_n_steps": 40, "at_start": False}, [40, 80]),
+        ("none", {}, []),
+    ],
+)
 def test_the_schedule_saves_exactly_its_steps(tmp_path, schedule, extra, saved) -> None:
     cb = CheckpointSchedule(str(tmp_path), schedule=schedule, **extra)
     run_steps(cb, FakeTrainer(10), 100)
@@ -67,7 +70,8 @@ def test_the_schedule_saves_exactly_its_steps(tmp_path, schedule, extra, saved) 
 
 
 def test_thinning_drops_the_checkpoint_whose_neighbours_are_closest_in_log_step() -> None:
-    # spans log(1+s): around 1: log(11) - log(1) = 2.40; around 10: log(101) - log(2) = 3.92; around 100: log(102) - log(11) = 2.23
+    # spans log(1+s): around 1: log(11) - log(1) = 2.40; around 10: log(101) - log(2) = 3.92;
+    # around 100: log(102) - log(11) = 2.23
     assert thinning_victim([0, 1, 10, 100, 101]) == 3
     assert thinning_victim([5, 9]) == 0 and thinning_victim([5]) == 0
 
@@ -76,13 +80,17 @@ def test_the_disk_bound_holds_after_every_step_and_the_kept_set_spans_the_run(tm
     cb = CheckpointSchedule(str(tmp_path), schedule="log", per_decade=10, max_disk_mb=0.35)  # 3 of 100 kB
     folder = tmp_path / "checkpoints" / "trajectory"
     sizes: list[int] = []
-    run_steps(cb, FakeTrainer(100_000), 1000, lambda: sizes.append(sum(p.stat().st_size for p in folder.glob("*.ckpt"))))
+    run_steps(
+        cb, FakeTrainer(100_000), 1000, lambda: sizes.append(sum(p.stat().st_size for p in folder.glob("*.ckpt")))
+    )
     assert max(sizes) <= 350_000
     kept = [c["step"] for c in manifest(folder)["checkpoints"]]
     assert kept[0] == 0 and kept[-1] == 1000 and len(kept) == 3
     assert sorted(p.name for p in folder.glob("*.ckpt")) == sorted(f"step_{s}.ckpt" for s in kept)
     scheduled = [0, *log_steps(10, 1000)]
-    assert sorted(kept + manifest(folder)["removed"]) == scheduled  # each scheduled step saved once, then kept or removed
+    assert (
+        sorted(kept + manifest(folder)["removed"]) == scheduled
+    )  # each scheduled step saved once, then kept or removed
 
 
 def test_the_count_bound_keeps_a_log_spaced_subset(tmp_path) -> None:
@@ -96,7 +104,9 @@ def test_the_count_bound_keeps_a_log_spaced_subset(tmp_path) -> None:
 
 def test_a_checkpoint_larger_than_the_bound_stops_the_schedule_with_one_warning(tmp_path) -> None:
     cb = CheckpointSchedule(str(tmp_path), schedule="every", every_n_steps=1, max_disk_mb=0.001)
-    with pytest.warns(UserWarning, match=r"callbacks\.checkpoint_schedule\.max_disk_mb=0\.001: one checkpoint takes more") as seen:
+    with pytest.warns(
+        UserWarning, match=r"callbacks\.checkpoint_schedule\.max_disk_mb=0\.001: one checkpoint takes more"
+    ) as seen:
         run_steps(cb, FakeTrainer(2000), 5)
     assert len([w for w in seen if "max_disk_mb" in str(w.message)]) == 1
     folder = tmp_path / "checkpoints" / "trajectory"
@@ -121,15 +131,23 @@ def test_state_round_trips_and_a_resume_deletes_what_came_after_its_checkpoint(t
     assert [c["step"] for c in manifest(folder)["checkpoints"]] == [0, 2, 4, 6]
 
 
-SMALL = ["objective.hidden_dims=[32]", "objective.out_dim=32", "callbacks.best_checkpoint=null", "callbacks.embedding_view=null"]
+SMALL = [
+    "objective.hidden_dims=[32]",
+    "objective.out_dim=32",
+    "callbacks.best_checkpoint=null",
+    "callbacks.embedding_view=null",
+]
 
 
 def test_a_killed_and_resumed_run_keeps_the_trajectory_of_an_unbroken_one(make_cfg, tmp_path) -> None:
     """Killed after step 6 (its checkpoint: step 4, the end of epoch 0), resumed: the same kept steps, thinning
     included, as a run never stopped. Of the scheduled 0, 1, 2, 3, 4, 5, 6, 8 four are kept; the killed segment
     had thinned step 4 away and written step 6, after the checkpoint."""
-    schedule = ["trainer.max_epochs=2", "callbacks.checkpoint_schedule.schedule=log",
-                "callbacks.checkpoint_schedule.max_checkpoints=4"]
+    schedule = [
+        "trainer.max_epochs=2",
+        "callbacks.checkpoint_schedule.schedule=log",
+        "callbacks.checkpoint_schedule.max_checkpoints=4",
+    ]
     train(make_cfg(*LEAN, *SMALL, *schedule, run="straight"))
     split = killed_run(make_cfg, tmp_path, *SMALL, *schedule, step=6, run="split")
     folder = split / "checkpoints" / "trajectory"
@@ -146,19 +164,27 @@ def test_a_killed_and_resumed_run_keeps_the_trajectory_of_an_unbroken_one(make_c
     assert any(k.startswith("backbone.") for k in weights["state_dict"])
 
 
-@pytest.mark.parametrize("override, message", [
-    ("schedule=sometimes", r"callbacks\.checkpoint_schedule\.schedule: must be one of none, log, every; got 'sometimes'"),
-    ("per_decade=0", r"callbacks\.checkpoint_schedule\.per_decade: must be an integer >= 1; got 0"),
-    ("max_checkpoints=1", r"callbacks\.checkpoint_schedule\.max_checkpoints: must be an integer >= 2; got 1"),
-    ("max_disk_mb=0", r"callbacks\.checkpoint_schedule\.max_disk_mb: must be a number > 0; got 0"),
-    ("weights_only=1", r"callbacks\.checkpoint_schedule\.weights_only: must be true or false; got 1"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (
+            "schedule=sometimes",
+            r"callbacks\.checkpoint_schedule\.schedule: must be one of none, log, every; got 'sometimes'",
+        ),
+        ("per_decade=0", r"callbacks\.checkpoint_schedule\.per_decade: must be an integer >= 1; got 0"),
+        ("max_checkpoints=1", r"callbacks\.checkpoint_schedule\.max_checkpoints: must be an integer >= 2; got 1"),
+        ("max_disk_mb=0", r"callbacks\.checkpoint_schedule\.max_disk_mb: must be a number > 0; got 0"),
+        ("weights_only=1", r"callbacks\.checkpoint_schedule\.weights_only: must be true or false; got 1"),
+    ],
+)
 def test_bad_settings_name_the_full_key_and_the_allowed_values(make_cfg, override, message) -> None:
     with pytest.raises(InstantiationException, match=message):
         build_callbacks(make_cfg(f"callbacks.checkpoint_schedule.{override}"))
 
 
 def test_a_bad_setting_stops_the_run_before_training(make_cfg, tmp_path) -> None:
-    with pytest.raises(ConfigError, match=r"^callbacks\.checkpoint_schedule\.schedule: must be one of none, log, every"):
+    with pytest.raises(
+        ConfigError, match=r"^callbacks\.checkpoint_schedule\.schedule: must be one of none, log, every"
+    ):
         train(make_cfg("callbacks.checkpoint_schedule.schedule=logarithmic"))
     assert not (tmp_path / "run").exists()

@@ -30,8 +30,9 @@ def test_tsne_separates_clusters_and_matches_scikit_learns_objective():
 
     g = torch.Generator().manual_seed(0)
     labels = torch.arange(300) % 3
-    x = torch.randn(3, 20, generator=g, dtype=torch.float64)[labels] * 4 + torch.randn(300, 20, generator=g,
-                                                                                         dtype=torch.float64)
+    x = torch.randn(3, 20, generator=g, dtype=torch.float64)[labels] * 4 + torch.randn(
+        300, 20, generator=g, dtype=torch.float64
+    )
     y = tsne(x, perplexity=30, n_iter=300)
     assert y.shape == (300, 2)
     nearest = torch.cdist(y, y).fill_diagonal_(math.inf).argmin(1)

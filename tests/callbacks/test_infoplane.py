@@ -13,8 +13,11 @@ from ssl_it.train import CONFIG_DIR, train
 
 # single-estimator options (calibrated.yaml is the per-quantity form: tests/callbacks/test_infoplane_quantities.py);
 # classifier estimates I(T;Y) from class labels only, so it cannot serve every quantity
-ESTIMATORS = sorted(p.stem for p in (Path(CONFIG_DIR) / "estimator").glob("*.yaml")
-                    if "_target_" in p.read_text() and p.stem != "classifier")
+ESTIMATORS = sorted(
+    p.stem
+    for p in (Path(CONFIG_DIR) / "estimator").glob("*.yaml")
+    if "_target_" in p.read_text() and p.stem != "classifier"
+)
 NEURAL = {"mine", "nwj", "infonce", "js", "smile", "club"}
 
 
@@ -57,8 +60,11 @@ def test_every_estimator_works_in_the_callback(make_cfg, tmp_path, estimator):
 
 def test_binning_respects_log_n_and_h_y_and_taps_named_layers(make_cfg, tmp_path):
     layers = "[backbone,projector,backbone.layer1,backbone.pool]"
-    train(make_cfg("estimator=binning", f"infoplane.layers={layers}", "infoplane.log_spaced_evals=2",
-                   "infoplane.max_dim=256"))
+    train(
+        make_cfg(
+            "estimator=binning", f"infoplane.layers={layers}", "infoplane.log_spaced_evals=2", "infoplane.max_dim=256"
+        )
+    )
     got = [r for r in rows(tmp_path / "run") if r["layer"] != "views"]
     assert {r["layer"] for r in got} == {"backbone", "projector", "backbone.layer1", "backbone.pool"}
     for r in got:

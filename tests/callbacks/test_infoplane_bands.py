@@ -42,15 +42,32 @@ def test_every_point_of_the_default_estimators_has_a_band_and_the_dpi_pair_is_ch
 
 
 def test_bands_can_be_switched_off(make_cfg, tmp_path):
-    train(make_cfg("estimator=kde", "infoplane.bands=false", "infoplane.at_start=false",
-                   "callbacks.linear_eval=null", "callbacks=minimal"))
+    train(
+        make_cfg(
+            "estimator=kde",
+            "infoplane.bands=false",
+            "infoplane.at_start=false",
+            "callbacks.linear_eval=null",
+            "callbacks=minimal",
+        )
+    )
     got = rows(tmp_path / "run")
     assert got and all(r["I_XT_lo"] == "" and r["dpi_XT"] == "" for r in got)
 
 
 def _row(layer: str, xt: float, lo: float, hi: float, bound_ty: str = "lower") -> dict:
-    return {"layer": layer, "step": 3, "I_XT": xt, "I_XT_lo": lo, "I_XT_hi": hi, "bound_XT": "point",
-            "I_TY": 0.5, "I_TY_lo": 0.4, "I_TY_hi": 0.6, "bound_TY": bound_ty}
+    return {
+        "layer": layer,
+        "step": 3,
+        "I_XT": xt,
+        "I_XT_lo": lo,
+        "I_XT_hi": hi,
+        "bound_XT": "point",
+        "I_TY": 0.5,
+        "I_TY_lo": 0.4,
+        "I_TY_hi": 0.6,
+        "bound_TY": bound_ty,
+    }
 
 
 def test_dpi_flags_a_downstream_layer_above_its_upstream_beyond_both_bands_and_warns_once():
@@ -79,14 +96,22 @@ def test_dpi_pairs_default_to_backbone_projector_and_reject_untapped_layers():
     assert layer_pairs(["backbone", "projector"], None) == [("backbone", "projector")]
     assert layer_pairs(["backbone"], None) == []
     assert layer_pairs(["backbone.layer2", "backbone"], [["backbone.layer2", "backbone"]]) == [
-        ("backbone.layer2", "backbone")]
+        ("backbone.layer2", "backbone")
+    ]
     with pytest.raises(ValueError, match="infoplane.dpi_pairs: .* two different tapped layers"):
         layer_pairs(["backbone", "projector"], [["backbone", "head"]])
 
 
 def test_the_figure_draws_bands_and_crosses_dpi_violations():
-    base = {"log_n": math.log(100), "H_X": math.log(100), "H_Y": math.log(10), "epoch": 1.0, "step": 3,
-            "saturated_XT": 0, "saturated_TY": 0}
+    base = {
+        "log_n": math.log(100),
+        "H_X": math.log(100),
+        "H_Y": math.log(10),
+        "epoch": 1.0,
+        "step": 3,
+        "saturated_XT": 0,
+        "saturated_TY": 0,
+    }
     plane = [{**base, **_row("backbone", 1.0, 0.9, 1.1)}, {**base, **_row("projector", 1.5, 1.2, 1.8), "dpi_XT": 1}]
     ax = plot_information_plane([("", plane)]).axes[0]
     assert [c for c in ax.collections if c.get_gid() == "dpi_violation"][0].get_offsets().tolist() == [[1.5, 0.5]]

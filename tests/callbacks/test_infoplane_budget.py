@@ -21,7 +21,7 @@ from ssl_it.train import train
 
 def test_cost_exponent_fits_the_power_law_through_the_pilot_and_is_clipped_to_1_3():
     assert cost_exponent({256: 1.0, 512: 4.0}) == pytest.approx(2.0)
-    assert cost_exponent({256: 1.0, 512: 2.0 ** 1.5, 1024: 8.0}) == pytest.approx(1.5)
+    assert cost_exponent({256: 1.0, 512: 2.0**1.5, 1024: 8.0}) == pytest.approx(1.5)
     assert cost_exponent({256: 1.0, 512: 1.0}) == 1.0  # flat timings (a fixed cost) would promise any N for free
     assert cost_exponent({256: 1.0, 512: 64.0}) == 3.0
     assert cost_exponent({512: 1.0}) == 2.0  # one size: the k-NN searches' N^2
@@ -30,8 +30,12 @@ def test_cost_exponent_fits_the_power_law_through_the_pilot_and_is_clipped_to_1_
 def test_choice_is_the_largest_grid_size_whose_predicted_cost_fits_the_budget():
     pilot = {256: 0.5, 512: 2.0}  # cost ~ N^2: 1,024 -> 8 s, 1,280 -> 12.5 s
     got = choose_probe_size(pilot, budget_seconds=8.0, available=8192, minimum=20)
-    assert (got.n, got.exponent, got.predicted_seconds, got.budget_seconds) == (1024, pytest.approx(2.0),
-                                                                                pytest.approx(8.0), 8.0)
+    assert (got.n, got.exponent, got.predicted_seconds, got.budget_seconds) == (
+        1024,
+        pytest.approx(2.0),
+        pytest.approx(8.0),
+        8.0,
+    )
     assert choose_probe_size(pilot, 1e9, available=1000, minimum=20).n == 1000  # capped by the probe samples
     assert choose_probe_size(pilot, 0.01, available=8192, minimum=20).n == 256  # over budget: the smallest size
     assert choose_probe_size(pilot, 0.01, available=100, minimum=20).n == 100
@@ -43,7 +47,9 @@ def test_evaluations_in_run_counts_start_log_spaced_steps_and_epochs():
 
 
 def test_stratified_subset_keeps_class_shares_sorted_and_seeded():
-    labels = torch.tensor([0] * 700 + [1] * 200 + [2] * 100)[torch.randperm(1000, generator=torch.Generator().manual_seed(1))]
+    labels = torch.tensor([0] * 700 + [1] * 200 + [2] * 100)[
+        torch.randperm(1000, generator=torch.Generator().manual_seed(1))
+    ]
     rows = stratified_subset(labels, 100, seed=3)
     assert torch.bincount(labels[rows]).tolist() == [70, 20, 10]
     assert torch.equal(rows, torch.sort(rows).values) and len(set(rows.tolist())) == 100
@@ -86,15 +92,33 @@ def _rows(run):
 
 
 def test_a_run_with_a_fixed_probe_size_estimates_on_that_many_samples(make_cfg, tmp_path):
-    train(make_cfg("estimator=calibrated", "data.n_samples=400", "datamodule.probe_size=60",
-                   "infoplane.probe_size=40", "callbacks.linear_eval=null", "callbacks=minimal"))
+    train(
+        make_cfg(
+            "estimator=calibrated",
+            "data.n_samples=400",
+            "datamodule.probe_size=60",
+            "infoplane.probe_size=40",
+            "callbacks.linear_eval=null",
+            "callbacks=minimal",
+        )
+    )
     got = _rows(tmp_path / "run")
     assert got and {r["n_probe"] for r in got} == {"40"}
 
 
 def test_an_auto_run_holds_its_early_evaluations_and_estimates_them_at_the_chosen_size(make_cfg, tmp_path):
-    train(make_cfg("estimator=calibrated", "data.n_samples=400", "datamodule.probe_size=60", "infoplane.probe_size=auto", "infoplane.auto_after_steps=2",
-                   "trainer.max_epochs=2", "callbacks.linear_eval=null", "callbacks=minimal"))
+    train(
+        make_cfg(
+            "estimator=calibrated",
+            "data.n_samples=400",
+            "datamodule.probe_size=60",
+            "infoplane.probe_size=auto",
+            "infoplane.auto_after_steps=2",
+            "trainer.max_epochs=2",
+            "callbacks.linear_eval=null",
+            "callbacks=minimal",
+        )
+    )
     got = _rows(tmp_path / "run")
     steps = [int(r["step"]) for r in got]
     assert steps == sorted(steps) and steps[0] == 0  # the held at-start evaluation comes first

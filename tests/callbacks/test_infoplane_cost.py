@@ -72,8 +72,11 @@ def test_carried_invariance_spreads_skip_the_re_estimates_and_leave_the_values_a
         assert [r[q] for r in a] == [r[q] for r in b]
         assert [r[f"{q}_sd"] for r in a] == [r[f"{q}_sd"] for r in b]
         for i in (0, 2, 3):  # re-measured: the same band
-            assert (b[i][f"{q}_lo"], b[i][f"{q}_hi"], b[i][f"{q}_spread"]) == (a[i][f"{q}_lo"], a[i][f"{q}_hi"],
-                                                                               a[i][f"{q}_spread"])
+            assert (b[i][f"{q}_lo"], b[i][f"{q}_hi"], b[i][f"{q}_spread"]) == (
+                a[i][f"{q}_lo"],
+                a[i][f"{q}_hi"],
+                a[i][f"{q}_spread"],
+            )
         assert float(b[1][f"{q}_spread"]) == pytest.approx(float(b[0][f"{q}_spread"]), abs=1e-12)  # carried
 
 

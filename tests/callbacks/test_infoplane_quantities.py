@@ -60,7 +60,11 @@ def test_single_estimator_option_still_means_it_for_every_quantity(make_cfg, tmp
     est = build_estimator(make_cfg("estimator=ksg").estimator)
     assert isinstance(est, KSGMI)
     cb = InformationPlane(build_estimator(make_cfg("estimator=mine").estimator), str(tmp_path))
-    assert all(isinstance(e, MINE) for e in cb.per_quantity.values()) and set(cb.per_quantity) == {"I_XT", "I_TY", "I_Z1Z2"}
+    assert all(isinstance(e, MINE) for e in cb.per_quantity.values()) and set(cb.per_quantity) == {
+        "I_XT",
+        "I_TY",
+        "I_Z1Z2",
+    }
     assert cb.saturation.config_keys["I_TY"] == "estimator"
 
 

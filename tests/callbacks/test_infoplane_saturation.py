@@ -33,8 +33,9 @@ def _independent() -> torch.Tensor:
 
 
 def _callback(tmp_path, estimator, **kwargs) -> InformationPlane:
-    return InformationPlane(estimator, str(tmp_path), layers=["backbone"], x_representation="pixels",
-                            measure_views=False, **kwargs)
+    return InformationPlane(
+        estimator, str(tmp_path), layers=["backbone"], x_representation="pixels", measure_views=False, **kwargs
+    )
 
 
 def _evaluate(cb: InformationPlane, inputs: torch.Tensor, step: int = 0, layers_model: nn.Module | None = None) -> list:
@@ -67,8 +68,13 @@ def test_flag_threshold_is_two_percent_of_the_ceiling():
 def test_warning_once_per_layer_and_quantity_names_the_layer_and_the_remedy(tmp_path):
     spread = 100 * _independent()  # kernels of variance 0.1 see every sample on its own: I(X;T) = log N
     model = TinyModel(nn.Identity(), nn.Linear(2, 3))
-    cb = InformationPlane(KDEMI(noise_var=0.1), str(tmp_path), layers=["backbone", "projector"],
-                          x_representation="pixels", measure_views=False)
+    cb = InformationPlane(
+        KDEMI(noise_var=0.1),
+        str(tmp_path),
+        layers=["backbone", "projector"],
+        x_representation="pixels",
+        measure_views=False,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for step in range(3):
@@ -77,8 +83,10 @@ def test_warning_once_per_layer_and_quantity_names_the_layer_and_the_remedy(tmp_
     xt = [t for t in texts if "I(X;T)" in t]
     assert len(xt) == 2  # one per layer, not one per evaluation
     assert {t.split("'")[1] for t in xt} == {"backbone", "projector"}
-    assert all(f"log N of the {N} probe inputs" in t and "datamodule.probe_size" in t
-               and "estimator.noise_var" in t for t in xt)
+    assert all(
+        f"log N of the {N} probe inputs" in t and "datamodule.probe_size" in t and "estimator.noise_var" in t
+        for t in xt
+    )
     assert len(texts) == len({(t.split("'")[1], t.split(":")[2].split("=")[0].strip()) for t in texts})
     assert all(r["saturated_XT"] == 1 for r in cb.rows)
 
@@ -95,8 +103,13 @@ def test_per_quantity_config_key_is_named_in_the_warning(tmp_path):
 
 @pytest.mark.parametrize(
     "make, has_own_ceiling",
-    [(lambda: KDEMI(), True), (lambda: BinningMI(), True), (lambda: KSGMI(), True),
-     (lambda: GaussianMI(), False), (lambda: InfoNCEBound(steps=20, batch_size=16, eval_every=10), True)],
+    [
+        (lambda: KDEMI(), True),
+        (lambda: BinningMI(), True),
+        (lambda: KSGMI(), True),
+        (lambda: GaussianMI(), False),
+        (lambda: InfoNCEBound(steps=20, batch_size=16, eval_every=10), True),
+    ],
 )
 def test_ceilings_per_estimator_are_the_smaller_bound(make, has_own_ceiling):
     gen = torch.Generator().manual_seed(1)

@@ -16,8 +16,20 @@ from tests.callbacks.fakes import TinyModel, fake_trainer
 
 
 def _rows(step: int) -> list[dict]:
-    return [{"step": step, "epoch": step / 4, "layer": "backbone", "I_XT": 1.0 + step, "I_TY": 0.5,
-             "log_n": math.log(20), "H_X": math.log(20), "H_Y": math.log(2), "n_probe": 20, "saturated_XT": 0}]
+    return [
+        {
+            "step": step,
+            "epoch": step / 4,
+            "layer": "backbone",
+            "I_XT": 1.0 + step,
+            "I_TY": 0.5,
+            "log_n": math.log(20),
+            "H_X": math.log(20),
+            "H_Y": math.log(2),
+            "n_probe": 20,
+            "saturated_XT": 0,
+        }
+    ]
 
 
 def test_evaluations_never_reread_the_csv(tmp_path, monkeypatch):
@@ -41,8 +53,9 @@ def test_resume_restores_rows_and_warnings_from_the_truncated_csv(tmp_path):
     for step in (0, 4, 8):
         traj.append(_rows(step))  # step 8 was written after the checkpoint
     cb = InformationPlane(BinningMI(), str(tmp_path), layers=["backbone"], measure_views=False)
-    cb.load_state_dict({"rows_written": 2, "evaluated_steps": [0, 4], "estimators": {},
-                        "warned": [["backbone", "I_XT"]]})
+    cb.load_state_dict(
+        {"rows_written": 2, "evaluated_steps": [0, 4], "estimators": {}, "warned": [["backbone", "I_XT"]]}
+    )
     cb.on_fit_start(fake_trainer(torch.zeros(20, 3), torch.zeros(20, dtype=torch.long)), TinyModel(nn.Identity()))
     assert [r["step"] for r in cb.rows] == [0.0, 4.0] and cb.rows[1]["I_XT"] == 5.0
     assert cb.rows[0]["saturated_XT"] is False

@@ -21,9 +21,17 @@ def _table(run_file, entry: dict) -> dict:
 
 def test_trajectory_rows_in_wandb_match_infoplane_csv(make_cfg, tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
-    train(make_cfg("logger=wandb", "logger.project=test", "infoplane.log_spaced_evals=2", "callbacks.linear_eval=null",
-                   "estimator=calibrated", "estimator@estimator.I_TY=gaussian",
-                   "infoplane.wandb_chart_preset=me/ssl-it-infoplane"))
+    train(
+        make_cfg(
+            "logger=wandb",
+            "logger.project=test",
+            "infoplane.log_spaced_evals=2",
+            "callbacks.linear_eval=null",
+            "estimator=calibrated",
+            "estimator@estimator.I_TY=gaussian",
+            "infoplane.wandb_chart_preset=me/ssl-it-infoplane",
+        )
+    )
     run_dir = tmp_path / "run"
     run_file = offline_run_files(run_dir)[0]
     run = read_offline_run(run_file)

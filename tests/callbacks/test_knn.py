@@ -61,8 +61,12 @@ def test_chunking_and_k_above_the_bank_size():
 
 @pytest.mark.parametrize(
     "kwargs, field",
-    [({"k": 0}, "callbacks.knn.k"), ({"temperature": 0.0}, "callbacks.knn.temperature"),
-     ({"chunk_size": 0}, "callbacks.knn.chunk_size"), ({"num_classes": 1}, "callbacks.knn.num_classes")],
+    [
+        ({"k": 0}, "callbacks.knn.k"),
+        ({"temperature": 0.0}, "callbacks.knn.temperature"),
+        ({"chunk_size": 0}, "callbacks.knn.chunk_size"),
+        ({"num_classes": 1}, "callbacks.knn.num_classes"),
+    ],
 )
 def test_bad_arguments_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):

@@ -24,14 +24,20 @@ def test_channels_last_backbone_trains(make_cfg, tmp_path):
 
 @pytest.mark.slow  # ~40 s: dynamo traces the training, validation and probe graphs
 def test_compiled_backbone_trains_and_keeps_checkpoint_keys(make_cfg, tmp_path):
-    cfg = make_cfg("callbacks.performance.compile=true", "callbacks.performance.compile_backend=aot_eager",
-                   "infoplane=none", "callbacks.diagnostics=null")  # inductor: 60 s of C++ compile on this CPU
+    cfg = make_cfg(
+        "callbacks.performance.compile=true",
+        "callbacks.performance.compile_backend=aot_eager",
+        "infoplane=none",
+        "callbacks.diagnostics=null",
+    )  # inductor: 60 s of C++ compile on this CPU
     assert 0.0 <= train(cfg) <= 1.0
     assert not any("_orig_mod" in k for k in checkpoint_state(tmp_path / "run"))
 
 
-@pytest.mark.parametrize("kwargs, field", [({"channels_last": "yes"}, "performance.channels_last"),
-                                           ({"compile_mode": "fast"}, "performance.compile_mode")])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [({"channels_last": "yes"}, "performance.channels_last"), ({"compile_mode": "fast"}, "performance.compile_mode")],
+)
 def test_bad_settings_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
         Performance(**kwargs)

@@ -38,9 +38,19 @@ def test_one_forward_per_step_and_source_in_a_real_run(make_cfg, tmp_path, monke
     # (without sharing, step 4 alone took 6 passes: 3 for the diagnostics, 3 for the plane)
     assert len(calls) == 3 * len(steps)
     assert all(set(layers) >= {"backbone", "projector"} for _, layers in calls)
-    logged = [r for r in csv.DictReader((tmp_path / "run" / "metrics.csv").open()) if r.get("diagnostics/backbone/effective_rank")]
-    plane = [r for r in csv.DictReader((tmp_path / "run" / "infoplane.csv").open()) if r["layer"] == "backbone" and r["step"] == "4"]
-    assert float(logged[-1]["diagnostics/backbone/effective_rank"]) == pytest.approx(float(plane[0]["effective_rank"]), rel=1e-5)
+    logged = [
+        r
+        for r in csv.DictReader((tmp_path / "run" / "metrics.csv").open())
+        if r.get("diagnostics/backbone/effective_rank")
+    ]
+    plane = [
+        r
+        for r in csv.DictReader((tmp_path / "run" / "infoplane.csv").open())
+        if r["layer"] == "backbone" and r["step"] == "4"
+    ]
+    assert float(logged[-1]["diagnostics/backbone/effective_rank"]) == pytest.approx(
+        float(plane[0]["effective_rank"]), rel=1e-5
+    )
 
 
 def test_callbacks_share_the_pass_and_the_effective_rank(tmp_path, monkeypatch):
@@ -88,10 +98,15 @@ def test_cache_computes_unregistered_layers_and_drops_a_step_when_it_moves(monke
     first = cache.representations(trainer, model, "probe", ["backbone"])
     assert calls == [(10, ("backbone",))]
     cache.representations(trainer, model, "probe", ["projector"])  # not registered: one more pass
-    assert len(calls) == 2 and cache.representations(trainer, model, "probe", ["backbone"])["backbone"] is first["backbone"]
+    assert (
+        len(calls) == 2
+        and cache.representations(trainer, model, "probe", ["backbone"])["backbone"] is first["backbone"]
+    )
     with torch.no_grad():
         model.backbone.weight.mul_(2)
     trainer.global_step = 1
     again = cache.representations(trainer, model, "probe", ["backbone"])
-    assert len(calls) == 3 and torch.allclose(again["backbone"] - model.backbone.bias, 2 * (first["backbone"] - model.backbone.bias), atol=1e-5)
+    assert len(calls) == 3 and torch.allclose(
+        again["backbone"] - model.backbone.bias, 2 * (first["backbone"] - model.backbone.bias), atol=1e-5
+    )
     assert cache.view_sources(trainer) == []

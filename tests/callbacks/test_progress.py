@@ -21,9 +21,15 @@ def test_loss_shown_and_read_on_logging_steps_only(make_cfg, monkeypatch):
         return parent(self, trainer, pl_module)
 
     monkeypatch.setattr(RichProgressBar, "get_metrics", spy)
-    cfg = make_cfg("trainer.log_every_n_steps=2", "trainer.enable_progress_bar=true",
-                   "callbacks.progress_bar={_target_: ssl_it.callbacks.LossProgressBar}", "infoplane=none",
-                   "callbacks.linear_eval=null", "callbacks.knn=null", "callbacks.diagnostics=null")
+    cfg = make_cfg(
+        "trainer.log_every_n_steps=2",
+        "trainer.enable_progress_bar=true",
+        "callbacks.progress_bar={_target_: ssl_it.callbacks.LossProgressBar}",
+        "infoplane=none",
+        "callbacks.linear_eval=null",
+        "callbacks.knn=null",
+        "callbacks.diagnostics=null",
+    )
     state = resolve_resume(cfg, Path(cfg.paths.output_dir), Path(cfg.paths.outputs_root))
     trainer, module, datamodule, callbacks = build(cfg, state)
     bar = next(c for c in callbacks if isinstance(c, LossProgressBar))

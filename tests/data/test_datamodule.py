@@ -59,9 +59,15 @@ def test_device_views_depend_on_seed_epoch_index_only():
     assert all(not torch.allclose(first[i][0], later[i][0]) for i in common)
 
 
-@pytest.mark.parametrize("aug", [None, MultiCrop(image_size=12, channels=3, mean=SRC.mean, std=SRC.std, n_local=2),
-                                 NoAugmentation(image_size=12, channels=3, mean=SRC.mean, std=SRC.std)],
-                         ids=["simclr", "multicrop", "none"])
+@pytest.mark.parametrize(
+    "aug",
+    [
+        None,
+        MultiCrop(image_size=12, channels=3, mean=SRC.mean, std=SRC.std, n_local=2),
+        NoAugmentation(image_size=12, channels=3, mean=SRC.mean, std=SRC.std),
+    ],
+    ids=["simclr", "multicrop", "none"],
+)
 def test_cpu_and_device_placements_draw_the_same_views_for_one_key(aug):
     """A CPU run and a GPU run of one config see the same views: here both
     placements on the CPU, the CPU one in a loader worker process."""
@@ -80,8 +86,9 @@ def test_views_on_device_auto_is_off_on_the_cpu_and_vectors_are_refused():
     views, labels = next(iter(make_dm().train_dataloader()))
     assert views[0].shape == (8, 3, 12, 12) and labels.shape == (8,)
     vectors = SyntheticImages(n_samples=40, input_shape=(6,), num_classes=2)
-    dm = SSLDataModule(vectors, NoAugmentation(None, None, (0.0,), (1.0,)), views_on_device=True, num_workers=0,
-                       batch_size=4)
+    dm = SSLDataModule(
+        vectors, NoAugmentation(None, None, (0.0,), (1.0,)), views_on_device=True, num_workers=0, batch_size=4
+    )
     with pytest.raises(ValueError, match=r"datamodule\.views_on_device"):
         dm.setup()
     with pytest.raises(ValueError, match=r"datamodule\.views_on_device"):

@@ -31,7 +31,7 @@ def make_folder(root: Path, per_class: int = 12, size: tuple[int, int] = (12, 14
             for i in range(per_class):
                 img = rng.integers(0, 90, (*size, 3), dtype=np.uint8)
                 top, left = (k % 2) * (size[0] // 2), (k // 2) * (size[1] // 2)
-                img[top:top + size[0] // 2, left:left + size[1] // 2] = 230
+                img[top : top + size[0] // 2, left : left + size[1] // 2] = 230
                 Image.fromarray(img).save(d / f"{i}.jpg", quality=95)
     return root
 
@@ -64,10 +64,17 @@ def test_samples_are_the_original_images_and_batched_decoding_matches_the_worker
 def test_train_on_a_jpeg_folder_with_resnet18_and_simclr(make_cfg, tmp_path, on_device):
     root = make_folder(tmp_path / "data", per_class=16)
     cfg = make_cfg(
-        "data=imagefolder", f"data.train_dir={root / 'train'}", f"data.val_dir={root / 'val'}",
-        "backbone=resnet18", "augmentation=simclr", "+trainer.limit_train_batches=2", "datamodule.batch_size=12",
-        f"datamodule.views_on_device={str(on_device).lower()}", f"datamodule.decode_on_device={str(on_device).lower()}",
-        "datamodule.eval_size=24", "datamodule.probe_size=24",
+        "data=imagefolder",
+        f"data.train_dir={root / 'train'}",
+        f"data.val_dir={root / 'val'}",
+        "backbone=resnet18",
+        "augmentation=simclr",
+        "+trainer.limit_train_batches=2",
+        "datamodule.batch_size=12",
+        f"datamodule.views_on_device={str(on_device).lower()}",
+        f"datamodule.decode_on_device={str(on_device).lower()}",
+        "datamodule.eval_size=24",
+        "datamodule.probe_size=24",
     )
     acc = train(cfg)
     assert 0.0 <= acc <= 1.0
@@ -81,9 +88,16 @@ def test_train_on_a_jpeg_folder_with_resnet18_and_simclr(make_cfg, tmp_path, on_
 def test_vicreg_cifar10_experiment_runs_on_a_jpeg_folder(make_cfg, tmp_path):
     root = make_folder(tmp_path / "data", per_class=12)
     cfg = make_cfg(
-        "experiment=vicreg_cifar10", "data=imagefolder", f"data.train_dir={root / 'train'}",
-        f"data.val_dir={root / 'val'}", "trainer.accelerator=cpu", "trainer.precision=32-true",
-        "trainer.max_epochs=1", "+trainer.limit_train_batches=1", "datamodule.batch_size=12", "infoplane=none",
+        "experiment=vicreg_cifar10",
+        "data=imagefolder",
+        f"data.train_dir={root / 'train'}",
+        f"data.val_dir={root / 'val'}",
+        "trainer.accelerator=cpu",
+        "trainer.precision=32-true",
+        "trainer.max_epochs=1",
+        "+trainer.limit_train_batches=1",
+        "datamodule.batch_size=12",
+        "infoplane=none",
     )
     assert cfg.optimizer.lr == 0.3 and cfg.augmentation.blur_prob == [0.0, 0.0] and cfg.objective.out_dim == 2048
     assert 0.0 <= train(cfg) <= 1.0
@@ -95,9 +109,18 @@ def save_in_every_format(folder: Path) -> dict[str, np.ndarray]:
     folder.mkdir(parents=True)
     rgb = lambda: Image.fromarray(rng.integers(0, 255, (20, 24, 3), dtype=np.uint8))  # noqa: E731
     images = {
-        "rgb.jpg": rgb(), "upper.JPG": rgb(), "gray.jpg": rgb().convert("L"), "cmyk.jpg": rgb().convert("CMYK"),
-        "rgba.png": rgb().convert("RGBA"), "palette.png": rgb().convert("P"), "gray.png": rgb().convert("L"),
-        "bitmap.bmp": rgb(), "scan.tiff": rgb(), "pixmap.ppm": rgb(), "photo.webp": rgb(), "anim.gif": rgb(),
+        "rgb.jpg": rgb(),
+        "upper.JPG": rgb(),
+        "gray.jpg": rgb().convert("L"),
+        "cmyk.jpg": rgb().convert("CMYK"),
+        "rgba.png": rgb().convert("RGBA"),
+        "palette.png": rgb().convert("P"),
+        "gray.png": rgb().convert("L"),
+        "bitmap.bmp": rgb(),
+        "scan.tiff": rgb(),
+        "pixmap.ppm": rgb(),
+        "photo.webp": rgb(),
+        "anim.gif": rgb(),
     }
     for name, image in images.items():
         image.save(folder / name, **({"lossless": True} if name.endswith(".webp") else {}))
@@ -120,8 +143,7 @@ def test_every_image_format_decodes_to_uint8_with_the_asked_channels(tmp_path, c
         image = decode(read_file(str(tmp_path / "a" / name)), channels)
         assert image.dtype == torch.uint8 and image.shape == (channels, 20, 24), name
         if channels == 3:
-            torch.testing.assert_close(image, torch.from_numpy(rgb.copy()).permute(2, 0, 1), atol=0, rtol=0,
-                                       msg=name)
+            torch.testing.assert_close(image, torch.from_numpy(rgb.copy()).permute(2, 0, 1), atol=0, rtol=0, msg=name)
         else:  # luma: libjpeg's own greyscale decoding differs from PIL's conversion by a few levels
             luma = torch.from_numpy(np.asarray(Image.fromarray(rgb).convert("L")).copy())[None]
             tolerance = 16 if name.lower().endswith(".jpg") else 1
@@ -186,14 +208,31 @@ def test_batched_decoding_falls_back_to_one_by_one_for_files_libjpeg_refuses(tmp
 
 def test_a_single_class_folder_fails_before_training_naming_the_label_classifiers(make_cfg, tmp_path):
     root = make_folder(tmp_path / "data", per_class=24, classes=1)
-    folder = ("data=imagefolder", f"data.train_dir={root / 'train'}", f"data.val_dir={root / 'val'}",
-              "datamodule.batch_size=12", "datamodule.probe_size=24", "datamodule.eval_size=24")
-    with pytest.raises(ConfigError, match=r"data: the training split has 1 label class; OnlineLinearProbe, "
-                                          r"KNNClassifier, LinearEvaluation classify the labels"):
+    folder = (
+        "data=imagefolder",
+        f"data.train_dir={root / 'train'}",
+        f"data.val_dir={root / 'val'}",
+        "datamodule.batch_size=12",
+        "datamodule.probe_size=24",
+        "datamodule.eval_size=24",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"data: the training split has 1 label class; OnlineLinearProbe, "
+        r"KNNClassifier, LinearEvaluation classify the labels",
+    ):
         train(make_cfg(*folder))
     assert not (tmp_path / "run").exists()
-    acc = train(make_cfg(*folder, "callbacks.online_probe=null", "callbacks.knn=null", "callbacks.linear_eval=null",
-                         "callbacks.best_checkpoint=null", "+trainer.limit_train_batches=2"))
+    acc = train(
+        make_cfg(
+            *folder,
+            "callbacks.online_probe=null",
+            "callbacks.knn=null",
+            "callbacks.linear_eval=null",
+            "callbacks.best_checkpoint=null",
+            "+trainer.limit_train_batches=2",
+        )
+    )
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
     assert math.isnan(acc)  # no label classifier ran, so there is no accuracy to report
     with (tmp_path / "run" / "infoplane.csv").open(newline="") as f:

@@ -67,9 +67,15 @@ def test_generator_is_its_own_rule_not_the_published_labels():
 def test_classic_preset_trains_on_a_published_format_file(make_cfg, tmp_path):
     _write(tmp_path / "var_u.mat", n_bits=8)
     cfg = make_cfg(
-        "experiment=ib_tanh", "data=ib12_mat", f"data.path={tmp_path / 'var_u.mat'}", "logger=none",
-        "trainer.max_epochs=2", "trainer.check_val_every_n_epoch=1", "infoplane.every_n_epochs=1",
-        "infoplane.log_spaced_evals=0", fast=False,
+        "experiment=ib_tanh",
+        "data=ib12_mat",
+        f"data.path={tmp_path / 'var_u.mat'}",
+        "logger=none",
+        "trainer.max_epochs=2",
+        "trainer.check_val_every_n_epoch=1",
+        "infoplane.every_n_epochs=1",
+        "infoplane.log_spaced_evals=0",
+        fast=False,
     )
     acc = train(cfg)
     assert 0.0 <= acc <= 1.0

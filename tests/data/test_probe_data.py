@@ -13,8 +13,9 @@ SRC = SyntheticImages(n_samples=120, input_shape=(3, 12, 12), num_classes=4, see
 
 def make_dm(aug=None, **kwargs) -> SSLDataModule:
     aug = aug or SimCLR(image_size=12, channels=3, mean=SRC.mean, std=SRC.std)
-    return SSLDataModule(SRC, aug, **{"batch_size": 8, "num_workers": 0, "probe_size": 16, "seed": 5,
-                                      "eval_size": 40, **kwargs})
+    return SSLDataModule(
+        SRC, aug, **{"batch_size": 8, "num_workers": 0, "probe_size": 16, "seed": 5, "eval_size": 40, **kwargs}
+    )
 
 
 def joined(batches) -> tuple[torch.Tensor, torch.Tensor]:

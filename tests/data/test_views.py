@@ -82,8 +82,9 @@ def test_vector_data_gets_its_normalised_copies_in_the_workers():
 
 
 def test_datamodule_rejects_batch_larger_than_train_set_and_a_callable_augmentation():
-    dm = SSLDataModule(SyntheticImages(n_samples=40, input_shape=(1, 8, 8), num_classes=4), simclr(),
-                       batch_size=64, num_workers=0)
+    dm = SSLDataModule(
+        SyntheticImages(n_samples=40, input_shape=(1, 8, 8), num_classes=4), simclr(), batch_size=64, num_workers=0
+    )
     with pytest.raises(ValueError, match=r"datamodule\.batch_size"):
         dm.setup()
     with pytest.raises(ValueError, match=r"augmentation must be a view pipeline"):

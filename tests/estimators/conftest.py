@@ -6,7 +6,20 @@ from collections.abc import Callable
 
 import pytest
 
-from ssl_it.estimators import CLUB, KDEMI, KSGMI, MINE, NWJ, SMILE, BinningMI, GaussianMI, InfoNCEBound, JSMI, MIEstimator, RenyiMI
+from ssl_it.estimators import (
+    CLUB,
+    JSMI,
+    KDEMI,
+    KSGMI,
+    MINE,
+    NWJ,
+    SMILE,
+    BinningMI,
+    GaussianMI,
+    InfoNCEBound,
+    MIEstimator,
+    RenyiMI,
+)
 
 FAST_NEURAL = {"steps": 60, "batch_size": 64, "hidden": 32, "embed_dim": 16, "eval_every": 20}
 

@@ -28,8 +28,9 @@ def test_one_penalty_ridge_gives_the_eigendecomposition_path_s_scores(n: int, d:
 def _pair(n: int = 300) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(5)
     x = torch.randn(n, 12, generator=gen, dtype=torch.float64)
-    return x, x @ torch.randn(12, 30, generator=gen, dtype=torch.float64) + torch.randn(n, 30, generator=gen,
-                                                                                       dtype=torch.float64)
+    return x, x @ torch.randn(12, 30, generator=gen, dtype=torch.float64) + torch.randn(
+        n, 30, generator=gen, dtype=torch.float64
+    )
 
 
 def _counting(est: PCAReducedMI) -> list[int]:

@@ -48,9 +48,15 @@ def test_single_class_gives_zero() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"n_folds": 2}, "n_folds"), ({"penalties": []}, "penalties"), ({"penalties": [1.0, -1.0]}, "penalties"),
-     ({"ranks": [0]}, "ranks"), ({"max_dim": 0}, "max_dim"), ({"standardize": "whiten"}, "standardize"),
-     ({"y_kind": "continuous"}, "y_kind")],
+    [
+        ({"n_folds": 2}, "n_folds"),
+        ({"penalties": []}, "penalties"),
+        ({"penalties": [1.0, -1.0]}, "penalties"),
+        ({"ranks": [0]}, "ranks"),
+        ({"max_dim": 0}, "max_dim"),
+        ({"standardize": "whiten"}, "standardize"),
+        ({"y_kind": "continuous"}, "y_kind"),
+    ],
 )
 def test_bad_arguments_name_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=field):

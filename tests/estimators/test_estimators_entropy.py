@@ -41,8 +41,10 @@ def test_effective_rank_known_spectrum() -> None:
     assert effective_rank(rng.standard_normal((2000, 8))) == pytest.approx(8.0, abs=0.1)
 
 
-@pytest.mark.parametrize(("fn", "kwargs", "field"), [(gaussian_entropy, {"eps": -1.0}, "eps"),
-                                                     (gaussian_entropy, {"shrinkage": "oas"}, "shrinkage")])
+@pytest.mark.parametrize(
+    ("fn", "kwargs", "field"),
+    [(gaussian_entropy, {"eps": -1.0}, "eps"), (gaussian_entropy, {"shrinkage": "oas"}, "shrinkage")],
+)
 def test_entropy_arguments_validated(fn, kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         fn(_sample(20), **kwargs)
@@ -54,9 +56,11 @@ def test_student_t_mi_matches_monte_carlo() -> None:
     d, rho, df = 2, 0.5, 3.0
     s = synthetic.student_t(40000, d, rho, df, seed=5)
     cov = np.block([[np.eye(d), rho * np.eye(d)], [rho * np.eye(d), np.eye(d)]])
-    log_ratio = (multivariate_t(np.zeros(2 * d), cov, df=df).logpdf(np.hstack([s.x, s.y]))
-                 - multivariate_t(np.zeros(d), np.eye(d), df=df).logpdf(s.x)
-                 - multivariate_t(np.zeros(d), np.eye(d), df=df).logpdf(s.y))
+    log_ratio = (
+        multivariate_t(np.zeros(2 * d), cov, df=df).logpdf(np.hstack([s.x, s.y]))
+        - multivariate_t(np.zeros(d), np.eye(d), df=df).logpdf(s.x)
+        - multivariate_t(np.zeros(d), np.eye(d), df=df).logpdf(s.y)
+    )
     se = log_ratio.std() / math.sqrt(len(log_ratio))
     assert s.mi == pytest.approx(log_ratio.mean(), abs=4 * se)
     assert synthetic.student_t_mi(0.0, 3, 1e6) == pytest.approx(0.0, abs=1e-4)  # df -> inf: Gaussian

@@ -134,7 +134,9 @@ def test_ceilings() -> None:
     assert est.InfoNCEBound(batch_size=64).ceiling(1000) == pytest.approx(math.log(64))
     assert est.InfoNCEBound(batch_size=128).ceiling(100) == pytest.approx(math.log(30))
     # KSG: counts of at least k - 1 give psi(N) - psi(k) (algorithm 1); MINE's DV bound has no maximum.
-    assert est.KSGMI(k=3).ceiling(1000) == pytest.approx(digamma(1000) - digamma(3)) and est.MINE().ceiling(1000) is None
+    assert (
+        est.KSGMI(k=3).ceiling(1000) == pytest.approx(digamma(1000) - digamma(3)) and est.MINE().ceiling(1000) is None
+    )
     info = est.InfoNCEBound(steps=20, batch_size=16).estimate_with_info(X, Y)
     assert info.ceiling == pytest.approx(math.log(16)) and info.value <= info.ceiling
 

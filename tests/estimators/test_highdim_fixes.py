@@ -14,8 +14,19 @@ from hydra.utils import instantiate
 from scipy.special import digamma
 
 from ssl_it import synthetic
-from ssl_it.estimators import (KDEMI, KSGMI, MINE, BinningMI, ClassifierMI, GaussianMI, InfoNCEBound, MIEstimator,
-                               PCAReducedMI, RenyiMI, label_entropy)
+from ssl_it.estimators import (
+    KDEMI,
+    KSGMI,
+    MINE,
+    BinningMI,
+    ClassifierMI,
+    GaussianMI,
+    InfoNCEBound,
+    MIEstimator,
+    PCAReducedMI,
+    RenyiMI,
+    label_entropy,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "estimator"
 RNG = np.random.default_rng(0)
@@ -110,8 +121,12 @@ def test_gaussian_states_its_regime_and_max_dim_restores_it() -> None:
 
 @pytest.mark.parametrize(
     "estimator",
-    [KDEMI(scale="total"), KDEMI(scale="unit_rms"), BinningMI(strategy="layer_std"),
-     PCAReducedMI(KSGMI(metric="euclidean"))],
+    [
+        KDEMI(scale="total"),
+        KDEMI(scale="unit_rms"),
+        BinningMI(strategy="layer_std"),
+        PCAReducedMI(KSGMI(metric="euclidean")),
+    ],
     ids=["kde_total", "kde_unit_rms", "binning_layer_std", "pca_ksg"],
 )
 def test_scale_free_modes_ignore_a_rescaling_of_t(estimator: MIEstimator) -> None:

@@ -97,7 +97,7 @@ def test_tree_partitions_the_rows_into_boxes() -> None:
     assert sum(tree.end[n] - tree.start[n] for n in leaves) == 1000
     assert max(tree.end[n] - tree.start[n] for n in leaves) <= 16
     for n in leaves:
-        rows = tree.points[tree.start[n]:tree.end[n]]
+        rows = tree.points[tree.start[n] : tree.end[n]]
         assert (rows >= tree.lo[n]).all() and (rows <= tree.hi[n]).all()
 
 

@@ -167,11 +167,16 @@ def test_band_reestimates_only_under_maps_the_estimator_is_not_invariant_to() ->
 
 def test_half_sample_spread_is_the_standard_error_at_n() -> None:
     est = GaussianMI(shrinkage=0.0)
-    values = [est.estimate(*(lambda s: (s.x, s.y))(synthetic.correlated_gaussian(600, 2, 0.6, seed=k)))
-              for k in range(40)]
+    values = [
+        est.estimate(*(lambda s: (s.x, s.y))(synthetic.correlated_gaussian(600, 2, 0.6, seed=k))) for k in range(40)
+    ]
     true_sd = float(np.std(values, ddof=1))
-    sds = [BandMaker(n_halves=8, seed=k).band(est, *(lambda s: (s.x, s.y))(
-        synthetic.correlated_gaussian(600, 2, 0.6, seed=100 + k))).sampling_sd for k in range(10)]
+    sds = [
+        BandMaker(n_halves=8, seed=k)
+        .band(est, *(lambda s: (s.x, s.y))(synthetic.correlated_gaussian(600, 2, 0.6, seed=100 + k)))
+        .sampling_sd
+        for k in range(10)
+    ]
     assert np.median(sds) == pytest.approx(true_sd, rel=0.4)  # no sqrt(2) rescaling needed
 
 

@@ -8,9 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from ssl_it.estimators import BandMaker, ClassifierMI, KSGMI, PCAReducedMI
-from ssl_it.estimators.reduction import (PrincipalAxes, axes_above_noise, axes_above_unit_noise, spectrum,
-                                         unit_noise_edge)
+from ssl_it.estimators import KSGMI, BandMaker, ClassifierMI, PCAReducedMI
+from ssl_it.estimators.reduction import (
+    PrincipalAxes,
+    axes_above_noise,
+    axes_above_unit_noise,
+    spectrum,
+    unit_noise_edge,
+)
 from ssl_it.synthetic.layers import spiked_channel
 
 
@@ -49,8 +54,9 @@ def test_many_signal_axes_do_not_pull_noise_axes_in() -> None:
     lowered the edge and the count ran on to all 64 axes (the white edge: 13)."""
     g = torch.Generator().manual_seed(0)
     latent = torch.randn(512, 12, generator=g, dtype=torch.float64)
-    x = latent @ torch.randn(12, 64, generator=g, dtype=torch.float64) + torch.randn(512, 64, generator=g,
-                                                                                      dtype=torch.float64)
+    x = latent @ torch.randn(12, 64, generator=g, dtype=torch.float64) + torch.randn(
+        512, 64, generator=g, dtype=torch.float64
+    )
     axes = PrincipalAxes(x / x.std(0))
     assert axes_above_unit_noise(axes._exact()[1], axes.unit_residuals, 512, 64) == 12
 
@@ -94,4 +100,5 @@ def test_a_band_with_carried_deltas_equals_the_measured_band_and_re_estimates_no
     carried = maker.band(est, t, y, math.log(3), carried=measured.deltas)
     assert _Counting.calls == 0 and carried.carried
     assert (carried.lo, carried.hi, carried.invariance_spread) == pytest.approx(
-        (measured.lo, measured.hi, measured.invariance_spread), abs=1e-12)
+        (measured.lo, measured.hi, measured.invariance_spread), abs=1e-12
+    )

@@ -12,8 +12,21 @@ from omegaconf import OmegaConf
 import ssl_it.objectives as O
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "objective"
-NAMES = ["simclr", "moco", "infonce", "vicreg", "vicreg_logdet", "barlow_twins", "wmse",
-         "byol", "simsiam", "dino", "swav", "mib", "supervised"]
+NAMES = [
+    "simclr",
+    "moco",
+    "infonce",
+    "vicreg",
+    "vicreg_logdet",
+    "barlow_twins",
+    "wmse",
+    "byol",
+    "simsiam",
+    "dino",
+    "swav",
+    "mib",
+    "supervised",
+]
 RUNTIME_ARGS = {"in_dim", "num_classes"}
 
 

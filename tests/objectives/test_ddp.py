@@ -97,7 +97,10 @@ def test_two_processes_match_one_process(tmp_path: Path) -> None:
         for r in range(WORLD):
             for key, want in single.items():
                 torch.testing.assert_close(
-                    ranks[r][name][key], want, rtol=1e-4, atol=1e-6,
+                    ranks[r][name][key],
+                    want,
+                    rtol=1e-4,
+                    atol=1e-6,
                     msg=lambda m, where=f"{name} rank {r} {key}": f"{where}: {m}",
                 )
         # the gradients are not trivially zero

@@ -148,8 +148,16 @@ def test_gaussian_kl_and_symmetric_kl() -> None:
     kl = gaussian_kl(m1, s1, m2, s2).numpy()
     for i in range(3):
         assert kl[i] == pytest.approx(_kl_numpy(m1[i].numpy(), s1[i].numpy(), m2[i].numpy(), s2[i].numpy()), rel=1e-5)
-    want = np.mean([(_kl_numpy(*(x[i].numpy() for x in (m1, s1, m2, s2)))
-                     + _kl_numpy(*(x[i].numpy() for x in (m2, s2, m1, s1)))) / 2 for i in range(3)])
+    want = np.mean(
+        [
+            (
+                _kl_numpy(*(x[i].numpy() for x in (m1, s1, m2, s2)))
+                + _kl_numpy(*(x[i].numpy() for x in (m2, s2, m1, s1)))
+            )
+            / 2
+            for i in range(3)
+        ]
+    )
     assert symmetric_kl(m1, s1, m2, s2).item() == pytest.approx(want, rel=1e-5)
     assert symmetric_kl(m2, s2, m1, s1).item() == pytest.approx(want, rel=1e-5)
     assert symmetric_kl(m1, s1, m1.clone(), s1.clone()).item() == pytest.approx(0.0, abs=1e-7)
@@ -175,8 +183,9 @@ def test_cross_entropy_matches_numpy() -> None:
     x = logits.double().numpy()
     logp = x - np.log(np.exp(x).sum(1, keepdims=True))
     assert cross_entropy_loss(logits, labels).item() == pytest.approx(-(logp[0, 0] + logp[1, 1]) / 2, rel=1e-6)
-    smooth = -np.mean([(0.9 + 0.1 / 3) * logp[i, y] + (0.1 / 3) * (logp[i].sum() - logp[i, y])
-                       for i, y in enumerate([0, 1])])
+    smooth = -np.mean(
+        [(0.9 + 0.1 / 3) * logp[i, y] + (0.1 / 3) * (logp[i].sum() - logp[i, y]) for i, y in enumerate([0, 1])]
+    )
     assert cross_entropy_loss(logits, labels, 0.1).item() == pytest.approx(smooth, rel=1e-6)
     with pytest.raises(ValueError, match="labels"):
         cross_entropy_loss(logits, torch.tensor([0]))

@@ -70,8 +70,11 @@ def test_vicreg_symmetric_gradients_and_batch_of_one() -> None:
     assert a["loss"].item() == pytest.approx(b["loss"].item(), rel=1e-6)
     a["loss"].backward()
     assert torch.isfinite(z1.grad).all()
-    for fn in (lambda: vicreg_loss(torch.randn(1, 3), torch.randn(1, 3)), lambda: variance_loss(torch.randn(1, 3)),
-               lambda: covariance_loss(torch.randn(1, 3))):
+    for fn in (
+        lambda: vicreg_loss(torch.randn(1, 3), torch.randn(1, 3)),
+        lambda: variance_loss(torch.randn(1, 3)),
+        lambda: covariance_loss(torch.randn(1, 3)),
+    ):
         with pytest.raises(ValueError, match="batch size"):
             fn()
 

@@ -56,8 +56,14 @@ def setup(name: str) -> tuple[O.Objective, nn.Module, torch.optim.Optimizer]:
     return objective, backbone, torch.optim.SGD(params, lr=0.05, momentum=0.9)
 
 
-def step(objective: O.Objective, backbone: nn.Module, opt: torch.optim.Optimizer,
-         views: list[torch.Tensor], i: int, total: int = 10) -> dict[str, torch.Tensor]:
+def step(
+    objective: O.Objective,
+    backbone: nn.Module,
+    opt: torch.optim.Optimizer,
+    views: list[torch.Tensor],
+    i: int,
+    total: int = 10,
+) -> dict[str, torch.Tensor]:
     objective.set_progress(i, total)
     labels = torch.arange(BATCH) % 5
     out = objective([backbone(v) for v in views], views, labels)

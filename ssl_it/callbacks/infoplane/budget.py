@@ -43,10 +43,13 @@ class ProbeChoice:
 
     def summary(self) -> dict[str, float]:
         """``infoplane/probe_*`` entries for the run summary."""
-        return {"infoplane/probe_size": float(self.n), "infoplane/probe_available": float(self.available),
-                "infoplane/probe_cost_exponent": self.exponent,
-                "infoplane/probe_predicted_seconds": self.predicted_seconds,
-                "infoplane/probe_budget_seconds": self.budget_seconds}
+        return {
+            "infoplane/probe_size": float(self.n),
+            "infoplane/probe_available": float(self.available),
+            "infoplane/probe_cost_exponent": self.exponent,
+            "infoplane/probe_predicted_seconds": self.predicted_seconds,
+            "infoplane/probe_budget_seconds": self.budget_seconds,
+        }
 
 
 def cost_exponent(pilot: Mapping[int, float]) -> float:
@@ -61,8 +64,9 @@ def cost_exponent(pilot: Mapping[int, float]) -> float:
     return min(3.0, max(1.0, slope))
 
 
-def choose_probe_size(pilot: Mapping[int, float], budget_seconds: float, available: int, minimum: int,
-                      grid: int = AUTO_GRID) -> ProbeChoice:
+def choose_probe_size(
+    pilot: Mapping[int, float], budget_seconds: float, available: int, minimum: int, grid: int = AUTO_GRID
+) -> ProbeChoice:
     """The largest N (a multiple of ``grid``, or ``available``) whose predicted evaluation fits the budget.
 
     Args:
@@ -123,8 +127,9 @@ class StepClock:
         return statistics.median(self.gaps) if self.gaps else math.nan
 
 
-def evaluations_in_run(at_start: bool, log_spaced_steps: set[int], total_steps: int, epochs: int,
-                       every_n_epochs: int) -> int:
+def evaluations_in_run(
+    at_start: bool, log_spaced_steps: set[int], total_steps: int, epochs: int, every_n_epochs: int
+) -> int:
     """How many evaluations a run of ``total_steps`` steps over ``epochs`` epochs will have."""
     return int(at_start) + sum(1 for s in log_spaced_steps if s < total_steps) + epochs // every_n_epochs
 
@@ -137,7 +142,12 @@ class ProbeSizer:
     """
 
     def __init__(self, probe_size: int | str | None, time_share: float, auto_after_steps: int, seed: int) -> None:
-        self.probe_size, self.time_share, self.auto_after_steps, self.seed = probe_size, time_share, auto_after_steps, seed
+        self.probe_size, self.time_share, self.auto_after_steps, self.seed = (
+            probe_size,
+            time_share,
+            auto_after_steps,
+            seed,
+        )
         self.clock = StepClock()
         self.choice: ProbeChoice | None = None
 
@@ -161,8 +171,14 @@ class ProbeSizer:
         n = self.size(len(labels))
         return None if n >= len(labels) else stratified_subset(labels, n, self.seed)
 
-    def choose(self, labels: torch.Tensor, minimum: int, time_at: Callable[[torch.Tensor], float],
-               total_steps: int, evaluations: int) -> ProbeChoice:
+    def choose(
+        self,
+        labels: torch.Tensor,
+        minimum: int,
+        time_at: Callable[[torch.Tensor], float],
+        total_steps: int,
+        evaluations: int,
+    ) -> ProbeChoice:
         """Time ``time_at(rows)`` (one evaluation's estimates on those probe rows) at two pilot sizes,
         and keep the largest size whose predicted cost fits ``time_share`` of the run.
 

@@ -21,7 +21,8 @@ set and the estimator's own) and a ``saturated`` flag for values within
 ``saturation_tolerance`` of it (``infoplane.rows``; a warning names the
 layer once), and a band (``ssl_it.estimators.bands``: sampling and
 invariance spread). Layer pairs where one is a function of the other are
-checked against the data-processing inequality (``infoplane.dpi``). Rows are appended to ``infoplane.csv`` (fsync'ed), kept in
+checked against the data-processing inequality (``infoplane.dpi``). Rows are
+appended to ``infoplane.csv`` (fsync'ed), kept in
 memory for ``infoplane.png`` and sent to the loggers (``infoplane.sinks``).
 Neural estimators are warm-started: one deep copy per (layer, quantity)
 keeps its critic between evaluations and in the checkpoint. The estimates
@@ -51,20 +52,20 @@ from pytorch_lightning.utilities import rank_zero_info
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.callbacks.infoplane import rows as rows_lib
 from ssl_it.callbacks.divergence import require_finite
+from ssl_it.callbacks.infoplane import rows as rows_lib
+from ssl_it.callbacks.infoplane.budget import ProbeChoice, ProbeSizer, evaluations_in_run
 from ssl_it.callbacks.infoplane.dpi import DataProcessingCheck
 from ssl_it.callbacks.infoplane.dpi import layer_pairs as dpi_layer_pairs
-from ssl_it.callbacks.infoplane.budget import ProbeChoice, ProbeSizer, evaluations_in_run
-from ssl_it.callbacks.infoplane.sinks import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
 from ssl_it.callbacks.infoplane.probe import ProbeSet, WideLayerProjection, probe_set
 from ssl_it.callbacks.infoplane.schedule import EvaluationSchedule
+from ssl_it.callbacks.infoplane.sinks import WandbTrajectory, draw_figure, is_wandb, scalar_metrics
 from ssl_it.callbacks.probe_cache import ProbeCache, probe_data
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.estimators import BandMaker, MIEstimator, effective_rank, gaussian_entropy
 from ssl_it.estimators.bands import TRANSFORMS
-from ssl_it.threads import threads
 from ssl_it.run.trajectory import TrajectoryFile, final_metrics, read_trajectory
+from ssl_it.threads import threads
 
 
 class InformationPlane(pl.Callback):
@@ -230,8 +231,10 @@ class InformationPlane(pl.Callback):
         fewer than the estimator needs (``min_samples``; two for ``H_gauss``),
         or than an integer ``infoplane.probe_size`` asks for."""
         if isinstance(self.probe_size, int) and self.probe_size > n:
-            raise ValueError(f"infoplane.probe_size={self.probe_size} exceeds the {n} samples of the probe set; "
-                             f"raise datamodule.probe_size or lower infoplane.probe_size (null: all of them)")
+            raise ValueError(
+                f"infoplane.probe_size={self.probe_size} exceeds the {n} samples of the probe set; "
+                f"raise datamodule.probe_size or lower infoplane.probe_size (null: all of them)"
+            )
         n = self.probe_size if isinstance(self.probe_size, int) else n
         for quantity, estimator in self.per_quantity.items():
             need = max(estimator.min_samples, 2)
@@ -327,23 +330,27 @@ class InformationPlane(pl.Callback):
             return
         self._estimate(trainer, pl_module, step, epoch, reps, views, start)
 
-    def measure(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int, epoch: float
-                ) -> list[dict[str, Any]]:
+    def measure(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int, epoch: float
+    ) -> list[dict[str, Any]]:
         """One evaluation of the weights ``pl_module`` holds now, outside the
         training schedule, recorded at ``step`` and ``epoch`` (those of the
         checkpoint it was loaded from): the same probe pass, estimators, rows,
         file and figure as an evaluation during training. Returns its rows."""
         if self.probe_size == "auto":
-            raise ValueError("infoplane.probe_size=auto sizes the probe set from a training run's time; "
-                             "give an integer or null to measure saved weights")
+            raise ValueError(
+                "infoplane.probe_size=auto sizes the probe set from a training run's time; "
+                "give an integer or null to measure saved weights"
+            )
         start = time.perf_counter()
         before = len(self.rows)
         reps, views = self._representations(trainer, pl_module)
         self._estimate(trainer, pl_module, step, epoch, reps, views, start, scheduled=False)
         return self.rows[before:]
 
-    def _representations(self, trainer: pl.Trainer, pl_module: pl.LightningModule
-                         ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
+    def _representations(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule
+    ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
         """The tapped layers' probe representations and the two views' embeddings (one pass each, shared)."""
         cache = self.probe_cache
         reps = cache.representations(trainer, pl_module, "probe", self.layers)
@@ -353,8 +360,14 @@ class InformationPlane(pl.Callback):
             require_finite(trainer, t, f"the probe representation of layer '{name}'")
         return reps, views
 
-    def _rows(self, reps: dict[str, torch.Tensor], views: list[torch.Tensor], probe: ProbeSet, cache: Any,
-              rows: torch.Tensor | None) -> list[dict[str, Any]]:
+    def _rows(
+        self,
+        reps: dict[str, torch.Tensor],
+        views: list[torch.Tensor],
+        probe: ProbeSet,
+        cache: Any,
+        rows: torch.Tensor | None,
+    ) -> list[dict[str, Any]]:
         """One evaluation's rows from the probe representations (``rows``: the probe rows used, or all)."""
         if rows is not None:
             reps = {k: t[rows.to(t.device)] for k, t in reps.items()}
@@ -395,22 +408,38 @@ class InformationPlane(pl.Callback):
 
         total_steps = int(trainer.estimated_stepping_batches)
         per_epoch = max(1, int(trainer.num_training_batches))
-        evaluations = evaluations_in_run(self.schedule.at_start, self.schedule.steps, total_steps,
-                                         max(1, total_steps // per_epoch), self.schedule.every_n_epochs)
+        evaluations = evaluations_in_run(
+            self.schedule.at_start,
+            self.schedule.steps,
+            total_steps,
+            max(1, total_steps // per_epoch),
+            self.schedule.every_n_epochs,
+        )
         minimum = max(max(e.min_samples, 2) for e in self.per_quantity.values())
         choice = self.sizer.choose(full.labels, minimum, time_at, total_steps, evaluations)
         self.estimators, self._carried = warm, carried
-        rank_zero_info(f"infoplane.probe_size=auto: {choice.n} of {choice.available} probe samples (one evaluation "
-                       f"predicted {choice.predicted_seconds:.2f} s, budget {choice.budget_seconds:.2f} s = "
-                       f"infoplane.time_share of the run over {evaluations} evaluations; cost ~ N^"
-                       f"{choice.exponent:.2f})")
+        rank_zero_info(
+            f"infoplane.probe_size=auto: {choice.n} of {choice.available} probe samples (one evaluation "
+            f"predicted {choice.predicted_seconds:.2f} s, budget {choice.budget_seconds:.2f} s = "
+            f"infoplane.time_share of the run over {evaluations} evaluations; cost ~ N^"
+            f"{choice.exponent:.2f})"
+        )
         held, self._held = self._held, []
         for step, epoch, reps, views in held:
             self._estimate(trainer, pl_module, step, epoch, reps, views, time.perf_counter(), held=True)
 
-    def _estimate(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int, epoch: float,
-                  reps: dict[str, torch.Tensor], views: list[torch.Tensor], start: float, held: bool = False,
-                  scheduled: bool = True) -> None:
+    def _estimate(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        step: int,
+        epoch: float,
+        reps: dict[str, torch.Tensor],
+        views: list[torch.Tensor],
+        start: float,
+        held: bool = False,
+        scheduled: bool = True,
+    ) -> None:
         """Estimate, record and log one evaluation (``held``: one that ``auto`` held until it chose, whose
         representations are not those of the probe cache's current step; ``scheduled=False``: one outside
         the training schedule, :meth:`measure`, which re-estimates every spread and draws the figure)."""
@@ -460,11 +489,18 @@ class InformationPlane(pl.Callback):
 
     def _layer_row(self, layer: str, t: torch.Tensor, probe: ProbeSet, cache: Any) -> dict[str, Any]:
         t_est = self._narrowed(layer, t)
-        rank = (cache.derived("probe", layer, "effective_rank", lambda: effective_rank(t))
-                if t_est is t and cache is not None else effective_rank(t_est))
+        rank = (
+            cache.derived("probe", layer, "effective_rank", lambda: effective_rank(t))
+            if t_est is t and cache is not None
+            else effective_rank(t_est)
+        )
         row = {
-            "layer": layer, "H_gauss": gaussian_entropy(t_est), "effective_rank": rank,
-            "dim": t.shape[1], "estimated_dim": t_est.shape[1], **probe.columns(),
+            "layer": layer,
+            "H_gauss": gaussian_entropy(t_est),
+            "effective_rank": rank,
+            "dim": t.shape[1],
+            "estimated_dim": t_est.shape[1],
+            **probe.columns(),
         }
         row.update(self._measure(layer, "I_XT", probe.x_repr.to(t.device), t_est, probe))
         row.update(self._measure(layer, "I_TY", t_est, probe.labels.to(t.device), probe))
@@ -482,8 +518,15 @@ class InformationPlane(pl.Callback):
         return self.projection(layer, t)
 
     # -------------------------------------------------------------- logging
-    def _log(self, trainer: pl.Trainer, new: list[dict[str, Any]], step: int, seconds: float, objective: str,
-             draw: bool = True) -> None:
+    def _log(
+        self,
+        trainer: pl.Trainer,
+        new: list[dict[str, Any]],
+        step: int,
+        seconds: float,
+        objective: str,
+        draw: bool = True,
+    ) -> None:
         figure = self._draw() if draw else None
         metrics = scalar_metrics(new, seconds)
         for logger in trainer.loggers:
@@ -495,8 +538,9 @@ class InformationPlane(pl.Callback):
         """``infoplane.png`` from every row so far."""
         names = "+".join(dict.fromkeys(e.name for e in self.per_quantity.values()))
         self._drawn_rows = len(self.rows)
-        return draw_figure(self.rows, self.run_dir / "infoplane.png", f"Information plane ({names})",
-                           self.saturation_tolerance)
+        return draw_figure(
+            self.rows, self.run_dir / "infoplane.png", f"Information plane ({names})", self.saturation_tolerance
+        )
 
     def results(self) -> dict[str, float]:
         """``final/infoplane/<layer>/<quantity>`` of the last evaluation, as

@@ -46,8 +46,10 @@ def layer_pairs(layers: Sequence[str], declared: Sequence[Sequence[str]] | None)
     pairs = []
     for pair in declared:
         if isinstance(pair, str) or len(pair) != 2 or not all(p in layers for p in pair) or pair[0] == pair[1]:
-            raise ValueError(f"infoplane.dpi_pairs: {list(pair) if not isinstance(pair, str) else pair!r} must be "
-                             f"[upstream, downstream], two different tapped layers of {list(layers)}")
+            raise ValueError(
+                f"infoplane.dpi_pairs: {list(pair) if not isinstance(pair, str) else pair!r} must be "
+                f"[upstream, downstream], two different tapped layers of {list(layers)}"
+            )
         pairs.append((str(pair[0]), str(pair[1])))
     return pairs
 

@@ -62,7 +62,11 @@ def is_saturated(value: float, ceiling: float, tolerance: float) -> bool:
 
 
 def quantity_columns(
-    quantity: str, estimate: MIEstimate, estimator: MIEstimator, ceiling: Ceiling, tolerance: float,
+    quantity: str,
+    estimate: MIEstimate,
+    estimator: MIEstimator,
+    ceiling: Ceiling,
+    tolerance: float,
     band: Band | None = None,
 ) -> dict[str, Any]:
     """``{I_XT, estimator_XT, bound_XT, ceiling_XT, saturated_XT}`` (suffix per quantity), with a band
@@ -77,12 +81,20 @@ def quantity_columns(
         f"saturated_{s}": int(is_saturated(estimate.value, ceiling.value, tolerance)),
     }
     if band is not None:
-        out.update({f"{quantity}_lo": band.lo, f"{quantity}_hi": band.hi, f"{quantity}_sd": band.sampling_sd,
-                    f"{quantity}_spread": band.invariance_spread, f"{quantity}_bias": band.bias_allowance})
+        out.update(
+            {
+                f"{quantity}_lo": band.lo,
+                f"{quantity}_hi": band.hi,
+                f"{quantity}_sd": band.sampling_sd,
+                f"{quantity}_spread": band.invariance_spread,
+                f"{quantity}_bias": band.bias_allowance,
+            }
+        )
     linear, nonlinear = estimate.diagnostics.get("I_linear"), estimate.diagnostics.get("I_nonlinear")
     if linear is not None and nonlinear is not None:
-        out.update({f"{quantity}_linear": linear, f"{quantity}_nonlinear": nonlinear,
-                    f"nonlinear_gap_{s}": nonlinear - linear})
+        out.update(
+            {f"{quantity}_linear": linear, f"{quantity}_nonlinear": nonlinear, f"nonlinear_gap_{s}": nonlinear - linear}
+        )
     return out
 
 
@@ -93,8 +105,11 @@ def summary_columns(used: Mapping[str, MIEstimator]) -> dict[str, Any]:
     names = list(dict.fromkeys(e.name for e in used.values()))
     bounds = list(dict.fromkeys(e.bound for e in used.values()))
     settings = {q: e.settings() for q, e in used.items()}
-    return {"estimator": "+".join(names), "bound": "+".join(bounds),
-            "settings": json.dumps(settings, sort_keys=True, default=str)}
+    return {
+        "estimator": "+".join(names),
+        "bound": "+".join(bounds),
+        "settings": json.dumps(settings, sort_keys=True, default=str),
+    }
 
 
 def per_quantity(estimator: MIEstimator | Mapping[str, MIEstimator], need_views: bool) -> dict[str, MIEstimator]:
@@ -121,8 +136,10 @@ def per_quantity(estimator: MIEstimator | Mapping[str, MIEstimator], need_views:
         if not hasattr(estimator[q], "estimate_with_info"):
             raise ValueError(f"estimator.{q}: must be an MI estimator node with a _target_, got {estimator[q]!r}")
         if q != "I_TY" and estimator[q].labels_only:
-            raise ValueError(f"estimator.{q}: '{estimator[q].name}' estimates I(T;Y) from class labels only; "
-                             f"{q} needs a continuous-pair estimator (e.g. pca_ksg, ksg, kde)")
+            raise ValueError(
+                f"estimator.{q}: '{estimator[q].name}' estimates I(T;Y) from class labels only; "
+                f"{q} needs a continuous-pair estimator (e.g. pca_ksg, ksg, kde)"
+            )
     return {q: estimator[q] for q in QUANTITIES if q in estimator}
 
 
@@ -131,23 +148,30 @@ def lift_advice(quantity: str, ceiling: Ceiling, estimator: MIEstimator, config_
     name = estimator.name
     if ceiling.source == "estimator":
         if name == "infonce":
-            return (f"InfoNCE cannot report more than log(batch) = {ceiling.value:.3f} nats: raise "
-                    f"{config_key}.batch_size or use another estimator for {LABELS[quantity]}")
-        return f"the {name} estimator cannot report more: choose another estimator for {LABELS[quantity]} ({config_key})"
+            return (
+                f"InfoNCE cannot report more than log(batch) = {ceiling.value:.3f} nats: raise "
+                f"{config_key}.batch_size or use another estimator for {LABELS[quantity]}"
+            )
+        return (
+            f"the {name} estimator cannot report more: choose another estimator for {LABELS[quantity]} ({config_key})"
+        )
     if ceiling.source == "H_Y":
         what = "the layer determines the probe labels as far as this estimator can tell"
         fix = {
-            "binning": f"with {name}, every sample in a bin of its own also gives this: fewer bins ({config_key}.n_bins)",
+            "binning": f"with {name}, every sample in a bin of its own also gives this: "
+            f"fewer bins ({config_key}.n_bins)",
             "kde": f"with {name}, kernels narrower than the layer's spread also give this: a scale-free noise "
-                   f"setting or a larger {config_key}.noise_var",
+            f"setting or a larger {config_key}.noise_var",
         }.get(name, f"a held-out classifier bound on {LABELS[quantity]} would tell a real fit from an artefact")
         return f"{what}; {fix}"
     fix = f"a larger probe set (datamodule.probe_size, now {n_probe}, up to 8,192) raises log N"
     if name == "binning":
         fix += f"; an injective layer fills one bin per sample: fewer bins ({config_key}.n_bins)"
     elif name == "kde":
-        fix += (f"; kernels narrower than the layer's spread put every sample on its own: a scale-free "
-                f"noise setting or a larger {config_key}.noise_var")
+        fix += (
+            f"; kernels narrower than the layer's spread put every sample on its own: a scale-free "
+            f"noise setting or a larger {config_key}.noise_var"
+        )
     elif name == "renyi":
         fix += f"; a wider kernel ({config_key}.kernel_width)"
     return fix
@@ -186,9 +210,13 @@ class SaturationWarnings:
         value = float(row[f"ceiling_{s}"])
         ceiling = Ceiling(value, "estimator" if value < row[quantity_bound] - 1e-12 else quantity_bound)
         source = ceiling.source
-        limit = {"H_X": f"log N of the {row['n_probe']} probe inputs" if abs(row["H_X"] - row["log_n"]) < 1e-9
-                 else "H(X) of the probe inputs", "H_Y": "H(Y) of the probe labels",
-                 "estimator": f"the {row[f'estimator_{s}']} estimator's own ceiling"}[source]
+        limit = {
+            "H_X": f"log N of the {row['n_probe']} probe inputs"
+            if abs(row["H_X"] - row["log_n"]) < 1e-9
+            else "H(X) of the probe inputs",
+            "H_Y": "H(Y) of the probe labels",
+            "estimator": f"the {row[f'estimator_{s}']} estimator's own ceiling",
+        }[source]
         advice = lift_advice(q, ceiling, self.estimators[q], self.config_keys[q], int(row["n_probe"]))
         return (
             f"infoplane: layer '{row['layer']}': {LABELS[q]} = {row[q]:.3f} nats at step {row['step']} is within "

@@ -20,13 +20,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ssl_it.callbacks.infoplane.rows import QUANTITIES
 from ssl_it.analysis.plotting import plot_information_plane, save_figure
+from ssl_it.callbacks.infoplane.rows import QUANTITIES
 
 SCALARS = ("I_XT", "I_TY", "I_Z1Z2", "H_gauss", "effective_rank")
 WANDB_COLUMNS = [
-    "run_id", "run_name", "objective", "step", "epoch", "layer", "quantity", "estimator",
-    "value", "bound", "ceiling", "saturated", "n_probe",
+    "run_id",
+    "run_name",
+    "objective",
+    "step",
+    "epoch",
+    "layer",
+    "quantity",
+    "estimator",
+    "value",
+    "bound",
+    "ceiling",
+    "saturated",
+    "n_probe",
 ]
 
 
@@ -47,12 +58,23 @@ def long_rows(rows: list[dict[str, Any]], run_id: str, run_name: str, objective:
         for q, s in QUANTITIES.items():
             if row.get(q) is None:
                 continue
-            out.append([
-                run_id, run_name, objective, int(row["step"]), float(row["epoch"]), row["layer"], q,
-                row.get(f"estimator_{s}") or row.get("estimator"), float(row[q]),
-                row.get(f"bound_{s}") or row.get("bound"), _float_or_none(row.get(f"ceiling_{s}")),
-                bool(row.get(f"saturated_{s}")), int(row["n_probe"]),
-            ])
+            out.append(
+                [
+                    run_id,
+                    run_name,
+                    objective,
+                    int(row["step"]),
+                    float(row["epoch"]),
+                    row["layer"],
+                    q,
+                    row.get(f"estimator_{s}") or row.get("estimator"),
+                    float(row[q]),
+                    row.get(f"bound_{s}") or row.get("bound"),
+                    _float_or_none(row.get(f"ceiling_{s}")),
+                    bool(row.get(f"saturated_{s}")),
+                    int(row["n_probe"]),
+                ]
+            )
     return out
 
 
@@ -85,8 +107,9 @@ class WandbTrajectory:
         self.chart_preset = chart_preset
         self._table: Any = None
 
-    def log_evaluation(self, logger: Any, rows: list[dict[str, Any]], objective: str, figure: Path | None,
-                       step: int) -> None:
+    def log_evaluation(
+        self, logger: Any, rows: list[dict[str, Any]], objective: str, figure: Path | None, step: int
+    ) -> None:
         """Append this evaluation's long rows to the incremental table and log it, with the figure when drawn."""
         import wandb
 
@@ -108,8 +131,15 @@ class WandbTrajectory:
         plane = [[r["I_XT"], r["I_TY"], r["layer"], float(r["epoch"])] for r in rows if r.get("I_TY") is not None]
         plane_table = wandb.Table(columns=["I_XT", "I_TY", "layer", "epoch"], data=plane)
         if self.chart_preset:
-            fields = {"run": "run_name", "layer": "layer", "quantity": "quantity", "value": "value",
-                      "epoch": "epoch", "step": "step", "saturated": "saturated"}
+            fields = {
+                "run": "run_name",
+                "layer": "layer",
+                "quantity": "quantity",
+                "value": "value",
+                "epoch": "epoch",
+                "step": "step",
+                "saturated": "saturated",
+            }
             chart = wandb.plot_table(self.chart_preset, table, fields, {"title": "Information plane"})
         else:
             chart = wandb.plot.line(plane_table, "I_XT", "I_TY", stroke="layer", title="Information plane")

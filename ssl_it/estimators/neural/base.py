@@ -91,8 +91,15 @@ class NeuralMIEstimator(MIEstimator):
         if cpu_threads is not None:
             checks.integer("cpu_threads", cpu_threads)
         checks.choice("critic", critic, ("separable", "concat"))
-        for name, value in [("hidden", hidden), ("layers", layers), ("embed_dim", embed_dim), ("steps", steps),
-                            ("batch_size", batch_size), ("eval_every", eval_every), ("patience", patience)]:
+        for name, value in [
+            ("hidden", hidden),
+            ("layers", layers),
+            ("embed_dim", embed_dim),
+            ("steps", steps),
+            ("batch_size", batch_size),
+            ("eval_every", eval_every),
+            ("patience", patience),
+        ]:
             checks.integer(name, value)
         checks.positive("lr", lr)
         checks.number("test_fraction", test_fraction, 0.0, 1.0, open_low=True, open_high=True)
@@ -146,19 +153,35 @@ class NeuralMIEstimator(MIEstimator):
 
     @override
     def settings(self) -> dict[str, Any]:
-        return {"critic": self.critic, "hidden": self.hidden, "layers": self.layers, "embed_dim": self.embed_dim,
-                "steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,
-                "test_fraction": self.test_fraction, "eval_every": self.eval_every, "patience": self.patience,
-                "preprocess": self.preprocess, "warm_start": self.warm_start, "cpu_threads": self.cpu_threads,
-                "seed": self.seed, "y_kind": self.y_kind}
+        return {
+            "critic": self.critic,
+            "hidden": self.hidden,
+            "layers": self.layers,
+            "embed_dim": self.embed_dim,
+            "steps": self.steps,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "test_fraction": self.test_fraction,
+            "eval_every": self.eval_every,
+            "patience": self.patience,
+            "preprocess": self.preprocess,
+            "warm_start": self.warm_start,
+            "cpu_threads": self.cpu_threads,
+            "seed": self.seed,
+            "y_kind": self.y_kind,
+        }
 
     def state_dict(self) -> dict[str, Any]:
         """Critic, optimiser and bookkeeping state (empty before the first call)."""
         if self._module is None or self._optimizer is None:
             return {}
-        return {"module": copy.deepcopy(self._module.state_dict()),
-                "optimizer": copy.deepcopy(self._optimizer.state_dict()),
-                "shape": self._shape, "calls": self._calls, "extra": self._extra_state()}
+        return {
+            "module": copy.deepcopy(self._module.state_dict()),
+            "optimizer": copy.deepcopy(self._optimizer.state_dict()),
+            "shape": self._shape,
+            "calls": self._calls,
+            "extra": self._extra_state(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` (the next call continues from it)."""
@@ -231,8 +254,9 @@ class NeuralMIEstimator(MIEstimator):
             notes.append("this call failed: the critic is discarded and the next call starts from a fresh one")
         return value, diag
 
-    def _fit(self, x: torch.Tensor, y: torch.Tensor, train: torch.Tensor, test: torch.Tensor,
-             diag: dict[str, Any]) -> float:
+    def _fit(
+        self, x: torch.Tensor, y: torch.Tensor, train: torch.Tensor, test: torch.Tensor, diag: dict[str, Any]
+    ) -> float:
         module, opt = self._module, self._optimizer
         assert module is not None and opt is not None
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + (self._calls if self.warm_start else 0))

@@ -17,10 +17,10 @@ from torch import nn
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.linalg import off_diagonal
 from ssl_it.estimators.neural import bounds
 from ssl_it.estimators.neural.base import NeuralMIEstimator
 from ssl_it.estimators.neural.critics import CategoricalConditional, ConcatCritic, GaussianConditional, SeparableCritic
+from ssl_it.linalg import off_diagonal
 
 
 class CriticEstimator(NeuralMIEstimator):
@@ -47,7 +47,7 @@ class CriticEstimator(NeuralMIEstimator):
 
     def _evaluate(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
         b = min(self.batch_size, x.shape[0])
-        batches = [module(x[s:s + b], y[s:s + b]) for s in range(0, x.shape[0] - b + 1, b)]
+        batches = [module(x[s : s + b], y[s : s + b]) for s in range(0, x.shape[0] - b + 1, b)]
         joint = torch.cat([torch.diagonal(s) for s in batches])
         marginal = torch.cat([off_diagonal(s) for s in batches])
         value = float(self._pooled(joint, marginal, batches))
