@@ -24,9 +24,10 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from ssl_it.build import build_objective
 from ssl_it.callbacks.divergence import _all_finite
 from ssl_it.callbacks.step_seed import StepSeed
-from ssl_it.train import CONFIG_DIR, build_objective
+from ssl_it.train import CONFIG_DIR
 
 
 class _Trainer:

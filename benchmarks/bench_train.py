@@ -37,11 +37,12 @@ from hydra.utils import instantiate
 from pytorch_lightning.callbacks import LearningRateMonitor, RichProgressBar
 from typing_extensions import override
 
+from ssl_it.build import build_objective
 from ssl_it.data import SSLDataModule
 from ssl_it.module import SSLModule
 from ssl_it.optim import decay_and_no_decay_groups
 from ssl_it.run.loggers import ResumableCSVLogger
-from ssl_it.train import CONFIG_DIR, build_objective
+from ssl_it.train import CONFIG_DIR
 
 CASES = {
     "convnet, 28 px digits": [

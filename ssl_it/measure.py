@@ -45,6 +45,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from typing_extensions import override
 
 from ssl_it.analysis.measured import merge_sweep
+from ssl_it.build import build_data_and_model, build_estimator, enabled
 from ssl_it.callbacks import InformationPlane
 from ssl_it.callbacks.protocols import check_probe_size
 from ssl_it.callbacks.taps import check_layers
@@ -70,8 +71,6 @@ from ssl_it.run.saved_checkpoints import (
 )
 from ssl_it.run.summary import write_summary
 from ssl_it.run.trajectory import final_metrics, read_trajectory
-from ssl_it.threads import set_threads
-from ssl_it.train import build_estimator, build_objective, enabled
 
 log = logging.getLogger(__name__)
 
@@ -231,16 +230,7 @@ def _not_trained(params: Any) -> torch.optim.Optimizer:
 
 def build(cfg: DictConfig) -> tuple[SSLModule, Any, InformationPlane]:
     """The module, data and information plane of ``cfg``; raises on bad values, before any estimate."""
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    set_threads(cfg.get("torch_threads"), key="torch_threads")
-    source = instantiate(cfg.data)
-    source.check_available()
-    augmentation = instantiate(cfg.augmentation)(
-        image_size=source.image_size, channels=source.channels, mean=source.mean, std=source.std
-    )
-    datamodule = instantiate(cfg.datamodule)(source=source, augmentation=augmentation, seed=cfg.seed)
-    backbone = instantiate(cfg.backbone)(input_shape=source.input_shape)
-    objective = build_objective(cfg.objective, backbone.out_dim, source.num_classes)
+    _, datamodule, backbone, objective = build_data_and_model(cfg)
     module = SSLModule(backbone, objective, optimizer=_not_trained)
     plane: InformationPlane = instantiate(cfg.infoplane, _partial_=True)(
         estimator=build_estimator(cfg.estimator), source="measure"

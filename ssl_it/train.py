@@ -18,11 +18,12 @@ from typing import Any
 import hydra
 import pytorch_lightning as pl
 import torch
-from hydra.utils import get_class, get_object, instantiate
+from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from ssl_it.build import build_data_and_model, build_estimator, enabled
 from ssl_it.callbacks import Diverged, final_results, received_signal
 from ssl_it.callbacks.from_run import FromRun
 from ssl_it.callbacks.protocols import check_callbacks
@@ -47,32 +48,8 @@ from ssl_it.run.names import run_identity
 from ssl_it.run.preemption import preempted
 from ssl_it.run.resume import AlreadyFinished, RunState, open_run
 from ssl_it.run.summary import check_optimized_metric
-from ssl_it.threads import set_threads
 
-__all__ = ["CONFIG_DIR", "build", "build_callbacks", "build_estimator", "build_objective", "main", "prepare", "train"]
-
-
-def enabled(node: Any) -> bool:
-    """An optional group (logger, infoplane) is off when null; an experiment
-    preset's settings merged onto a null option leave a node with no
-    ``_target_``, which means off too."""
-    return node is not None and "_target_" in node
-
-
-def build_objective(cfg: DictConfig, in_dim: int, num_classes: int) -> Any:
-    """The ``objective`` node completed with the backbone's width (and the
-    data's class count when the objective declares ``needs_num_classes``)."""
-    declared: bool = getattr(get_class(cfg._target_), "needs_num_classes", False)
-    extra = {"num_classes": num_classes} if declared else {}
-    return instantiate(cfg)(in_dim=in_dim, **extra)
-
-
-def build_estimator(node: DictConfig) -> Any:
-    """One estimator for every quantity (a node with a ``_target_``:
-    ``estimator=kde``), or ``{quantity: estimator}`` from a node of per-quantity
-    sub-nodes (``estimator=calibrated``: ``I_XT``, ``I_TY``, ``I_Z1Z2``);
-    :class:`~ssl_it.callbacks.InformationPlane` checks the keys."""
-    return instantiate(node, _convert_="all")
+__all__ = ["CONFIG_DIR", "build", "build_callbacks", "main", "prepare", "train"]
 
 
 def callback_nodes(cfg: DictConfig) -> dict[str, DictConfig]:
@@ -112,16 +89,7 @@ def build_loggers(cfg: DictConfig, state: RunState) -> list[Any]:
 
 def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any, list[pl.Callback]]:
     """Instantiate every group, in dependency order; raises on bad values."""
-    pl.seed_everything(cfg.seed, workers=True)
-    set_threads(cfg.get("torch_threads"), key="torch_threads")
-    source = instantiate(cfg.data)
-    source.check_available()
-    augmentation = instantiate(cfg.augmentation)(
-        image_size=source.image_size, channels=source.channels, mean=source.mean, std=source.std
-    )
-    datamodule = instantiate(cfg.datamodule)(source=source, augmentation=augmentation, seed=cfg.seed)
-    backbone = instantiate(cfg.backbone)(input_shape=source.input_shape)
-    objective = build_objective(cfg.objective, backbone.out_dim, source.num_classes)
+    augmentation, datamodule, backbone, objective = build_data_and_model(cfg)
     check_view_count(getattr(augmentation, "n_views", 2), objective)
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") is not None else None
     module = SSLModule(backbone, objective, optimizer=instantiate(cfg.optimizer), scheduler=scheduler)

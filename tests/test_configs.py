@@ -9,8 +9,9 @@ import torch
 from hydra.utils import instantiate
 
 from ssl_it.augmentation import BatchedViews, EvalTransform
+from ssl_it.build import build_objective
 from ssl_it.module import SSLModule
-from ssl_it.train import CONFIG_DIR, build_objective
+from ssl_it.train import CONFIG_DIR
 
 GROUPS = [
     "data",

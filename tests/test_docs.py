@@ -52,7 +52,8 @@ def test_readme_starts_with_the_two_commands_ci_runs():
     venv = "python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.14.1 torchvision==0.29.1 && "
     assert blocks[0].strip() == venv + "pip install -e . && python train.py"
     # CI runs it
-    assert blocks[1].strip() == venv + 'pip install -e ".[dev]" && lint-imports && mypy && ruff check . && ruff format --check . && python -m pytest -q'
+    checks = "lint-imports && mypy && ruff check . && ruff format --check . && python -m pytest -q"
+    assert blocks[1].strip() == venv + 'pip install -e ".[dev]" && ' + checks
 
 
 @pytest.mark.parametrize("page", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))

@@ -16,8 +16,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from ssl_it.augmentation import MultiCrop, SimCLR
 from ssl_it.augmentation.batched import BatchedViews
 from ssl_it.backbones import ConvNet
+from ssl_it.build import build_objective
 from ssl_it.module import SSLModule
-from ssl_it.train import CONFIG_DIR, build_objective
+from ssl_it.train import CONFIG_DIR
 
 OBJECTIVES = sorted(p.stem for p in (Path(CONFIG_DIR) / "objective").glob("*.yaml"))
 

@@ -11,6 +11,7 @@ import torch
 from hydra.errors import InstantiationException
 from torch import nn
 
+from ssl_it.build import build_objective
 from ssl_it.callbacks import (
     DivergenceGuard,
     EmbeddingDiagnostics,
@@ -28,7 +29,7 @@ from ssl_it.callbacks.protocols import ChecksProbeSize, ClassifiesLabels, TapsLa
 from ssl_it.estimators import KDEMI
 from ssl_it.objectives.base import Objective
 from ssl_it.run.config_checks import ConfigError, validate_config
-from ssl_it.train import CONFIG_DIR, build_callbacks, build_objective, callback_nodes
+from ssl_it.train import CONFIG_DIR, build_callbacks, callback_nodes
 
 TRAIN_PY = Path(__file__).resolve().parents[1] / "ssl_it" / "train.py"
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ssl_it.build import build_estimator
 from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.estimators import KDEMI, KSGMI, MINE, GaussianMI
 from ssl_it.run.config_checks import ConfigError
-from ssl_it.train import build_estimator, train
+from ssl_it.train import train
 
 QUICK = ["infoplane.at_start=false", "callbacks.linear_eval=null", "callbacks=minimal"]
 

@@ -83,8 +83,8 @@ def test_trajectory_rows_in_wandb_match_infoplane_csv(make_cfg, tmp_path, monkey
 def test_wandb_rows_name_the_objective_as_the_config_and_tags_do(make_cfg):
     from hydra.utils import instantiate
 
+    from ssl_it.build import build_estimator
     from ssl_it.run.names import run_identity
-    from ssl_it.train import build_estimator
 
     cfg = make_cfg("objective=barlow_twins", "logger=wandb")
     fallback = run_identity(cfg).tags  # no Hydra here: no run.choices, the tags fall back to the class
