@@ -45,7 +45,7 @@ from torch.utils.data import default_collate
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from ssl_it.augmentation import MultiCrop, SimCLR  # noqa: E402
+from ssl_it.augmentation import MultiCrop, SimCLRViews  # noqa: E402
 from ssl_it.augmentation.batched import BatchedViews  # noqa: E402
 from ssl_it.data.folder import ImageFolder  # noqa: E402
 from ssl_it.data.views import KeyedImages, ViewCollate, collate_keyed  # noqa: E402
@@ -152,8 +152,8 @@ def measure(
         "loader_gpu_decode": loop(encoded, collate_keyed, 16),
     }
     n_views = {}
-    for name, cls in zip(names, (SimCLR, MultiCrop)):
-        old_cls = getattr(old_aug, cls.__name__)
+    for name, cls in zip(names, (SimCLRViews, MultiCrop)):
+        old_cls = getattr(old_aug, cls.__name__.removesuffix("Views"))  # the baseline names them SimCLR, MultiCrop
         now = BatchedViews(cls(**common), seed=0)
         n_views[name] = now.n_views
         fns[f"before/{name}"] = loop(

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ssl_it.augmentation import MultiCrop, SimCLR
+from ssl_it.augmentation import MultiCrop, SimCLRViews
 from ssl_it.augmentation.batched import BatchedViews
 from ssl_it.backbones import ResNet
 from ssl_it.data import SSLDataModule, SyntheticImages
@@ -108,7 +108,7 @@ def rate(fn: Callable[[], int], device: torch.device, repeats: int = 5) -> float
 def views_on_device(device: torch.device, batch: int) -> str:
     """The batched views on the device match the CPU's, with no host sync; their speed."""
     out = []
-    for name, aug in (("simclr", SimCLR(224, 3, **STATS)), ("multicrop", MultiCrop(224, 3, **STATS))):
+    for name, aug in (("simclr", SimCLRViews(224, 3, **STATS)), ("multicrop", MultiCrop(224, 3, **STATS))):
         views = BatchedViews(aug, seed=0)
         images = torch.randint(0, 256, (batch, 3, 256, 256), dtype=torch.uint8)
         keys = torch.stack([torch.zeros(batch, dtype=torch.long), torch.arange(batch)], 1)
@@ -217,7 +217,7 @@ def bf16_channels_last_compile(device: torch.device, batch: int, quick: bool) ->
 def pinned_batches(device: torch.device) -> str:
     """The DataModule's batches arrive in pinned memory with CUDA."""
     src = SyntheticImages(n_samples=256, input_shape=(3, 32, 32), num_classes=4)
-    dm = SSLDataModule(src, SimCLR(32, 3, src.mean, src.std), batch_size=64, num_workers=1, views_on_device=False)
+    dm = SSLDataModule(src, SimCLRViews(32, 3, src.mean, src.std), batch_size=64, num_workers=1, views_on_device=False)
     dm.setup()
     views, _ = next(iter(dm.train_dataloader()))
     if device.type != "cuda":

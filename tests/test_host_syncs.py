@@ -13,7 +13,7 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from ssl_it.augmentation import MultiCrop, SimCLR
+from ssl_it.augmentation import MultiCrop, SimCLRViews
 from ssl_it.augmentation.batched import BatchedViews
 from ssl_it.backbones import ConvNet
 from ssl_it.build import build_objective
@@ -63,7 +63,7 @@ def test_training_step_reads_nothing_back(name: str) -> None:
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: SimCLR(32, 3, (0.5,) * 3, (0.25,) * 3), lambda: MultiCrop(32, 3, (0.5,) * 3, (0.25,) * 3, n_local=2)],
+    [lambda: SimCLRViews(32, 3, (0.5,) * 3, (0.25,) * 3), lambda: MultiCrop(32, 3, (0.5,) * 3, (0.25,) * 3, n_local=2)],
 )
 def test_batched_views_read_nothing_back(make) -> None:
     views = BatchedViews(make(), seed=0)

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ssl_it import checks
-from ssl_it.augmentation import validation as check
+from ssl_it.augmentation import validation as view_checks
 from ssl_it.augmentation.base import MultiView
 from ssl_it.augmentation.view import Normalize, ViewRecipe
 
 
-class BYOL(MultiView):
+class BYOLViews(MultiView):
     """BYOL augmentations (Grill et al. 2020, arXiv:2006.07733, table 6):
     random resized crop, flip, colour jitter (0.4, 0.4, 0.2, 0.1) with
     probability 0.8, grayscale 0.2, and per-view blur / solarize
@@ -69,7 +69,7 @@ class BYOL(MultiView):
         blur_kernel: int | None = None,
         blur_sigma: Sequence[float] = (0.1, 2.0),
     ) -> None:
-        size = check.image_size(image_size, self.name)
+        size = view_checks.image_size(image_size, self.name)
         blur = checks.probabilities("augmentation.blur_prob", blur_prob)
         solar = checks.probabilities("augmentation.solarize_prob", solarize_prob)
         if len(blur) != len(solar):
@@ -77,22 +77,22 @@ class BYOL(MultiView):
                 "augmentation.blur_prob and augmentation.solarize_prob need one value per view "
                 f"(the same length); got {len(blur)} and {len(solar)}"
             )
-        self.normalize = Normalize(mean, std, check.channels(channels))
+        self.normalize = Normalize(mean, std, view_checks.channels(channels))
         common: dict[str, Any] = dict(
             size=size,
-            scale=check.scale(scale),
-            ratio=check.ratio(ratio),
+            scale=view_checks.scale(scale),
+            ratio=view_checks.ratio(ratio),
             flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
-            **check.color_args(jitter_prob, brightness, contrast, saturation, hue, grayscale_prob),
-            blur_kernel=check.blur_kernel(blur_kernel, size),
-            blur_sigma=check.sigma(blur_sigma),
+            **view_checks.color_args(jitter_prob, brightness, contrast, saturation, hue, grayscale_prob),
+            blur_kernel=view_checks.blur_kernel(blur_kernel, size),
+            blur_sigma=view_checks.sigma(blur_sigma),
         )
         self.views = [ViewRecipe(blur_prob=b, solarize_prob=s, **common) for b, s in zip(blur, solar)]
         self.n_global_views = len(self.views)
         self.global_size = size
 
 
-class VICReg(BYOL):
+class VICRegViews(BYOLViews):
     """VICReg augmentations (Bardes et al. 2022, arXiv:2105.04906, appendix
     C.1; the authors' ``augmentations.py``): the BYOL recipe, i.e. crop,
     flip, jitter (0.4, 0.4, 0.2, 0.1) p 0.8, grayscale 0.2, blur 1.0 / 0.1,

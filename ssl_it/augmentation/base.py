@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from ssl_it import checks
-from ssl_it.augmentation import validation as check
+from ssl_it.augmentation import validation as view_checks
 from ssl_it.augmentation.kernels import fit
 from ssl_it.augmentation.view import Normalize, ViewRecipe
 
@@ -78,7 +78,7 @@ class NoAugmentation(MultiView):
         n_views: int = 2,
     ) -> None:
         checks.integer("augmentation.n_views", n_views)
-        self.normalize = Normalize(mean, std, None if image_size is None else check.channels(channels))
+        self.normalize = Normalize(mean, std, None if image_size is None else view_checks.channels(channels))
         self.views = [None] * n_views
         self.n_global_views = n_views
         self.global_size = image_size

@@ -2,7 +2,7 @@
 the batch's device (the CPU loader workers or the accelerator).
 
 ``BatchedViews(pipeline, seed)`` takes any view pipeline of this package
-(SimCLR, BYOL/VICReg, multi-crop, minimal, none) and applies its recipe to a
+(SimCLRViews, BYOLViews, VICRegViews, multi-crop, minimal, none) and applies its recipe to a
 batch of uint8 images ``(B, C, H, W)`` (or float vectors ``(B, D)`` for
 ``none``) with per-sample random parameters:
 

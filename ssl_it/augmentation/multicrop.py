@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ssl_it import checks
-from ssl_it.augmentation import validation as check
+from ssl_it.augmentation import validation as view_checks
 from ssl_it.augmentation.base import MultiView
 from ssl_it.augmentation.view import Normalize, ViewRecipe
 
@@ -72,7 +72,7 @@ class MultiCrop(MultiView):
         local_blur_prob: float = 0.5,
         blur_sigma: Sequence[float] = (0.1, 2.0),
     ) -> None:
-        size = check.image_size(image_size, "multicrop")
+        size = view_checks.image_size(image_size, "multicrop")
         checks.integer("augmentation.n_local", n_local, minimum=0)
         if local_size is None:
             local_size = max(1, round(size * 96 / 224))
@@ -85,15 +85,18 @@ class MultiCrop(MultiView):
                 "augmentation.global_blur_prob and augmentation.global_solarize_prob need exactly 2 "
                 f"values (one per global view); got {len(blur)} and {len(solar)}"
             )
-        self.normalize = Normalize(mean, std, check.channels(channels))
+        self.normalize = Normalize(mean, std, view_checks.channels(channels))
         common: dict[str, Any] = dict(
-            ratio=check.ratio(ratio),
+            ratio=view_checks.ratio(ratio),
             flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
-            **check.color_args(jitter_prob, brightness, contrast, saturation, hue, grayscale_prob),
-            blur_sigma=check.sigma(blur_sigma),
+            **view_checks.color_args(jitter_prob, brightness, contrast, saturation, hue, grayscale_prob),
+            blur_sigma=view_checks.sigma(blur_sigma),
         )
-        g_scale, l_scale = check.scale(global_scale, "global_scale"), check.scale(local_scale, "local_scale")
-        g_kernel, l_kernel = check.blur_kernel(None, size), check.blur_kernel(None, local_size)
+        g_scale, l_scale = (
+            view_checks.scale(global_scale, "global_scale"),
+            view_checks.scale(local_scale, "local_scale"),
+        )
+        g_kernel, l_kernel = view_checks.blur_kernel(None, size), view_checks.blur_kernel(None, local_size)
         self.views = [
             ViewRecipe(size=size, scale=g_scale, blur_prob=b, blur_kernel=g_kernel, solarize_prob=s, **common)
             for b, s in zip(blur, solar)

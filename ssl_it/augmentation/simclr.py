@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ssl_it import checks
-from ssl_it.augmentation import validation as check
+from ssl_it.augmentation import validation as view_checks
 from ssl_it.augmentation.base import MultiView
 from ssl_it.augmentation.view import Normalize, ViewRecipe
 
 
-class SimCLR(MultiView):
+class SimCLRViews(MultiView):
     """SimCLR augmentations (Chen et al. 2020, arXiv:2002.05709, appendix A):
     ``n_views`` i.i.d. views, each a random resized crop, horizontal flip,
     colour jitter of strength s (0.8s, 0.8s, 0.8s, 0.2s; s = 1 by default)
@@ -67,17 +67,17 @@ class SimCLR(MultiView):
         blur_kernel: int | None = None,
         blur_sigma: Sequence[float] = (0.1, 2.0),
     ) -> None:
-        size = check.image_size(image_size, "simclr")
-        self.normalize = Normalize(mean, std, check.channels(channels))
+        size = view_checks.image_size(image_size, "simclr")
+        self.normalize = Normalize(mean, std, view_checks.channels(channels))
         view = ViewRecipe(
             size=size,
-            scale=check.scale(scale),
-            ratio=check.ratio(ratio),
+            scale=view_checks.scale(scale),
+            ratio=view_checks.ratio(ratio),
             flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
-            **check.color_args(jitter_prob, brightness, contrast, saturation, hue, grayscale_prob),
+            **view_checks.color_args(jitter_prob, brightness, contrast, saturation, hue, grayscale_prob),
             blur_prob=checks.probability("augmentation.blur_prob", blur_prob),
-            blur_kernel=check.blur_kernel(blur_kernel, size),
-            blur_sigma=check.sigma(blur_sigma),
+            blur_kernel=view_checks.blur_kernel(blur_kernel, size),
+            blur_sigma=view_checks.sigma(blur_sigma),
         )
         self.views = [view] * checks.integer("augmentation.n_views", n_views)
         self.n_global_views = n_views
@@ -114,12 +114,12 @@ class Minimal(MultiView):
         ratio: Sequence[float] = (3 / 4, 4 / 3),
         flip_prob: float = 0.5,
     ) -> None:
-        size = check.image_size(image_size, "minimal")
-        self.normalize = Normalize(mean, std, check.channels(channels))
+        size = view_checks.image_size(image_size, "minimal")
+        self.normalize = Normalize(mean, std, view_checks.channels(channels))
         view = ViewRecipe(
             size=size,
-            scale=check.scale(scale),
-            ratio=check.ratio(ratio),
+            scale=view_checks.scale(scale),
+            ratio=view_checks.ratio(ratio),
             flip_prob=checks.probability("augmentation.flip_prob", flip_prob),
         )
         self.views = [view] * checks.integer("augmentation.n_views", n_views)

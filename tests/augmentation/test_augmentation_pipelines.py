@@ -11,14 +11,14 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from ssl_it.augmentation import (
-    BYOL,
+    BYOLViews,
     EvalTransform,
     Minimal,
     MultiCrop,
     MultiView,
     NoAugmentation,
-    SimCLR,
-    VICReg,
+    SimCLRViews,
+    VICRegViews,
 )
 from ssl_it.augmentation.batched import BatchedViews
 
@@ -36,10 +36,10 @@ def views_of(aug: MultiView, x: torch.Tensor, seed: int = 0, epoch: int = 0) -> 
 
 # (class, kwargs, n_views, n_global, view sizes at 28 px)
 PIPELINES = [
-    (SimCLR, {}, 2, 2, [28, 28]),
-    (SimCLR, {"n_views": 4}, 4, 4, [28] * 4),
-    (BYOL, {}, 2, 2, [28, 28]),
-    (VICReg, {"blur_prob": [1.0, 0.1, 0.5], "solarize_prob": [0.0, 0.2, 0.0]}, 3, 3, [28] * 3),
+    (SimCLRViews, {}, 2, 2, [28, 28]),
+    (SimCLRViews, {"n_views": 4}, 4, 4, [28] * 4),
+    (BYOLViews, {}, 2, 2, [28, 28]),
+    (VICRegViews, {"blur_prob": [1.0, 0.1, 0.5], "solarize_prob": [0.0, 0.2, 0.0]}, 3, 3, [28] * 3),
     (MultiCrop, {}, 8, 2, [28, 28] + [12] * 6),
     (MultiCrop, {"n_local": 3, "local_size": 16}, 5, 2, [28, 28, 16, 16, 16]),
     (MultiCrop, {"n_local": 0}, 2, 2, [28, 28]),
@@ -104,15 +104,17 @@ def test_flip_and_crop_change_pixels_but_keep_the_range() -> None:
     flip = Minimal(**PLAIN, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_prob=1.0)
     torch.testing.assert_close(views_of(flip, x)[0], x.flip(-1), atol=1e-6, rtol=0)
     crop = views_of(Minimal(**PLAIN, flip_prob=0.5), x)
-    simclr = views_of(SimCLR(**PLAIN, brightness=0.0, contrast=0.0), x)
+    simclr = views_of(SimCLRViews(**PLAIN, brightness=0.0, contrast=0.0), x)
     for v in crop + simclr:
         assert not torch.allclose(v, x)
         assert v.min() >= 0.1 - 1e-6 and v.max() <= 0.9 + 1e-6
-    for v in views_of(SimCLR(**PLAIN, jitter_prob=1.0), x) + views_of(BYOL(**PLAIN, solarize_prob=[1.0, 1.0]), x):
+    for v in views_of(SimCLRViews(**PLAIN, jitter_prob=1.0), x) + views_of(
+        BYOLViews(**PLAIN, solarize_prob=[1.0, 1.0]), x
+    ):
         assert v.min() >= 0.0 and v.max() <= 1.0
 
 
-@pytest.mark.parametrize("cls", [SimCLR, BYOL, VICReg, MultiCrop, Minimal, NoAugmentation])
+@pytest.mark.parametrize("cls", [SimCLRViews, BYOLViews, VICRegViews, MultiCrop, Minimal, NoAugmentation])
 def test_constant_image_gives_constant_normalised_views(cls) -> None:
     kwargs = {} if cls in (Minimal, NoAugmentation) else {"jitter_prob": 0.0, "grayscale_prob": 0.0}
     x = torch.full((4, 3, 32, 32), 0.3)  # below the solarize threshold: crops, flips, blur keep it
@@ -124,7 +126,7 @@ def test_constant_image_gives_constant_normalised_views(cls) -> None:
 
 def test_mean_of_views_of_a_batch_matches_the_normalised_mean() -> None:
     torch.manual_seed(0)
-    aug = SimCLR(**GRAY, jitter_prob=0.0)  # crop, flip, blur: mean-preserving on average
+    aug = SimCLRViews(**GRAY, jitter_prob=0.0)  # crop, flip, blur: mean-preserving on average
     batch = 0.5 + 0.1 * (torch.rand(100, 1, 28, 28) - 0.5)
     means = torch.stack([v.mean() for v in views_of(aug, batch)])
     assert abs(means.mean().item() - (0.5 - 0.1307) / 0.3081) < 0.01
@@ -135,7 +137,7 @@ def test_jitter_steps_follow_their_probabilities_and_ranges() -> None:
     of the 4 steps once per jittered view in a uniformly random slot,
     grayscale 20 %, blur 50 %, factors uniform in [1 - s, 1 + s], hue in [-h, h]."""
     n = 4000
-    plan = BatchedViews(SimCLR(**RGB), seed=0).plan(
+    plan = BatchedViews(SimCLRViews(**RGB), seed=0).plan(
         torch.stack([torch.zeros(n, dtype=torch.long), torch.arange(n)], 1), 32, 32
     )[0]
 
@@ -155,7 +157,7 @@ def test_jitter_steps_follow_their_probabilities_and_ranges() -> None:
     assert plan["sigma"].min() >= 0.1 and plan["sigma"].max() <= 2.0
 
 
-@pytest.mark.parametrize("cls", [SimCLR, BYOL, MultiCrop, Minimal])
+@pytest.mark.parametrize("cls", [SimCLRViews, BYOLViews, MultiCrop, Minimal])
 def test_deterministic_in_the_seed_and_key(cls) -> None:
     aug = cls(**RGB)
     x = torch.rand(3, 3, 32, 32)
@@ -168,7 +170,7 @@ def test_deterministic_in_the_seed_and_key(cls) -> None:
 def test_byol_views_are_asymmetric() -> None:
     torch.manual_seed(0)
     x = 0.6 + 0.4 * torch.rand(4, 1, 28, 28)  # all above the solarize threshold
-    aug = BYOL(
+    aug = BYOLViews(
         **PLAIN,
         scale=(1.0, 1.0),
         ratio=(1.0, 1.0),
@@ -185,29 +187,29 @@ def test_byol_views_are_asymmetric() -> None:
 @pytest.mark.parametrize(
     "make,field",
     [
-        (lambda: SimCLR(**GRAY, scale=(0.0, 1.0)), "augmentation.scale"),
-        (lambda: SimCLR(**GRAY, scale=(0.6, 0.2)), "augmentation.scale"),
-        (lambda: SimCLR(**GRAY, scale=(0.2, 1.5)), "augmentation.scale"),
+        (lambda: SimCLRViews(**GRAY, scale=(0.0, 1.0)), "augmentation.scale"),
+        (lambda: SimCLRViews(**GRAY, scale=(0.6, 0.2)), "augmentation.scale"),
+        (lambda: SimCLRViews(**GRAY, scale=(0.2, 1.5)), "augmentation.scale"),
         (lambda: Minimal(**GRAY, scale=(0.2,)), "augmentation.scale"),
-        (lambda: SimCLR(**GRAY, ratio=(0.0, 1.0)), "augmentation.ratio"),
-        (lambda: SimCLR(**GRAY, flip_prob=1.5), "augmentation.flip_prob"),
-        (lambda: SimCLR(**GRAY, jitter_prob=-0.1), "augmentation.jitter_prob"),
-        (lambda: SimCLR(**GRAY, brightness=-1.0), "augmentation.brightness"),
-        (lambda: SimCLR(**GRAY, hue=0.7), "augmentation.hue"),
-        (lambda: SimCLR(**GRAY, n_views=0), "augmentation.n_views"),
+        (lambda: SimCLRViews(**GRAY, ratio=(0.0, 1.0)), "augmentation.ratio"),
+        (lambda: SimCLRViews(**GRAY, flip_prob=1.5), "augmentation.flip_prob"),
+        (lambda: SimCLRViews(**GRAY, jitter_prob=-0.1), "augmentation.jitter_prob"),
+        (lambda: SimCLRViews(**GRAY, brightness=-1.0), "augmentation.brightness"),
+        (lambda: SimCLRViews(**GRAY, hue=0.7), "augmentation.hue"),
+        (lambda: SimCLRViews(**GRAY, n_views=0), "augmentation.n_views"),
         (lambda: NoAugmentation(**GRAY, n_views=0), "augmentation.n_views"),
-        (lambda: SimCLR(**GRAY, blur_kernel=31), "augmentation.blur_kernel"),
-        (lambda: SimCLR(**GRAY, blur_kernel=4), "augmentation.blur_kernel"),
-        (lambda: SimCLR(**GRAY, blur_sigma=(2.0, 0.1)), "augmentation.blur_sigma"),
-        (lambda: BYOL(**GRAY, blur_prob=[1.0, 0.1, 0.5]), "augmentation.solarize_prob"),
-        (lambda: BYOL(**GRAY, solarize_prob=[0.0, 1.2]), "augmentation.solarize_prob"),
+        (lambda: SimCLRViews(**GRAY, blur_kernel=31), "augmentation.blur_kernel"),
+        (lambda: SimCLRViews(**GRAY, blur_kernel=4), "augmentation.blur_kernel"),
+        (lambda: SimCLRViews(**GRAY, blur_sigma=(2.0, 0.1)), "augmentation.blur_sigma"),
+        (lambda: BYOLViews(**GRAY, blur_prob=[1.0, 0.1, 0.5]), "augmentation.solarize_prob"),
+        (lambda: BYOLViews(**GRAY, solarize_prob=[0.0, 1.2]), "augmentation.solarize_prob"),
         (lambda: MultiCrop(**GRAY, local_size=40), "augmentation.local_size"),
         (lambda: MultiCrop(**GRAY, n_local=-1), "augmentation.n_local"),
         (lambda: MultiCrop(**GRAY, local_scale=(0.5, 0.1)), "augmentation.local_scale"),
         (lambda: MultiCrop(**GRAY, global_blur_prob=[1.0]), "augmentation.global_blur_prob"),
-        (lambda: SimCLR(image_size=None, channels=1, mean=(0.0,), std=(1.0,)), "data.image_size"),
-        (lambda: SimCLR(**{**GRAY, "std": (0.0,)}), "data.std"),
-        (lambda: SimCLR(**{**RGB, "mean": (0.1, 0.2)}), "data.mean"),
+        (lambda: SimCLRViews(image_size=None, channels=1, mean=(0.0,), std=(1.0,)), "data.image_size"),
+        (lambda: SimCLRViews(**{**GRAY, "std": (0.0,)}), "data.std"),
+        (lambda: SimCLRViews(**{**RGB, "mean": (0.1, 0.2)}), "data.mean"),
     ],
 )
 def test_errors_name_the_field(make, field: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from ssl_it.augmentation import BYOL, Minimal, MultiCrop, NoAugmentation, SimCLR
+from ssl_it.augmentation import BYOLViews, Minimal, MultiCrop, NoAugmentation, SimCLRViews
 from ssl_it.augmentation.batched import BatchedViews, crop_boxes
 from ssl_it.augmentation.keyed import keyed_uniform
 
@@ -72,7 +72,7 @@ def test_full_crop_without_colour_is_the_image_and_flip_is_exact():
 
 def test_brightness_only_jitter_scales_each_sample_by_its_own_factor():
     x = torch.full((64, 3, 8, 8), 100, dtype=torch.uint8)
-    aug = SimCLR(
+    aug = SimCLRViews(
         image_size=8,
         channels=3,
         mean=(0.0,) * 3,
@@ -97,8 +97,8 @@ def test_brightness_only_jitter_scales_each_sample_by_its_own_factor():
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: SimCLR(**RGB),
-        lambda: BYOL(**RGB),
+        lambda: SimCLRViews(**RGB),
+        lambda: BYOLViews(**RGB),
         lambda: MultiCrop(**RGB, n_local=2),
         lambda: NoAugmentation(**RGB),
     ],
@@ -119,13 +119,13 @@ def test_views_of_a_sample_do_not_depend_on_its_batch(make):
 
 def test_views_stay_in_range_and_grayscale_images_work():
     x = torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8)
-    aug = SimCLR(image_size=28, channels=1, mean=(0.0,), std=(1.0,))
+    aug = SimCLRViews(image_size=28, channels=1, mean=(0.0,), std=(1.0,))
     views = BatchedViews(aug, seed=0)(x, keys_of(range(16)))
     assert all(v.shape == (16, 1, 28, 28) and v.min() >= 0 and v.max() <= 1 for v in views)
 
 
 def test_plan_is_on_the_host_and_reads_nothing_back():
-    aug = SimCLR(**RGB)
+    aug = SimCLRViews(**RGB)
     bv = BatchedViews(aug, seed=0)
     plans = bv.plan(keys_of(range(40)), 32, 32)
     assert all(t.device.type == "cpu" for p in plans for t in p.values())
@@ -136,8 +136,10 @@ def test_plan_is_on_the_host_and_reads_nothing_back():
 def test_saturation_and_hue_leave_one_channel_images_unchanged():
     x = torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8)
     crop = dict(image_size=28, channels=1, mean=(0.0,), std=(1.0,), flip_prob=0.0, blur_prob=0.0)
-    colour = SimCLR(**crop, jitter_prob=1.0, brightness=0.0, contrast=0.0, saturation=0.8, hue=0.5, grayscale_prob=1.0)
-    plain = SimCLR(**crop, jitter_prob=0.0, grayscale_prob=0.0)
+    colour = SimCLRViews(
+        **crop, jitter_prob=1.0, brightness=0.0, contrast=0.0, saturation=0.8, hue=0.5, grayscale_prob=1.0
+    )
+    plain = SimCLRViews(**crop, jitter_prob=0.0, grayscale_prob=0.0)
     for a, b in zip(
         BatchedViews(colour, seed=2)(x, keys_of(range(16))), BatchedViews(plain, seed=2)(x, keys_of(range(16)))
     ):

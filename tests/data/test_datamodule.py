@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from ssl_it.augmentation import MultiCrop, NoAugmentation, SimCLR
+from ssl_it.augmentation import MultiCrop, NoAugmentation, SimCLRViews
 from ssl_it.augmentation.batched import BatchedViews
 from ssl_it.data import SSLDataModule, SyntheticImages
 from ssl_it.data.datamodule import PROBE_VIEW_EPOCH
@@ -20,7 +20,7 @@ SRC = SyntheticImages(n_samples=120, input_shape=(3, 12, 12), num_classes=4, see
 
 
 def make_dm(aug=None, **kwargs) -> SSLDataModule:
-    aug = aug or SimCLR(image_size=12, channels=3, mean=SRC.mean, std=SRC.std)
+    aug = aug or SimCLRViews(image_size=12, channels=3, mean=SRC.mean, std=SRC.std)
     dm = SSLDataModule(SRC, aug, **{"batch_size": 8, "num_workers": 0, "probe_size": 16, "seed": 5, **kwargs})
     dm.setup()
     return dm

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ssl_it.augmentation import MultiView, Normalize, SimCLR, ViewRecipe
+from ssl_it.augmentation import MultiView, Normalize, SimCLRViews, ViewRecipe
 from ssl_it.data import InMemoryProbeData, ProbeData, SSLDataModule, SyntheticImages
 
 SRC = SyntheticImages(n_samples=120, input_shape=(3, 12, 12), num_classes=4, seed=1)
 
 
 def make_dm(aug=None, **kwargs) -> SSLDataModule:
-    aug = aug or SimCLR(image_size=12, channels=3, mean=SRC.mean, std=SRC.std)
+    aug = aug or SimCLRViews(image_size=12, channels=3, mean=SRC.mean, std=SRC.std)
     return SSLDataModule(
         SRC, aug, **{"batch_size": 8, "num_workers": 0, "probe_size": 16, "seed": 5, "eval_size": 40, **kwargs}
     )

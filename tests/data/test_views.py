@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from ssl_it.augmentation import NoAugmentation, SimCLR
+from ssl_it.augmentation import NoAugmentation, SimCLRViews
 from ssl_it.augmentation.batched import BatchedViews
 from ssl_it.data import SSLDataModule, SyntheticImages
 from ssl_it.data.views import EpochKeySampler, KeyedImages, ViewCollate, collate_keyed
@@ -12,8 +12,8 @@ from ssl_it.data.views import EpochKeySampler, KeyedImages, ViewCollate, collate
 SRC = SyntheticImages(n_samples=80, input_shape=(1, 8, 8), num_classes=4)
 
 
-def simclr() -> SimCLR:
-    return SimCLR(image_size=8, channels=1, mean=SRC.mean, std=SRC.std)
+def simclr() -> SimCLRViews:
+    return SimCLRViews(image_size=8, channels=1, mean=SRC.mean, std=SRC.std)
 
 
 def test_sampler_order_depends_only_on_seed_and_epoch():
