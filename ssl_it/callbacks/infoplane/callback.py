@@ -97,8 +97,8 @@ class InformationPlane(pl.Callback):
         seed: seeds the random projections.
         cpu_threads: intra-op threads while estimating on the CPU (the probe
             forward passes keep the training's; restored afterwards); 1
-            avoids the oversubscription that made LAPACK calls 50x slower
-            beside a busy data-loader worker on 2 cores. ``None`` keeps
+            avoids oversubscribing the cores beside a busy data-loader
+            worker (docs: results/framework-overhead.md). ``None`` keeps
             torch's setting.
         saturation_tolerance: a value within this fraction of its ceiling
             is flagged ``saturated`` (0.02 = 2 %).
@@ -468,9 +468,9 @@ class InformationPlane(pl.Callback):
 
     def _capped_threads(self, device: torch.device) -> contextlib.AbstractContextManager[None]:
         """Estimate with ``cpu_threads`` intra-op threads. The probe forward
-        passes keep the training's (a 512-digit convnet forward: 0.13 s on 2
-        threads, 0.19 s on 1), the small LAPACK and pairwise-distance calls of
-        the estimators do not scale and oversubscribe beside a loader worker."""
+        passes keep the training's (they gain from a second thread); the small
+        LAPACK and pairwise-distance calls of the estimators do not scale and
+        oversubscribe beside a loader worker."""
         return threads(self.cpu_threads if device.type == "cpu" else None)
 
     def _measure(self, layer: str, quantity: str, a: torch.Tensor, b: torch.Tensor, probe: ProbeSet) -> dict[str, Any]:
