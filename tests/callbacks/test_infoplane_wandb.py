@@ -88,10 +88,10 @@ def test_wandb_rows_name_the_objective_as_the_config_and_tags_do(make_cfg):
 
     cfg = make_cfg("objective=barlow_twins", "logger=wandb")
     fallback = run_identity(cfg).tags  # no Hydra here: no run.choices, the tags fall back to the class
-    plane = instantiate(cfg.infoplane)(estimator=build_estimator(cfg.estimator))
+    plane = instantiate(cfg.infoplane, estimator=build_estimator(cfg.estimator))
     module = type("Module", (), {"objective": instantiate(cfg.objective)(in_dim=8)})()
     assert "objective:barlowtwins" in fallback and plane._objective_name(module) == "barlowtwins"
 
     cfg.run.choices = {"objective": "barlow_twins"}  # what train.py records from Hydra's choices
-    plane = instantiate(cfg.infoplane)(estimator=build_estimator(cfg.estimator))
+    plane = instantiate(cfg.infoplane, estimator=build_estimator(cfg.estimator))
     assert "objective:barlow_twins" in run_identity(cfg).tags and plane._objective_name(module) == "barlow_twins"
