@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
+from task_rows import accuracy_row
 from typing_extensions import override
 
 from ssl_it import synthetic
@@ -346,17 +347,8 @@ def accuracy_grid(log: Log, names: list[str], quick: bool, only: list[str]) -> N
                         continue
                     sample = sample or task.make(n, seed)
                     row = {
-                        "key": key,
-                        "section": "accuracy",
-                        "task": task.name,
-                        "family": task.family,
-                        "labels": task.labels,
-                        "dim": task.dim,
+                        **accuracy_row(key, task, n, seed, name, sample.mi),
                         "latent": task.latent,
-                        "n": n,
-                        "seed": seed,
-                        "estimator": name,
-                        "truth": sample.mi,
                         "truth_se": sample.mi_se,
                     }
                     reason = skip_reason(name, task, n, sample.x.shape[1], seed)

@@ -44,7 +44,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from scipy.stats import spearmanr
+from task_rows import accuracy_row
 
 from ssl_it import synthetic
 from ssl_it.estimators import KSGMI, BandMaker, ClassifierMI, MIEstimator, PCAReducedMI
@@ -58,15 +61,22 @@ def _ksg() -> KSGMI:
     return KSGMI(k=3, metric="euclidean")
 
 
+def _configured(name: str, **overrides: Any) -> MIEstimator:
+    """The estimator ``configs/estimator/<name>.yaml`` builds (the callback's default), with ``overrides``."""
+    node = OmegaConf.merge(OmegaConf.load(ROOT / "configs" / "estimator" / f"{name}.yaml"), overrides)
+    return instantiate(node)
+
+
 ESTIMATORS: dict[str, Callable[[], MIEstimator]] = {
-    "pca_ksg": lambda: PCAReducedMI(_ksg()),
+    "pca_ksg": lambda: _configured("pca_ksg"),
     "pca_ksg[previous: 16 fixed axes]": lambda: PCAReducedMI(_ksg(), select="fixed", standardize="none"),
-    "pca_ksg[standardize=rank]": lambda: PCAReducedMI(_ksg(), standardize="rank"),
-    "classifier": lambda: ClassifierMI(standardize="unit", nonlinear=True),
+    "pca_ksg[standardize=rank]": lambda: _configured("pca_ksg", standardize="rank"),
+    "classifier": lambda: _configured("classifier"),
+    "classifier[inner_folds=2]": lambda: _configured("classifier", inner_folds=2),
     "classifier[previous: linear]": lambda: ClassifierMI(standardize="layer"),
 }
 PAIR = ("pca_ksg", "pca_ksg[previous: 16 fixed axes]", "pca_ksg[standardize=rank]")
-LABEL = ("classifier", "classifier[previous: linear]")
+LABEL = ("classifier", "classifier[previous: linear]", "classifier[inner_folds=2]")
 
 
 @dataclass
@@ -182,8 +192,9 @@ def accuracy(
     families: tuple[str, ...] | None = None,
     seeds: int = 3,
     defaults_only: bool = False,
+    only: tuple[str, ...] | None = None,
 ) -> None:
-    """Log every band not yet logged: task x probe size x seed x estimator."""
+    """Log every band not yet logged: task x probe size x seed x estimator (``only``: these estimators)."""
     done = {r["key"] for r in log}
     for task in tasks(quick):
         if families is not None and task.family not in families:
@@ -193,6 +204,8 @@ def accuracy(
                 sample = None
                 names = LABEL if task.labels else PAIR
                 for name in names[:1] if defaults_only else names:
+                    if only is not None and name not in only:
+                        continue
                     key = f"acc|{task.name}|{n}|{seed}|{name}"
                     if key in done:
                         continue
@@ -205,17 +218,8 @@ def accuracy(
                         )
                     )
                     row = {
-                        "key": key,
-                        "section": "accuracy",
-                        "task": task.name,
-                        "family": task.family,
-                        "labels": task.labels,
-                        "dim": task.dim,
+                        **accuracy_row(key, task, n, seed, name, sample.mi),
                         "snr": task.snr,
-                        "n": n,
-                        "seed": seed,
-                        "estimator": name,
-                        "truth": sample.mi,
                         **band_row(name, sample.x, sample.y, ceiling),
                     }
                     _add(log, path, row)
@@ -360,6 +364,7 @@ def run(
     seeds: int = 3,
     defaults_only: bool = False,
     invariances: bool = True,
+    only: tuple[str, ...] | None = None,
 ) -> None:
     """Run the sections into ``<out>.jsonl`` (resumable) and write the tables to ``out``."""
     torch.set_num_threads(1)
@@ -371,7 +376,7 @@ def run(
     start = time.perf_counter()
     if invariances:
         invariance(log, path, quick)
-    accuracy(log, path, quick, sizes, families, seeds, defaults_only)
+    accuracy(log, path, quick, sizes, families, seeds, defaults_only, only)
     text = [
         "# The default estimators and their bands on layer-shaped tasks",
         "",
@@ -404,6 +409,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--defaults-only", action="store_true", help="only pca_ksg and classifier, not the previous")
     parser.add_argument("--no-invariance", action="store_true", help="skip the rotation / rescaling table")
+    parser.add_argument("--estimators", nargs="+", default=None, help="only these estimators (names as in the tables)")
     args = parser.parse_args()
     if args.merge:
         log = [json.loads(line) for p in args.merge for line in Path(p).read_text().splitlines()]
@@ -418,6 +424,7 @@ def main() -> None:
         args.seeds,
         args.defaults_only,
         not args.no_invariance,
+        None if args.estimators is None else tuple(args.estimators),
     )
 
 

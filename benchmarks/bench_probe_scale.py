@@ -28,6 +28,7 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 
+from ssl_it.callbacks.standalone import standalone_trainer
 from ssl_it.data import InMemoryProbeData
 from ssl_it.objectives.base import Objective
 
@@ -53,18 +54,7 @@ class _Model(nn.Module):
 
 def _trainer(x: torch.Tensor, labels: torch.Tensor, views: list[torch.Tensor]) -> SimpleNamespace:
     """What the measuring callbacks read from a trainer, on one process."""
-    dm = InMemoryProbeData(x, labels, views)
-    return SimpleNamespace(
-        global_step=1,
-        current_epoch=0,
-        num_training_batches=1,
-        world_size=1,
-        global_rank=0,
-        is_global_zero=True,
-        sanity_checking=False,
-        datamodule=dm,
-        loggers=[],
-    )
+    return standalone_trainer(InMemoryProbeData(x, labels, views), step=1)
 
 
 def _model() -> nn.Module:

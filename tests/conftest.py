@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +18,18 @@ os.environ.setdefault("WANDB_SILENT", "true")
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 FAST_DATA = ["data=synthetic", "data.n_samples=96"]
+# a whole `python train.py` run in seconds (subprocess tests): 3 steps of 16 synthetic samples, no information plane
+CLI_TINY = [
+    "data=synthetic",
+    "data.n_samples=64",
+    "datamodule.batch_size=16",
+    "datamodule.num_workers=0",
+    "datamodule.probe_size=16",
+    "trainer.max_epochs=1",
+    "trainer.enable_progress_bar=false",
+    "callbacks.progress_bar=null",
+    "infoplane=none",
+]
 FAST = [
     "datamodule.batch_size=16",
     "datamodule.num_workers=0",
@@ -27,6 +41,16 @@ FAST = [
     "logger=none",
     "infoplane.log_spaced_evals=0",
 ]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """``python <args>`` in the project root, the checkout on ``PYTHONPATH``, output captured as text
+    (``timeout`` is a hang guard, not a speed check: speed is measured in benchmarks/bench_*.py)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 @pytest.fixture

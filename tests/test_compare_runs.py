@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import runpy
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 from ssl_it.analysis.compare import RunRecord, differing_columns, plot_runs, run_labels, run_names
-from tests.conftest import FAST, FAST_DATA
+from tests.conftest import FAST, FAST_DATA, run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,22 +36,14 @@ def last(rows: list[dict[str, str]], key: str) -> float:
 def test_two_by_two_sweep_table_and_figure(tmp_path, monkeypatch, capsys):
     sweep = tmp_path / "sweep"
     small = [o for o in FAST_DATA + FAST if not o.startswith("infoplane.")] + ["infoplane.log_spaced_evals=0"]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "train.py",
-            "-m",
-            "objective=simclr,vicreg",
-            "optimizer.lr=0.001,0.003",
-            *small,
-            "torch_threads=1",
-            f"hydra.sweep.dir={sweep}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    proc = run_python(
+        "train.py",
+        "-m",
+        "objective=simclr,vicreg",
+        "optimizer.lr=0.001,0.003",
+        *small,
+        "torch_threads=1",
+        f"hydra.sweep.dir={sweep}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_script("compare_runs.py", str(sweep), monkeypatch=monkeypatch)

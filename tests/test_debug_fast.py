@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,14 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_debug_fast_trains_three_batches_without_the_slow_measurements(tmp_path):
     run = tmp_path / "run"
-    proc = subprocess.run(  # a hang guard, not a speed check: speed is measured in benchmarks/bench_*.py
-        [sys.executable, "train.py", "debug=fast", f"hydra.run.dir={run}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    proc = run_python("train.py", "debug=fast", f"hydra.run.dir={run}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     with (run / "metrics.csv").open(newline="") as f:
         steps = {int(r["step"]) for r in csv.DictReader(f) if r.get("train/loss_step")}

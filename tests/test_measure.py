@@ -24,7 +24,7 @@ from ssl_it.run.config_checks import ConfigError
 from ssl_it.run.config_dir import CONFIG_DIR
 from ssl_it.run.trajectory import COLUMNS, read_trajectory
 from ssl_it.train import train
-from tests.conftest import FAST, FAST_DATA
+from tests.conftest import FAST, FAST_DATA, run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 EVERY_STEP = (
@@ -159,26 +159,18 @@ def test_multirun_over_four_checkpoints_merges_three_and_reports_the_unreadable_
         finished_run / "checkpoints" / "last.ckpt",
     ]
     sweep = tmp_path / "sweep"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "measure.py",
-            "-m",
-            f"run={finished_run}",
-            f"checkpoint={','.join(map(str, ckpts))}",
-            "launcher=submitit_local",
-            "estimator=gaussian",
-            "infoplane.bands=false",
-            "infoplane.layers=[backbone]",
-            "infoplane.measure_views=false",
-            "torch_threads=1",
-            f"hydra.sweep.dir={sweep}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    proc = run_python(
+        "measure.py",
+        "-m",
+        f"run={finished_run}",
+        f"checkpoint={','.join(map(str, ckpts))}",
+        "launcher=submitit_local",
+        "estimator=gaussian",
+        "infoplane.bands=false",
+        "infoplane.layers=[backbone]",
+        "infoplane.measure_views=false",
+        "torch_threads=1",
+        f"hydra.sweep.dir={sweep}",
     )
     assert proc.returncode == 1, proc.stderr[-3000:]  # a job failed: reported, and the sweep exits 1
     assert (

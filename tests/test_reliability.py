@@ -26,6 +26,7 @@ from omegaconf import OmegaConf
 from ssl_it.callbacks import Diverged
 from ssl_it.run.config_checks import ConfigError
 from ssl_it.train import train
+from tests.conftest import CLI_TINY
 from tests.helpers import SimulatedKill
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,15 +39,7 @@ LEAN = [
     "callbacks.lr_monitor=null",
 ]
 CLI_FAST = [
-    "data=synthetic",
-    "data.n_samples=64",
-    "datamodule.batch_size=16",
-    "datamodule.num_workers=0",
-    "datamodule.probe_size=16",
-    "trainer.max_epochs=1",
-    "trainer.enable_progress_bar=false",
-    "callbacks.progress_bar=null",
-    "infoplane=none",
+    *CLI_TINY,
     "callbacks.embedding_view=null",
     "callbacks.linear_eval=null",
     "torch_threads=1",

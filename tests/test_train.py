@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 
 from ssl_it.run.config_checks import ConfigError
 from ssl_it.train import train
+from tests.conftest import CLI_TINY
 from tests.helpers import SimulatedKill
 from tests.wandb_files import offline_run_files, read_offline_run
 
@@ -134,15 +135,7 @@ def test_multirun_gives_each_job_its_own_run_dir_and_wandb_run(tmp_path):
             "train.py",
             "-m",
             "objective=simclr,vicreg",
-            "data=synthetic",
-            "data.n_samples=64",
-            "datamodule.batch_size=16",
-            "datamodule.num_workers=0",
-            "datamodule.probe_size=16",
-            "trainer.max_epochs=1",
-            "trainer.enable_progress_bar=false",
-            "callbacks.progress_bar=null",
-            "infoplane=none",
+            *CLI_TINY,
             "logger.group=sweep1",
             f"hydra.sweep.dir={tmp_path}",
         ],

@@ -45,6 +45,7 @@ the coverage of both on the validation suite.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,6 +124,7 @@ class BandMaker:
             checks.choice("transforms", name, TRANSFORMS)
         self.n_halves, self.transforms, self.seed = n_halves, tuple(transforms), seed
         self._rotations: dict[int, torch.Tensor] = {}
+        self._rotations_lock = threading.Lock()  # bands of several quantities may be made in threads at once
 
     def band(
         self,
@@ -208,11 +210,13 @@ class BandMaker:
         d = t.shape[1]
         if name == "rotation":
             key = d * 1000 + offset
-            if key not in self._rotations:
-                gen = torch.Generator().manual_seed(self.seed * 7919 + key)
-                q, r = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=torch.float64))
-                self._rotations[key] = q * torch.sign(torch.diagonal(r))
-            return t @ self._rotations[key].to(device=t.device, dtype=t.dtype)
+            with self._rotations_lock:
+                if key not in self._rotations:
+                    gen = torch.Generator().manual_seed(self.seed * 7919 + key)
+                    q, r = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=torch.float64))
+                    self._rotations[key] = q * torch.sign(torch.diagonal(r))
+                rotation = self._rotations[key]
+            return t @ rotation.to(device=t.device, dtype=t.dtype)
         gen = torch.Generator().manual_seed(self.seed * 7919 + 500_000 + d * 1000 + offset)
         factors = torch.exp(torch.empty(d, dtype=torch.float64).uniform_(math.log(0.1), math.log(10.0), generator=gen))
         return t * factors.to(device=t.device, dtype=t.dtype)

@@ -194,6 +194,9 @@ class MIEstimator(abc.ABC):
     """Maps of either side under which the value is exactly unchanged (up to round-off), among
     ``"rotation"`` and ``"unit_scale"`` (a factor per column); the bands (:mod:`ssl_it.estimators.bands`)
     re-estimate only under the others. Each claim is pinned by a test."""
+    thread_safe: bool = True
+    """Whether two instances may estimate at once in two threads of one process (the information plane's
+    ``estimate_workers``). False for estimators that touch process-wide state, such as the global RNG."""
 
     def __init__(self, seed: int = 0, y_kind: YKind = "auto") -> None:
         checks.integer("seed", seed, minimum=0)

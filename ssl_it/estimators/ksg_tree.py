@@ -20,12 +20,18 @@ count differs from checking every point.
 from __future__ import annotations
 
 import math
+import threading
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
 LEAF_SIZE: int = 16
+
+PARALLEL_LAUNCH = threading.Lock()
+"""Held around every parallel kernel: numba's default threading layer (workqueue) aborts the process when
+two Python threads launch parallel kernels at once, and estimators may run in threads (the information
+plane's ``estimate_workers``)."""
 
 
 class Tree(NamedTuple):
@@ -258,18 +264,19 @@ def joint_knn(x: np.ndarray, y: np.ndarray, k: int, metric: str) -> tuple[np.nda
     Returns distances and input indices, both ``(N, k + 1)``, sorted by distance.
     """
     tree = build_tree(np.hstack([x, y]))
-    dist, idx = _joint_knn(
-        tree.points,
-        x.shape[1],
-        tree.start,
-        tree.end,
-        tree.lo,
-        tree.hi,
-        tree.first_leaf,
-        tree.depth,
-        k + 1,
-        metric == "euclidean",
-    )
+    with PARALLEL_LAUNCH:
+        dist, idx = _joint_knn(
+            tree.points,
+            x.shape[1],
+            tree.start,
+            tree.end,
+            tree.lo,
+            tree.hi,
+            tree.first_leaf,
+            tree.depth,
+            k + 1,
+            metric == "euclidean",
+        )
     out_d, out_i = np.empty_like(dist), np.empty_like(idx)
     out_d[tree.perm], out_i[tree.perm] = dist, tree.perm[idx]
     return out_d, out_i
@@ -278,18 +285,19 @@ def joint_knn(x: np.ndarray, y: np.ndarray, k: int, metric: str) -> tuple[np.nda
 def radius_counts(points: np.ndarray, radius: np.ndarray, metric: str, strict: bool) -> np.ndarray:
     """Number of rows (the row itself included) within ``radius[i]`` of row i: ``<`` if ``strict``, else ``<=``."""
     tree = build_tree(points)
-    counts = _radius_counts(
-        tree.points,
-        tree.start,
-        tree.end,
-        tree.lo,
-        tree.hi,
-        tree.first_leaf,
-        tree.depth,
-        np.ascontiguousarray(radius[tree.perm], dtype=np.float64),
-        strict,
-        metric == "euclidean",
-    )
+    with PARALLEL_LAUNCH:
+        counts = _radius_counts(
+            tree.points,
+            tree.start,
+            tree.end,
+            tree.lo,
+            tree.hi,
+            tree.first_leaf,
+            tree.depth,
+            np.ascontiguousarray(radius[tree.perm], dtype=np.float64),
+            strict,
+            metric == "euclidean",
+        )
     out = np.empty_like(counts)
     out[tree.perm] = counts
     return out
@@ -298,7 +306,8 @@ def radius_counts(points: np.ndarray, radius: np.ndarray, metric: str, strict: b
 def neighbour_extent(points: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
     """Largest distance from each row to its neighbours ``idx`` ``(N, m)`` (same distance as the counts)."""
     pts = np.ascontiguousarray(points, dtype=np.float64)
-    return _neighbour_extent(pts, np.ascontiguousarray(idx), 0, pts.shape[1], metric == "euclidean")
+    with PARALLEL_LAUNCH:
+        return _neighbour_extent(pts, np.ascontiguousarray(idx), 0, pts.shape[1], metric == "euclidean")
 
 
 def ksg_tree_counts(x: np.ndarray, y: np.ndarray, k: int, algorithm: int, metric: str) -> tuple[np.ndarray, np.ndarray]:

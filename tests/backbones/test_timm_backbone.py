@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ timm = pytest.importorskip("timm")
 
 from ssl_it.backbones import TimmBackbone  # noqa: E402
 from ssl_it.callbacks.taps import check_layers, probe_pass  # noqa: E402
+from tests.conftest import run_python  # noqa: E402
 
 IMG1, IMG3 = (1, 28, 28), (3, 32, 32)
 
@@ -147,28 +145,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_train_py_trains_a_timm_resnet18_on_the_embedded_digits_and_measures_its_layer(tmp_path) -> None:
     run = tmp_path / "run"
-    proc = subprocess.run(  # a hang guard, not a speed check
-        [
-            sys.executable,
-            "train.py",
-            "debug=fast",
-            "backbone=timm",
-            "backbone.name=resnet18",
-            "infoplane=default",
-            "infoplane.layers=[backbone,backbone.model.layer2]",
-            "infoplane.log_spaced_evals=0",
-            "infoplane.bands=false",
-            "infoplane.measure_views=false",
-            "datamodule.batch_size=32",
-            "datamodule.probe_size=64",
-            "torch_threads=1",
-            f"hydra.run.dir={run}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    proc = run_python(  # a hang guard, not a speed check
+        "train.py",
+        "debug=fast",
+        "backbone=timm",
+        "backbone.name=resnet18",
+        "infoplane=default",
+        "infoplane.layers=[backbone,backbone.model.layer2]",
+        "infoplane.log_spaced_evals=0",
+        "infoplane.bands=false",
+        "infoplane.measure_views=false",
+        "datamodule.batch_size=32",
+        "datamodule.probe_size=64",
+        "torch_threads=1",
+        f"hydra.run.dir={run}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     with (run / "metrics.csv").open(newline="") as f:

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 
+from ssl_it.callbacks.standalone import standalone_trainer
 from ssl_it.data import InMemoryProbeData
 from ssl_it.objectives.base import Objective
 
@@ -34,15 +35,4 @@ def fake_trainer(
     inputs: torch.Tensor, labels: torch.Tensor, views: list[torch.Tensor] | None = None, step: int = 0
 ) -> SimpleNamespace:
     """What the measuring callbacks read from a trainer, on one process."""
-    dm = InMemoryProbeData(inputs, labels, views or [])
-    return SimpleNamespace(
-        global_step=step,
-        current_epoch=0,
-        num_training_batches=1,
-        world_size=1,
-        global_rank=0,
-        is_global_zero=True,
-        sanity_checking=False,
-        datamodule=dm,
-        loggers=[],
-    )
+    return standalone_trainer(InMemoryProbeData(inputs, labels, views or []), step)

@@ -84,3 +84,27 @@ def test_the_schedules_reject_a_non_positive_period(tmp_path):
     for key in ("invariance_every", "figure_every"):
         with pytest.raises(ValueError, match=f"infoplane.{key}"):
             InformationPlane(BinningMI(), str(tmp_path), **{key: 0})
+
+
+def test_estimate_workers_change_no_value_and_neural_estimators_run_one_at_a_time(tmp_path):
+    from ssl_it.estimators import KSGMI, MINE, ClassifierMI
+
+    def rows(workers: int, estimator: object, name: str) -> list[dict[str, str]]:
+        g = torch.Generator().manual_seed(1)
+        x = torch.randn(96, 6, generator=g)
+        trainer = fake_trainer(x, torch.arange(96) % 3)
+        trainer.estimated_stepping_batches = 1
+        cb = InformationPlane(
+            estimator, str(tmp_path / name), layers=["backbone"], measure_views=False, estimate_workers=workers
+        )
+        for step in range(2):
+            trainer.global_step = step
+            cb._evaluate(trainer, TinyModel(nn.Identity()))
+        with (cb.run_dir / "infoplane.csv").open(newline="") as f:
+            return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(f)]
+
+    per_quantity = {"I_XT": KSGMI(k=3), "I_TY": ClassifierMI(n_folds=3)}
+    assert rows(1, per_quantity, "one") == rows(3, per_quantity, "three")
+    assert not MINE().thread_safe and KSGMI().thread_safe and ClassifierMI().thread_safe
+    with pytest.raises(ValueError, match="infoplane.estimate_workers"):
+        InformationPlane(BinningMI(), str(tmp_path), estimate_workers=0)

@@ -50,6 +50,7 @@ def test_single_class_gives_zero() -> None:
     ("kwargs", "field"),
     [
         ({"n_folds": 2}, "n_folds"),
+        ({"inner_folds": 1}, "inner_folds"),
         ({"penalties": []}, "penalties"),
         ({"penalties": [1.0, -1.0]}, "penalties"),
         ({"ranks": [0]}, "ranks"),
@@ -102,3 +103,13 @@ def test_independent_labels_with_three_samples_per_class_read_about_zero_not_min
     # conservative share effect (own class 2 of 144 training rows, others 2-3), measured -0.148
     assert -0.2 <= info.value <= 0.05
     assert "rank 0" in info.diagnostics["calibration"]
+
+
+def test_inner_folds_default_to_k_minus_one_and_fewer_stay_a_bound() -> None:
+    x, y = torch.as_tensor(MIX.x), torch.as_tensor(MIX.y)
+    default, explicit = ClassifierMI(n_folds=4), ClassifierMI(n_folds=4, inner_folds=3)
+    assert default.estimate(x, y) == explicit.estimate(x, y)  # the same folds, bit for bit
+    fewer = ClassifierMI(n_folds=4, inner_folds=2)
+    assert fewer.settings()["inner_folds"] == 2
+    result = fewer.estimate_with_info(x, y)
+    assert 0.0 < result.value <= MIX.mi + 2 * result.diagnostics["stderr"]  # a bound, to its sampling spread

@@ -43,6 +43,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -141,6 +142,12 @@ class InformationPlane(pl.Callback):
             scalars get every evaluation (1: every evaluation).
         probe_cache: the run's shared :class:`~ssl_it.callbacks.probe_cache.ProbeCache`
             (given by ``train.py``); ``None``: a cache of its own.
+        estimate_workers: threads that estimate an evaluation's quantities at
+            once (each with ``cpu_threads`` intra-op threads). The values do
+            not depend on it: every (layer, quantity) has its own estimator
+            and seeds. Estimators that are not thread-safe
+            (:attr:`~ssl_it.estimators.MIEstimator.thread_safe`: the neural
+            critics) make the evaluation sequential.
     """
 
     def __init__(
@@ -172,6 +179,7 @@ class InformationPlane(pl.Callback):
         invariance_every: int = 1,
         figure_every: int = 1,
         probe_cache: ProbeCache | None = None,
+        estimate_workers: int = 1,
     ) -> None:
         checks.choice("infoplane.x_representation", x_representation, ("pixels", "random_projection"))
         checks.integer("infoplane.x_dim", x_dim)
@@ -190,6 +198,7 @@ class InformationPlane(pl.Callback):
         self.source = source
         checks.integer("infoplane.invariance_every", invariance_every)
         checks.integer("infoplane.figure_every", figure_every)
+        self.estimate_workers = checks.integer("infoplane.estimate_workers", estimate_workers)
         self.invariance_every, self.figure_every = invariance_every, figure_every
         self._carried: dict[str, dict[str, float]] = {}  # "<layer>/<quantity>" -> the last measured deltas
         self._remeasure = True  # this evaluation re-estimates the invariance spread
@@ -372,10 +381,50 @@ class InformationPlane(pl.Callback):
         if rows is not None:
             reps = {k: t[rows.to(t.device)] for k, t in reps.items()}
             views = [v[rows.to(v.device)] for v in views]
-        new = [self._layer_row(layer, t, probe, cache) for layer, t in reps.items()]
+        new: list[dict[str, Any]] = []
+        jobs: list[tuple[dict[str, Any], str, str, torch.Tensor, torch.Tensor]] = []
+        for layer, t in reps.items():
+            row, t_est = self._layer_header(layer, t, probe, cache)
+            jobs.append((row, layer, "I_XT", probe.x_repr.to(t.device), t_est))
+            jobs.append((row, layer, "I_TY", t_est, probe.labels.to(t.device)))
+            new.append(row)
         if views:
-            new.append(self._views_row(views[0], views[1], probe))
+            row = {"layer": "views", **probe.columns()}
+            jobs.append((row, "views", "I_Z1Z2", views[0], views[1]))
+            new.append(row)
+        for (row, *_), columns in zip(jobs, self._measure_all(jobs, probe), strict=True):
+            row.update(columns)
+        for row in new:
+            names = ("I_Z1Z2",) if row["layer"] == "views" else ("I_XT", "I_TY")
+            row.update(rows_lib.summary_columns({q: self.per_quantity[q] for q in names}))
         return new
+
+    def _measure_all(
+        self, jobs: list[tuple[dict[str, Any], str, str, torch.Tensor, torch.Tensor]], probe: ProbeSet
+    ) -> list[dict[str, Any]]:
+        """Each job's columns, in ``estimate_workers`` threads when every estimator is thread-safe.
+
+        The estimators and the carried spreads are read and written here, in
+        this thread; a job only reads them, so the values and the rows' order
+        are those of a sequential evaluation."""
+        keys = [f"{layer}/{quantity}" for _, layer, quantity, _, _ in jobs]
+        estimators = [self._estimator_for(key) for key in keys]
+        carried = [None if self._remeasure else self._carried.get(key) for key in keys]
+
+        def run(i: int) -> tuple[dict[str, Any], dict[str, float] | None]:
+            _, _, quantity, a, b = jobs[i]
+            return self._measure(estimators[i], quantity, a, b, probe, carried[i])
+
+        workers = min(self.estimate_workers, len(jobs))
+        if workers > 1 and all(e.thread_safe for e in estimators):
+            with ThreadPoolExecutor(workers, thread_name_prefix="infoplane") as pool:
+                results = list(pool.map(run, range(len(jobs))))
+        else:
+            results = [run(i) for i in range(len(jobs))]
+        for key, was_carried, (_, deltas) in zip(keys, carried, results, strict=True):
+            if was_carried is None and deltas is not None:
+                self._carried[key] = deltas
+        return [columns for columns, _ in results]
 
     def _probe_rows(self, trainer: pl.Trainer) -> tuple[ProbeSet, torch.Tensor | None]:
         """The probe set as estimated and the rows of the full one it keeps (``None``: all)."""
@@ -473,21 +522,29 @@ class InformationPlane(pl.Callback):
         oversubscribe beside a loader worker."""
         return threads(self.cpu_threads if device.type == "cpu" else None)
 
-    def _measure(self, layer: str, quantity: str, a: torch.Tensor, b: torch.Tensor, probe: ProbeSet) -> dict[str, Any]:
-        key = f"{layer}/{quantity}"
-        est = self._estimator_for(key)
+    def _measure(
+        self,
+        est: MIEstimator,
+        quantity: str,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        probe: ProbeSet,
+        carried: dict[str, float] | None,
+    ) -> tuple[dict[str, Any], dict[str, float] | None]:
+        """One quantity's columns, and its band's measured invariance changes (``None``: no band)."""
         bound = probe.h_y if quantity == "I_TY" else probe.h_x
         band = None
         if self.band_maker is not None:
-            carried = None if self._remeasure else self._carried.get(key)
             band = self.band_maker.band(est, a, b, bound, carried=carried)
-            if carried is None:
-                self._carried[key] = band.deltas
         result = band.estimate if band is not None else est.estimate_with_info(a, b)
         ceiling = rows_lib.ceiling_of(quantity, result, probe.h_x, probe.h_y)
-        return rows_lib.quantity_columns(quantity, result, est, ceiling, self.saturation_tolerance, band)
+        columns = rows_lib.quantity_columns(quantity, result, est, ceiling, self.saturation_tolerance, band)
+        return columns, band.deltas if band is not None else None
 
-    def _layer_row(self, layer: str, t: torch.Tensor, probe: ProbeSet, cache: Any) -> dict[str, Any]:
+    def _layer_header(
+        self, layer: str, t: torch.Tensor, probe: ProbeSet, cache: Any
+    ) -> tuple[dict[str, Any], torch.Tensor]:
+        """A layer's row before its estimates, and the layer as estimated."""
         t_est = self._narrowed(layer, t)
         rank = (
             cache.derived("probe", layer, "effective_rank", lambda: effective_rank(t))
@@ -502,16 +559,7 @@ class InformationPlane(pl.Callback):
             "estimated_dim": t_est.shape[1],
             **probe.columns(),
         }
-        row.update(self._measure(layer, "I_XT", probe.x_repr.to(t.device), t_est, probe))
-        row.update(self._measure(layer, "I_TY", t_est, probe.labels.to(t.device), probe))
-        row.update(rows_lib.summary_columns({q: self.per_quantity[q] for q in ("I_XT", "I_TY")}))
-        return row
-
-    def _views_row(self, z1: torch.Tensor, z2: torch.Tensor, probe: ProbeSet) -> dict[str, Any]:
-        row = {"layer": "views", **probe.columns()}
-        row.update(self._measure("views", "I_Z1Z2", z1, z2, probe))
-        row.update(rows_lib.summary_columns({"I_Z1Z2": self.per_quantity["I_Z1Z2"]}))
-        return row
+        return row, t_est
 
     def _narrowed(self, layer: str, t: torch.Tensor) -> torch.Tensor:
         """The layer as estimated: projected to ``max_dim`` when wider (``WideLayerProjection``)."""

@@ -69,6 +69,8 @@ class NeuralMIEstimator(MIEstimator):
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
     """
 
+    thread_safe = False  # the critic's initialisation seeds the global RNG (within fork_rng)
+
     def __init__(
         self,
         critic: CriticKind = "separable",
