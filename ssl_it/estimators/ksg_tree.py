@@ -19,19 +19,45 @@ count differs from checking every point.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
+from collections.abc import Iterator
 from typing import NamedTuple
 
+import numba
 import numpy as np
+import torch
 from numba import njit, prange
 
 LEAF_SIZE: int = 16
 
-PARALLEL_LAUNCH = threading.Lock()
-"""Held around every parallel kernel: numba's default threading layer (workqueue) aborts the process when
-two Python threads launch parallel kernels at once, and estimators may run in threads (the information
-plane's ``estimate_workers``)."""
+_LAUNCH_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def parallel_launch() -> Iterator[None]:
+    """Held around every parallel kernel.
+
+    * One launch at a time: numba's workqueue threading layer aborts the
+      process when two Python threads launch parallel kernels at once, and
+      estimators may run in threads (the information plane's
+      ``estimate_workers``).
+    * The kernels use torch's intra-op thread count of the calling thread
+      (the budget the run or the callback set), and leave it as it was:
+      numba's OpenMP layer sets the calling thread's OpenMP thread count,
+      which torch's own kernels then use. Left at 2 on the callback's
+      one-thread budget, the classifier bound after a KSG estimate ran 14x
+      slower beside another busy process (docs/results/infoplane-cost.md).
+    """
+    with _LAUNCH_LOCK:
+        torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
+        numba.set_num_threads(max(1, min(torch_threads, numba.config.NUMBA_NUM_THREADS)))
+        try:
+            yield
+        finally:
+            numba.set_num_threads(numba_threads)
+            torch.set_num_threads(torch_threads)
 
 
 class Tree(NamedTuple):
@@ -264,7 +290,7 @@ def joint_knn(x: np.ndarray, y: np.ndarray, k: int, metric: str) -> tuple[np.nda
     Returns distances and input indices, both ``(N, k + 1)``, sorted by distance.
     """
     tree = build_tree(np.hstack([x, y]))
-    with PARALLEL_LAUNCH:
+    with parallel_launch():
         dist, idx = _joint_knn(
             tree.points,
             x.shape[1],
@@ -285,7 +311,7 @@ def joint_knn(x: np.ndarray, y: np.ndarray, k: int, metric: str) -> tuple[np.nda
 def radius_counts(points: np.ndarray, radius: np.ndarray, metric: str, strict: bool) -> np.ndarray:
     """Number of rows (the row itself included) within ``radius[i]`` of row i: ``<`` if ``strict``, else ``<=``."""
     tree = build_tree(points)
-    with PARALLEL_LAUNCH:
+    with parallel_launch():
         counts = _radius_counts(
             tree.points,
             tree.start,
@@ -306,7 +332,7 @@ def radius_counts(points: np.ndarray, radius: np.ndarray, metric: str, strict: b
 def neighbour_extent(points: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
     """Largest distance from each row to its neighbours ``idx`` ``(N, m)`` (same distance as the counts)."""
     pts = np.ascontiguousarray(points, dtype=np.float64)
-    with PARALLEL_LAUNCH:
+    with parallel_launch():
         return _neighbour_extent(pts, np.ascontiguousarray(idx), 0, pts.shape[1], metric == "euclidean")
 
 

@@ -117,3 +117,23 @@ def test_high_dimension_16_plus_16() -> None:
     a = KSGMI(metric="euclidean", search="kdtree").estimate(s.x, s.y)
     b = KSGMI(metric="euclidean", search="brute").estimate(s.x, s.y)
     assert a == b
+
+
+def test_a_tree_search_leaves_torch_thread_count_as_it_found_it() -> None:
+    """numba's OpenMP layer sets the calling thread's OpenMP thread count when it starts (first launch in a
+    process, so a fresh one, after torch has used OpenMP there): the estimate must not leave torch's
+    one-thread budget at numba's count (it did: 1 before, 2 after)."""
+    code = (
+        "import torch; torch.set_num_threads(1)\n"
+        "from ssl_it.estimators import KSGMI, ClassifierMI\n"
+        "g = torch.Generator().manual_seed(0); x = torch.randn(400, 4, generator=g)\n"
+        "ClassifierMI().estimate(torch.randn(400, 32, generator=g), torch.arange(400) % 4)\n"
+        "KSGMI(k=3, search='kdtree').estimate(x, x + torch.randn(400, 4, generator=g))\n"
+        "print(torch.get_num_threads())\n"
+    )
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-1] == "1"
