@@ -52,7 +52,7 @@ def parallel_launch() -> Iterator[None]:
     """
     with _LAUNCH_LOCK:
         torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
-        numba.set_num_threads(max(1, min(torch_threads, numba.config.NUMBA_NUM_THREADS)))
+        numba.set_num_threads(max(1, min(torch_threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
         try:
             yield
         finally:
