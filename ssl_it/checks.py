@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeGuard, TypeVar
 
 _T = TypeVar("_T")
 
@@ -42,13 +42,13 @@ def fail(key: str, allowed: str, value: Any) -> NoReturn:
     raise InvalidValue(key, allowed, value)
 
 
-def is_number(value: Any) -> bool:
-    """A finite real number (``bool`` excluded)."""
+def is_number(value: Any) -> TypeGuard[float]:
+    """A finite real number (``bool`` excluded); type checkers then read ``value`` as a number."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def is_integer(value: Any) -> bool:
-    """An integer (``bool`` excluded)."""
+def is_integer(value: Any) -> TypeGuard[int]:
+    """An integer (``bool`` excluded); type checkers then read ``value`` as an ``int``."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 

@@ -29,7 +29,6 @@ import logging
 import secrets
 import sys
 import time
-import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,6 @@ import hydra
 import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from typing_extensions import override
@@ -52,12 +50,12 @@ from ssl_it.callbacks.taps import check_layers
 from ssl_it.module import SSLModule
 from ssl_it.run import log_file as run_log
 from ssl_it.run import segments as run_segments
-from ssl_it.run.config_checks import ConfigError, check_constructor_keys, qualify_key
+from ssl_it.run.config_checks import ConfigError, check_constructor_keys
 from ssl_it.run.config_dir import CONFIG_DIR
 from ssl_it.run.folder import claim
-from ssl_it.run.hydra_errors import one_line_errors, task_started
-from ssl_it.run.hydra_job import SweepReport, current_job
-from ssl_it.run.job import EXIT_CONFIG, config_error
+from ssl_it.run.hydra_errors import one_line_errors
+from ssl_it.run.hydra_job import SweepReport, begin_job, config_errors, job_outcome
+from ssl_it.run.job import EXIT_CONFIG
 from ssl_it.run.relocate import relocate
 from ssl_it.run.resume import typed_keys
 from ssl_it.run.saved_checkpoints import (
@@ -315,7 +313,7 @@ def prepare(cfg: DictConfig, overrides: list[str]) -> Measurement:
     """Validate and build everything, then claim the output folder; :class:`ConfigError` before any work."""
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     started = time.monotonic()
-    try:
+    with config_errors(cfg, also=(RuntimeError,), first_line=True):  # load_state_dict raises RuntimeError
         inputs = resolve_inputs(cfg)
         config = effective_config(cfg, inputs, overrides)
         check_constructor_keys(config)
@@ -324,12 +322,6 @@ def prepare(cfg: DictConfig, overrides: list[str]) -> Measurement:
             load_weights(module, inputs.weights, f"weights={inputs.weights}")
         if inputs.checkpoints:  # the first checkpoint must fit the model before anything is written
             module.load_state_dict(load(inputs.checkpoints[0].path)["state_dict"])
-    except InstantiationException as err:
-        raise ConfigError(qualify_key(str(config_error(err)), cfg)) from err.__cause__
-    except ConfigError:
-        raise
-    except (ValueError, RuntimeError) as err:
-        raise ConfigError(qualify_key(str(err).splitlines()[0], cfg)) from err
     out = Path(str(cfg.paths.output_dir))
     claim(out, secrets.token_hex(4))
     return Measurement(config, inputs, module, datamodule, plane, started)
@@ -354,10 +346,9 @@ def run_measurement(m: Measurement, overrides: list[str]) -> float:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="measure")
 def hydra_main(cfg: DictConfig) -> float | tuple[float, ...]:
-    """Hydra's task function: one measurement (or one job of a multirun over checkpoints)."""
-    task_started()
-    job, overrides = current_job(cfg)
-    run_log.route_to(job.hydra_dir)
+    """Hydra's task function: one measurement (or one job of a multirun over checkpoints), ended
+    like a training job (:func:`~ssl_it.run.hydra_job.job_outcome`)."""
+    job, overrides = begin_job(cfg)
     if cfg.merge is not None:
         sweep_dir = Path(str(cfg.merge))
         job.tidy()
@@ -368,18 +359,13 @@ def hydra_main(cfg: DictConfig) -> float | tuple[float, ...]:
             return job.failed(f"invalid configuration: merge={cfg.merge}: no measured job folder in it", EXIT_CONFIG)
         print(merged.report(sweep_dir), flush=True)
         return float(merged.rows)
-    try:
+
+    def work() -> float:
         measurement = prepare(cfg, overrides)
         job.run_dir = Path(str(cfg.paths.output_dir))
-        value = run_measurement(measurement, overrides)
-    except ConfigError as err:
-        return job.failed(f"invalid configuration: {err}", EXIT_CONFIG)
-    except Exception as err:
-        if job.sweep is None:
-            job.tidy()
-            raise
-        return job.failed(f"{type(err).__name__}: {err}", 1, details=traceback.format_exc())
-    return job.finished(value)
+        return run_measurement(measurement, overrides)
+
+    return job_outcome(job, work)
 
 
 def _quoted(path: str) -> str:

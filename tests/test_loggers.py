@@ -33,5 +33,9 @@ def test_wandb_logger_offline_without_key(tmp_path, monkeypatch):
     monkeypatch.setenv("NETRC", str(tmp_path / "none"))
     logger = make_wandb_logger(save_dir=str(tmp_path), run_id="abc123")
     assert logger._wandb_init["mode"] == "offline" and logger._wandb_init["id"] == "abc123"
-    with pytest.raises(ValueError, match=r"logger\.mode"):
+    with pytest.raises(
+        ValueError, match=r"^logger\.mode: must be one of auto, online, offline, disabled; got 'sometimes'$"
+    ):
         make_wandb_logger(save_dir=str(tmp_path), run_id="x", mode="sometimes")
+    with pytest.raises(ValueError, match=r"^logger\.init_timeout: must be a number > 0 \(seconds\); got 0$"):
+        make_wandb_logger(save_dir=str(tmp_path), run_id="x", init_timeout=0)

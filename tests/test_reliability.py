@@ -693,7 +693,11 @@ def test_a_checkpoint_write_cut_short_is_removed_and_named_on_resume(make_cfg, t
 
 
 def test_an_unknown_tapped_layer_fails_before_the_trainer_starts(make_cfg, tmp_path):
-    with pytest.raises(ConfigError, match=r"infoplane\.layers: 'backbone\.nope' is neither an alias .* tap points"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^infoplane\.layers: must be an alias \(backbone, projector\) or a submodule of the model; "
+        r"the backbone's tap points: .*; got 'backbone\.nope'$",
+    ):
         train(make_cfg("infoplane.layers=[backbone,backbone.nope]"))
     assert not (tmp_path / "run").exists()
 
@@ -858,8 +862,7 @@ def test_preemption_signals_are_checked_and_left_to_lightning_under_slurm_auto_r
 
     with pytest.raises(
         ConfigError,
-        match=r"^callbacks\.preemption\.signals: 'KILL' cannot stop a run as a "
-        r"preemption; use USR1 or USR2",
+        match=r"^callbacks\.preemption\.signals: must be USR1 or USR2 \(SIGTERM is always handled\); got 'KILL'$",
     ):
         train(make_cfg("callbacks.preemption.signals=[KILL]"))
     before = signal.getsignal(signal.SIGUSR1)

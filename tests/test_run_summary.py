@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 
 import pytest
 from omegaconf import OmegaConf
@@ -168,9 +169,10 @@ def test_returned_value_is_the_default_a_number_or_a_tuple():
     ],
 )
 def test_impossible_optimized_metric_fails_before_training(make_cfg, overrides, name):
-    with pytest.raises(ValueError, match="optimized_metric"):
+    standard = rf"^optimized_metric: must be a final metric of this run: final/.*; got '{re.escape(name)}'$"
+    with pytest.raises(ValueError, match=standard):
         check_optimized_metric(make_cfg(*overrides, f"optimized_metric={name}"))
-    with pytest.raises(ConfigError, match="optimized_metric"):
+    with pytest.raises(ConfigError, match=standard):
         train(make_cfg(*overrides, f"optimized_metric={name}"))
 
 

@@ -73,9 +73,10 @@ class BYOLViews(MultiView):
         blur = checks.probabilities("augmentation.blur_prob", blur_prob)
         solar = checks.probabilities("augmentation.solarize_prob", solarize_prob)
         if len(blur) != len(solar):
-            raise ValueError(
-                "augmentation.blur_prob and augmentation.solarize_prob need one value per view "
-                f"(the same length); got {len(blur)} and {len(solar)}"
+            checks.fail(
+                "augmentation.solarize_prob",
+                f"one probability per view, as many as augmentation.blur_prob ({len(blur)})",
+                list(solar),
             )
         self.normalize = Normalize(mean, std, view_checks.channels(channels))
         common: dict[str, Any] = dict(

@@ -104,7 +104,7 @@ class EvalTransform:
     def __init__(self, mean: Sequence[float], std: Sequence[float], size: int | None = None) -> None:
         self.size = size
         if len(mean) != len(std):
-            raise ValueError(f"data.mean and data.std must have the same length; got {len(mean)} and {len(std)}")
+            checks.fail("data.std", f"as many values as data.mean ({len(mean)})", std)
         self.normalize = Normalize(mean, std, None)
         n = self.normalize.mean.numel()
         self._image_stats = (self.normalize.mean.view(-1, 1, 1), self.normalize.std.view(-1, 1, 1))

@@ -77,14 +77,12 @@ class MultiCrop(MultiView):
         if local_size is None:
             local_size = max(1, round(size * 96 / 224))
         elif isinstance(local_size, bool) or not isinstance(local_size, int) or not 1 <= local_size <= size:
-            raise ValueError(f"augmentation.local_size must be an integer in [1, {size}] or null; got {local_size!r}")
+            checks.fail("augmentation.local_size", f"null or an integer in [1, {size}] (data.image_size)", local_size)
         blur = checks.probabilities("augmentation.global_blur_prob", global_blur_prob)
         solar = checks.probabilities("augmentation.global_solarize_prob", global_solarize_prob)
-        if len(blur) != 2 or len(solar) != 2:
-            raise ValueError(
-                "augmentation.global_blur_prob and augmentation.global_solarize_prob need exactly 2 "
-                f"values (one per global view); got {len(blur)} and {len(solar)}"
-            )
+        for key, probs in (("global_blur_prob", blur), ("global_solarize_prob", solar)):
+            if len(probs) != 2:
+                checks.fail(f"augmentation.{key}", "2 probabilities (one per global view)", list(probs))
         self.normalize = Normalize(mean, std, view_checks.channels(channels))
         common: dict[str, Any] = dict(
             ratio=view_checks.ratio(ratio),

@@ -7,6 +7,17 @@ from dataclasses import dataclass
 
 import torch
 
+from ssl_it import checks
+
+
+def _floats(key: str, values: Sequence[float]) -> list[float]:
+    """``values`` as floats, or :class:`~ssl_it.checks.InvalidValue` naming ``key``."""
+    try:
+        return [float(v) for v in values]
+    except (TypeError, ValueError):
+        pass
+    checks.fail(key, "a list of numbers", values)
+
 
 class Normalize:
     """``(x - mean) / std`` with per-channel statistics.
@@ -25,17 +36,13 @@ class Normalize:
     """
 
     def __init__(self, mean: Sequence[float], std: Sequence[float], channels: int | None = None) -> None:
-        try:
-            m = [float(v) for v in mean]
-            s = [float(v) for v in std]
-        except (TypeError, ValueError):
-            raise ValueError(f"data.mean and data.std must be lists of floats; got {mean!r}, {std!r}") from None
-        allowed = {1} if channels is None else {1, channels}
-        for key, values in (("mean", m), ("std", s)):
-            if not values or (channels is not None and len(values) not in allowed):
-                raise ValueError(f"data.{key} needs 1 or {channels} (data.channels) values; got {len(values)}")
+        m, s = _floats("data.mean", mean), _floats("data.std", std)
+        for key, values in (("data.mean", m), ("data.std", s)):
+            if not values or (channels is not None and len(values) not in (1, channels)):
+                allowed = "a non-empty list" if channels is None else f"1 or {channels} (data.channels) values"
+                checks.fail(key, allowed, values)
         if any(v <= 0 for v in s):
-            raise ValueError(f"data.std must be positive; got {s}")
+            checks.fail("data.std", "a list of numbers > 0", s)
         self.channels = channels
         shape = (-1,) if channels is None else (-1, 1, 1)
         self.mean = torch.tensor(m).view(shape)

@@ -45,11 +45,12 @@ def as_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
     try:
         shape = tuple(int(s) for s in input_shape)
     except (TypeError, ValueError):
-        raise ValueError(f"input_shape must be (C, H, W) for images or (D,) for vectors; got {input_shape!r}") from None
+        shape = ()  # not a sequence of integers
     if len(shape) not in (1, 3) or any(s < 1 for s in shape):
-        raise ValueError(
-            "input_shape must be (C, H, W) for images or (D,) for vectors, with positive "
-            f"sizes (check data.image_size and data.channels); got {shape}"
+        checks.fail(
+            "input_shape",
+            "(C, H, W) for images or (D,) for vectors, with positive sizes (data.image_size, data.channels)",
+            input_shape,
         )
     return shape
 

@@ -187,9 +187,10 @@ def local_weights(name: str, cfg: Any, checkpoint_path: str | None, pretrained: 
     """
     if not pretrained:
         if checkpoint_path is not None:
-            raise ValueError(
-                f"backbone.checkpoint_path={checkpoint_path} is set but backbone.pretrained=false; "
-                f"set backbone.pretrained=true to load it, or backbone.checkpoint_path=null"
+            checks.fail(
+                "backbone.checkpoint_path",
+                "null when backbone.pretrained=false (set backbone.pretrained=true to load it)",
+                checkpoint_path,
             )
         return None
     if checkpoint_path is not None:

@@ -75,11 +75,9 @@ class ViT(Backbone):
             raise ValueError(f"backbone=vit_tiny needs square images; got data.image_size {height}x{width}")
         if height % patch_size:
             allowed = [p for p in range(1, height + 1) if height % p == 0]
-            raise ValueError(
-                f"backbone.patch_size must divide data.image_size={height}; got {patch_size} (allowed: {allowed})"
-            )
+            checks.fail("backbone.patch_size", f"a divisor of data.image_size={height}: one of {allowed}", patch_size)
         if hidden_dim % num_heads:
-            raise ValueError(f"backbone.num_heads must divide backbone.hidden_dim={hidden_dim}; got {num_heads}")
+            checks.fail("backbone.num_heads", f"a divisor of backbone.hidden_dim={hidden_dim}", num_heads)
         vit = VisionTransformer(
             height, patch_size, num_layers, num_heads, hidden_dim, mlp_dim, dropout, attention_dropout
         )

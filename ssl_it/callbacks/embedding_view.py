@@ -81,7 +81,7 @@ class EmbeddingView(pl.Callback):
         checks.integer(f"{prefix}.n_iter", n_iter)
         checks.integer(f"{prefix}.warm_iter", warm_iter, minimum=0)
         if not layers:
-            raise ValueError(f"{prefix}.layers must name at least one layer")
+            checks.fail(f"{prefix}.layers", "a non-empty list of layer names", layers)
         self.run_dir = Path(run_dir)
         self.layers = list(layers)
         self.schedule = EvaluationSchedule(every_n_epochs, log_spaced_evals, log_spaced_epochs, at_start)

@@ -25,6 +25,7 @@ from typing import Any
 import pytorch_lightning as pl
 from typing_extensions import override
 
+from ssl_it import checks
 from ssl_it.run.preemption import auto_requeue
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,7 @@ def signal_number(name: str) -> signal.Signals:
     """``USR1``, ``SIGUSR1`` or ``usr1`` -> ``signal.SIGUSR1``; only :data:`CATCHABLE` (and TERM) are accepted."""
     short = str(name).upper().removeprefix("SIG")
     if short not in (*CATCHABLE, "TERM") or not hasattr(signal, f"SIG{short}"):
-        raise ValueError(
-            f"signals: {name!r} cannot stop a run as a preemption; use "
-            f"{' or '.join(CATCHABLE)} (SIGTERM is always handled)"
-        )
+        checks.fail("signals", f"{' or '.join(CATCHABLE)} (SIGTERM is always handled)", name)
     return signal.Signals[f"SIG{short}"]
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
+from ssl_it import checks
 from ssl_it.objectives.base import Objective
 
 ALIASES = ("backbone", "projector")
@@ -37,9 +38,10 @@ def check_layers(module: nn.Module, layers: list[str]) -> None:
     for layer in layers:
         if layer not in ALIASES and layer not in names:
             known = [f"backbone.{t}" for t in tap_points] or [n for n in names if n.startswith("backbone.")][:20]
-            raise ValueError(
-                f"infoplane.layers: '{layer}' is neither an alias {ALIASES} nor a submodule; "
-                f"the backbone's tap points: {known}"
+            checks.fail(
+                "infoplane.layers",
+                f"an alias ({', '.join(ALIASES)}) or a submodule of the model; the backbone's tap points: {known}",
+                layer,
             )
 
 

@@ -37,6 +37,7 @@ from torchvision.io import ImageReadMode, decode_image, decode_jpeg, read_file
 from torchvision.transforms.v2 import functional as TF
 from typing_extensions import override
 
+from ssl_it import checks
 from ssl_it.data.sources import DataSource, Split
 
 log = logging.getLogger(__name__)
@@ -220,10 +221,10 @@ class ImageFolder(DataSource):
         for key, folder in (("train_dir", train_dir), ("val_dir", val_dir)):
             if not Path(folder).is_dir():
                 raise ValueError(f"data.{key}: no directory at '{folder}'")
-        if channels not in (1, 3):
-            raise ValueError(f"data.channels must be 1 or 3, got {channels}")
-        if len(mean) != channels or len(std) != channels:
-            raise ValueError(f"data.mean and data.std need {channels} values each")
+        checks.choice("data.channels", channels, (1, 3))
+        for key, values in (("data.mean", mean), ("data.std", std)):
+            if len(values) != channels:
+                checks.fail(key, f"{channels} values (data.channels)", values)
         self.train_dir, self.val_dir = Path(train_dir), Path(val_dir)
         train = class_folders(self.train_dir, "train_dir")
         self.classes: list[str] = list(train.classes)
@@ -236,7 +237,7 @@ class ImageFolder(DataSource):
         self.native_size = native_size(files)
         size = self.native_size if image_size is None else image_size
         if size < 8:
-            raise ValueError(f"data.image_size must be >= 8, got {size}")
+            checks.fail("data.image_size", "an integer >= 8", size)
         if size > self.native_size:
             warnings.warn(
                 f"data.image_size={size} upsamples the {self.native_size} px images of '{train_dir}' "
@@ -244,7 +245,7 @@ class ImageFolder(DataSource):
                 stacklevel=2,
             )
         if base_size is not None and base_size < size:
-            raise ValueError(f"data.base_size must be >= data.image_size={size} or null, got {base_size}")
+            checks.fail("data.base_size", f"null or an integer >= data.image_size={size}", base_size)
         self._base_size = base_size or max(size, min(self.native_size, round(size * 8 / 7)))
         self.input_shape = (channels, size, size)
         self.mean, self.std = tuple(mean), tuple(std)

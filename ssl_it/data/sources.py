@@ -18,6 +18,8 @@ import torch
 from torch.utils.data import Dataset, TensorDataset
 from typing_extensions import override
 
+from ssl_it import checks
+
 Split = Literal["train", "val"]
 MNIST5K_FILE = "data/data/mnist_5k.csv.gz"
 
@@ -96,8 +98,7 @@ def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tupl
 
 
 def _check_fraction(val_fraction: float) -> None:
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
+    checks.number("data.val_fraction", val_fraction, 0.0, 1.0, open_low=True, open_high=True)
 
 
 class InMemorySource(DataSource):
@@ -202,11 +203,11 @@ class SyntheticImages(InMemorySource):
     ) -> None:
         super().__init__(val_fraction=val_fraction, split_seed=seed)
         if n_samples < 2 * num_classes:
-            raise ValueError(f"data.n_samples must be >= 2 * data.num_classes, got {n_samples}")
+            checks.fail("data.n_samples", f"an integer >= 2 * data.num_classes = {2 * num_classes}", n_samples)
         if num_classes < 2:
-            raise ValueError(f"data.num_classes must be >= 2, got {num_classes}")
+            checks.fail("data.num_classes", "an integer >= 2", num_classes)
         if len(input_shape) not in (1, 3):
-            raise ValueError(f"data.input_shape must be (C, H, W) or (D,), got {tuple(input_shape)}")
+            checks.fail("data.input_shape", "(C, H, W) or (D,)", tuple(input_shape))
         self.n_samples = n_samples
         self.input_shape = tuple(int(s) for s in input_shape)
         self.num_classes = num_classes

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +107,20 @@ class Band:
         return max((abs(v - self.value) for v in self.invariance.values() if math.isfinite(v)), default=0.0)
 
 
+def check_band_settings(
+    n_halves: int,
+    transforms: Sequence[str],
+    halves_key: str = "n_halves",
+    transforms_key: str = "transforms",
+) -> None:
+    """``n_halves`` an even integer >= 2, each of ``transforms`` one of
+    :data:`TRANSFORMS`; errors name ``halves_key`` and ``transforms_key``."""
+    if not (checks.is_integer(n_halves) and n_halves >= 2 and n_halves % 2 == 0):
+        checks.fail(halves_key, "an even integer >= 2 (complementary pairs of halves)", n_halves)
+    for name in transforms:
+        checks.choice(transforms_key, name, TRANSFORMS)
+
+
 class BandMaker:
     """Estimates with bands, with the random maps cached per width (fixed by ``seed``).
 
@@ -117,11 +132,7 @@ class BandMaker:
     """
 
     def __init__(self, n_halves: int = 4, transforms: tuple[str, ...] | list[str] = TRANSFORMS, seed: int = 0) -> None:
-        checks.integer("n_halves", n_halves, minimum=2)
-        if n_halves % 2:
-            raise ValueError(f"n_halves must be even (complementary pairs of halves), got {n_halves}")
-        for name in transforms:
-            checks.choice("transforms", name, TRANSFORMS)
+        check_band_settings(n_halves, transforms)
         self.n_halves, self.transforms, self.seed = n_halves, tuple(transforms), seed
         self._rotations: dict[int, torch.Tensor] = {}
         self._rotations_lock = threading.Lock()  # bands of several quantities may be made in threads at once

@@ -394,18 +394,15 @@ class ClassifierMI(MIEstimator):
     ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         if y_kind == "continuous":
-            raise ValueError(
-                "y_kind must be 'labels' or 'auto' for ClassifierMI (a bound on I(T;Y) with class "
-                "labels y), got 'continuous'"
-            )
+            checks.fail("y_kind", "labels or auto for ClassifierMI (a bound on I(T;Y) with class labels y)", y_kind)
         checks.integer("n_folds", n_folds, minimum=3)  # cross-fitting with nested validation
         if not penalties:
-            raise ValueError("penalties must hold at least one positive number, got an empty list")
+            checks.fail("penalties", "a non-empty list of numbers > 0", penalties)
         for p in penalties:
             checks.positive("penalties", p)
         if ranks is not None:
             if not ranks:
-                raise ValueError("ranks must be None or a non-empty list of positive integers")
+                checks.fail("ranks", "null or a non-empty list of positive integers", ranks)
             for r in ranks:
                 checks.integer("ranks", r)
         if max_dim is not None:
@@ -420,7 +417,7 @@ class ClassifierMI(MIEstimator):
         checks.integer("kernel_dim", kernel_dim)
         checks.integer("n_features", n_features)
         if not bandwidths:
-            raise ValueError("bandwidths must hold at least one positive number, got an empty list")
+            checks.fail("bandwidths", "a non-empty list of numbers > 0", bandwidths)
         for b in bandwidths:
             checks.positive("bandwidths", b)
         self.nonlinear, self.kernel_dim, self.n_features = bool(nonlinear), kernel_dim, n_features

@@ -18,11 +18,9 @@ Shrinkage = float | str
 
 def check_shrinkage(shrinkage: Shrinkage) -> None:
     """``shrinkage`` must be ``"ledoit_wolf"`` or a number in [0, 1]."""
-    if isinstance(shrinkage, str):
-        if shrinkage != "ledoit_wolf":
-            raise ValueError(f"shrinkage must be 'ledoit_wolf' or a number in [0, 1], got {shrinkage!r}")
-    elif isinstance(shrinkage, bool) or not isinstance(shrinkage, (int, float)) or not 0 <= shrinkage <= 1:
-        raise ValueError(f"shrinkage must be 'ledoit_wolf' or a number in [0, 1], got {shrinkage!r}")
+    number = isinstance(shrinkage, (int, float)) and not isinstance(shrinkage, bool)
+    if shrinkage != "ledoit_wolf" and not (number and 0 <= float(shrinkage) <= 1):
+        checks.fail("shrinkage", "ledoit_wolf or a number in [0, 1]", shrinkage)
 
 
 def shrunk_covariance(z: torch.Tensor, shrinkage: Shrinkage = "ledoit_wolf") -> tuple[torch.Tensor, float]:

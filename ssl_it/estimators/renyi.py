@@ -106,16 +106,10 @@ class RenyiMI(MIEstimator):
         self, alpha: float = 2.0, kernel_width: float | str = "median", seed: int = 0, y_kind: YKind = "auto"
     ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
-        checks.positive("alpha", alpha)
-        if alpha == 1:
-            raise ValueError("alpha must differ from 1 (the Shannon limit is not defined by this formula)")
-        if isinstance(kernel_width, str):
-            if kernel_width not in ("median", "silverman"):
-                raise ValueError(
-                    f"kernel_width must be 'median', 'silverman' or a positive number, got {kernel_width!r}"
-                )
-        else:
-            checks.positive("kernel_width", kernel_width)
+        if not (checks.is_number(alpha) and alpha > 0 and alpha != 1):
+            checks.fail("alpha", "a number > 0 other than 1 (the Shannon limit is not defined by this formula)", alpha)
+        if kernel_width not in ("median", "silverman") and not (checks.is_number(kernel_width) and kernel_width > 0):
+            checks.fail("kernel_width", "median, silverman or a number > 0", kernel_width)
         self.alpha, self.kernel_width = float(alpha), kernel_width
 
     @override

@@ -3,8 +3,9 @@
 The one run module besides :mod:`ssl_it.run.hydra_errors` that imports Hydra
 (the import-linter contract names both). ``ssl_it.train`` asks it for the
 job (:func:`current_job`) and for what to record in ``cfg.run``
-(:func:`record_invocation`) and runs the job's flow (:func:`run_job`: its
-record, its message and exit status); :class:`SweepReport` is the Hydra callback that
+(:func:`record_invocation`) and runs the job's flow (:func:`run_job`; its
+record, its message and exit status: :func:`job_outcome`, which
+``ssl_it.measure`` shares); :class:`SweepReport` is the Hydra callback that
 ``configs/train.yaml`` installs; importing this module registers the
 resolvers the configs use (``${ssl_it.suffix:}`` and the ``--help`` text).
 """
@@ -117,18 +118,22 @@ def record_invocation(cfg: DictConfig) -> None:
 
 
 @contextmanager
-def config_errors(cfg: DictConfig) -> Iterator[None]:
+def config_errors(cfg: DictConfig, also: tuple[type[Exception], ...] = (), first_line: bool = False) -> Iterator[None]:
     """Within the block, a bad value is a :class:`ConfigError` that names its
     full key: Hydra's instantiation error and a constructor's ``ValueError``
-    are reworded (:func:`~ssl_it.run.config_checks.qualify_key`)."""
+    (and the exceptions of ``also``) are reworded
+    (:func:`~ssl_it.run.config_checks.qualify_key`); ``first_line`` keeps the
+    first line of the constructor's message."""
+    reworded: tuple[type[Exception], ...] = (ValueError, *also)
     try:
         yield
     except InstantiationException as err:
         raise ConfigError(qualify_key(str(config_error(err)), cfg)) from err.__cause__
     except ConfigError:
         raise
-    except ValueError as err:
-        raise ConfigError(qualify_key(str(err), cfg)) from err
+    except reworded as err:
+        message = str(err).splitlines()[0] if first_line else str(err)
+        raise ConfigError(qualify_key(message, cfg)) from err
 
 
 def current_job(cfg: DictConfig) -> tuple[Job, list[str]]:
@@ -161,22 +166,25 @@ R = TypeVar("R", bound=_Run)
 Value = float | tuple[float, ...]
 
 
-def run_job(
-    cfg: DictConfig, prepare: Callable[[DictConfig, list[str]], R], fit: Callable[[R], Value], diverged: type[Exception]
-) -> Value:
-    """One Hydra job: its log goes to its folder; ``prepare`` then ``fit``.
-    The outcome is recorded (a sweep's summary) and said in one line with its
-    exit status: an invalid configuration 2, a diverged run (``diverged``, the
-    callbacks' exception) 3, a preempted one 143; another error is raised in
-    a single run and recorded in a sweep. A resume of a finished run returns
-    its saved value."""
+def begin_job(cfg: DictConfig) -> tuple[Job, list[str]]:
+    """The first steps of every job (``ssl-it-train``, ``ssl-it-measure``):
+    the task has started, and its log goes to its folder. Returns
+    :func:`current_job`."""
     task_started()
     job, overrides = current_job(cfg)
     run_log.route_to(job.hydra_dir)
+    return job, overrides
+
+
+def job_outcome(job: Job, work: Callable[[], Value], diverged: tuple[type[Exception], ...] = ()) -> Value:
+    """Run ``work`` (the job's whole task) and end ``job`` by its outcome:
+    recorded (a sweep's summary) and said in one line with its exit status,
+    an invalid configuration (:class:`ConfigError`) 2, a diverged run (one of
+    ``diverged``) 3, a preempted one 143; another error is raised in a single
+    run and recorded in a sweep. A resume of a finished run returns its saved
+    value."""
     try:
-        run = prepare(cfg, overrides)
-        job.started(run.state, overrides)
-        value = fit(run)
+        value = work()
     except AlreadyFinished as done:
         print(f"ssl_it: {done}", flush=True)
         return job.finished(done.value())
@@ -185,13 +193,29 @@ def run_job(
     except Preempted as err:
         return job.failed(str(err), EXIT_PREEMPTED)
     except diverged as err:
-        return job.failed(f"training diverged: {err} {last_good_checkpoint(run.state.run_dir)}", EXIT_DIVERGED)
+        kept = last_good_checkpoint(job.run_dir or job.hydra_dir)
+        return job.failed(f"training diverged: {err} {kept}", EXIT_DIVERGED)
     except Exception as err:
         if job.sweep is None:
             job.tidy()
             raise
         return job.failed(f"{type(err).__name__}: {err}", 1, details=traceback.format_exc())
     return job.finished(value)
+
+
+def run_job(
+    cfg: DictConfig, prepare: Callable[[DictConfig, list[str]], R], fit: Callable[[R], Value], diverged: type[Exception]
+) -> Value:
+    """One training job: :func:`begin_job`, then ``prepare`` and ``fit``,
+    ended by :func:`job_outcome` (``diverged``: the callbacks' exception)."""
+    job, overrides = begin_job(cfg)
+
+    def work() -> Value:
+        run = prepare(cfg, overrides)
+        job.started(run.state, overrides)  # job.run_dir: the run's folder
+        return fit(run)
+
+    return job_outcome(job, work, (diverged,))
 
 
 def refuse(message: str) -> None:

@@ -29,6 +29,8 @@ from typing import Any, Literal
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 from typing_extensions import override
 
+from ssl_it import checks
+
 log = logging.getLogger(__name__)
 
 
@@ -116,10 +118,9 @@ def make_wandb_logger(
     run is logged offline instead, under the same id (``wandb sync`` uploads
     it later).
     """
-    if mode not in ("auto", "online", "offline", "disabled"):
-        raise ValueError(f"logger.mode must be one of auto/online/offline/disabled, got '{mode}'")
+    checks.choice("logger.mode", mode, ("auto", "online", "offline", "disabled"))
     if not init_timeout > 0:
-        raise ValueError(f"logger.init_timeout must be > 0 seconds, got {init_timeout}")
+        checks.fail("logger.init_timeout", "a number > 0 (seconds)", init_timeout)
     chosen = _chosen_mode(mode, offline_fallback)
     kwargs: dict[str, Any] = dict(
         save_dir=save_dir,

@@ -26,6 +26,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from ssl_it import checks
 from ssl_it.run import segments as run_segments
 from ssl_it.run.sweep_failures import FAILED_FILE
 from ssl_it.run.trajectory import final_metrics
@@ -122,7 +123,7 @@ def check_optimized_metric(cfg: DictConfig) -> None:
         if name in fixed or (match and match.group(1) in layers):
             continue
         allowed = sorted(fixed) + [f"final/infoplane/{layer}/<I_XT|I_TY|I_Z1Z2>" for layer in layers]
-        raise ValueError(f"optimized_metric={name!r}: not a final metric of this run; allowed: {', '.join(allowed)}")
+        checks.fail("optimized_metric", "a final metric of this run: " + ", ".join(allowed), name)
 
 
 def returned_value(

@@ -149,7 +149,7 @@ def discrete_joint(n: int, pmf: np.ndarray, seed: int = 0) -> KnownMISample:
     """
     p = np.asarray(pmf, dtype=float)
     if p.ndim != 2 or (p < 0).any() or not math.isclose(p.sum(), 1.0, rel_tol=1e-9):
-        raise ValueError("pmf must be a 2-D table of non-negative probabilities summing to 1")
+        checks.fail("pmf", "a 2-D table of non-negative probabilities summing to 1", pmf)
     rng = np.random.default_rng(seed)
     flat = rng.choice(p.size, size=n, p=p.ravel())
     xs, ys = np.unravel_index(flat, p.shape)

@@ -62,7 +62,7 @@ def embed(u: np.ndarray, ambient_dim: int, embedding: Embedding, seed: int, gain
     k = u.shape[1]
     checks.choice("embedding", embedding, EMBEDDINGS)
     if ambient_dim < k:
-        raise ValueError(f"ambient_dim must be >= the latent dimension {k} for an injective map, got {ambient_dim}")
+        checks.fail("ambient_dim", f"an integer >= the latent dimension {k} (an injective map)", ambient_dim)
     checks.positive("gain", gain)
     rng = np.random.default_rng([seed, ambient_dim, k])
     a = full_rank_matrix(ambient_dim, k, rng)

@@ -149,7 +149,7 @@ def subspace_mixture(
     """
     check_dims(n, ambient_dim=ambient_dim, n_classes=n_classes, subspace_dim=subspace_dim)
     if subspace_dim > ambient_dim:
-        raise ValueError(f"subspace_dim must be <= ambient_dim {ambient_dim}, got {subspace_dim}")
+        checks.fail("subspace_dim", f"an integer <= ambient_dim (here {ambient_dim})", subspace_dim)
     checks.positive("separation", separation, allow_zero=True)
     checks.choice("embedding", embedding, ("linear", "tanh", "softplus"))
     means = mixture_means(n_classes, subspace_dim, separation, means_seed)

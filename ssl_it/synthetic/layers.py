@@ -39,10 +39,10 @@ from ssl_it.synthetic.embeddings import check_dims, random_orthonormal
 LabelKind = Literal["xor", "radial"]
 
 
-def _snrs(snr: float | Sequence[float] | np.ndarray, k: int) -> np.ndarray:
+def _snrs(key: str, snr: float | Sequence[float] | np.ndarray, k: int) -> np.ndarray:
     values = np.broadcast_to(np.asarray(snr, dtype=float), (k,)).copy()
     if not np.all(values > 0):
-        raise ValueError(f"snr must be > 0 for every latent direction, got {snr!r}")
+        checks.fail(key, "a number > 0, or one per latent direction, each > 0", snr)
     return values
 
 
@@ -55,7 +55,7 @@ def spiked_channel_mi(
     Projected on the signal directions, X and T are ``sqrt(a) u + e`` and
     ``sqrt(b) u + e'``; the directions orthogonal to them are independent
     noise and add nothing, so the canonical correlations are the rho_i."""
-    a, b = _snrs(snr_x, latent_dim), _snrs(snr_t, latent_dim)
+    a, b = _snrs("snr_x", snr_x, latent_dim), _snrs("snr_t", snr_t, latent_dim)
     rho2 = a / (1 + a) * b / (1 + b)
     return float(-0.5 * np.log1p(-rho2).sum())
 
@@ -83,8 +83,8 @@ def spiked_channel(
     """
     check_dims(n, latent_dim=latent_dim, dim_x=dim_x, dim_t=dim_t)
     if latent_dim > min(dim_x, dim_t):
-        raise ValueError(f"latent_dim must be <= dim_x and dim_t, got {latent_dim} > {min(dim_x, dim_t)}")
-    a, b = _snrs(snr_x, latent_dim), _snrs(snr_t, latent_dim)
+        checks.fail("latent_dim", f"an integer <= dim_x and dim_t (here {min(dim_x, dim_t)})", latent_dim)
+    a, b = _snrs("snr_x", snr_x, latent_dim), _snrs("snr_t", snr_t, latent_dim)
     rng = np.random.default_rng([seed, 505])
     u = rng.standard_normal((n, latent_dim))
     basis = np.random.default_rng([seed, 506, dim_x, dim_t])
@@ -164,10 +164,12 @@ def nonlinear_labels(
     """
     check_dims(n, dim=dim, latent_dim=latent_dim, n_classes=n_classes)
     checks.choice("kind", kind, ("xor", "radial"))
-    if kind == "xor" and (latent_dim < 2 or n_classes != 2):
-        raise ValueError(f"kind='xor' needs latent_dim >= 2 and n_classes = 2, got {latent_dim}, {n_classes}")
+    if kind == "xor" and latent_dim < 2:
+        checks.fail("latent_dim", "an integer >= 2 with kind=xor", latent_dim)
+    if kind == "xor" and n_classes != 2:
+        checks.fail("n_classes", "2 with kind=xor", n_classes)
     if latent_dim > dim:
-        raise ValueError(f"latent_dim must be <= dim {dim}, got {latent_dim}")
+        checks.fail("latent_dim", f"an integer <= dim (here {dim})", latent_dim)
     checks.positive("snr", snr)
     rng = np.random.default_rng([seed, 606])
     u = rng.standard_normal((n, latent_dim))

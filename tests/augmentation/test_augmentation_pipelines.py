@@ -10,6 +10,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from ssl_it import checks
 from ssl_it.augmentation import (
     BYOLViews,
     EvalTransform,
@@ -215,6 +216,37 @@ def test_byol_views_are_asymmetric() -> None:
 def test_errors_name_the_field(make, field: str) -> None:
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
         make()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: MultiCrop(**GRAY, local_size=40),
+            "augmentation.local_size: must be null or an integer in [1, 28] (data.image_size); got 40",
+        ),
+        (
+            lambda: MultiCrop(**GRAY, global_solarize_prob=[0.0, 0.2, 0.5]),
+            "augmentation.global_solarize_prob: must be 2 probabilities (one per global view); got [0.0, 0.2, 0.5]",
+        ),
+        (
+            lambda: BYOLViews(**GRAY, blur_prob=[1.0, 0.1, 0.5]),
+            "augmentation.solarize_prob: must be one probability per view, as many as augmentation.blur_prob (3); "
+            "got [0.0, 0.2]",
+        ),
+        (lambda: SimCLRViews(**{**GRAY, "std": (0.0,)}), "data.std: must be a list of numbers > 0; got [0.0]"),
+        (
+            lambda: SimCLRViews(**{**RGB, "mean": (0.1, 0.2)}),
+            "data.mean: must be 1 or 3 (data.channels) values; got [0.1, 0.2]",
+        ),
+        (lambda: SimCLRViews(**{**GRAY, "std": ("wide",)}), "data.std: must be a list of numbers; got ('wide',)"),
+        (lambda: EvalTransform([0.0, 0.0], [1.0] * 3), "data.std: must be as many values as data.mean (2); got"),
+    ],
+)
+def test_data_and_length_errors_get_the_standard_wording(make, message: str) -> None:
+    with pytest.raises(checks.InvalidValue) as err:
+        make()
+    assert str(err.value).startswith(message)
 
 
 @pytest.mark.parametrize("name", ["simclr", "simclr_mnist", "byol", "vicreg", "multicrop", "minimal", "none"])

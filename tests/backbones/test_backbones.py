@@ -84,8 +84,11 @@ def test_vit_conv_proj_takes_input_channels() -> None:
         (lambda: ConvNet(VEC), ["data.image_size", "backbone=mlp"]),
         (lambda: ResNet(VEC), ["data.image_size", "resnet18"]),
         (lambda: ViT(VEC), ["data.image_size"]),
-        (lambda: ViT(IMG1, patch_size=5), ["backbone.patch_size", "data.image_size=28", "1, 2, 4, 7, 14, 28"]),
-        (lambda: ViT(IMG3, num_heads=5), ["backbone.num_heads"]),
+        (
+            lambda: ViT(IMG1, patch_size=5),
+            ["backbone.patch_size: must be a divisor of data.image_size=28: one of [1, 2, 4, 7, 14, 28]; got 5"],
+        ),
+        (lambda: ViT(IMG3, num_heads=5), ["backbone.num_heads: must be a divisor of backbone.hidden_dim=", "got 5"]),
         (lambda: ViT((1, 28, 32)), ["data.image_size", "square"]),
         (lambda: ViT(IMG1, dropout=1.0), ["backbone.dropout"]),
         (lambda: ViT(IMG1, num_layers=0), ["backbone.num_layers"]),
@@ -97,7 +100,10 @@ def test_vit_conv_proj_takes_input_channels() -> None:
         (lambda: ConvNet(IMG1, convs_per_stage=0), ["backbone.convs_per_stage"]),
         (lambda: ResNet(IMG3, "resnet34"), ["backbone.arch", "resnet18, resnet50"]),
         (lambda: ResNet(IMG3, cifar_stem="auto"), ["backbone.cifar_stem"]),
-        (lambda: MLP((1, 0, 28), [4]), ["input_shape", "data.image_size"]),
+        (
+            lambda: MLP((1, 0, 28), [4]),
+            ["input_shape: must be (C, H, W) for images or (D,) for vectors", "data.image_size"],
+        ),
     ],
 )
 def test_errors_name_the_key(make, keys) -> None:

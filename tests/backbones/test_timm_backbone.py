@@ -62,7 +62,11 @@ def test_a_timm_layer_is_measured_by_its_module_name() -> None:
     reps, labels = probe_pass(module, batches, ["backbone", "backbone.model.layer2"])
     assert reps["backbone"].shape == (5, 512) and reps["backbone.model.layer2"].shape == (5, 128 * 4 * 4)
     assert labels.tolist() == [0, 1, 2, 3, 4]
-    with pytest.raises(ValueError, match=r"infoplane\.layers: 'backbone\.layer2'.*backbone\.model\.layer1"):
+    with pytest.raises(
+        ValueError,
+        match=r"^infoplane\.layers: must be an alias \(backbone, projector\) or a submodule of the model; "
+        r"the backbone's tap points: \[.*'backbone\.model\.layer1'.*\]; got 'backbone\.layer2'$",
+    ):
         check_layers(module, ["backbone.layer2"])
 
 
@@ -83,7 +87,10 @@ def test_an_unknown_name_lists_close_matches() -> None:
             {"model_kwargs": {"no_such_argument": 1}},
             r"backbone\.model_kwargs=.*unexpected keyword argument 'no_such_argument'",
         ),
-        ({"checkpoint_path": "/x.pth"}, r"backbone\.checkpoint_path=/x\.pth is set but backbone\.pretrained=false"),
+        (
+            {"checkpoint_path": "/x.pth"},
+            r"^backbone\.checkpoint_path: must be null when backbone\.pretrained=false .*; got '/x\.pth'$",
+        ),
         (
             {"pretrained": True, "checkpoint_path": "/no/such.pth"},
             r"backbone\.checkpoint_path=/no/such\.pth: no such file",

@@ -10,6 +10,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from ssl_it import checks
+from ssl_it.callbacks.embedding_view import EmbeddingView
 from ssl_it.callbacks.tsne import conditional_probabilities, joint_probabilities, kl_divergence, pca, tsne
 from ssl_it.train import train
 from tests.wandb_files import offline_run_files, read_offline_run
@@ -83,3 +85,9 @@ def test_the_view_goes_to_tensorboard(make_cfg, tmp_path):
 
 def test_debug_fast_has_no_view(make_cfg):
     assert OmegaConf.select(make_cfg("debug=fast", fast=False), "callbacks.embedding_view") is None
+
+
+def test_an_empty_layer_list_gets_the_standard_wording(tmp_path):
+    with pytest.raises(checks.InvalidValue) as err:
+        EmbeddingView(str(tmp_path), layers=[])
+    assert str(err.value) == "callbacks.embedding_view.layers: must be a non-empty list of layer names; got []"

@@ -98,7 +98,11 @@ def test_dpi_pairs_default_to_backbone_projector_and_reject_untapped_layers():
     assert layer_pairs(["backbone.layer2", "backbone"], [["backbone.layer2", "backbone"]]) == [
         ("backbone.layer2", "backbone")
     ]
-    with pytest.raises(ValueError, match="infoplane.dpi_pairs: .* two different tapped layers"):
+    with pytest.raises(
+        ValueError,
+        match=r"^infoplane\.dpi_pairs: must be a list of \[upstream, downstream\] pairs, two different tapped "
+        r"layers of \['backbone', 'projector'\]; got \['backbone', 'head'\]$",
+    ):
         layer_pairs(["backbone", "projector"], [["backbone", "head"]])
 
 

@@ -8,6 +8,8 @@ import json
 import pytest
 import torch
 
+from ssl_it import checks
+from ssl_it.callbacks import InformationPlane
 from ssl_it.callbacks.infoplane.budget import (
     ProbeSizer,
     choose_probe_size,
@@ -15,6 +17,7 @@ from ssl_it.callbacks.infoplane.budget import (
     evaluations_in_run,
     stratified_subset,
 )
+from ssl_it.estimators import KDEMI
 from ssl_it.run.config_checks import ConfigError
 from ssl_it.train import train
 
@@ -130,5 +133,45 @@ def test_an_auto_run_holds_its_early_evaluations_and_estimates_them_at_the_chose
 
 @pytest.mark.parametrize("value", ["many", "1", "0"])
 def test_a_bad_probe_size_names_the_key(make_cfg, value):
-    with pytest.raises((ConfigError, ValueError), match=r"infoplane\.probe_size"):
+    with pytest.raises(
+        (ConfigError, ValueError), match=r"^infoplane\.probe_size: must be null, auto or an integer >= 2; got"
+    ):
         train(make_cfg(f"infoplane.probe_size={value}"))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"probe_size": "many"}, "infoplane.probe_size: must be null, auto or an integer >= 2; got 'many'"),
+        ({"probe_size": 1}, "infoplane.probe_size: must be null, auto or an integer >= 2; got 1"),
+        ({"time_share": 0.0}, "infoplane.time_share: must be a number in (0, 1]; got 0.0"),
+        ({"layers": []}, "infoplane.layers: must be a non-empty list of layer names; got []"),
+        (
+            {"band_halves": 3},
+            "infoplane.band_halves: must be an even integer >= 2 (complementary pairs of halves); got 3",
+        ),
+        ({"band_transforms": ["flip"]}, "infoplane.band_transforms: must be one of rotation, unit_scale; got 'flip'"),
+    ],
+)
+def test_bad_plane_settings_get_the_standard_wording(tmp_path, kwargs, message):
+    with pytest.raises(checks.InvalidValue) as err:
+        InformationPlane(KDEMI(), str(tmp_path), **kwargs)
+    assert str(err.value) == message
+
+
+def test_a_probe_size_beyond_the_probe_set_names_both_keys(tmp_path):
+    plane = InformationPlane(KDEMI(), str(tmp_path), probe_size=50)
+    with pytest.raises(checks.InvalidValue) as err:
+        plane.check_probe_size(20)
+    assert str(err.value) == (
+        "infoplane.probe_size: must be null (all of them) or an integer <= 20, the samples of the probe set "
+        "(datamodule.probe_size: raise it to measure more); got 50"
+    )
+    plane.check_probe_size(50)  # exactly as many: fine
+
+
+def test_measuring_saved_weights_refuses_an_auto_probe_size(tmp_path):
+    plane = InformationPlane(KDEMI(), str(tmp_path), probe_size="auto")
+    with pytest.raises(checks.InvalidValue) as err:
+        plane.measure(None, None, 0, 0.0)  # type: ignore[arg-type]
+    assert str(err.value).startswith("infoplane.probe_size: must be null or an integer to measure saved weights")

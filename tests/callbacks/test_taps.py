@@ -47,6 +47,9 @@ def test_an_unknown_layer_is_refused_with_the_backbones_tap_points():
     taps = [f"backbone.{t}" for t in model.backbone.tap_points()]
     assert taps
     check_layers(model, ["backbone", "projector", *taps, "objective.classifier"])
-    with pytest.raises(ValueError, match=r"infoplane\.layers: 'backbone\.nope'") as err:
+    with pytest.raises(
+        ValueError,
+        match=r"^infoplane\.layers: must be an alias \(backbone, projector\) or a submodule.*; got 'backbone\.nope'$",
+    ) as err:
         check_layers(model, ["backbone.nope"])
     assert all(t in str(err.value) for t in taps)

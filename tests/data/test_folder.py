@@ -44,8 +44,25 @@ def test_size_comes_from_the_data_and_upsampling_warns(tmp_path):
     assert src.input_shape == (3, 12, 12) and src.base_size == 12 and src.num_classes == 3
     with pytest.warns(UserWarning, match=r"data\.image_size=24 upsamples the 12 px images"):
         ImageFolder(str(root / "train"), str(root / "val"), image_size=24)
-    with pytest.raises(ValueError, match=r"data\.base_size"):
+    with pytest.raises(
+        ValueError, match=r"^data\.base_size: must be null or an integer >= data\.image_size=12; got 10$"
+    ):
         ImageFolder(str(root / "train"), str(root / "val"), image_size=12, base_size=10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"channels": 2}, "data.channels: must be one of 1, 3; got 2"),
+        ({"std": (0.2, 0.2)}, "data.std: must be 3 values (data.channels); got (0.2, 0.2)"),
+        ({"image_size": 4}, "data.image_size: must be an integer >= 8; got 4"),
+    ],
+)
+def test_bad_folder_settings_get_the_standard_wording(tmp_path, kwargs, message):
+    root = make_folder(tmp_path)
+    with pytest.raises(ValueError) as err:
+        ImageFolder(str(root / "train"), str(root / "val"), **kwargs)
+    assert str(err.value) == message
 
 
 def test_samples_are_the_original_images_and_batched_decoding_matches_the_workers(tmp_path):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from ssl_it import checks
 from ssl_it.data import Arrays, Digits, ImageFolder, MNIST5k, SyntheticImages
 from ssl_it.data.sources import stratified_split
 from ssl_it.data.torchvision_sources import CIFAR10
@@ -99,6 +100,24 @@ def test_arrays_source_reads_npz_with_and_without_fixed_split(tmp_path):
 def test_bad_sources_name_the_key(tmp_path, make, key):
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
         make(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: MNIST5k(val_fraction=1.5), "data.val_fraction: must be a number in (0, 1); got 1.5"),
+        (
+            lambda: SyntheticImages(n_samples=3),
+            "data.n_samples: must be an integer >= 2 * data.num_classes = 20; got 3",
+        ),
+        (lambda: SyntheticImages(num_classes=1), "data.num_classes: must be an integer >= 2; got 1"),
+        (lambda: SyntheticImages(input_shape=(1, 28)), "data.input_shape: must be (C, H, W) or (D,); got (1, 28)"),
+    ],
+)
+def test_bad_source_settings_get_the_standard_wording(make, message):
+    with pytest.raises(checks.InvalidValue) as err:
+        make()
+    assert str(err.value) == message
 
 
 def test_download_false_without_files_names_the_key(tmp_path):

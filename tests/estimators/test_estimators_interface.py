@@ -13,6 +13,7 @@ from conftest import FACTORIES, NAMES
 from scipy.special import digamma
 
 import ssl_it.estimators as est
+from ssl_it import checks
 from ssl_it.estimators import MIEstimate, MIEstimator
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "estimator"
@@ -82,6 +83,36 @@ def test_min_samples_is_enforced_exactly(name: str) -> None:
 def test_constructor_rejects_bad_arguments_by_name(name: str, kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         FACTORIES[name](**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: est.GaussianMI(shrinkage=1.5), "shrinkage: must be ledoit_wolf or a number in [0, 1]; got 1.5"),
+        (lambda: est.GaussianMI(shrinkage=True), "shrinkage: must be ledoit_wolf or a number in [0, 1]; got True"),
+        (lambda: est.RenyiMI(alpha=1.0), "alpha: must be a number > 0 other than 1 (the Shannon limit"),
+        (lambda: est.RenyiMI(alpha=0.0), "alpha: must be a number > 0 other than 1 (the Shannon limit"),
+        (
+            lambda: est.RenyiMI(kernel_width="scott"),
+            "kernel_width: must be median, silverman or a number > 0; got 'scott'",
+        ),
+        (lambda: est.RenyiMI(kernel_width=0.0), "kernel_width: must be median, silverman or a number > 0; got 0.0"),
+        (lambda: est.BandMaker(n_halves=3), "n_halves: must be an even integer >= 2 (complementary pairs of halves)"),
+        (lambda: est.BandMaker(transforms=["flip"]), "transforms: must be one of rotation, unit_scale; got 'flip'"),
+        (lambda: est.ClassifierMI(penalties=[]), "penalties: must be a non-empty list of numbers > 0; got []"),
+        (lambda: est.ClassifierMI(ranks=[]), "ranks: must be null or a non-empty list of positive integers; got []"),
+        (lambda: est.ClassifierMI(bandwidths=()), "bandwidths: must be a non-empty list of numbers > 0; got ()"),
+        (
+            lambda: est.ClassifierMI(y_kind="continuous"),
+            "y_kind: must be labels or auto for ClassifierMI (a bound on I(T;Y) with class labels y); got 'continuous'",
+        ),
+        (lambda: FACTORIES["nwj"](batch_size=1), "batch_size: must be an integer >= 2; got 1"),
+    ],
+)
+def test_bad_arguments_get_the_standard_wording(make, message: str) -> None:
+    with pytest.raises(checks.InvalidValue) as err:
+        make()
+    assert str(err.value).startswith(message)
 
 
 @pytest.mark.parametrize("name", NAMES)

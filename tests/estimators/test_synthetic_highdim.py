@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from ssl_it import synthetic
+from ssl_it import checks, synthetic
 from ssl_it.estimators import GaussianMI
+from ssl_it.synthetic.layers import nonlinear_labels, spiked_channel
 
 
 @pytest.mark.parametrize("embedding", ["linear", "tanh", "softplus"])
@@ -77,3 +78,28 @@ def test_deterministic_encoder_truth_is_log_m() -> None:
 def test_bad_arguments_name_the_field(call, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         call()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: synthetic.gaussian_channel(10, 8, 4), "ambient_dim: must be an integer >= the latent dimension 8"),
+        (lambda: synthetic.subspace_mixture(10, 4, subspace_dim=8), "subspace_dim: must be an integer <= ambient_dim"),
+        (
+            lambda: synthetic.discrete_joint(10, np.array([[0.5, 0.6]])),
+            "pmf: must be a 2-D table of non-negative probabilities summing to 1; got",
+        ),
+        (lambda: spiked_channel(10, 4, 3, 8, 1.0), "latent_dim: must be an integer <= dim_x and dim_t (here 3)"),
+        (lambda: spiked_channel(10, 2, 4, 4, [1.0, -1.0]), "snr_t: must be a number > 0, or one per latent"),
+        (lambda: nonlinear_labels(10, 8, "xor", latent_dim=1), "latent_dim: must be an integer >= 2 with kind=xor"),
+        (lambda: nonlinear_labels(10, 8, "xor", n_classes=3), "n_classes: must be 2 with kind=xor; got 3"),
+        (
+            lambda: nonlinear_labels(10, 4, "radial", latent_dim=6, n_classes=3),
+            "latent_dim: must be an integer <= dim (here 4)",
+        ),
+    ],
+)
+def test_cross_field_limits_get_the_standard_wording(call, message: str) -> None:
+    with pytest.raises(checks.InvalidValue) as err:
+        call()
+    assert str(err.value).startswith(message)

@@ -64,7 +64,7 @@ from ssl_it.callbacks.infoplane.sinks import WandbTrajectory, draw_figure, is_wa
 from ssl_it.callbacks.probe_cache import ProbeCache, probe_data
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.estimators import BandMaker, MIEstimator, effective_rank, gaussian_entropy
-from ssl_it.estimators.bands import TRANSFORMS
+from ssl_it.estimators.bands import TRANSFORMS, check_band_settings
 from ssl_it.run.trajectory import TrajectoryFile, final_metrics, read_trajectory
 from ssl_it.threads import threads
 
@@ -186,12 +186,10 @@ class InformationPlane(pl.Callback):
         if max_dim is not None:
             checks.integer("infoplane.max_dim", max_dim)
         if not layers:
-            raise ValueError("infoplane.layers must name at least one layer")
+            checks.fail("infoplane.layers", "a non-empty list of layer names", layers)
         checks.number("infoplane.saturation_tolerance", saturation_tolerance, 0.0, 1.0, open_high=True)
-        if probe_size != "auto" and probe_size is not None:
-            if isinstance(probe_size, str):
-                raise ValueError(f"infoplane.probe_size must be null, a positive integer or auto, got {probe_size!r}")
-            checks.integer("infoplane.probe_size", probe_size, minimum=2)
+        if probe_size not in ("auto", None) and not (checks.is_integer(probe_size) and probe_size >= 2):
+            checks.fail("infoplane.probe_size", "null, auto or an integer >= 2", probe_size)
         checks.number("infoplane.time_share", time_share, 0.0, 1.0, open_low=True)
         checks.integer("infoplane.auto_after_steps", auto_after_steps)
         checks.choice("infoplane.source", source, ("train", "measure"))
@@ -207,7 +205,10 @@ class InformationPlane(pl.Callback):
         self.sizer = ProbeSizer(probe_size, time_share, auto_after_steps, seed)
         self._held: list[tuple[int, float, dict[str, torch.Tensor], list[torch.Tensor]]] = []
         self._subset: tuple[torch.Tensor, ProbeSet] | None = None
-        self.band_maker = BandMaker(band_halves, band_transforms, seed) if bands else None
+        self.band_maker = None
+        if bands:
+            check_band_settings(band_halves, band_transforms, "infoplane.band_halves", "infoplane.band_transforms")
+            self.band_maker = BandMaker(band_halves, band_transforms, seed)
         self.dpi = DataProcessingCheck(dpi_layer_pairs(list(layers), dpi_pairs))
         self.schedule = EvaluationSchedule(every_n_epochs, log_spaced_evals, log_spaced_epochs, at_start)
         self.estimator = estimator
@@ -240,9 +241,11 @@ class InformationPlane(pl.Callback):
         fewer than the estimator needs (``min_samples``; two for ``H_gauss``),
         or than an integer ``infoplane.probe_size`` asks for."""
         if isinstance(self.probe_size, int) and self.probe_size > n:
-            raise ValueError(
-                f"infoplane.probe_size={self.probe_size} exceeds the {n} samples of the probe set; "
-                f"raise datamodule.probe_size or lower infoplane.probe_size (null: all of them)"
+            checks.fail(
+                "infoplane.probe_size",
+                f"null (all of them) or an integer <= {n}, the samples of the probe set "
+                f"(datamodule.probe_size: raise it to measure more)",
+                self.probe_size,
             )
         n = self.probe_size if isinstance(self.probe_size, int) else n
         for quantity, estimator in self.per_quantity.items():
@@ -347,9 +350,10 @@ class InformationPlane(pl.Callback):
         checkpoint it was loaded from): the same probe pass, estimators, rows,
         file and figure as an evaluation during training. Returns its rows."""
         if self.probe_size == "auto":
-            raise ValueError(
-                "infoplane.probe_size=auto sizes the probe set from a training run's time; "
-                "give an integer or null to measure saved weights"
+            checks.fail(
+                "infoplane.probe_size",
+                "null or an integer to measure saved weights (auto sizes the probe set from a training run's time)",
+                self.probe_size,
             )
         start = time.perf_counter()
         before = len(self.rows)

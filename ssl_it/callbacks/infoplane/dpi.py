@@ -25,6 +25,8 @@ from typing import Any
 
 from pytorch_lightning.utilities import rank_zero_warn
 
+from ssl_it import checks
+
 CHECKED: dict[str, str] = {"I_XT": "XT", "I_TY": "TY"}
 POINT_KINDS: tuple[str, ...] = ("point", "plugin")
 
@@ -46,9 +48,10 @@ def layer_pairs(layers: Sequence[str], declared: Sequence[Sequence[str]] | None)
     pairs = []
     for pair in declared:
         if isinstance(pair, str) or len(pair) != 2 or not all(p in layers for p in pair) or pair[0] == pair[1]:
-            raise ValueError(
-                f"infoplane.dpi_pairs: {list(pair) if not isinstance(pair, str) else pair!r} must be "
-                f"[upstream, downstream], two different tapped layers of {list(layers)}"
+            checks.fail(
+                "infoplane.dpi_pairs",
+                f"a list of [upstream, downstream] pairs, two different tapped layers of {list(layers)}",
+                pair if isinstance(pair, str) else list(pair),
             )
         pairs.append((str(pair[0]), str(pair[1])))
     return pairs

@@ -108,7 +108,7 @@ class NeuralMIEstimator(MIEstimator):
         checks.choice("preprocess", preprocess, ("gauss_rank", "zscore"))
         checks.flag("warm_start", warm_start)
         if batch_size < 2:
-            raise ValueError(f"batch_size must be >= 2, got {batch_size}")
+            checks.fail("batch_size", "an integer >= 2", batch_size)
         self.critic, self.hidden, self.layers, self.embed_dim = critic, hidden, layers, embed_dim
         self.steps, self.batch_size, self.lr = steps, batch_size, float(lr)
         self.test_fraction, self.eval_every, self.patience = float(test_fraction), eval_every, patience
