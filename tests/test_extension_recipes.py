@@ -148,3 +148,22 @@ def test_callback_recipe_logs_and_reports_its_number(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["final/feature_norm"] == pytest.approx(norms[0])
     assert saved_config(run_dir)["callbacks"]["feature_norm"]["_target_"] == "my_callbacks.FeatureNorm"
+
+
+def test_the_in_memory_recipe_measures_a_model_without_a_run(tmp_path):
+    files = page_files("callback.md")
+    (tmp_path / "measure_in_memory.py").write_text(files["measure_in_memory.py"])
+    proc = subprocess.run(
+        [sys.executable, "measure_in_memory.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    i_xt, i_ty = (float(v) for v in proc.stdout.split()[-2:])
+    assert math.isfinite(i_xt) and i_xt > 0 and math.isfinite(i_ty)
+    with (tmp_path / "outputs" / "notebook" / "infoplane.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["layer"] for r in rows] == ["backbone"] and float(rows[0]["I_XT"]) == pytest.approx(i_xt)

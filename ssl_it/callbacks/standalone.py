@@ -9,7 +9,7 @@ from ssl_it.data import InMemoryProbeData
 
 def standalone_trainer(probe_data: InMemoryProbeData, step: int = 0) -> SimpleNamespace:
     """What the measuring callbacks (information plane, diagnostics, embedding view) read from a trainer,
-    for one process at ``step``: hand it to ``callback._evaluate(trainer, model)`` or ``callback.measure``."""
+    for one process at ``step``: hand it to ``InformationPlane.measure(trainer, model, step, epoch)``."""
     return SimpleNamespace(
         global_step=step,
         current_epoch=0,
