@@ -144,7 +144,8 @@ def profiled_run(overrides: list[str], out: Path) -> None:
 def one_run(which: str, overrides: list[str], out: Path) -> None:
     """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
     time_method(InformationPlane, "_evaluate", SPENT)
-    wall, acc = timed_run([*overrides, "infoplane=none"] if which == "off" else overrides, out)
+    off = [o for o in overrides if not o.startswith("infoplane.")] + ["infoplane=none"]  # its settings: no node
+    wall, acc = timed_run(off if which == "off" else overrides, out)
     report({"wall": wall, "acc": acc, "spent": SPENT})
 
 
