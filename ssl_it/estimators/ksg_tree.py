@@ -76,6 +76,10 @@ class Tree(NamedTuple):
     first_leaf: int
     depth: int
 
+    def nodes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+        """``(start, end, lo, hi, first_leaf, depth)``: the node arrays every search kernel takes."""
+        return self.start, self.end, self.lo, self.hi, self.first_leaf, self.depth
+
 
 @njit(cache=True)
 def _build(pts: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -291,18 +295,7 @@ def joint_knn(x: np.ndarray, y: np.ndarray, k: int, metric: str) -> tuple[np.nda
     """
     tree = build_tree(np.hstack([x, y]))
     with parallel_launch():
-        dist, idx = _joint_knn(
-            tree.points,
-            x.shape[1],
-            tree.start,
-            tree.end,
-            tree.lo,
-            tree.hi,
-            tree.first_leaf,
-            tree.depth,
-            k + 1,
-            metric == "euclidean",
-        )
+        dist, idx = _joint_knn(tree.points, x.shape[1], *tree.nodes(), k + 1, metric == "euclidean")
     out_d, out_i = np.empty_like(dist), np.empty_like(idx)
     out_d[tree.perm], out_i[tree.perm] = dist, tree.perm[idx]
     return out_d, out_i
@@ -312,18 +305,8 @@ def radius_counts(points: np.ndarray, radius: np.ndarray, metric: str, strict: b
     """Number of rows (the row itself included) within ``radius[i]`` of row i: ``<`` if ``strict``, else ``<=``."""
     tree = build_tree(points)
     with parallel_launch():
-        counts = _radius_counts(
-            tree.points,
-            tree.start,
-            tree.end,
-            tree.lo,
-            tree.hi,
-            tree.first_leaf,
-            tree.depth,
-            np.ascontiguousarray(radius[tree.perm], dtype=np.float64),
-            strict,
-            metric == "euclidean",
-        )
+        radius = np.ascontiguousarray(radius[tree.perm], dtype=np.float64)
+        counts = _radius_counts(tree.points, *tree.nodes(), radius, strict, metric == "euclidean")
     out = np.empty_like(counts)
     out[tree.perm] = counts
     return out
