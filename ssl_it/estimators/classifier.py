@@ -411,6 +411,7 @@ class ClassifierMI(MIEstimator):
         if inner_folds is not None:
             checks.integer("inner_folds", inner_folds, minimum=2)
         self.n_folds, self.penalties = n_folds, tuple(float(p) for p in penalties)
+        self.inner_folds_setting = inner_folds
         self.inner_folds = n_folds - 1 if inner_folds is None else inner_folds
         self.ranks = None if ranks is None else tuple(int(r) for r in ranks)
         self.max_dim, self.standardize = max_dim, standardize
@@ -433,7 +434,7 @@ class ClassifierMI(MIEstimator):
     def settings(self) -> dict[str, Any]:
         return {
             "n_folds": self.n_folds,
-            "inner_folds": self.inner_folds,
+            "inner_folds": self.inner_folds_setting,
             "penalties": list(self.penalties),
             "ranks": None if self.ranks is None else list(self.ranks),
             "max_dim": self.max_dim,

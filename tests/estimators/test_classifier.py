@@ -110,6 +110,6 @@ def test_inner_folds_default_to_k_minus_one_and_fewer_stay_a_bound() -> None:
     default, explicit = ClassifierMI(n_folds=4), ClassifierMI(n_folds=4, inner_folds=3)
     assert default.estimate(x, y) == explicit.estimate(x, y)  # the same folds, bit for bit
     fewer = ClassifierMI(n_folds=4, inner_folds=2)
-    assert fewer.settings()["inner_folds"] == 2
+    assert fewer.settings()["inner_folds"] == 2 and default.settings()["inner_folds"] is None
     result = fewer.estimate_with_info(x, y)
     assert 0.0 < result.value <= MIX.mi + 2 * result.diagnostics["stderr"]  # a bound, to its sampling spread
