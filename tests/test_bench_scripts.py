@@ -11,7 +11,8 @@ from ssl_it.estimators import ClassifierMI, PCAReducedMI
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_bench_highdim_builds_the_calibrated_estimator_of_each_quantity(make_cfg):
+def test_bench_highdim_builds_the_calibrated_estimator_of_each_quantity(make_cfg, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # as when run as a script: its siblings (task_rows)
     spec = importlib.util.spec_from_file_location("bench_highdim", ROOT / "benchmarks" / "bench_highdim.py")
     bench = importlib.util.module_from_spec(spec)
     sys.modules["bench_highdim"] = bench  # its dataclasses look their module up
