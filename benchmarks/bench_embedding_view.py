@@ -16,45 +16,20 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from fresh_process import child_arguments, report, run_in_child, time_method
-from hydra import compose, initialize_config_dir
+from fresh_process import run_if_child, run_in_child
 
 from ssl_it.callbacks.embedding_view import EmbeddingView
-from ssl_it.train import CONFIG_DIR, train
-
-SPENT: list[float] = []
 
 
-def one_run(which: str, overrides: list[str], out: Path) -> None:
-    """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
-    time_method(EmbeddingView, "_draw", SPENT)
-    extra = ["callbacks.embedding_view=null"] if which == "off" else []
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                *overrides,
-                *extra,
-                "trainer.enable_progress_bar=false",
-                "callbacks.progress_bar=null",
-                f"paths.output_dir={out}",
-                f"paths.outputs_root={out.parent}",
-            ],
-        )
-    start = time.perf_counter()
-    acc = train(cfg)
-    report({"wall": time.perf_counter() - start, "acc": acc, "spent": SPENT})
+def _without_view(overrides: list[str]) -> list[str]:
+    return [*overrides, "callbacks.embedding_view=null"]
 
 
 def main() -> None:
     """Compare a run without and with the embedding view (or, as a child process, be one of them)."""
-    child = child_arguments()
-    if child is not None:
-        which, out, child_overrides = child
-        one_run(which, child_overrides, out)
+    if run_if_child(EmbeddingView, "_draw", _without_view):
         return
     overrides = sys.argv[1:]
     with tempfile.TemporaryDirectory() as tmp:

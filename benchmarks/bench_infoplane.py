@@ -27,36 +27,15 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from fresh_process import child_arguments, report, run_in_child, time_method
-from hydra import compose, initialize_config_dir
+from fresh_process import run_if_child, run_in_child, time_method, timed_run
 
 from ssl_it.callbacks.infoplane import InformationPlane
 from ssl_it.callbacks.infoplane.rows import QUANTITIES
 from ssl_it.run.trajectory import read_trajectory
-from ssl_it.train import CONFIG_DIR, train
 
 SPENT: list[float] = []
-
-
-def timed_run(overrides: list[str], out: Path) -> tuple[float, float]:
-    """Train once with ``overrides`` into ``out``; returns (wall seconds, linear-eval accuracy)."""
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                *overrides,
-                "trainer.enable_progress_bar=false",
-                "callbacks.progress_bar=null",
-                f"paths.output_dir={out}",
-                f"paths.outputs_root={out.parent}",
-            ],
-        )
-    start = time.perf_counter()
-    acc = train(cfg)
-    return time.perf_counter() - start, acc
 
 
 def saturation_table(rows: list[dict]) -> list[str]:
@@ -141,20 +120,13 @@ def profiled_run(overrides: list[str], out: Path) -> None:
     pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
 
 
-def one_run(which: str, overrides: list[str], out: Path) -> None:
-    """Child process: one run, then its wall time, accuracy and in-callback seconds as a JSON line."""
-    time_method(InformationPlane, "_evaluate", SPENT)
-    off = [o for o in overrides if not o.startswith("infoplane.")] + ["infoplane=none"]  # its settings: no node
-    wall, acc = timed_run(off if which == "off" else overrides, out)
-    report({"wall": wall, "acc": acc, "spent": SPENT})
+def _without_infoplane(overrides: list[str]) -> list[str]:
+    return [o for o in overrides if not o.startswith("infoplane.")] + ["infoplane=none"]  # its settings: no node
 
 
 def main() -> None:
     """Compare runs without and with the information plane (or profile one, or be one as a child process)."""
-    child = child_arguments()
-    if child is not None:
-        which, out, child_overrides = child
-        one_run(which, child_overrides, out)
+    if run_if_child(InformationPlane, "_evaluate", _without_infoplane):
         return
     overrides = sys.argv[1:]
     if overrides[:1] == ["--profile"]:

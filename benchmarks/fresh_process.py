@@ -63,3 +63,41 @@ def time_method(cls: type, name: str, spent: list[float]) -> None:
             spent.append(time.perf_counter() - start)
 
     setattr(cls, name, timed)
+
+
+def timed_run(overrides: list[str], out: Path) -> tuple[float, float]:
+    """Train the default config with ``overrides`` into ``out`` (no progress bar); returns
+    (wall seconds, linear-eval accuracy)."""
+    from hydra import compose, initialize_config_dir
+
+    from ssl_it.train import CONFIG_DIR, train
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[
+                *overrides,
+                "trainer.enable_progress_bar=false",
+                "callbacks.progress_bar=null",
+                f"paths.output_dir={out}",
+                f"paths.outputs_root={out.parent}",
+            ],
+        )
+    start = time.perf_counter()
+    acc = train(cfg)
+    return time.perf_counter() - start, acc
+
+
+def run_if_child(cls: type, method: str, without: Callable[[list[str]], list[str]]) -> bool:
+    """In a child process (:func:`child_arguments`): time ``cls.method``, train once (the ``off`` run with
+    the overrides ``without`` returns), :func:`report` its wall time, accuracy and timed seconds, and return
+    True. In the parent: return False."""
+    child = child_arguments()
+    if child is None:
+        return False
+    which, out, overrides = child
+    spent: list[float] = []
+    time_method(cls, method, spent)
+    wall, acc = timed_run(without(overrides) if which == "off" else overrides, out)
+    report({"wall": wall, "acc": acc, "spent": spent})
+    return True
