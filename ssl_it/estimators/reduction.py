@@ -127,12 +127,12 @@ class PrincipalAxes:
                 loadings = vecs[:, :k].pow(2)
                 along = loadings * ev[:k]
             else:  # vecs are the sample-side axes u_i, and tc^T u_i = sqrt(ev_i) v_i
-                along = (tc.T @ vecs[:, :k]).pow(2)
+                along = (vecs[:, :k].T @ tc).T.pow(2)  # not tc.T @ vecs[:, :k]: 25x slower on one thread
                 loadings = along / ev[:k].clamp_min(torch.finfo(ev.dtype).tiny)
         else:  # scores_i = tc v_i with ev_i = N var_i, so tc^T scores_i = ev_i v_i
             scores, var = principal_scores(self.t, k, self.seed)
             ev_k = (var * self.n).clamp_min(torch.finfo(var.dtype).tiny)
-            proj = (tc.T @ scores).pow(2)
+            proj = (scores.T @ tc).T.pow(2)
             along, loadings = proj / ev_k, proj / ev_k.pow(2)
         self._units = (total, along, loadings)
         return self._units
