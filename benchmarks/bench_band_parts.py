@@ -13,9 +13,10 @@ inflate it less than wall time. The last line spreads the rotation's map
 and re-estimate over the evaluations that carry them
 (``infoplane.invariance_every``, from ``configs/infoplane/default.yaml``):
 the cost of an average evaluation of the default run (13 evaluations, of
-which 4 re-estimate, with every 4th, the first and the last).
+which 4 re-estimate, with every 4th, the first and the last). It spreads
+the half-samples likewise (``infoplane.sampling_every``).
 
-    python benchmarks/bench_band_parts.py [--repeats 3] [--invariance-every 4] [--evaluations 13]
+    python benchmarks/bench_band_parts.py [--repeats 3] [--invariance-every 4] [--sampling-every 4] [--evaluations 13]
 """
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ def main() -> None:
         default=None,
         help="default: infoplane.invariance_every of configs/infoplane/default.yaml",
     )
+    parser.add_argument(
+        "--sampling-every",
+        type=int,
+        default=None,
+        help="default: infoplane.sampling_every of configs/infoplane/default.yaml",
+    )
     parser.add_argument("--evaluations", type=int, default=13, help="evaluations in the run (the default run: 13)")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -96,6 +103,7 @@ def main() -> None:
         cfg = compose("train", overrides=[])
         est = instantiate(cfg.estimator)
     every = args.invariance_every or int(cfg.infoplane.get("invariance_every", 1))
+    sampling_every = args.sampling_every or int(cfg.infoplane.get("sampling_every", 1))
     t = layers()
     jobs = [
         ("backbone I_XT", est["I_XT"], t["x"], t["backbone"]),
@@ -121,13 +129,20 @@ def main() -> None:
             + f" | {sum(med.values()):.3f} |"
         )
     print("| all | " + " | ".join(f"{totals[k]:.3f}" for k in names) + f" | {sum(totals.values()):.3f} |")
-    measured = sum(1 for i in range(args.evaluations) if i % every == 0 or i == args.evaluations - 1)
-    share = measured / args.evaluations
-    carried = totals["rotation map"] + totals["rotation re-estimate"]
+
+    def share(period: int) -> tuple[int, float]:
+        due = sum(1 for i in range(args.evaluations) if i % period == 0 or i == args.evaluations - 1)
+        return due, due / args.evaluations
+
+    measured, invariance_share = share(every)
+    resampled, sampling_share = share(sampling_every)
+    saved = (1 - invariance_share) * (totals["rotation map"] + totals["rotation re-estimate"]) + (
+        1 - sampling_share
+    ) * totals["sampling spread"]
     print(
         f"\nper evaluation with the invariance spread re-estimated at {measured} of {args.evaluations} evaluations "
-        f"(invariance_every={every}): {sum(totals.values()) - (1 - share) * carried:.3f} CPU-s "
-        f"(every evaluation: {sum(totals.values()):.3f})"
+        f"(invariance_every={every}) and the half-samples run at {resampled} (sampling_every={sampling_every}): "
+        f"{sum(totals.values()) - saved:.3f} CPU-s (every evaluation: {sum(totals.values()):.3f})"
     )
 
 

@@ -22,11 +22,15 @@ Two sources of error that need no ground truth (docs/design.md §8):
 
 The invariance spread may be carried: ``band(..., carried=...)`` skips
 the re-estimates and adds the deltas ``value(transformed) - value`` that an
-earlier band measured (:attr:`Band.deltas`) to the new value. The callback
-does so between the evaluations that re-measure them
-(``infoplane.invariance_every``): how far an estimator moves under a
-rotation is a property of the estimator on the layer's shape, which changes
-slowly over training, while each re-estimate costs as much as the estimate.
+earlier band measured (:attr:`Band.deltas`) to the new value. So may the
+half-sample spread: ``band(..., carried_sampling=...)`` takes an earlier
+band's :attr:`Band.sampling` instead of re-running the half-samples (a
+standard error the estimator reports is never carried: it is free). The
+callback does so between the evaluations that re-measure them
+(``infoplane.invariance_every``, ``infoplane.sampling_every``): how far an
+estimator moves under a rotation, or between two halves of the probe set,
+is a property of the estimator on the layer's shape, which changes slowly
+over training, while each re-estimate costs as much as the estimate.
 
 The band is ``[min(v) - t s, max(v) + t s]`` with ``v`` the value and its
 transformed re-estimates, ``s`` the sampling standard error and ``t`` the
@@ -61,6 +65,15 @@ TRANSFORMS: tuple[str, ...] = ("rotation", "unit_scale")
 """MI-preserving maps the invariance spread may apply (``MIEstimator.invariances`` names the ones skipped)."""
 
 
+@dataclass(frozen=True)
+class SamplingSpread:
+    """A band's sampling spread: standard error, its degrees of freedom and how it was obtained."""
+
+    sd: float
+    dof: float
+    method: str
+
+
 @dataclass
 class Band:
     """An estimate with its band (nats).
@@ -78,6 +91,8 @@ class Band:
             reach once the estimator's own bias is allowed for.
         carried: the invariance values come from deltas measured earlier
             (``band(..., carried=...)``), not from re-estimates on this data.
+        sampling_carried: ``sampling_sd`` comes from half-samples of an
+            earlier band (``band(..., carried_sampling=...)``).
     """
 
     estimate: MIEstimate
@@ -90,6 +105,7 @@ class Band:
     bias_allowance: float = 0.0
     hi_with_bias: float = math.nan
     carried: bool = False
+    sampling_carried: bool = False
 
     @property
     def value(self) -> float:
@@ -100,6 +116,11 @@ class Band:
     def deltas(self) -> dict[str, float]:
         """``{transform: value(transformed) - value}``: what ``band(..., carried=...)`` takes."""
         return {k: v - self.value for k, v in self.invariance.items()}
+
+    @property
+    def sampling(self) -> SamplingSpread:
+        """The sampling spread as ``band(..., carried_sampling=...)`` takes it."""
+        return SamplingSpread(self.sampling_sd, self.dof, self.method)
 
     @property
     def invariance_spread(self) -> float:
@@ -144,6 +165,7 @@ class BandMaker:
         y: Any,
         ceiling: float | None = None,
         carried: dict[str, float] | None = None,
+        carried_sampling: SamplingSpread | None = None,
     ) -> Band:
         """Estimate ``I(x; y)`` with ``estimator`` and its band (module docstring).
 
@@ -155,6 +177,9 @@ class BandMaker:
             carried: ``{transform: delta}`` from an earlier band of the same
                 quantity (:attr:`Band.deltas`): the invariance spread is not
                 re-estimated, each transform's value is this value + its delta.
+            carried_sampling: an earlier band's :attr:`Band.sampling`: used
+                instead of new half-samples (an estimator's own standard
+                error is still read from this estimate).
         """
         xt, yt = to_tensor(x, "x"), to_tensor(y, "y")
         labels = yt.ndim == 1 and not (yt.is_floating_point() or yt.is_complex())
@@ -165,7 +190,8 @@ class BandMaker:
         estimate = estimator.estimate_with_info(xt, yt)
         bias = estimator.gaussian_bias(xt, yt) if hasattr(estimator, "gaussian_bias") else None  # right after:
         # an estimator that remembers its last reductions of xt, yt reuses them
-        sd, dof, method = self._sampling_sd(estimator, estimate, xt, yt)
+        sd, dof, method = self._sampling_sd(estimator, estimate, xt, yt, carried_sampling)
+        sampling_carried = method == "half_samples" and carried_sampling is not None
         invariance = {}
         for k, name in enumerate(t for t in self.transforms if t not in estimator.invariances):
             if carried is not None:
@@ -190,14 +216,22 @@ class BandMaker:
             allowance,
             float(np.clip(hi + allowance, 0.0, top)),
             carried is not None,
+            sampling_carried,
         )
 
     def _sampling_sd(
-        self, estimator: MIEstimator, estimate: MIEstimate, x: torch.Tensor, y: torch.Tensor
+        self,
+        estimator: MIEstimator,
+        estimate: MIEstimate,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        carried: SamplingSpread | None = None,
     ) -> tuple[float, float, str]:
         stderr = estimate.diagnostics.get("stderr")
         if stderr is not None and math.isfinite(stderr):
             return float(stderr), math.inf, "stderr"
+        if carried is not None and carried.method == "half_samples":
+            return carried.sd, carried.dof, carried.method
         n = x.shape[0]
         if n // 2 < estimator.min_samples:
             return math.nan, math.inf, "too few samples for half-samples"

@@ -1,5 +1,5 @@
-"""What keeps the callback cheap: the figure drawn every k-th evaluation, the invariance spread carried between
-re-estimates; neither changes a value in infoplane.csv."""
+"""What keeps the callback cheap: the figure drawn every k-th evaluation, the invariance and sampling spreads
+carried between re-estimates; none changes a value in infoplane.csv."""
 
 from __future__ import annotations
 
@@ -80,8 +80,36 @@ def test_carried_invariance_spreads_skip_the_re_estimates_and_leave_the_values_a
         assert float(b[1][f"{q}_spread"]) == pytest.approx(float(b[0][f"{q}_spread"]), abs=1e-12)  # carried
 
 
+def test_carried_sampling_spreads_skip_the_half_samples_and_leave_the_values_alone(tmp_path):
+    every, _, calls_every = _run(tmp_path / "a", 4, last_step=3, sampling_every=1)
+    carry, _, calls_carry = _run(tmp_path / "b", 4, last_step=3, sampling_every=2)
+    # 4 half-samples per quantity (I_XT, I_TY) are skipped at evaluation 1 only (step 3 is the last)
+    assert calls_carry == [calls_every[0], calls_every[0] - 8, calls_every[0], calls_every[0]]
+    a, b = _read(every), _read(carry)
+    for q in ("I_XT", "I_TY"):
+        assert [r[q] for r in a] == [r[q] for r in b]
+        assert [r[f"{q}_spread"] for r in a] == [r[f"{q}_spread"] for r in b]
+        for i in (0, 2, 3):  # re-measured: the same band
+            assert (b[i][f"{q}_lo"], b[i][f"{q}_hi"], b[i][f"{q}_sd"]) == (
+                a[i][f"{q}_lo"],
+                a[i][f"{q}_hi"],
+                a[i][f"{q}_sd"],
+            )
+        assert b[1][f"{q}_sd"] == b[0][f"{q}_sd"]  # carried from evaluation 0 (the call count shows no re-run)
+    # a resumed run carries the same spreads on
+    restored = InformationPlane(CountingBinning(), str(tmp_path / "c"), layers=["backbone"], measure_views=False)
+    restored.load_state_dict(carry.state_dict())
+    assert restored._carried_sampling == carry._carried_sampling and restored._carried == carry._carried
+    assert set(restored._carried_sampling) == {"backbone/I_XT", "backbone/I_TY"}
+
+
+def _read(cb: InformationPlane) -> list[dict[str, str]]:
+    with (cb.run_dir / "infoplane.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def test_the_schedules_reject_a_non_positive_period(tmp_path):
-    for key in ("invariance_every", "figure_every"):
+    for key in ("invariance_every", "sampling_every", "figure_every"):
         with pytest.raises(ValueError, match=f"infoplane.{key}"):
             InformationPlane(BinningMI(), str(tmp_path), **{key: 0})
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ssl_it.estimators import KSGMI, BandMaker, PCAReducedMI
+from ssl_it.estimators.bands import SamplingSpread
 from ssl_it.estimators.classifier import ridge_loo_scores
 
 
@@ -75,3 +76,40 @@ def test_a_band_s_bias_allowance_is_that_of_a_fresh_estimator() -> None:
     band = BandMaker().band(PCAReducedMI(KSGMI(k=3, metric="euclidean")), x.float(), y.float())
     fresh = PCAReducedMI(KSGMI(k=3, metric="euclidean")).gaussian_bias(x.float().double(), y.float().double())
     assert band.bias_allowance == max(0.0, fresh)
+
+
+def test_a_band_with_a_carried_sampling_spread_runs_no_half_samples_and_keeps_the_value() -> None:
+    x, y = _pair()
+    maker = BandMaker()
+    measured = maker.band(PCAReducedMI(KSGMI(k=3, metric="euclidean")), x, y)
+    assert measured.method == "half_samples" and not measured.sampling_carried
+    est = PCAReducedMI(KSGMI(k=3, metric="euclidean"))
+    calls = _counting(est)
+    carried = maker.band(est, x, y, carried_sampling=measured.sampling)
+    assert carried.sampling_carried and carried.value == measured.value
+    assert (carried.sampling_sd, carried.dof, carried.lo, carried.hi) == (
+        measured.sampling_sd,
+        measured.dof,
+        measured.lo,
+        measured.hi,
+    )
+    # the estimate and the rotation re-estimate reduce each side once; the half-samples would add 4 per side
+    assert len(calls) == len(_counting_reference(maker, x, y)) - 8
+
+
+def _counting_reference(maker: BandMaker, x: torch.Tensor, y: torch.Tensor) -> list[int]:
+    est = PCAReducedMI(KSGMI(k=3, metric="euclidean"))
+    calls = _counting(est)
+    maker.band(est, x, y)
+    return calls
+
+
+def test_an_estimator_s_own_standard_error_is_never_carried() -> None:
+    from ssl_it.estimators import ClassifierMI
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(90) % 3
+    t = torch.randn(90, 5, generator=g, dtype=torch.float64) + torch.nn.functional.one_hot(labels, 5).double()
+    est = ClassifierMI(n_folds=3, standardize="unit")
+    band = BandMaker().band(est, t, labels, carried_sampling=SamplingSpread(9.0, 3.0, "half_samples"))
+    assert band.method == "stderr" and band.sampling_sd < 1.0 and not band.sampling_carried

@@ -64,7 +64,7 @@ from ssl_it.callbacks.infoplane.sinks import WandbTrajectory, draw_figure, is_wa
 from ssl_it.callbacks.probe_cache import ProbeCache, probe_data
 from ssl_it.callbacks.taps import check_layers
 from ssl_it.estimators import BandMaker, MIEstimator, effective_rank, gaussian_entropy
-from ssl_it.estimators.bands import TRANSFORMS, check_band_settings
+from ssl_it.estimators.bands import TRANSFORMS, Band, SamplingSpread, check_band_settings
 from ssl_it.run.trajectory import TrajectoryFile, final_metrics, read_trajectory
 from ssl_it.threads import threads
 
@@ -137,6 +137,10 @@ class InformationPlane(pl.Callback):
             evaluations between carry each transform's last measured change
             ``value(transformed) - value`` onto their own value
             (``ssl_it.estimators.bands``; 1: every evaluation).
+        sampling_every: run the half-samples of the sampling spread (for
+            estimators that report no standard error of their own) at every
+            k-th evaluation, the first and the last; the evaluations between
+            carry the last measured standard error (1: every evaluation).
         figure_every: draw ``infoplane.png`` (and send it to W&B) at every
             k-th evaluation, the first and the last; ``infoplane.csv`` and the
             scalars get every evaluation (1: every evaluation).
@@ -177,6 +181,7 @@ class InformationPlane(pl.Callback):
         auto_after_steps: int = 5,
         source: Literal["train", "measure"] = "train",
         invariance_every: int = 1,
+        sampling_every: int = 1,
         figure_every: int = 1,
         probe_cache: ProbeCache | None = None,
         estimate_workers: int = 1,
@@ -195,11 +200,14 @@ class InformationPlane(pl.Callback):
         checks.choice("infoplane.source", source, ("train", "measure"))
         self.source = source
         checks.integer("infoplane.invariance_every", invariance_every)
+        checks.integer("infoplane.sampling_every", sampling_every)
         checks.integer("infoplane.figure_every", figure_every)
         self.estimate_workers = checks.integer("infoplane.estimate_workers", estimate_workers)
-        self.invariance_every, self.figure_every = invariance_every, figure_every
+        self.invariance_every, self.sampling_every, self.figure_every = invariance_every, sampling_every, figure_every
         self._carried: dict[str, dict[str, float]] = {}  # "<layer>/<quantity>" -> the last measured deltas
+        self._carried_sampling: dict[str, SamplingSpread] = {}  # "<layer>/<quantity>" -> the last half-sample spread
         self._remeasure = True  # this evaluation re-estimates the invariance spread
+        self._resample = True  # this evaluation runs the half-samples
         self._drawn_rows = 0  # rows in the last infoplane.png
         self.probe_size = probe_size
         self.sizer = ProbeSizer(probe_size, time_share, auto_after_steps, seed)
@@ -414,10 +422,11 @@ class InformationPlane(pl.Callback):
         keys = [f"{layer}/{quantity}" for _, layer, quantity, _, _ in jobs]
         estimators = [self._estimator_for(key) for key in keys]
         carried = [None if self._remeasure else self._carried.get(key) for key in keys]
+        sampling = [None if self._resample else self._carried_sampling.get(key) for key in keys]
 
-        def run(i: int) -> tuple[dict[str, Any], dict[str, float] | None]:
+        def run(i: int) -> tuple[dict[str, Any], Band | None]:
             _, _, quantity, a, b = jobs[i]
-            return self._measure(estimators[i], quantity, a, b, probe, carried[i])
+            return self._measure(estimators[i], quantity, a, b, probe, carried[i], sampling[i])
 
         workers = min(self.estimate_workers, len(jobs))
         if workers > 1 and all(e.thread_safe for e in estimators):
@@ -425,9 +434,13 @@ class InformationPlane(pl.Callback):
                 results = list(pool.map(run, range(len(jobs))))
         else:
             results = [run(i) for i in range(len(jobs))]
-        for key, was_carried, (_, deltas) in zip(keys, carried, results, strict=True):
-            if was_carried is None and deltas is not None:
-                self._carried[key] = deltas
+        for key, was_carried, (_, band) in zip(keys, carried, results, strict=True):
+            if band is None:
+                continue
+            if was_carried is None:
+                self._carried[key] = band.deltas
+            if band.method == "half_samples" and not band.sampling_carried:
+                self._carried_sampling[key] = band.sampling
         return [columns for columns, _ in results]
 
     def _probe_rows(self, trainer: pl.Trainer) -> tuple[ProbeSet, torch.Tensor | None]:
@@ -450,8 +463,8 @@ class InformationPlane(pl.Callback):
         full = self._probe_set(trainer)
         _, _, reps, views = self._held[0]
         warm = copy.deepcopy(self.estimators)  # a pilot must not move the warm-started critics
-        carried = dict(self._carried)  # nor the carried invariance spreads
-        self._remeasure = True  # it times a whole evaluation
+        carried, sampling = dict(self._carried), dict(self._carried_sampling)  # nor the carried spreads
+        self._remeasure = self._resample = True  # it times a whole evaluation
 
         def time_at(rows: torch.Tensor) -> float:
             start = time.perf_counter()
@@ -470,7 +483,7 @@ class InformationPlane(pl.Callback):
         )
         minimum = max(max(e.min_samples, 2) for e in self.per_quantity.values())
         choice = self.sizer.choose(full.labels, minimum, time_at, total_steps, evaluations)
-        self.estimators, self._carried = warm, carried
+        self.estimators, self._carried, self._carried_sampling = warm, carried, sampling
         rank_zero_info(
             f"infoplane.probe_size=auto: {choice.n} of {choice.available} probe samples (one evaluation "
             f"predicted {choice.predicted_seconds:.2f} s, budget {choice.budget_seconds:.2f} s = "
@@ -500,6 +513,7 @@ class InformationPlane(pl.Callback):
         cache = self.probe_cache if rows is None and not held else None
         due = self._due(self.evaluated_steps.index(step), trainer) if scheduled else (lambda every: True)
         self._remeasure = due(self.invariance_every)
+        self._resample = due(self.sampling_every)
         with self._capped_threads(pl_module.device):
             new = self._rows(reps, views, probe, cache, rows)
         total = time.perf_counter() - start
@@ -534,16 +548,17 @@ class InformationPlane(pl.Callback):
         b: torch.Tensor,
         probe: ProbeSet,
         carried: dict[str, float] | None,
-    ) -> tuple[dict[str, Any], dict[str, float] | None]:
-        """One quantity's columns, and its band's measured invariance changes (``None``: no band)."""
+        carried_sampling: SamplingSpread | None = None,
+    ) -> tuple[dict[str, Any], Band | None]:
+        """One quantity's columns, and its band (``None``: no band)."""
         bound = probe.h_y if quantity == "I_TY" else probe.h_x
         band = None
         if self.band_maker is not None:
-            band = self.band_maker.band(est, a, b, bound, carried=carried)
+            band = self.band_maker.band(est, a, b, bound, carried=carried, carried_sampling=carried_sampling)
         result = band.estimate if band is not None else est.estimate_with_info(a, b)
         ceiling = rows_lib.ceiling_of(quantity, result, probe.h_x, probe.h_y)
         columns = rows_lib.quantity_columns(quantity, result, est, ceiling, self.saturation_tolerance, band)
-        return columns, band.deltas if band is not None else None
+        return columns, band
 
     def _layer_header(
         self, layer: str, t: torch.Tensor, probe: ProbeSet, cache: Any
@@ -615,6 +630,8 @@ class InformationPlane(pl.Callback):
             "warned": sorted(self.saturation.warned),
             "dpi_warned": sorted(self.dpi.warned),
             "probe_choice": None if self.sizer.choice is None else dataclasses.asdict(self.sizer.choice),
+            "carried": {k: dict(v) for k, v in self._carried.items()},
+            "carried_sampling": {k: dataclasses.asdict(v) for k, v in self._carried_sampling.items()},
         }
 
     @override
@@ -623,3 +640,5 @@ class InformationPlane(pl.Callback):
         choice = state_dict.get("probe_choice")
         self.sizer.choice = None if choice is None else ProbeChoice(**choice)
         self.estimators = {}
+        self._carried = {k: dict(v) for k, v in state_dict.get("carried", {}).items()}
+        self._carried_sampling = {k: SamplingSpread(**v) for k, v in state_dict.get("carried_sampling", {}).items()}
