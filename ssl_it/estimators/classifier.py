@@ -106,10 +106,20 @@ def ridge_loo_scores(
     lam = penalties.to(ev) * (ev.sum() / d).clamp_min(torch.finfo(ev.dtype).tiny)
     shrink = 1.0 / (ev[None, :] + lam[:, None])  # (L, rank)
     weight = shrink * rows_weight  # (L, rank)
-    fitted = rows @ (weight[:, :, None] * coef)  # (L, N_train, C)
+    fitted = _per_penalty(rows, weight, coef)  # (L, N_train, C)
     hat = ((rows * rows) @ weight.T).T[..., None]  # (L, N_train, 1): diagonal of the hat matrix
     loo = (fitted - hat * yc) / (1 - hat).clamp_min(1e-12) + target_mean
-    return loo, proj @ (shrink[:, :, None] * coef) + target_mean
+    return loo, _per_penalty(proj, shrink, coef) + target_mean
+
+
+def _per_penalty(rows: torch.Tensor, weight: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """``rows @ diag(weight[l]) @ coef`` for every penalty l: ``(L, N, C)`` from ``(N, r)``, ``(L, r)``, ``(r, C)``.
+
+    One matrix product with the L weighted copies of ``coef`` side by side, not L broadcast ones (twice as fast
+    at the callback's sizes)."""
+    n_pen, n_cls = weight.shape[0], coef.shape[1]
+    weighted = (weight.T[:, :, None] * coef[:, None, :]).reshape(coef.shape[0], n_pen * n_cls)
+    return (rows @ weighted).reshape(rows.shape[0], n_pen, n_cls).transpose(0, 1)
 
 
 def _ridge_one_penalty(
@@ -130,9 +140,9 @@ def _ridge_one_penalty(
         gram = xc.T @ xc
         lam = penalty * (gram.diagonal().sum() / d).clamp_min(torch.finfo(gram.dtype).tiny)
         chol = torch.linalg.cholesky(gram + lam * torch.eye(d, dtype=gram.dtype, device=gram.device))
-        solved = torch.cholesky_solve(xc.T, chol)  # (d, N) = (X^T X + lam I)^-1 X^T
-        hat = (xc * solved.T).sum(1, keepdim=True)
-        coef = solved @ yc
+        half = torch.linalg.solve_triangular(chol, xc.T, upper=False)  # (d, N) = L^-1 X^T
+        hat = half.pow(2).sum(0)[:, None]  # x_i^T (X^T X + lam I)^-1 x_i = |L^-1 x_i|^2
+        coef = torch.cholesky_solve(xc.T @ yc, chol)
         fitted, fit_eval = xc @ coef, xe @ coef
     else:
         kernel = xc @ xc.T
@@ -202,14 +212,12 @@ class DiscriminantCalibration:
     def log_proba(self, scores: torch.Tensor, ranks: list[int]) -> torch.Tensor:
         """``log q(y | s)`` ``(len(ranks), N, C)``, mixed with the prior (:data:`PRIOR_MIX`)."""
         z = scores[:, :-1] @ self.proj
-        out = []
-        for r in ranks:
-            zr, cr = z[:, :r], self.centres[:, :r]
-            d2 = (zr * zr).sum(1, keepdim=True) - 2 * zr @ cr.T + (cr * cr).sum(1)[None]
-            logits = (-0.5 * d2 + self.log_prior).masked_fill(self.absent[None], -math.inf)
-            log_q = torch.log_softmax(logits, 1)
-            out.append(torch.logaddexp(log_q + math.log1p(-PRIOR_MIX), self.log_prior + math.log(PRIOR_MIX)))
-        return torch.stack(out)
+        per_axis = (z[:, None, :] - self.centres[None]).pow(2)  # (N, C, p)
+        cumulative = torch.cat([torch.zeros_like(per_axis[..., :1]), per_axis.cumsum(2)], 2)  # rank r: [..., r]
+        d2 = cumulative[..., ranks].permute(2, 0, 1)  # (R, N, C): squared distance on the first r axes
+        logits = (-0.5 * d2 + self.log_prior).masked_fill(self.absent[None, None], -math.inf)
+        log_q = torch.log_softmax(logits, 2)
+        return torch.logaddexp(log_q + math.log1p(-PRIOR_MIX), self.log_prior + math.log(PRIOR_MIX))
 
 
 TEMPERATURES: tuple[float, ...] = tuple(2.0**e for e in range(-1, 10))
