@@ -136,3 +136,27 @@ def test_estimate_workers_change_no_value_and_neural_estimators_run_one_at_a_tim
     assert not MINE().thread_safe and KSGMI().thread_safe and ClassifierMI().thread_safe
     with pytest.raises(ValueError, match="infoplane.estimate_workers"):
         InformationPlane(BinningMI(), str(tmp_path), estimate_workers=0)
+
+
+def test_the_threads_start_the_tasks_that_took_longest_and_return_them_in_order(tmp_path):
+    import threading
+    import time
+
+    cb = InformationPlane(BinningMI(), str(tmp_path), layers=["backbone"], measure_views=False)
+    cb._task_seconds = {"quick": 0.01, "slow": 5.0}
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def task(name: str):  # noqa: ANN202
+        def run() -> str:
+            with lock:
+                started.append(name)
+            time.sleep(0.05)
+            return name
+
+        return run
+
+    tasks = [(name, task(name)) for name in ("quick", "slow", "new")]
+    assert cb._run_longest_first(tasks, workers=2) == ["quick", "slow", "new"]
+    assert set(started[:2]) == {"new", "slow"} and started[2] == "quick"  # unknown first, then by last time
+    assert set(cb._task_seconds) == {"quick", "slow", "new"} and cb._task_seconds["slow"] < 1.0  # this run's times

@@ -40,9 +40,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -206,6 +207,7 @@ class InformationPlane(pl.Callback):
         self.invariance_every, self.sampling_every, self.figure_every = invariance_every, sampling_every, figure_every
         self._carried: dict[str, dict[str, float]] = {}  # "<layer>/<quantity>" -> the last measured deltas
         self._carried_sampling: dict[str, SamplingSpread] = {}  # "<layer>/<quantity>" -> the last half-sample spread
+        self._task_seconds: dict[str, float] = {}  # each estimate's time at the last evaluation: the threads' order
         self._remeasure = True  # this evaluation re-estimates the invariance spread
         self._resample = True  # this evaluation runs the half-samples
         self._drawn_rows = 0  # rows in the last infoplane.png
@@ -395,8 +397,13 @@ class InformationPlane(pl.Callback):
             views = [v[rows.to(v.device)] for v in views]
         new: list[dict[str, Any]] = []
         jobs: list[tuple[dict[str, Any], str, str, torch.Tensor, torch.Tensor]] = []
+        headers: list[tuple[dict[str, Any], str, torch.Tensor, torch.Tensor]] = []
         for layer, t in reps.items():
-            row, t_est = self._layer_header(layer, t, probe, cache)
+            t_est = self._narrowed(layer, t)
+            # float64 once: the bands compute in it, and both quantities of the layer then share one tensor
+            t_est = t_est.double() if t_est.is_floating_point() else t_est
+            row = {"layer": layer, "dim": t.shape[1], "estimated_dim": t_est.shape[1], **probe.columns()}
+            headers.append((row, layer, t, t_est))
             jobs.append((row, layer, "I_XT", probe.x_repr.to(t.device), t_est))
             jobs.append((row, layer, "I_TY", t_est, probe.labels.to(t.device)))
             new.append(row)
@@ -404,36 +411,49 @@ class InformationPlane(pl.Callback):
             row = {"layer": "views", **probe.columns()}
             jobs.append((row, "views", "I_Z1Z2", views[0], views[1]))
             new.append(row)
-        for (row, *_), columns in zip(jobs, self._measure_all(jobs, probe), strict=True):
-            row.update(columns)
+        header_columns, columns = self._measure_all(jobs, probe, headers, cache)
+        for (row, *_), values in zip(headers, header_columns, strict=True):
+            row.update(values)
+        for (row, *_), values in zip(jobs, columns, strict=True):
+            row.update(values)
         for row in new:
             names = ("I_Z1Z2",) if row["layer"] == "views" else ("I_XT", "I_TY")
             row.update(rows_lib.summary_columns({q: self.per_quantity[q] for q in names}))
         return new
 
     def _measure_all(
-        self, jobs: list[tuple[dict[str, Any], str, str, torch.Tensor, torch.Tensor]], probe: ProbeSet
-    ) -> list[dict[str, Any]]:
-        """Each job's columns, in ``estimate_workers`` threads when every estimator is thread-safe.
+        self,
+        jobs: list[tuple[dict[str, Any], str, str, torch.Tensor, torch.Tensor]],
+        probe: ProbeSet,
+        headers: list[tuple[dict[str, Any], str, torch.Tensor, torch.Tensor]] = (),  # type: ignore[assignment]
+        cache: Any = None,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Each layer's header columns and each job's columns, in ``estimate_workers`` threads when every
+        estimator is thread-safe.
 
         The estimators and the carried spreads are read and written here, in
         this thread; a job only reads them, so the values and the rows' order
-        are those of a sequential evaluation."""
+        are those of a sequential evaluation. The threads take the tasks longest
+        first, by each task's time at the previous evaluation (an order that
+        moves no value)."""
         keys = [f"{layer}/{quantity}" for _, layer, quantity, _, _ in jobs]
         estimators = [self._estimator_for(key) for key in keys]
         carried = [None if self._remeasure else self._carried.get(key) for key in keys]
         sampling = [None if self._resample else self._carried_sampling.get(key) for key in keys]
 
-        def run(i: int) -> tuple[dict[str, Any], Band | None]:
+        def measure(i: int) -> tuple[dict[str, Any], Band | None]:
             _, _, quantity, a, b = jobs[i]
             return self._measure(estimators[i], quantity, a, b, probe, carried[i], sampling[i])
 
-        workers = min(self.estimate_workers, len(jobs))
-        if workers > 1 and all(e.thread_safe for e in estimators):
-            with ThreadPoolExecutor(workers, thread_name_prefix="infoplane") as pool:
-                results = list(pool.map(run, range(len(jobs))))
-        else:
-            results = [run(i) for i in range(len(jobs))]
+        def header(i: int) -> dict[str, Any]:
+            _, layer, t, t_est = headers[i]
+            return self._header_columns(layer, t, t_est, cache)
+
+        tasks = [(f"{h[1]}/header", functools.partial(header, i)) for i, h in enumerate(headers)]
+        tasks += [(key, functools.partial(measure, i)) for i, key in enumerate(keys)]
+        parallel = self.estimate_workers > 1 and all(e.thread_safe for e in estimators)
+        outputs = self._run_longest_first(tasks, self.estimate_workers if parallel else 1)
+        header_columns, results = outputs[: len(headers)], outputs[len(headers) :]
         for key, was_carried, (_, band) in zip(keys, carried, results, strict=True):
             if band is None:
                 continue
@@ -441,7 +461,29 @@ class InformationPlane(pl.Callback):
                 self._carried[key] = band.deltas
             if band.method == "half_samples" and not band.sampling_carried:
                 self._carried_sampling[key] = band.sampling
-        return [columns for columns, _ in results]
+        return header_columns, [columns for columns, _ in results]
+
+    def _run_longest_first(self, tasks: list[tuple[str, Callable[[], Any]]], workers: int) -> list[Any]:
+        """Each task's result, in the tasks' order; with ``workers`` > 1 in threads that start the tasks
+        that took longest at the last evaluation first (new tasks first of all), which keeps two threads
+        busy to the end instead of leaving one with the last long task."""
+        seconds: dict[str, float] = {}
+
+        def timed(key: str, task: Callable[[], Any]) -> Any:
+            start = time.perf_counter()
+            out = task()
+            seconds[key] = time.perf_counter() - start
+            return out
+
+        if workers <= 1:
+            outputs = [timed(key, task) for key, task in tasks]
+        else:
+            order = sorted(range(len(tasks)), key=lambda i: -self._task_seconds.get(tasks[i][0], math.inf))
+            with ThreadPoolExecutor(min(workers, len(tasks)), thread_name_prefix="infoplane") as pool:
+                futures = {i: pool.submit(timed, *tasks[i]) for i in order}
+                outputs = [futures[i].result() for i in range(len(tasks))]
+        self._task_seconds.update(seconds)
+        return outputs
 
     def _probe_rows(self, trainer: pl.Trainer) -> tuple[ProbeSet, torch.Tensor | None]:
         """The probe set as estimated and the rows of the full one it keeps (``None``: all)."""
@@ -560,25 +602,17 @@ class InformationPlane(pl.Callback):
         columns = rows_lib.quantity_columns(quantity, result, est, ceiling, self.saturation_tolerance, band)
         return columns, band
 
-    def _layer_header(
-        self, layer: str, t: torch.Tensor, probe: ProbeSet, cache: Any
-    ) -> tuple[dict[str, Any], torch.Tensor]:
-        """A layer's row before its estimates, and the layer as estimated."""
-        t_est = self._narrowed(layer, t)
+    @staticmethod
+    def _header_columns(layer: str, t: torch.Tensor, t_est: torch.Tensor, cache: Any) -> dict[str, Any]:
+        """A layer's collapse diagnostics: ``H_gauss`` and the effective rank of the layer as estimated
+        (``t_est``: ``t``, or its projection to ``max_dim``, in float64)."""
+        narrowed = t_est.shape[1] != t.shape[1]
         rank = (
             cache.derived("probe", layer, "effective_rank", lambda: effective_rank(t))
-            if t_est is t and cache is not None
+            if not narrowed and cache is not None
             else effective_rank(t_est)
         )
-        row = {
-            "layer": layer,
-            "H_gauss": gaussian_entropy(t_est),
-            "effective_rank": rank,
-            "dim": t.shape[1],
-            "estimated_dim": t_est.shape[1],
-            **probe.columns(),
-        }
-        return row, t_est
+        return {"H_gauss": gaussian_entropy(t_est), "effective_rank": rank}
 
     def _narrowed(self, layer: str, t: torch.Tensor) -> torch.Tensor:
         """The layer as estimated: projected to ``max_dim`` when wider (``WideLayerProjection``)."""

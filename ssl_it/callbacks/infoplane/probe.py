@@ -42,13 +42,16 @@ class ProbeSet:
 def probe_set(inputs: torch.Tensor, labels: torch.Tensor, x_representation: str, x_dim: int, seed: int) -> ProbeSet:
     """``x_repr``: flattened ``inputs`` ``(n, D)``, or ``(n, x_dim)`` through a
     Gaussian matrix seeded by ``seed`` when ``x_representation`` is
-    ``random_projection`` and ``D > x_dim``."""
+    ``random_projection`` and ``D > x_dim``. Rounded to float32 and held in
+    float64, the estimators' precision: converted once, the same tensor
+    reaches every evaluation, so an estimator that remembers its reduction
+    of X (``pca_ksg``) reuses it."""
     flat = inputs.flatten(1).double()
     if x_representation == "random_projection" and flat.shape[1] > x_dim:
         gen = torch.Generator().manual_seed(seed)
         proj = torch.randn(flat.shape[1], x_dim, generator=gen, dtype=torch.float64)
         flat = flat @ proj / math.sqrt(x_dim)
-    return ProbeSet(labels=labels, x_repr=flat.float(), h_x=label_entropy(inputs), h_y=label_entropy(labels))
+    return ProbeSet(labels=labels, x_repr=flat.float().double(), h_x=label_entropy(inputs), h_y=label_entropy(labels))
 
 
 class WideLayerProjection:
