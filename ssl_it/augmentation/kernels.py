@@ -48,8 +48,8 @@ def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     h = torch.where(r_max, g - b, torch.where(g_max, b - r, r - g)) / torch.where(c > 0, c, 1.0)
     h += torch.where(r_max, 0.0, torch.where(g_max, 2.0, 4.0))
     h += (6.0 * shift.to(x.dtype)).view(-1, 1, 1)
-    offsets = torch.tensor(_HSV_OFFSETS, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    k = torch.remainder(h.unsqueeze(1) + offsets, 6.0)  # (B, 3, H, W)
+    # the offsets as Python numbers: a tensor made from them on a GPU is a blocking host-to-device copy
+    k = torch.stack([torch.remainder(h + offset, 6.0) for offset in _HSV_OFFSETS], 1)  # (B, 3, H, W)
     k = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
     return mx.unsqueeze(1) - c.unsqueeze(1) * k
 

@@ -110,9 +110,9 @@ def tsne(
         early_iter = 0
     else:
         g = torch.Generator(device="cpu").manual_seed(seed)
-        start = pca(x, 2) if x.shape[1] >= 2 else torch.zeros(n, 2, dtype=x.dtype)
+        start = pca(x, 2) if x.shape[1] >= 2 else torch.zeros(n, 2, dtype=x.dtype, device=x.device)
         start = start / start[:, 0].std().clamp_min(1e-12) * 1e-4
-        y = (start + 1e-6 * torch.randn(n, 2, generator=g, dtype=x.dtype)).to(x.device)
+        y = start + 1e-6 * torch.randn(n, 2, generator=g, dtype=x.dtype).to(x.device)  # drawn on the CPU: seeded
     lr = max(n / 12.0 / 4.0, 50.0)  # scikit-learn's "auto" rate
     velocity = torch.zeros_like(y)
     gains = torch.ones_like(y)
