@@ -107,7 +107,12 @@ def build(cfg: DictConfig, state: RunState) -> tuple[pl.Trainer, SSLModule, Any,
 
 
 def preflight(trainer: pl.Trainer, module: SSLModule, datamodule: Any, callbacks: list[pl.Callback]) -> int:
-    """Checks that need the data: batch and probe sizes, what the callbacks declare. Returns the probe set's size."""
+    """Checks that need the data: batch and probe sizes, what the callbacks declare. Returns the probe set's size.
+
+    The data module is set up here, once, so it is given the trainer first (``fit`` would attach it only
+    later): it decides from the trainer's device whether the views are made there."""
+    if getattr(datamodule, "trainer", None) is None:
+        datamodule.trainer = trainer
     datamodule.setup("fit")
     check_batch_size(
         datamodule.batch_size, datamodule.drop_last, len(datamodule.train_set), module.objective, trainer.world_size

@@ -1016,3 +1016,16 @@ def test_trainer_plugins_from_the_config_are_kept_beside_the_atomic_checkpoint_w
     assert isinstance(run.trainer._accelerator_connector.cluster_environment, SLURMEnvironment)
     assert not auto_requeue(run.trainer)
     assert isinstance(run.trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+
+
+def test_the_data_module_is_set_up_before_training_with_the_trainer_s_device(make_cfg, monkeypatch):
+    from ssl_it.data import SSLDataModule
+    from ssl_it.train import prepare
+
+    seen = []
+    original = SSLDataModule._device
+    monkeypatch.setattr(SSLDataModule, "_device", lambda self: seen.append(self.trainer) or original(self))
+    run = prepare(make_cfg(*LEAN))
+    # set up once, before training, knowing the trainer (on a GPU node its device makes the views there)
+    assert seen and all(t is run.trainer for t in seen) and run.datamodule.trainer is run.trainer
+    assert run.datamodule._device() == run.trainer.strategy.root_device

@@ -47,12 +47,28 @@ class Normalize:
         shape = (-1,) if channels is None else (-1, 1, 1)
         self.mean = torch.tensor(m).view(shape)
         self.std = torch.tensor(s).view(shape)
+        self._on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Normalise a sample or a batch, on ``x``'s device."""
         if self.channels is None and self.mean.numel() not in (1, x.shape[-1]):
             raise ValueError(f"data.mean has {self.mean.numel()} values but the vectors have {x.shape[-1]} features")
-        return (x - self.mean.to(x.device)) / self.std.to(x.device)
+        mean, std = self._statistics(x.device)
+        return (x - mean) / std
+
+    def _statistics(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mean, std)`` on ``device``: copied there once, from pinned memory without waiting (a plain
+        copy from host memory to a GPU on every batch would block the host)."""
+        if device.type == "cpu":
+            return self.mean, self.std
+        if device not in self._on_device:
+            self._on_device[device] = tuple(  # type: ignore[assignment]
+                t.pin_memory().to(device, non_blocking=True) for t in (self.mean, self.std)
+            )
+        return self._on_device[device]
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "_on_device": {}}  # loader workers get the statistics, not device copies
 
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean.flatten().tolist()}, std={self.std.flatten().tolist()})"
