@@ -30,6 +30,7 @@ from typing_extensions import override
 from ssl_it import checks
 from ssl_it.estimators.base import MIEstimator, Pair, YKind, label_entropy
 from ssl_it.estimators.reduction import PrincipalAxes
+from ssl_it.linalg import column_std
 
 Standardize = Literal["layer", "unit"]
 PRIOR_MIX: float = 1e-3
@@ -84,7 +85,7 @@ def ridge_loo_scores(
         scale = (x_train - mean).pow(2).mean().sqrt()
         scale = scale if scale > 0 else torch.ones_like(scale)
     else:
-        scale = x_train.std(0)
+        scale = column_std(x_train)
         scale = torch.where(scale > 0, scale, torch.ones_like(scale))
     xc, xe = (x_train - mean) / scale, (x_eval - mean) / scale
     target_mean = onehot.mean(0)
@@ -508,7 +509,7 @@ class ClassifierMI(MIEstimator):
         ``linear``: T (reduced to ``max_dim`` axes); ``nonlinear``: random
         Fourier features of T's axes above the noise, one set per bandwidth."""
         if self.standardize == "unit":  # z-score before the axes are chosen, or a unit's scale would choose them
-            sd = t.std(0)
+            sd = column_std(t)
             t = t / torch.where(sd > 0, sd, torch.ones_like(sd))
         axes = PrincipalAxes(t, self.seed)
         keep = t.shape[1] if self.max_dim is None else max(1, min(self.max_dim, t.shape[0] // 4))

@@ -11,6 +11,7 @@ from typing_extensions import override
 from ssl_it import checks
 from ssl_it.estimators.base import BoundKind, MIEstimator, Pair, YKind
 from ssl_it.estimators.reduction import NoiseModel, PrincipalAxes, normal_scores
+from ssl_it.linalg import column_std
 
 Select = Literal["noise_edge", "fixed"]
 Standardize = Literal["unit", "rank", "none"]
@@ -160,7 +161,7 @@ class PCAReducedMI(MIEstimator):
 
     def _reduce(self, t: torch.Tensor, offset: int) -> torch.Tensor:
         if self.standardize == "unit":
-            sd = t.std(0)
+            sd = column_std(t)
             t = t / torch.where(sd > 0, sd, torch.ones_like(sd))
         elif self.standardize == "rank":
             t = normal_scores(t)
