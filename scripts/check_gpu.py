@@ -242,14 +242,20 @@ def run_train(args: list[str], timeout: int = 240) -> tuple[str, float]:
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": path}
     start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=ROOT,
-    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "train.py"), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=ROOT,
+        )
+    except subprocess.TimeoutExpired as err:  # what the run printed before it was stopped says where it stood
+        parts = (err.stdout, err.stderr)  # bytes even with text=True (CPython), or None
+        printed = "".join(p.decode(errors="replace") if isinstance(p, bytes) else (p or "") for p in parts)
+        print(f"--- train.py stopped after {timeout} s; the last of its output:\n{printed[-3000:]}", flush=True)
+        raise
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-1500:]
     return out, time.perf_counter() - start
