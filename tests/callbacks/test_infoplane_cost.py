@@ -63,21 +63,7 @@ def test_carried_invariance_spreads_skip_the_re_estimates_and_leave_the_values_a
     assert calls_every == [calls_every[0]] * 4
     assert calls_carry == [calls_every[0], calls_every[0] - 4, calls_every[0], calls_every[0]]  # step 3 is the last
 
-    def read(cb: InformationPlane) -> list[dict[str, str]]:
-        with (cb.run_dir / "infoplane.csv").open(newline="") as f:
-            return list(csv.DictReader(f))
-
-    a, b = read(every), read(carry)
-    for q in ("I_XT", "I_TY"):
-        assert [r[q] for r in a] == [r[q] for r in b]
-        assert [r[f"{q}_sd"] for r in a] == [r[f"{q}_sd"] for r in b]
-        for i in (0, 2, 3):  # re-measured: the same band
-            assert (b[i][f"{q}_lo"], b[i][f"{q}_hi"], b[i][f"{q}_spread"]) == (
-                a[i][f"{q}_lo"],
-                a[i][f"{q}_hi"],
-                a[i][f"{q}_spread"],
-            )
-        assert float(b[1][f"{q}_spread"]) == pytest.approx(float(b[0][f"{q}_spread"]), abs=1e-12)  # carried
+    _assert_carried_at_evaluation_1(_read(every), _read(carry), "spread")
 
 
 def test_carried_sampling_spreads_skip_the_half_samples_and_leave_the_values_alone(tmp_path):
@@ -85,22 +71,26 @@ def test_carried_sampling_spreads_skip_the_half_samples_and_leave_the_values_alo
     carry, _, calls_carry = _run(tmp_path / "b", 4, last_step=3, sampling_every=2)
     # 4 half-samples per quantity (I_XT, I_TY) are skipped at evaluation 1 only (step 3 is the last)
     assert calls_carry == [calls_every[0], calls_every[0] - 8, calls_every[0], calls_every[0]]
-    a, b = _read(every), _read(carry)
-    for q in ("I_XT", "I_TY"):
-        assert [r[q] for r in a] == [r[q] for r in b]
-        assert [r[f"{q}_spread"] for r in a] == [r[f"{q}_spread"] for r in b]
-        for i in (0, 2, 3):  # re-measured: the same band
-            assert (b[i][f"{q}_lo"], b[i][f"{q}_hi"], b[i][f"{q}_sd"]) == (
-                a[i][f"{q}_lo"],
-                a[i][f"{q}_hi"],
-                a[i][f"{q}_sd"],
-            )
-        assert b[1][f"{q}_sd"] == b[0][f"{q}_sd"]  # carried from evaluation 0 (the call count shows no re-run)
+    _assert_carried_at_evaluation_1(_read(every), _read(carry), "sd")  # the call count shows no re-run
     # a resumed run carries the same spreads on
     restored = InformationPlane(CountingBinning(), str(tmp_path / "c"), layers=["backbone"], measure_views=False)
     restored.load_state_dict(carry.state_dict())
     assert restored._carried_sampling == carry._carried_sampling and restored._carried == carry._carried
     assert set(restored._carried_sampling) == {"backbone/I_XT", "backbone/I_TY"}
+
+
+def _assert_carried_at_evaluation_1(every: list[dict[str, str]], carry: list[dict[str, str]], column: str) -> None:
+    """``carry`` (re-measured at evaluations 0, 2, 3) has ``every``'s values and other spread everywhere, its
+    bands at the re-measured evaluations, and at evaluation 1 the ``column`` (``spread`` or ``sd``) of 0."""
+    other = "sd" if column == "spread" else "spread"
+    for q in ("I_XT", "I_TY"):
+        assert [r[q] for r in every] == [r[q] for r in carry]
+        assert [r[f"{q}_{other}"] for r in every] == [r[f"{q}_{other}"] for r in carry]
+        for i in (0, 2, 3):
+            assert [carry[i][f"{q}_{c}"] for c in ("lo", "hi", column)] == [
+                every[i][f"{q}_{c}"] for c in ("lo", "hi", column)
+            ]
+        assert float(carry[1][f"{q}_{column}"]) == pytest.approx(float(carry[0][f"{q}_{column}"]), abs=1e-12)
 
 
 def _read(cb: InformationPlane) -> list[dict[str, str]]:
