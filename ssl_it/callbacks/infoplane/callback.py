@@ -425,8 +425,8 @@ class InformationPlane(pl.Callback):
         self,
         jobs: list[tuple[dict[str, Any], str, str, torch.Tensor, torch.Tensor]],
         probe: ProbeSet,
-        headers: list[tuple[dict[str, Any], str, torch.Tensor, torch.Tensor]] = (),  # type: ignore[assignment]
-        cache: Any = None,
+        headers: list[tuple[dict[str, Any], str, torch.Tensor, torch.Tensor]],
+        cache: Any,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Each layer's header columns and each job's columns, in ``estimate_workers`` threads when every
         estimator is thread-safe.
@@ -449,7 +449,9 @@ class InformationPlane(pl.Callback):
             _, layer, t, t_est = headers[i]
             return self._header_columns(layer, t, t_est, cache)
 
-        tasks = [(f"{h[1]}/header", functools.partial(header, i)) for i, h in enumerate(headers)]
+        tasks: list[tuple[str, Callable[[], Any]]] = [
+            (f"{h[1]}/header", functools.partial(header, i)) for i, h in enumerate(headers)
+        ]
         tasks += [(key, functools.partial(measure, i)) for i, key in enumerate(keys)]
         parallel = self.estimate_workers > 1 and all(e.thread_safe for e in estimators)
         outputs = self._run_longest_first(tasks, self.estimate_workers if parallel else 1)
