@@ -121,7 +121,19 @@ def profiled_run(overrides: list[str], out: Path) -> None:
 
 
 def _without_infoplane(overrides: list[str]) -> list[str]:
-    return [o for o in overrides if not o.startswith("infoplane.")] + ["infoplane=none"]  # its settings: no node
+    """The run without the callback: its settings dropped (no node to set), and the t-SNE view kept on the
+    schedule it has with the callback (it follows ``infoplane.every_n_epochs``, and falls back to every epoch
+    without it), so that the two runs differ by the callback alone."""
+    from hydra import compose, initialize_config_dir
+
+    from ssl_it.train import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    kept = [o for o in overrides if not o.startswith("infoplane.")] + ["infoplane=none"]
+    if cfg.get("infoplane") is not None and cfg.callbacks.get("embedding_view") is not None:
+        kept.append(f"callbacks.embedding_view.every_n_epochs={cfg.callbacks.embedding_view.every_n_epochs}")
+    return kept
 
 
 def main() -> None:

@@ -104,7 +104,7 @@ class EmbeddingView(pl.Callback):
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.schedule.fit_start(int(trainer.num_training_batches))
+        self.schedule.fit_start(int(trainer.num_training_batches), getattr(trainer, "max_epochs", None))
 
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -58,7 +58,7 @@ def test_too_few_points_are_refused():
 
 
 def test_the_view_is_saved_and_logged_at_each_evaluation(make_cfg, tmp_path):
-    cfg = make_cfg("logger=wandb", "trainer.max_epochs=2", "callbacks.linear_eval=null")
+    cfg = make_cfg("logger=wandb", "trainer.max_epochs=2", "infoplane.every_n_epochs=1", "callbacks.linear_eval=null")
     train(cfg)
     run_dir = tmp_path / "run"
     steps = sorted(int(p.stem.split("_")[1]) for p in (run_dir / "embeddings").glob("step_*.png"))

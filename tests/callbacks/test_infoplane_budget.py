@@ -46,7 +46,8 @@ def test_choice_is_the_largest_grid_size_whose_predicted_cost_fits_the_budget():
 
 def test_evaluations_in_run_counts_start_log_spaced_steps_and_epochs():
     assert evaluations_in_run(True, {1, 6}, total_steps=310, epochs=10, every_n_epochs=1) == 13
-    assert evaluations_in_run(False, {1, 6, 400}, total_steps=310, epochs=10, every_n_epochs=3) == 5
+    # after epochs 3, 6, 9 and the last, 10
+    assert evaluations_in_run(False, {1, 6, 400}, total_steps=310, epochs=10, every_n_epochs=3) == 6
 
 
 def test_stratified_subset_keeps_class_shares_sorted_and_seeded():
@@ -175,3 +176,13 @@ def test_measuring_saved_weights_refuses_an_auto_probe_size(tmp_path):
     with pytest.raises(checks.InvalidValue) as err:
         plane.measure(None, None, 0, 0.0)  # type: ignore[arg-type]
     assert str(err.value).startswith("infoplane.probe_size: must be null or an integer to measure saved weights")
+
+
+def test_the_last_epoch_is_always_evaluated():
+    from ssl_it.callbacks.infoplane.schedule import EvaluationSchedule
+
+    schedule = EvaluationSchedule(every_n_epochs=2, log_spaced_evals=0, log_spaced_epochs=1.0, at_start=False)
+    schedule.fit_start(10, max_epochs=5)
+    assert [e for e in range(5) if schedule.due_after_epoch(e)] == [1, 3, 4]  # epochs 2, 4 and the last, 5
+    schedule.fit_start(10, max_epochs=-1)  # a run limited by steps: no last epoch known in advance
+    assert [e for e in range(5) if schedule.due_after_epoch(e)] == [1, 3]

@@ -130,8 +130,10 @@ class StepClock:
 def evaluations_in_run(
     at_start: bool, log_spaced_steps: set[int], total_steps: int, epochs: int, every_n_epochs: int
 ) -> int:
-    """How many evaluations a run of ``total_steps`` steps over ``epochs`` epochs will have."""
-    return int(at_start) + sum(1 for s in log_spaced_steps if s < total_steps) + epochs // every_n_epochs
+    """How many evaluations a run of ``total_steps`` steps over ``epochs`` epochs will have (every
+    ``every_n_epochs``-th epoch and the last)."""
+    after_epochs = epochs // every_n_epochs + int(epochs % every_n_epochs != 0)
+    return int(at_start) + sum(1 for s in log_spaced_steps if s < total_steps) + after_epochs
 
 
 class ProbeSizer:

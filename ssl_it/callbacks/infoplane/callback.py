@@ -80,7 +80,7 @@ class InformationPlane(pl.Callback):
             quantity.
         run_dir: where ``infoplane.csv`` and ``infoplane.png`` are written.
         layers: aliases ``backbone``/``projector`` or submodule names.
-        every_n_epochs: evaluate after every n-th epoch.
+        every_n_epochs: evaluate after every n-th epoch (and after the run's last).
         log_spaced_evals: extra evaluations at this many log-spaced steps
             within the first ``log_spaced_epochs`` epochs.
         log_spaced_epochs: span of the log-spaced evaluations, in epochs.
@@ -286,7 +286,7 @@ class InformationPlane(pl.Callback):
             self.dpi.warned = {tuple(k) for k in self._restored.get("dpi_warned", [])}  # type: ignore[misc]
             path = self.trajectory.path
             self.rows = read_trajectory(path) if path.exists() else []
-        self.schedule.fit_start(int(trainer.num_training_batches))
+        self.schedule.fit_start(int(trainer.num_training_batches), getattr(trainer, "max_epochs", None))
 
     def _probe_set(self, trainer: pl.Trainer) -> ProbeSet:
         if self._probe is None:

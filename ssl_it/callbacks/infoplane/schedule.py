@@ -2,7 +2,8 @@
 
 Once before the first optimiser step, at a few log-spaced steps early on
 (where compression is fastest: Shwartz-Ziv & Tishby 2017 saw the fitting
-phase end within the first few hundred epochs), and after every n-th epoch.
+phase end within the first few hundred epochs), after every n-th epoch, and
+after the run's last epoch (so the trained model is always measured).
 """
 
 from __future__ import annotations
@@ -34,11 +35,14 @@ class EvaluationSchedule:
         self.log_spaced_epochs = log_spaced_epochs
         self.at_start = at_start
         self.steps: set[int] = set()
+        self.max_epochs: int | None = None
 
-    def fit_start(self, steps_per_epoch: int) -> None:
-        """Fix the log-spaced steps once the epoch length is known."""
+    def fit_start(self, steps_per_epoch: int, max_epochs: int | None = None) -> None:
+        """Fix the log-spaced steps once the epoch length is known, and the run's last epoch (``max_epochs``;
+        ``None`` or ``-1``: a run limited by steps or time, whose end is not an epoch known in advance)."""
         horizon = max(2, int(self.log_spaced_epochs * max(1, steps_per_epoch)))
         self.steps = log_spaced_steps(self.log_spaced_evals, horizon)
+        self.max_epochs = max_epochs if isinstance(max_epochs, int) and max_epochs > 0 else None
 
     def due_at_start(self, global_step: int) -> bool:
         """Whether to measure before the first optimiser step."""
@@ -49,5 +53,5 @@ class EvaluationSchedule:
         return global_step in self.steps
 
     def due_after_epoch(self, epoch: int) -> bool:
-        """Whether to measure after the 0-based ``epoch`` (every ``every_n_epochs``-th)."""
-        return (epoch + 1) % self.every_n_epochs == 0
+        """Whether to measure after the 0-based ``epoch``: every ``every_n_epochs``-th, and the last."""
+        return (epoch + 1) % self.every_n_epochs == 0 or epoch + 1 == self.max_epochs
