@@ -135,7 +135,6 @@ def test_layer_standardized_classifier_is_invariant_to_rotation() -> None:
     assert est.estimate(s.x @ rot, s.y) == pytest.approx(est.estimate(s.x, s.y), abs=1e-6)
 
 
-
 def test_unit_standardized_classifier_z_scores_the_units_once_on_all_rows() -> None:
     s = synthetic.subspace_mixture(400, 256, 10, 4, 1.5, seed=2)
     z_scored = s.x / s.x.std(0, ddof=1)
@@ -153,6 +152,8 @@ def test_z_scoring_a_wide_layer_whose_units_share_one_scale_costs_the_label_boun
     rotated = unit.estimate(s.x @ np.linalg.qr(np.random.default_rng(1).standard_normal((512, 512)))[0], s.y)
     assert abs(value - layer) < 0.04 * layer
     assert abs(rotated - value) < 0.04 * value  # only the N-row unit scales' sampling noise moves it
+
+
 # ---------------------------------------------------------------- bands
 class Counting(MIEstimator):
     """Gaussian MI that counts its calls and declares itself rotation-invariant."""
