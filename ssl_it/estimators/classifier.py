@@ -326,11 +326,12 @@ class ClassifierMI(MIEstimator):
     (no label takes part, so the bound still holds): a per-unit rescaling
     then changes nothing, and a rotation moves the value only through the
     sampling noise of the N-row unit scales (a median of 0.1-0.3 %, at
-    most 0.9 %, at d = 256-2,048 and N = 512; docs/results/layer-suite.md). The units are z-scored once, not again in
-    each split: when T is wider than the axes kept, z-scoring each split's
-    columns would whiten the principal axes, and the isotropic ridge
-    penalty could no longer prefer the high-variance ones (15-16 % of the
-    value lost on the 10-class mixture at d = 256 and 1,024). An
+    most 0.9 %, at d = 256-2,048 and N = 512;
+    docs/results/layer-suite.md). The units are z-scored once, not again
+    in each split: when T is wider than the axes kept, z-scoring each
+    split's columns would whiten the principal axes, and the isotropic
+    ridge penalty could no longer prefer the high-variance ones (15-16 %
+    of the value lost on the 10-class mixture at d = 256 and 1,024). An
     invertible linear map changes the ridge penalty's geometry, so the
     value moves a little.
 
