@@ -2,6 +2,7 @@
 
     python scripts/check_gpu.py            # on a GPU machine
     python scripts/check_gpu.py --device cpu --quick   # the same checks' logic on a CPU (no CUDA-only parts)
+    python scripts/check_gpu.py --only train_folder --train-timeout 400   # one check; a stopped run prints its stacks
 
 Prints one table row per check (PASS / FAIL / SKIP, with numbers):
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -237,26 +239,41 @@ def pinned_batches(device: torch.device) -> str:
     return "pin_memory on by default with CUDA; batches arrive pinned (Lightning copies them with non_blocking=True)"
 
 
-def run_train(args: list[str], timeout: int = 240) -> tuple[str, float]:
-    """Run ``train.py <args>``; returns its output and wall seconds (a failure raises)."""
+TRAIN_TIMEOUT: list[int] = [240]
+"""Seconds a ``train.py`` run may take (``--train-timeout``)."""
+
+
+def run_train(args: list[str], timeout: int | None = None) -> tuple[str, float]:
+    """Run ``train.py <args>``; returns its output and wall seconds (a failure raises).
+
+    A run that outlasts ``timeout`` gets SIGABRT first: with ``PYTHONFAULTHANDLER`` set, Python then
+    prints every thread's stack, so the output says where the run stood, not only that it stopped."""
+    timeout = TRAIN_TIMEOUT[0] if timeout is None else timeout
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": path}
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": path, "PYTHONFAULTHANDLER": "1"}
     start = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / "train.py"), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            cwd=ROOT,
-        )
-    except subprocess.TimeoutExpired as err:  # what the run printed before it was stopped says where it stood
-        parts = (err.stdout, err.stderr)  # bytes even with text=True (CPython), or None
-        printed = "".join(p.decode(errors="replace") if isinstance(p, bytes) else (p or "") for p in parts)
-        print(f"--- train.py stopped after {timeout} s; the last of its output:\n{printed[-3000:]}", flush=True)
-        raise
-    out = proc.stdout + proc.stderr
+    with subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    ) as proc:
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            try:
+                out, _ = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+            cut = out.find("Fatal Python error")
+            before, stacks = (out, "") if cut < 0 else (out[:cut], out[cut : cut + 6000])
+            print(f"--- train.py stopped after {timeout} s; the last of its output:\n{before[-4000:]}", flush=True)
+            print(f"--- where its threads stood:\n{stacks}", flush=True)
+            raise
     assert proc.returncode == 0, out[-1500:]
     return out, time.perf_counter() - start
 
@@ -336,12 +353,19 @@ def train_ddp(device: torch.device, tmp: Path) -> str:
     return f"completed in {wall:.0f} s (SyncBatchNorm on, default callbacks)"
 
 
+CHECKS = ("views", "jpeg", "syncs", "compile", "pinned", "train_gpu", "train_folder", "train_ddp")
+"""The checks, in the order they run (``--only`` picks some)."""
+
+
 def main() -> None:
     """Run every check and print the table of results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--quick", action="store_true", help="smaller batches, no compile")
+    parser.add_argument("--only", nargs="+", choices=CHECKS, default=list(CHECKS), help="run only these checks")
+    parser.add_argument("--train-timeout", type=int, default=240, help="seconds each train.py run may take")
     args = parser.parse_args()
+    TRAIN_TIMEOUT[0] = args.train_timeout
     device = torch.device(args.device)
     batch = 16 if args.quick else 256
     if device.type == "cuda":
@@ -351,14 +375,19 @@ def main() -> None:
         )
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        views_on_device(device, batch)
-        jpeg_on_device(device, tmp)
-        step_without_syncs(device, batch)
-        bf16_channels_last_compile(device, batch, args.quick)
-        pinned_batches(device)
-        train_gpu(device, tmp, args.quick)
-        train_folder(device, tmp)
-        train_ddp(device, tmp)
+        runs = {
+            "views": lambda: views_on_device(device, batch),
+            "jpeg": lambda: jpeg_on_device(device, tmp),
+            "syncs": lambda: step_without_syncs(device, batch),
+            "compile": lambda: bf16_channels_last_compile(device, batch, args.quick),
+            "pinned": lambda: pinned_batches(device),
+            "train_gpu": lambda: train_gpu(device, tmp, args.quick),
+            "train_folder": lambda: train_folder(device, tmp),
+            "train_ddp": lambda: train_ddp(device, tmp),
+        }
+        for key in CHECKS:
+            if key in args.only:
+                runs[key]()
     print("\n| check | status | detail |\n|---|---|---|")
     for name, status, detail in ROWS:
         print(f"| {name} | {status} | {detail} |")
