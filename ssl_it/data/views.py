@@ -90,19 +90,33 @@ class KeyedImages(Dataset):
 
 
 class EncodedBatch:
-    """Undecoded files of a batch (a list of 1-D uint8 tensors). Not a tensor
-    nor a collection, so Lightning's transfer leaves it on the host, where
-    ``decode_jpeg(..., device=...)`` wants it."""
+    """Undecoded files of a batch, packed: their bytes end to end in one 1-D
+    uint8 tensor, and their lengths. Not a tensor nor a collection, so
+    Lightning's transfer leaves it on the host, where ``decode_jpeg(...,
+    device=...)`` wants it.
+
+    Packed into fresh memory because ``read_file``'s tensors map their file
+    and close its descriptor: a loader worker cannot hand such a tensor to
+    the main process (``os.dup``: Bad file descriptor), and the loader then
+    waited forever for the batch. Every GPU run on a JPEG folder with loader
+    workers did (docs/results/gpu-check.md). Packed, a batch is also two
+    tensors to share instead of one per file."""
 
     def __init__(self, files: list[torch.Tensor]) -> None:
-        self.files = files
+        self.data = torch.cat(files) if files else torch.empty(0, dtype=torch.uint8)
+        self.lengths = torch.tensor([len(f) for f in files], dtype=torch.int64)
+
+    @property
+    def files(self) -> list[torch.Tensor]:
+        """Each file's bytes: 1-D uint8 views into :attr:`data`."""
+        return list(torch.split(self.data, self.lengths.tolist()))
 
     def __len__(self) -> int:
-        return len(self.files)
+        return len(self.lengths)
 
 
 def collate_keyed(items: list[dict[str, torch.Tensor | int]]) -> dict[str, object]:
-    """Stack images (or vectors), keys and labels; encoded files (1-D uint8) stay a list."""
+    """Stack images (or vectors), keys and labels; encoded files (1-D uint8) are packed in an :class:`EncodedBatch`."""
     images: list[torch.Tensor] = [it["image"] for it in items]  # type: ignore[misc]
     batch: dict[str, object] = {
         "keys": torch.stack([it["key"] for it in items]),  # type: ignore[misc]

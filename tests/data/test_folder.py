@@ -17,6 +17,7 @@ from torchvision.io import read_file
 
 from ssl_it.data import ImageFolder
 from ssl_it.data.folder import decode, decode_batch
+from ssl_it.data.views import EncodedBatch, KeyedImages, collate_keyed
 from ssl_it.run.config_checks import ConfigError
 from ssl_it.train import train
 
@@ -77,6 +78,25 @@ def test_samples_are_the_original_images_and_batched_decoding_matches_the_worker
     torch.testing.assert_close(decode_batch(files, 3, base, torch.device("cpu")), images, atol=1, rtol=0)
 
 
+def test_a_batch_of_encoded_files_leaves_the_loader_workers_as_two_tensors(tmp_path):
+    # read_file's tensors map their file and close its descriptor: a worker cannot hand one to the main
+    # process (os.dup: Bad file descriptor), and the loader waited forever on a GPU machine
+    root = make_folder(tmp_path)
+    src = ImageFolder(str(root / "train"), str(root / "val"), image_size=8)
+    encoded = src.load_encoded("train")
+    loader = torch.utils.data.DataLoader(
+        KeyedImages(encoded), batch_size=5, num_workers=2, collate_fn=collate_keyed, timeout=60
+    )
+    batch = next(iter(loader))["encoded"]
+    assert isinstance(batch, EncodedBatch) and len(batch) == 5
+    assert [t for t in vars(batch).values() if isinstance(t, torch.Tensor)] == [batch.data, batch.lengths]
+    assert all(torch.equal(f, encoded[i][0]) for i, f in enumerate(batch.files))
+    assert {f.untyped_storage().data_ptr() for f in batch.files} == {batch.data.untyped_storage().data_ptr()}
+    images = torch.stack([src.load_images("train")[i][0] for i in range(5)])
+    torch.testing.assert_close(decode_batch(batch.files, 3, src.base_size, torch.device("cpu")), images, atol=1, rtol=0)
+
+
+@pytest.mark.timeout(600)  # a hang guard, not a speed check: a loader that cannot share a batch waits forever
 @pytest.mark.parametrize("on_device", [False, True], ids=["views-in-workers", "views-and-decoding-on-device"])
 def test_train_on_a_jpeg_folder_with_resnet18_and_simclr(make_cfg, tmp_path, on_device):
     root = make_folder(tmp_path / "data", per_class=16)
@@ -90,6 +110,7 @@ def test_train_on_a_jpeg_folder_with_resnet18_and_simclr(make_cfg, tmp_path, on_
         "datamodule.batch_size=12",
         f"datamodule.views_on_device={str(on_device).lower()}",
         f"datamodule.decode_on_device={str(on_device).lower()}",
+        f"datamodule.num_workers={int(on_device)}",  # encoded files through a loader worker, as on a GPU machine
         "datamodule.eval_size=24",
         "datamodule.probe_size=24",
     )
