@@ -13,6 +13,14 @@ Task families (``ssl_it.synthetic``; truths in nats, closed form or Monte Carlo)
   to 0.15 (six rungs); a rung is *detectable* when its SNR exceeds the BBP
   threshold ``sqrt(d / N)``. Also one rung with heavy tails (each
   coordinate of T through ``sinh(2 t)``, strictly monotone: MI unchanged).
+* ``wide``: the spiked channel with 16 signal directions (64 x 256, SNR
+  1, 3 and 8): the shape of the default run's layers, whose reduced pairs
+  keep the cap of 16 axes a side at every evaluation.
+* ``offmodel``: non-Gaussian 4-d pairs (Student-t with 3 degrees of
+  freedom at 2.24 and 0.74 nats; a Gaussian pair at 2 nats with every
+  coordinate cubed) placed in a 64 x 256 layer with unit noise in every
+  other direction (``in_noise``): where a Gaussian model of the signal,
+  which the twin bias correction uses, is wrong.
 * ``atoms``: X uniform on 4,096 points (more than N), T = tanh(W X + b):
   ``I(X;T) = log 4,096``, of which no estimator can see beyond ~log N.
 * ``labels``: XOR of two latent signs (d = 128), four radial shells
@@ -20,10 +28,12 @@ Task families (``ssl_it.synthetic``; truths in nats, closed form or Monte Carlo)
   Zipf-imbalanced classes (d = 256), 100 classes with 5 (N = 512) or 20
   (N = 2,048) samples each (d = 512).
 
-Estimators: the defaults of ``configs/estimator/calibrated.yaml`` (``pca_ksg``
-for I(X;T), ``classifier`` for I(T;Y)), each with the callback's band
-(``ssl_it.estimators.BandMaker``), against the previous defaults (16 fixed
-whitened axes; the linear probe with layer standardisation). Per cell over
+Estimators: the defaults of ``configs/estimator/calibrated.yaml``
+(``pca_ksg`` for I(X;T), ``classifier`` for I(T;Y)), each with the
+callback's band (``ssl_it.estimators.BandMaker``), against ``pca_ksg_twin``
+(``pca_ksg`` with its bias on Gaussian twins added) and the previous
+defaults (16 fixed whitened axes; the linear probe with layer
+standardisation). Per cell over
 3 seeds: mean, level error, band coverage (truth in [lo, hi]; with the
 bias allowance, in [lo, hi + bias]); for the label lower bounds, how often
 the band lies wholly above the truth. Then the rank correlation along each
@@ -51,7 +61,8 @@ from task_rows import accuracy_row
 
 from ssl_it import synthetic
 from ssl_it.estimators import KSGMI, BandMaker, ClassifierMI, MIEstimator, PCAReducedMI
-from ssl_it.synthetic.layers import nonlinear_labels, spiked_channel
+from ssl_it.synthetic.classic import rho_for_mi, student_t, transformed_gaussian
+from ssl_it.synthetic.layers import in_noise, nonlinear_labels, spiked_channel
 
 ROOT = Path(__file__).resolve().parents[1]
 SNRS = (8.0, 3.0, 1.5, 0.8, 0.4, 0.15)
@@ -69,13 +80,14 @@ def _configured(name: str, **overrides: Any) -> MIEstimator:
 
 ESTIMATORS: dict[str, Callable[[], MIEstimator]] = {
     "pca_ksg": lambda: _configured("pca_ksg"),
+    "pca_ksg_twin": lambda: _configured("pca_ksg_twin"),
     "pca_ksg[previous: 16 fixed axes]": lambda: PCAReducedMI(_ksg(), select="fixed", standardize="none"),
     "pca_ksg[standardize=rank]": lambda: _configured("pca_ksg", standardize="rank"),
     "classifier": lambda: _configured("classifier"),
     "classifier[inner_folds=2]": lambda: _configured("classifier", inner_folds=2),
     "classifier[previous: linear]": lambda: ClassifierMI(standardize="layer"),
 }
-PAIR = ("pca_ksg", "pca_ksg[previous: 16 fixed axes]", "pca_ksg[standardize=rank]")
+PAIR = ("pca_ksg", "pca_ksg_twin", "pca_ksg[previous: 16 fixed axes]", "pca_ksg[standardize=rank]")
 LABEL = ("classifier", "classifier[previous: linear]", "classifier[inner_folds=2]")
 
 
@@ -120,6 +132,25 @@ def tasks(quick: bool) -> list[Task]:
             lambda n, s: _heavy(spiked_channel(n, 4, 64, 256, 3.0, seed=s)),
         )
     )
+    for snr in (1.0, 3.0, 8.0):
+        out.append(
+            Task(
+                f"16 directions d=256 snr={snr:g}",
+                "wide",
+                False,
+                256,
+                snr,
+                lambda n, s, snr=snr: spiked_channel(n, 16, 64, 256, snr, seed=s),
+            )
+        )
+    for name, make in (
+        ("student-t df=3 (2.24) in noise 64x256", lambda n, s: student_t(n, 4, rho_for_mi(2.0, 4), 3.0, seed=s)),
+        ("student-t df=3 (0.74) in noise 64x256", lambda n, s: student_t(n, 4, rho_for_mi(0.5, 4), 3.0, seed=s)),
+        ("cubed gaussian (2.00) in noise 64x256", lambda n, s: transformed_gaussian(n, 4, rho_for_mi(2.0, 4), seed=s)),
+    ):
+        out.append(
+            Task(name, "offmodel", False, 256, 0.0, lambda n, s, make=make: in_noise(make(n, s), 64, 256, seed=s))
+        )
     out.append(
         Task(
             "atoms M=4096 64x256",
@@ -241,6 +272,8 @@ def invariance(log: list[dict[str, Any]], path: Path, quick: bool, n: int = 512,
         cases = [
             ("pca_ksg", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
             ("pca_ksg", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
+            ("pca_ksg_twin", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
+            ("pca_ksg_twin", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
             ("classifier", "10-class mixture", synthetic.subspace_mixture(n, d, 10, 4, 1.5, seed=0)),
         ]
         for name, task, sample in cases:
@@ -289,7 +322,7 @@ def report(log: list[dict[str, Any]]) -> list[str]:
         inside_b = sum(r["lo"] <= truth <= r["hi_bias"] for r in rs)
         above = sum(r["lo"] > truth for r in rs)
         detect = ""
-        if rs[0]["family"] in ("ladder", "heavy"):
+        if rs[0]["family"] in ("ladder", "heavy", "wide"):
             detect = " (detectable)" if rs[0]["snr"] > math.sqrt(rs[0]["dim"] / n) else " (below threshold)"
         sd = v.std(ddof=1) if len(v) > 1 else 0
         out.append(
@@ -342,7 +375,7 @@ def n_table(log: list[dict[str, Any]]) -> list[str]:
     below the detectability threshold sqrt(d/N), and band coverage with the bias allowance (in band + bias)."""
     cells: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for r in log:
-        if r["section"] == "accuracy" and not r["labels"] and r["estimator"] == "pca_ksg":
+        if r["section"] == "accuracy" and not r["labels"] and r["estimator"] == PAIR[0]:
             cells.setdefault((r["task"], r["n"]), []).append(r)
     sizes = sorted({n for _, n in cells})
     head = " | ".join(f"error N={n:,}" for n in sizes) + " | " + " | ".join(f"covered N={n:,}" for n in sizes)
@@ -356,7 +389,7 @@ def n_table(log: list[dict[str, Any]]) -> list[str]:
                 covs.append("")
                 continue
             truth = rs[0]["truth"]
-            below = rs[0]["family"] in ("ladder", "heavy") and rs[0]["snr"] <= math.sqrt(rs[0]["dim"] / n)
+            below = rs[0]["family"] in ("ladder", "heavy", "wide") and rs[0]["snr"] <= math.sqrt(rs[0]["dim"] / n)
             err = 100 * (np.mean([r["value"] for r in rs]) - truth) / truth
             errs.append(f"{err:+.0f} %{' *' if below else ''}")
             covs.append(f"{sum(r['lo'] <= truth <= r['hi_bias'] for r in rs)}/{len(rs)}")
@@ -413,10 +446,13 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048], help="probe sizes N")
     parser.add_argument(
-        "--families", nargs="+", default=None, help="task families to run (ladder heavy atoms labels; default: all)"
+        "--families",
+        nargs="+",
+        default=None,
+        help="task families to run (ladder heavy wide offmodel atoms labels; default: all)",
     )
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--defaults-only", action="store_true", help="only pca_ksg and classifier, not the previous")
+    parser.add_argument("--defaults-only", action="store_true", help="only pca_ksg and classifier, not the others")
     parser.add_argument("--no-invariance", action="store_true", help="skip the rotation / rescaling table")
     parser.add_argument("--estimators", nargs="+", default=None, help="only these estimators (names as in the tables)")
     args = parser.parse_args()

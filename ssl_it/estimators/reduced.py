@@ -16,6 +16,7 @@ from ssl_it.linalg import column_std
 Select = Literal["noise_edge", "fixed"]
 Standardize = Literal["unit", "rank", "none"]
 Noise = Literal["auto", "per_unit", "white"]
+BiasCorrection = Literal["none", "gaussian_twin"]
 
 
 class PCAReducedMI(MIEstimator):
@@ -68,6 +69,21 @@ class PCAReducedMI(MIEstimator):
     ``"auto"`` picks there), not under per-unit rescaling. Neither is
     invariant under general invertible linear maps, which change the axes.
 
+    Bias correction (``bias_correction``): KSG reads low on strong
+    dependence (2.27 of 3.30 nats on the true 4-d signal subspace of a
+    spiked channel at N = 512). ``"gaussian_twin"`` adds its bias on a
+    Gaussian twin of the reduced pair (:meth:`gaussian_bias`, the mean over
+    ``twin_draws`` seeded draws): a parametric-bootstrap bias correction
+    (Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, §10.3),
+    ``I_corrected = I_hat + (I_G(S) - mean_j I_hat(twin_j))`` with ``S`` the
+    reduced pair's sample covariance and ``I_G`` the Gaussian MI. It is exact
+    in expectation when the reduced pair is Gaussian and only sizes the bias
+    otherwise, and the value is no longer a lower bound: on the default
+    run's views it read I(Z1;Z2) above log N, which bounds it on the probe
+    set (docs/design.md §8). It does not restore what the projection lost
+    (signal axes poorly estimated near the noise edge). ``"none"`` (the
+    default) reports KSG as it reads.
+
     Ceiling and bound: the inner estimator's (``psi(N) - psi(k)`` for KSG).
 
     Shapes: x ``(N, dx)``, y ``(N, dy)`` or ``(N,)`` labels. Units: nats.
@@ -90,6 +106,10 @@ class PCAReducedMI(MIEstimator):
         noise: the noise model of the edge, ``"auto"``, ``"per_unit"`` or
             ``"white"`` (above).
         seed: seed of the randomised PCA (only above 2,048 on both sides).
+        bias_correction: ``"none"`` or ``"gaussian_twin"`` (above; pairs only,
+            labels are never corrected).
+        twin_draws: Gaussian twins averaged by the correction and by
+            :meth:`gaussian_bias` (>= 1).
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
     """
 
@@ -106,6 +126,8 @@ class PCAReducedMI(MIEstimator):
         standardize: Standardize = "unit",
         whiten: bool = True,
         noise: Noise = "auto",
+        bias_correction: BiasCorrection = "none",
+        twin_draws: int = 1,
     ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         if not isinstance(estimator, MIEstimator):
@@ -115,9 +137,12 @@ class PCAReducedMI(MIEstimator):
         checks.choice("select", select, ("noise_edge", "fixed"))
         checks.choice("standardize", standardize, ("unit", "rank", "none"))
         checks.choice("noise", noise, ("auto", "per_unit", "white"))
+        checks.choice("bias_correction", bias_correction, ("none", "gaussian_twin"))
+        checks.integer("twin_draws", twin_draws)
+        self.bias_correction, self.twin_draws = bias_correction, twin_draws
         self.estimator, self.dim, self.min_dim = estimator, dim, min_dim
         self.select, self.standardize, self.whiten, self.noise = select, standardize, bool(whiten), noise
-        self.name = f"pca_{estimator.name}"
+        self.name = f"pca_{estimator.name}" + ("_twin" if bias_correction == "gaussian_twin" else "")
         self.bound = estimator.bound
         self._noise_model: NoiseModel = (
             "per_unit" if noise == "per_unit" or (noise == "auto" and standardize != "none") else "white"
@@ -142,6 +167,8 @@ class PCAReducedMI(MIEstimator):
             "standardize": self.standardize,
             "whiten": self.whiten,
             "noise": self.noise,
+            "bias_correction": self.bias_correction,
+            "twin_draws": self.twin_draws,
             "seed": self.seed,
             "y_kind": self.y_kind,
             "estimator": {"name": self.estimator.name, **self.estimator.settings()},
@@ -180,31 +207,41 @@ class PCAReducedMI(MIEstimator):
         y = pair.y if pair.labels else self.reduce(pair.y, 1)
         info = self.estimator.estimate_with_info(x, y)
         dims = [int(x.shape[1])] + ([] if pair.labels else [int(y.shape[1])])
-        return info.value, {"dims": dims, **info.diagnostics}
+        if self.bias_correction == "none" or pair.labels:
+            return info.value, {"dims": dims, **info.diagnostics}
+        bias = self._twin_bias(x, y)
+        return info.value + bias, {"dims": dims, **info.diagnostics, "uncorrected": info.value, "twin_bias": bias}
 
     def gaussian_bias(self, x: Any, y: Any) -> float | None:
         """How far the inner estimator reads below the truth on a Gaussian twin of the reduced pair (nats).
 
         The reduced pair's sample covariance defines a Gaussian with a
         closed-form MI, ``-1/2 log det(S) / (det S_xx det S_yy)``; the inner
-        estimator is run on N seeded draws of it, and the difference is its
-        bias at this N, dimension and dependence under a Gaussian model
-        (a parametric bootstrap of the bias). ``None`` with labels. The
-        bands add the positive part to the top only: a k-NN estimator reads
-        low on strong dependence, and the value is not corrected."""
+        estimator is run on ``twin_draws`` seeded draws of N samples of it,
+        and the truth minus their mean is its bias at this N, dimension and
+        dependence under a Gaussian model (a parametric bootstrap of the
+        bias). ``None`` with labels, and when ``bias_correction`` already
+        adds it to the value. The bands then add the positive part to the
+        top only: a k-NN estimator reads low on strong dependence."""
         pair = self._check(x, y)
-        if pair.labels:
+        if pair.labels or self.bias_correction != "none":
             return None
-        x = self.reduce(pair.x, 0)
-        joint = torch.cat([x, self.reduce(pair.y, 1)], 1)
+        return self._twin_bias(self.reduce(pair.x, 0), self.reduce(pair.y, 1))
+
+    def _twin_bias(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """``I_G(S) - mean_j I_hat(twin_j)`` for the reduced pair ``(x, y)`` (:meth:`gaussian_bias`)."""
+        joint = torch.cat([x, y], 1)
         dx = x.shape[1]
         cov = torch.cov(joint.T) + 1e-9 * torch.eye(joint.shape[1], dtype=joint.dtype, device=joint.device)
         ld = torch.linalg.slogdet
         truth = 0.5 * float(ld(cov[:dx, :dx])[1] + ld(cov[dx:, dx:])[1] - ld(cov)[1])
-        gen = torch.Generator().manual_seed(self.seed + 31)
-        draws = torch.randn(pair.n, joint.shape[1], generator=gen, dtype=torch.float64)
-        twin = (draws @ torch.linalg.cholesky(cov.cpu()).T).to(joint)
-        return truth - self.estimator.estimate(twin[:, :dx], twin[:, dx:])
+        factor = torch.linalg.cholesky(cov.cpu()).T
+        readings = []
+        for draw in range(self.twin_draws):
+            gen = torch.Generator().manual_seed(self.seed + 31 + 1009 * draw)
+            twin = (torch.randn(joint.shape[0], joint.shape[1], generator=gen, dtype=torch.float64) @ factor).to(joint)
+            readings.append(self.estimator.estimate(twin[:, :dx], twin[:, dx:]))
+        return truth - sum(readings) / len(readings)
 
 
 class LastReductions:

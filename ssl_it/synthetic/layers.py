@@ -15,6 +15,11 @@ truth, and give every signal direction a stated signal-to-noise ratio:
   ``"radial"``: the radius of u in C equiprobable shells), T the same
   spiked embedding of u; no linear probe can see an XOR or a shell.
 
+* :func:`in_noise`: any low-dimensional known-MI pair (a Student-t pair,
+  a cubed Gaussian) placed in a few directions of a wide layer with unit
+  noise in every other one: the same shape with non-Gaussian signal, for
+  checking what a Gaussian model of the signal would get wrong.
+
 A spiked layer is what a linear read-out of a layer with isotropic noise
 looks like; the heavy-tailed or saturating versions come from applying a
 strictly monotone map to each coordinate, which changes no MI
@@ -95,6 +100,31 @@ def spiked_channel(
     return KnownMISample(
         x, t, spiked_channel_mi(a, b, latent_dim), f"spiked(k={latent_dim}, {dim_x}x{dim_t}, snr_t={snr})"
     )
+
+
+def in_noise(sample: KnownMISample, dim_x: int, dim_t: int, gain: float = 2.0, seed: int = 0) -> KnownMISample:
+    """``sample``'s pair scaled by ``gain``, padded with independent unit noise to ``dim_x`` / ``dim_t``
+    coordinates and rotated by seeded random orthogonal maps: MI unchanged.
+
+    ``x' = R_x [gain x, e_x]`` with ``e_x ~ N(0, I)`` independent of the pair
+    and ``R_x`` orthogonal (likewise T): an invertible map of ``(x, e_x)``,
+    and ``e_x, e_t`` carry nothing, so ``I(x'; t') = I(x; t)``. The signal
+    spans ``sample``'s few dimensions; every direction carries noise or
+    signal, not both (the spiked channel adds noise to the signal too).
+    """
+    if sample.x.ndim != 2 or sample.y.ndim != 2:
+        checks.fail("sample", "a pair of (N, k) arrays (not labels)", sample.name)
+    n = sample.x.shape[0]
+    check_dims(n, dim_x=dim_x, dim_t=dim_t)
+    checks.positive("gain", gain)
+    rng = np.random.default_rng([seed, 507, dim_x, dim_t])
+    sides = []
+    for side, dim in ((sample.x, dim_x), (sample.y, dim_t)):
+        if dim < side.shape[1]:
+            checks.fail("dim_x" if side is sample.x else "dim_t", f"an integer >= {side.shape[1]}", dim)
+        padded = np.concatenate([gain * side, rng.standard_normal((n, dim - side.shape[1]))], 1)
+        sides.append(padded @ random_orthonormal(dim, dim, rng).T)
+    return KnownMISample(sides[0], sides[1], sample.mi, f"{sample.name} in noise {dim_x}x{dim_t}", sample.mi_se)
 
 
 def _label_of(u: np.ndarray, kind: LabelKind, n_classes: int) -> np.ndarray:
