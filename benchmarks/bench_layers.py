@@ -14,8 +14,9 @@ Task families (``ssl_it.synthetic``; truths in nats, closed form or Monte Carlo)
   threshold ``sqrt(d / N)``. Also one rung with heavy tails (each
   coordinate of T through ``sinh(2 t)``, strictly monotone: MI unchanged).
 * ``wide``: the spiked channel with 16 signal directions (64 x 256, SNR
-  1, 3 and 8): the shape of the default run's layers, whose reduced pairs
-  keep the cap of 16 axes a side at every evaluation.
+  1, 3 and 8), and 16-d Student-t and cubed-Gaussian pairs in noise: the
+  shape of the default run's layers, whose reduced pairs keep the cap of
+  16 axes a side at every evaluation.
 * ``offmodel``: non-Gaussian 4-d pairs (Student-t with 3 degrees of
   freedom at 2.24 and 0.74 nats; a Gaussian pair at 2 nats with every
   coordinate cubed) placed in a 64 x 256 layer with unit noise in every
@@ -143,6 +144,14 @@ def tasks(quick: bool) -> list[Task]:
                 lambda n, s, snr=snr: spiked_channel(n, 16, 64, 256, snr, seed=s),
             )
         )
+    for name, make in (
+        ("16-d student-t df=3 (4.70) in noise 64x256", lambda n, s: student_t(n, 16, rho_for_mi(4.0, 16), 3.0, seed=s)),
+        (
+            "16-d cubed gaussian (4.00) in noise 64x256",
+            lambda n, s: transformed_gaussian(n, 16, rho_for_mi(4.0, 16), seed=s),
+        ),
+    ):
+        out.append(Task(name, "wide", False, 256, 0.0, lambda n, s, make=make: in_noise(make(n, s), 64, 256, seed=s)))
     for name, make in (
         ("student-t df=3 (2.24) in noise 64x256", lambda n, s: student_t(n, 4, rho_for_mi(2.0, 4), 3.0, seed=s)),
         ("student-t df=3 (0.74) in noise 64x256", lambda n, s: student_t(n, 4, rho_for_mi(0.5, 4), 3.0, seed=s)),
@@ -322,7 +331,7 @@ def report(log: list[dict[str, Any]]) -> list[str]:
         inside_b = sum(r["lo"] <= truth <= r["hi_bias"] for r in rs)
         above = sum(r["lo"] > truth for r in rs)
         detect = ""
-        if rs[0]["family"] in ("ladder", "heavy", "wide"):
+        if rs[0]["family"] in ("ladder", "heavy", "wide") and rs[0]["snr"] > 0:
             detect = " (detectable)" if rs[0]["snr"] > math.sqrt(rs[0]["dim"] / n) else " (below threshold)"
         sd = v.std(ddof=1) if len(v) > 1 else 0
         out.append(
@@ -389,7 +398,7 @@ def n_table(log: list[dict[str, Any]]) -> list[str]:
                 covs.append("")
                 continue
             truth = rs[0]["truth"]
-            below = rs[0]["family"] in ("ladder", "heavy", "wide") and rs[0]["snr"] <= math.sqrt(rs[0]["dim"] / n)
+            below = rs[0]["family"] in ("ladder", "heavy", "wide") and 0 < rs[0]["snr"] <= math.sqrt(rs[0]["dim"] / n)
             err = 100 * (np.mean([r["value"] for r in rs]) - truth) / truth
             errs.append(f"{err:+.0f} %{' *' if below else ''}")
             covs.append(f"{sum(r['lo'] <= truth <= r['hi_bias'] for r in rs)}/{len(rs)}")
