@@ -207,7 +207,8 @@ class PCAReducedMI(MIEstimator):
         y = pair.y if pair.labels else self.reduce(pair.y, 1)
         info = self.estimator.estimate_with_info(x, y)
         dims = [int(x.shape[1])] + ([] if pair.labels else [int(y.shape[1])])
-        if self.bias_correction == "none" or pair.labels:
+        if self.bias_correction == "none" or pair.labels or not (x.any() and y.any()):
+            # a constant side (no axis kept) carries nothing: there is no bias to correct, only twin noise to add
             return info.value, {"dims": dims, **info.diagnostics}
         bias = self._twin_bias(x, y)
         return info.value + bias, {"dims": dims, **info.diagnostics, "uncorrected": info.value, "twin_bias": bias}

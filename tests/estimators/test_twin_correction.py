@@ -103,3 +103,10 @@ def test_sixteen_signal_directions_read_far_low_without_the_twin_and_close_with_
     assert plain.diagnostics["dims"] == [16, 16]
     assert plain.value < 0.35 * s.mi
     assert abs(corrected - s.mi) < 0.15 * s.mi
+
+
+def test_a_constant_layer_gets_no_twin_correction() -> None:
+    x = torch.randn(128, 8, generator=torch.Generator().manual_seed(0))
+    info = _pca_ksg(bias_correction="gaussian_twin").estimate_with_info(x, torch.full((128, 16), 0.5))
+    assert "twin_bias" not in info.diagnostics
+    assert info.value == _pca_ksg().estimate(x, torch.full((128, 16), 0.5))
