@@ -33,7 +33,8 @@ Estimators: the defaults of ``configs/estimator/calibrated.yaml``
 (``pca_ksg`` for I(X;T), ``classifier`` for I(T;Y)), each with the
 callback's band (``ssl_it.estimators.BandMaker``), against ``pca_ksg_twin``
 (``pca_ksg`` with its bias on Gaussian twins added) and the previous
-defaults (16 fixed whitened axes; the linear probe with layer
+defaults (16 fixed whitened axes; each unit z-scored instead of its scale
+shrunk towards the layer's common one; the linear probe with layer
 standardisation). Per cell over
 3 seeds: mean, level error, band coverage (truth in [lo, hi]; with the
 bias allowance, in [lo, hi + bias]); for the label lower bounds, how often
@@ -84,11 +85,18 @@ ESTIMATORS: dict[str, Callable[[], MIEstimator]] = {
     "pca_ksg_twin": lambda: _configured("pca_ksg_twin"),
     "pca_ksg[previous: 16 fixed axes]": lambda: PCAReducedMI(_ksg(), select="fixed", standardize="none"),
     "pca_ksg[standardize=rank]": lambda: _configured("pca_ksg", standardize="rank"),
+    "pca_ksg[previous: standardize=unit]": lambda: _configured("pca_ksg", standardize="unit"),
     "classifier": lambda: _configured("classifier"),
     "classifier[inner_folds=2]": lambda: _configured("classifier", inner_folds=2),
     "classifier[previous: linear]": lambda: ClassifierMI(standardize="layer"),
 }
-PAIR = ("pca_ksg", "pca_ksg_twin", "pca_ksg[previous: 16 fixed axes]", "pca_ksg[standardize=rank]")
+PAIR = (
+    "pca_ksg",
+    "pca_ksg_twin",
+    "pca_ksg[previous: 16 fixed axes]",
+    "pca_ksg[standardize=rank]",
+    "pca_ksg[previous: standardize=unit]",
+)
 LABEL = ("classifier", "classifier[previous: linear]", "classifier[inner_folds=2]")
 
 
@@ -266,26 +274,58 @@ def accuracy(
             print(f"{task.name} N={n}: done", flush=True)
 
 
+def _network_layer(n: int, width: int) -> synthetic.KnownMISample:
+    """X: ``n`` of scikit-learn's 8 x 8 digits (64-d); T: a randomly initialised ConvNet's 128 pooled
+    features (the default backbone), or a 512-wide random projector on them (linear, batch norm, ReLU,
+    linear). A network's layer, with units of unequal scales; its MI is not known (``nan``)."""
+    from sklearn.datasets import load_digits
+
+    from ssl_it.backbones import ConvNet
+
+    torch.manual_seed(0)
+    digits = load_digits()
+    x = torch.tensor(digits.images[:n], dtype=torch.float32)[:, None] / 16
+    net = ConvNet(input_shape=(1, 28, 28), channels=(32, 64, 128)).eval()
+    projector = torch.nn.Sequential(
+        torch.nn.Linear(128, 512), torch.nn.BatchNorm1d(512), torch.nn.ReLU(), torch.nn.Linear(512, 512)
+    )
+    with torch.no_grad():
+        t = net(torch.nn.functional.interpolate(x, size=28, mode="bilinear"))
+        if width != 128:
+            t = projector(t)
+    return synthetic.KnownMISample(digits.data[:n].astype(np.float64), t.double().numpy(), math.nan, "convnet")
+
+
+def _invariance_cases(d: int, n: int) -> list[tuple[str, str, Any]]:
+    if d in (128, 512):
+        layer = _network_layer(n, d)
+        task = "convnet features (random init), digits" if d == 128 else "random projector on them"
+        return [(name, task, layer) for name in ("pca_ksg", "pca_ksg[previous: standardize=unit]")]
+    return [
+        ("pca_ksg", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
+        ("pca_ksg", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
+        ("pca_ksg_twin", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
+        ("pca_ksg_twin", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
+        ("pca_ksg[previous: standardize=unit]", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
+        ("pca_ksg[previous: standardize=unit]", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
+        ("classifier", "10-class mixture", synthetic.subspace_mixture(n, d, 10, 4, 1.5, seed=0)),
+    ]
+
+
 def invariance(log: list[dict[str, Any]], path: Path, quick: bool, n: int = 512, maps_per_kind: int = 3) -> None:
     """Log the relative change of each default's value under random rotations and per-unit rescalings of T.
 
-    ``pca_ksg`` on the spiked channel at SNR 8 and 3 (detectable at every d here), ``classifier`` on the
-    10-class mixture; ``maps_per_kind`` seeded maps of each kind, the median and the largest change kept."""
+    ``pca_ksg`` on the spiked channel at SNR 8 and 3 (detectable at every d here) and on a random-init
+    ConvNet's layers (d = 128, 512), ``classifier`` on the 10-class mixture; ``maps_per_kind`` seeded maps
+    of each kind, the median and the largest change kept."""
     done = {r["key"] for r in log}
-    for d in (256,) if quick else (256, 1024, 2048):
+    for d in (256,) if quick else (128, 256, 512, 1024, 2048):
         rng = np.random.default_rng(99)
         maps = {
             "rotation": [np.linalg.qr(rng.standard_normal((d, d)))[0] for _ in range(maps_per_kind)],
             "unit_scale": [np.exp(rng.uniform(math.log(0.1), math.log(10.0), d)) for _ in range(maps_per_kind)],
         }
-        cases = [
-            ("pca_ksg", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
-            ("pca_ksg", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
-            ("pca_ksg_twin", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
-            ("pca_ksg_twin", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
-            ("classifier", "10-class mixture", synthetic.subspace_mixture(n, d, 10, 4, 1.5, seed=0)),
-        ]
-        for name, task, sample in cases:
+        for name, task, sample in _invariance_cases(d, n):
             key = f"inv|{d}|{name}|{task}"
             if key in done:
                 continue

@@ -204,7 +204,7 @@ def test_pca_ksg_accuracy_on_embedded_channels(latent: int, embedding: str, bias
 @pytest.mark.parametrize("width", [64, 1024])
 def test_pca_ksg_per_unit_standardized_is_invariant_to_per_unit_rescaling(width: int) -> None:
     s = synthetic.gaussian_channel(512, 4, 64, embedding="tanh", seed=8, ambient_dim_y=width)
-    est = PCAReducedMI(KSGMI(metric="euclidean"))  # standardize="unit"
+    est = PCAReducedMI(KSGMI(metric="euclidean"), standardize="unit")
     assert est.invariances == {"unit_scale"}
     base = est.estimate(s.x, s.y)
     factors = np.exp(np.random.default_rng(9).uniform(np.log(0.1), np.log(10.0), width))

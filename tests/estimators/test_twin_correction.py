@@ -56,7 +56,7 @@ def test_one_twin_correction_adds_exactly_the_bias_allowance_of_the_uncorrected_
 
 def test_twin_correction_keeps_per_unit_rescaling_invariance() -> None:
     s = spiked_channel(512, 4, 64, 256, 3.0, seed=7)
-    est = _pca_ksg(bias_correction="gaussian_twin", twin_draws=2)
+    est = _pca_ksg(bias_correction="gaussian_twin", twin_draws=2, standardize="unit")
     assert est.invariances == {"unit_scale"}
     factors = np.exp(np.random.default_rng(0).uniform(np.log(0.1), np.log(10.0), 256))
     assert est.estimate(s.x, s.y * factors) == pytest.approx(est.estimate(s.x, s.y), abs=1e-9)
