@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import logsumexp, ndtr
 from scipy.stats import chi2, ncx2
 
 from ssl_it import checks
@@ -272,10 +272,5 @@ def clustered_views_mi(atoms: np.ndarray, noise: float, mc_samples: int = 20_000
         rows = slice(start, start + 1024)
         l1 = -(((u1[rows] * u1[rows]).sum(1)[:, None] - 2 * u1[rows] @ atoms.T + sq_atoms) / (2 * noise**2))
         l2 = -(((u2[rows] * u2[rows]).sum(1)[:, None] - 2 * u2[rows] @ atoms.T + sq_atoms) / (2 * noise**2))
-        terms[rows] = _logmeanexp(l1 + l2) - _logmeanexp(l1) - _logmeanexp(l2)
+        terms[rows] = logsumexp(l1 + l2, axis=1) - logsumexp(l1, axis=1) - logsumexp(l2, axis=1) + math.log(m)
     return float(terms.mean()), float(terms.std() / math.sqrt(mc_samples))
-
-
-def _logmeanexp(a: np.ndarray) -> np.ndarray:
-    top = a.max(1)
-    return top + np.log(np.exp(a - top[:, None]).mean(1))
