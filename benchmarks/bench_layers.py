@@ -39,7 +39,10 @@ callback's band (``ssl_it.estimators.BandMaker``), against ``pca_ksg_twin``
 (``pca_ksg`` with its bias on Gaussian twins added) and the previous
 defaults (16 fixed whitened axes; each unit z-scored instead of its scale
 shrunk towards the layer's common one; the linear probe with layer
-standardisation). Per cell over
+standardisation), and ``pca_ksg`` with KSG's k = 1 or 2 instead of 3. For
+the ladder, the closed-form MI that ``pca_ksg``'s kept axes carry
+(``spiked_channel_kept_mi``), and that T's axes would carry if X chose
+them: where the level error comes from. Per cell over
 3 seeds: mean, level error, band coverage (truth in [lo, hi]; with the
 bias allowance, in [lo, hi + bias]); for the label lower bounds, how often
 the band lies wholly above the truth. Then the rank correlation along each
@@ -68,10 +71,17 @@ from task_rows import accuracy_row
 from ssl_it import synthetic
 from ssl_it.estimators import KSGMI, BandMaker, ClassifierMI, MIEstimator, PCAReducedMI
 from ssl_it.synthetic.classic import rho_for_mi, student_t, transformed_gaussian
-from ssl_it.synthetic.layers import clustered_views, in_noise, nonlinear_labels, spiked_channel
+from ssl_it.synthetic.layers import (
+    clustered_views,
+    in_noise,
+    nonlinear_labels,
+    spiked_channel,
+    spiked_channel_kept_mi,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SNRS = (8.0, 3.0, 1.5, 0.8, 0.4, 0.15)
+LADDER = {"latent_dim": 4, "dim_x": 64}
 
 
 def _ksg() -> KSGMI:
@@ -90,6 +100,8 @@ ESTIMATORS: dict[str, Callable[[], MIEstimator]] = {
     "pca_ksg[previous: 16 fixed axes]": lambda: PCAReducedMI(_ksg(), select="fixed", standardize="none"),
     "pca_ksg[standardize=rank]": lambda: _configured("pca_ksg", standardize="rank"),
     "pca_ksg[previous: standardize=unit]": lambda: _configured("pca_ksg", standardize="unit"),
+    "pca_ksg[k=1]": lambda: _configured("pca_ksg", estimator={"k": 1}),
+    "pca_ksg[k=2]": lambda: _configured("pca_ksg", estimator={"k": 2}),
     "classifier": lambda: _configured("classifier"),
     "classifier[inner_folds=2]": lambda: _configured("classifier", inner_folds=2),
     "classifier[previous: linear]": lambda: ClassifierMI(standardize="layer"),
@@ -100,6 +112,8 @@ PAIR = (
     "pca_ksg[previous: 16 fixed axes]",
     "pca_ksg[standardize=rank]",
     "pca_ksg[previous: standardize=unit]",
+    "pca_ksg[k=1]",
+    "pca_ksg[k=2]",
 )
 LABEL = ("classifier", "classifier[previous: linear]", "classifier[inner_folds=2]")
 
@@ -132,7 +146,7 @@ def tasks(quick: bool) -> list[Task]:
                     False,
                     d,
                     snr,
-                    lambda n, s, d=d, snr=snr: spiked_channel(n, 4, 64, d, snr, seed=s),
+                    lambda n, s, d=d, snr=snr: spiked_channel(n, dim_t=d, snr_t=snr, seed=s, **LADDER),
                 )
             )
     out.append(
@@ -290,6 +304,51 @@ def accuracy(
             print(f"{task.name} N={n}: done", flush=True)
 
 
+def reduction(
+    log: list[dict[str, Any]], path: Path, quick: bool, sizes: tuple[int, ...] = (512, 2048), seeds: int = 3
+) -> None:
+    """Log what ``pca_ksg``'s kept axes carry of each ladder rung's MI (closed form, ``spiked_channel_kept_mi``)."""
+    done = {r["key"] for r in log}
+    for task in tasks(quick):
+        if task.family != "ladder":
+            continue
+        for n in (512,) if quick else sizes:
+            for seed in (0,) if quick else range(seeds):
+                key = f"red|{task.name}|{n}|{seed}"
+                if key in done:
+                    continue
+                sample, est = task.make(n, seed), ESTIMATORS["pca_ksg"]()
+                wx, wt = (
+                    est.projection(torch.from_numpy(v), side).numpy() for side, v in enumerate((sample.x, sample.y))
+                )
+                channel = {"dim_t": task.dim, "snr_t": task.snr, "seed": seed, **LADDER}
+                row = {"key": key, "section": "reduction", "task": task.name, "n": n, "seed": seed}
+                _add(
+                    log,
+                    path,
+                    {
+                        **row,
+                        "dim": task.dim,
+                        "snr": task.snr,
+                        "truth": sample.mi,
+                        "kept": spiked_channel_kept_mi(wx, wt, **channel),
+                        "guided": spiked_channel_kept_mi(wx, _x_guided_axes(est, sample.x, sample.y), **channel),
+                    },
+                )
+
+
+def _x_guided_axes(est: PCAReducedMI, x: np.ndarray, t: np.ndarray, folds: int = 8) -> np.ndarray:
+    """T's directions that covary with X's kept axes, ``t^T x'`` on 7 of 8 folds of the rows: the axes a
+    reduction could take if it let X choose them (it would have to score them on the held-out fold).
+
+    Not an estimator: the closed form of what these axes carry says whether X's help could rescue the
+    rungs near the threshold, where T's own principal axes are poor estimates of its signal directions."""
+    xr = est.reduce(torch.from_numpy(x), 0).numpy()
+    fit = np.arange(len(t)) % folds != 0
+    tc = t[fit] - t[fit].mean(0)
+    return tc.T @ xr[fit]
+
+
 def _network_layer(n: int, width: int) -> synthetic.KnownMISample:
     """X: ``n`` of scikit-learn's 8 x 8 digits (64-d); T: a randomly initialised ConvNet's 128 pooled
     features (the default backbone), or a 512-wide random projector on them (linear, batch norm, ReLU,
@@ -395,6 +454,7 @@ def report(log: list[dict[str, Any]]) -> list[str]:
             f"{100 * (v.mean() - truth) / truth:+.0f} % | {np.mean([r['hi'] - r['lo'] for r in rs]):.3f} | "
             f"{inside}/{len(rs)} | {inside_b}/{len(rs)} | {above}/{len(rs)} |"
         )
+    out += reduction_table(log, cells)
     out += [
         "",
         "Ladders: Spearman correlation of the mean value with the truth over the rungs, and consecutive "
@@ -432,6 +492,42 @@ def report(log: list[dict[str, Any]]) -> list[str]:
             out.append(
                 f"| {r['dim']:,} | {r['estimator']} | {r.get('task', '')} | {r['value']:.3f} | {rot} | {scale} |"
             )
+    return out
+
+
+def reduction_table(log: list[dict[str, Any]], cells: dict[tuple[str, int, str], list[dict[str, Any]]]) -> list[str]:
+    """Where each ladder rung's level error comes from: what pca_ksg's kept axes carry (closed form), and what
+    the estimators read (mean over seeds; errors against the truth)."""
+    kept: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in log:
+        if r["section"] == "reduction":
+            kept.setdefault((r["task"], r["n"]), []).append(r)
+    if not kept:
+        return []
+    names = [name for name in ("pca_ksg", "pca_ksg_twin") if any(k[2] == name for k in cells)]
+    out = [
+        "",
+        "Where the level error comes from: what `pca_ksg`'s kept axes carry of the rung's MI (closed form, "
+        "`spiked_channel_kept_mi`; no estimator on these axes can read more), what T's axes would carry if X chose "
+        "them (their covariance with X's kept axes on 7/8 of the rows), and what the estimators read.",
+        "",
+        "| rung | N | truth | kept axes carry | X-guided axes would carry | " + " | ".join(names) + " |",
+        "|---|---|---|---|---|" + "---|" * len(names),
+    ]
+    for (task, n), rs in kept.items():
+        truth = rs[0]["truth"]
+        detect = "detectable" if rs[0]["snr"] > math.sqrt(rs[0]["dim"] / n) else "below threshold"
+        reads = [
+            f"{100 * (np.mean([r['value'] for r in cells[(task, n, name)]]) / truth - 1):+.0f} %"
+            if (task, n, name) in cells
+            else ""
+            for name in names
+        ]
+        carry, guided = (np.mean([r.get(k, np.nan) for r in rs]) for k in ("kept", "guided"))
+        out.append(
+            f"| {task} ({detect}) | {n:,} | {truth:.3f} | {carry:.3f} ({100 * (carry / truth - 1):+.0f} %) | "
+            f"{guided:.3f} ({100 * (guided / truth - 1):+.0f} %) | " + " | ".join(reads) + " |"
+        )
     return out
 
 
@@ -484,6 +580,8 @@ def run(
     if invariances:
         invariance(log, path, quick)
     accuracy(log, path, quick, sizes, families, seeds, defaults_only, only)
+    if families is None or "ladder" in families:
+        reduction(log, path, quick, sizes, seeds)
     text = [
         "# The default estimators and their bands on layer-shaped tasks",
         "",

@@ -202,14 +202,36 @@ class PCAReducedMI(MIEstimator):
         (the probe's X) reuse them instead of decomposing the same data again."""
         return self._memo.get_or_compute(t, offset, self._reduce)
 
-    def _reduce(self, t: torch.Tensor, offset: int) -> torch.Tensor:
+    def projection(self, t: Any, offset: int = 0) -> torch.Tensor:
+        """The ``(d, q)`` matrix ``M`` with ``reduce(t) = (t - mean(t)) @ M``: which directions of the layer the
+        inner estimator reads, as a linear map of the raw units.
+
+        The principal axes lie in the row space of the centred, rescaled
+        layer, so the minimum-norm solution of ``centred @ V = scores`` is
+        the map itself; ``M`` is ``V`` with the unit scales undone. Not
+        defined for ``standardize="rank"``, whose normal scores are not
+        linear in the units."""
+        if self.standardize == "rank":
+            checks.fail("standardize", "shrunk, unit or none (rank scores are not a linear map)", self.standardize)
+        t = torch.as_tensor(t)
+        if t.ndim != 2:
+            checks.fail("t", "a 2-d (N, d) array", tuple(t.shape))
+        scores = self.reduce(t, offset)
+        scales = self._unit_scales(t)
+        centred = t / scales - (t / scales).mean(0, keepdim=True)
+        return (torch.linalg.pinv(centred) @ scores) / scales[:, None]
+
+    def _unit_scales(self, t: torch.Tensor) -> torch.Tensor:
+        """What ``standardize`` ("unit", "shrunk" or "none") divides each unit by."""
         if self.standardize == "unit":
             sd = column_std(t)
-            t = t / torch.where(sd > 0, sd, torch.ones_like(sd))
-        elif self.standardize == "shrunk":
-            t = t / shrunk_unit_scales(t)[0]
-        elif self.standardize == "rank":
-            t = normal_scores(t)
+            return torch.where(sd > 0, sd, torch.ones_like(sd))
+        if self.standardize == "shrunk":
+            return shrunk_unit_scales(t)[0]
+        return torch.ones(t.shape[1], dtype=t.dtype, device=t.device)
+
+    def _reduce(self, t: torch.Tensor, offset: int) -> torch.Tensor:
+        t = normal_scores(t) if self.standardize == "rank" else t / self._unit_scales(t)
         axes = PrincipalAxes(t, self.seed + offset)
         scores, var = (
             axes.above_noise(self.dim, min(self.min_dim, self.dim), noise=self._noise_model)

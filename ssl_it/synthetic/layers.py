@@ -10,6 +10,8 @@ truth, and give every signal direction a stated signal-to-noise ratio:
   ``Q (sqrt(snr) u) + N(0, I_D)`` (Q orthonormal): jointly Gaussian, MI in
   closed form. A per-direction SNR below ``sqrt(D / N)`` (the BBP threshold
   of the sample covariance) cannot be told from the noise at N samples.
+  :func:`spiked_channel_kept_mi` is what linear maps of each side keep
+  of it (closed form), for telling a reduction's loss from an estimator's.
 * :func:`nonlinear_labels`: labels that are a non-linear function of a
   latent ``u`` in m dimensions (``"xor"``: the sign of ``u_1 u_2``;
   ``"radial"``: the radius of u in C equiprobable shells), T the same
@@ -96,14 +98,70 @@ def spiked_channel(
     a, b = _snrs("snr_x", snr_x, latent_dim), _snrs("snr_t", snr_t, latent_dim)
     rng = np.random.default_rng([seed, 505])
     u = rng.standard_normal((n, latent_dim))
-    basis = np.random.default_rng([seed, 506, dim_x, dim_t])
-    qx, qt = random_orthonormal(dim_x, latent_dim, basis), random_orthonormal(dim_t, latent_dim, basis)
+    qx, qt = _spiked_bases(latent_dim, dim_x, dim_t, seed)
     x = (u * np.sqrt(a)) @ qx.T + rng.standard_normal((n, dim_x))
     t = (u * np.sqrt(b)) @ qt.T + rng.standard_normal((n, dim_t))
     snr = f"{b[0]:g}" if np.all(b == b[0]) else "/".join(f"{v:g}" for v in b)
     return KnownMISample(
         x, t, spiked_channel_mi(a, b, latent_dim), f"spiked(k={latent_dim}, {dim_x}x{dim_t}, snr_t={snr})"
     )
+
+
+def _spiked_bases(latent_dim: int, dim_x: int, dim_t: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    basis = np.random.default_rng([seed, 506, dim_x, dim_t])
+    return random_orthonormal(dim_x, latent_dim, basis), random_orthonormal(dim_t, latent_dim, basis)
+
+
+def spiked_channel_kept_mi(
+    wx: np.ndarray,
+    wt: np.ndarray,
+    latent_dim: int,
+    dim_x: int,
+    dim_t: int,
+    snr_t: float | Sequence[float],
+    snr_x: float | Sequence[float] = 10.0,
+    seed: int = 0,
+) -> float:
+    """``I(x W_x; t W_t)`` in closed form for the :func:`spiked_channel` of the same arguments (nats).
+
+    What a linear reduction of each side keeps of the channel's MI: with
+    ``A``, ``B`` the diagonal SNRs and ``Q_x``, ``Q_t`` the channel's bases,
+    the pair is Gaussian with ``S_xx = I + Q_x A Q_x^T``,
+    ``S_tt = I + Q_t B Q_t^T`` and ``S_xt = Q_x (A B)^{1/2} Q_t^T``; with
+    ``U_x``, ``U_t`` orthonormal bases of the maps' column spans (an
+    invertible map within a span changes no MI),
+    ``I = 1/2 [log det(U_x^T S_xx U_x) + log det(U_t^T S_tt U_t) - log det(U^T S U)]``.
+    At most :func:`spiked_channel_mi` (data processing), equal to it when
+    the spans contain the signal directions. A benchmark reads the maps off
+    an estimator's reduction (``PCAReducedMI.projection``) to split its
+    level error into what the kept axes lose and what the estimator misses
+    on them.
+
+    Args:
+        wx: ``(dim_x, q_x)`` map of X; wt: ``(dim_t, q_t)`` map of T.
+    """
+    check_dims(1, latent_dim=latent_dim, dim_x=dim_x, dim_t=dim_t)
+    for key, w, dim in (("wx", wx, dim_x), ("wt", wt, dim_t)):
+        if np.ndim(w) != 2 or np.shape(w)[0] != dim:
+            checks.fail(key, f"a ({dim}, q) matrix", np.shape(w))
+    a, b = _snrs("snr_x", snr_x, latent_dim), _snrs("snr_t", snr_t, latent_dim)
+    qx, qt = _spiked_bases(latent_dim, dim_x, dim_t, seed)
+    ux, ut = _span(np.asarray(wx, float)), _span(np.asarray(wt, float))
+    if ux.shape[1] == 0 or ut.shape[1] == 0:
+        return 0.0
+    px, pt = ux.T @ qx, ut.T @ qt  # the signal directions seen through each span
+    sxx = np.eye(ux.shape[1]) + (px * a) @ px.T
+    stt = np.eye(ut.shape[1]) + (pt * b) @ pt.T
+    sxt = (px * np.sqrt(a * b)) @ pt.T
+    joint = np.block([[sxx, sxt], [sxt.T, stt]])
+    sxx_ld, stt_ld, joint_ld = (np.linalg.slogdet(m)[1] for m in (sxx, stt, joint))
+    return float(max(0.0, 0.5 * (sxx_ld + stt_ld - joint_ld)))
+
+
+def _span(w: np.ndarray, rel_tol: float = 1e-9) -> np.ndarray:
+    """An orthonormal basis of the column span of ``w``."""
+    u, s, _ = np.linalg.svd(w, full_matrices=False)
+    return u[:, s > rel_tol * s.max()] if s.size and s.max() > 0 else u[:, :0]
 
 
 def in_noise(sample: KnownMISample, dim_x: int, dim_t: int, gain: float = 2.0, seed: int = 0) -> KnownMISample:
