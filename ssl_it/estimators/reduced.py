@@ -210,7 +210,9 @@ class PCAReducedMI(MIEstimator):
         layer, so the minimum-norm solution of ``centred @ V = scores`` is
         the map itself; ``M`` is ``V`` with the unit scales undone. Not
         defined for ``standardize="rank"``, whose normal scores are not
-        linear in the units."""
+        linear in the units. It costs one pseudo-inverse of the ``(N, d)``
+        layer: a diagnostic (``benchmarks/bench_layers.py`` reads what the
+        kept axes carry through it), not part of an estimate."""
         if self.standardize == "rank":
             checks.fail("standardize", "shrunk, unit or none (rank scores are not a linear map)", self.standardize)
         t = torch.as_tensor(t)
