@@ -41,8 +41,9 @@ defaults (16 fixed whitened axes; each unit z-scored instead of its scale
 shrunk towards the layer's common one; the linear probe with layer
 standardisation), and ``pca_ksg`` with KSG's k = 1 or 2 instead of 3. For
 the ladder, the closed-form MI that ``pca_ksg``'s kept axes carry
-(``spiked_channel_kept_mi``), and that T's axes would carry if X chose
-them: where the level error comes from. Per cell over
+(``spiked_channel_kept_mi``), the share of it the estimator reads off the
+spectrum itself (``PCAReducedMI.kept_share``), and what T's axes would
+carry if X chose them: where the level error comes from. Per cell over
 3 seeds: mean, level error, band coverage (truth in [lo, hi]; with the
 bias allowance, in [lo, hi + bias]); for the label lower bounds, how often
 the band lies wholly above the truth. Then the rank correlation along each
@@ -332,6 +333,7 @@ def reduction(
                         "snr": task.snr,
                         "truth": sample.mi,
                         "kept": spiked_channel_kept_mi(wx, wt, **channel),
+                        "share": min(est.kept_share(sample.x, 0), est.kept_share(sample.y, 1)),
                         "guided": spiked_channel_kept_mi(wx, _x_guided_axes(est, sample.x, sample.y), **channel),
                     },
                 )
@@ -508,11 +510,14 @@ def reduction_table(log: list[dict[str, Any]], cells: dict[tuple[str, int, str],
     out = [
         "",
         "Where the level error comes from: what `pca_ksg`'s kept axes carry of the rung's MI (closed form, "
-        "`spiked_channel_kept_mi`; no estimator on these axes can read more), what T's axes would carry if X chose "
+        "`spiked_channel_kept_mi`; no estimator on these axes can read more), the share the estimator itself "
+        "reads off the spectrum (`kept_share`, the row's `kept_share_XT`), what T's axes would carry if X chose "
         "them (their covariance with X's kept axes on 7/8 of the rows), and what the estimators read.",
         "",
-        "| rung | N | truth | kept axes carry | X-guided axes would carry | " + " | ".join(names) + " |",
-        "|---|---|---|---|---|" + "---|" * len(names),
+        "| rung | N | truth | kept axes carry | `kept_share` (its own reading) | X-guided axes would carry | "
+        + " | ".join(names)
+        + " |",
+        "|---|---|---|---|---|---|" + "---|" * len(names),
     ]
     for (task, n), rs in kept.items():
         truth = rs[0]["truth"]
@@ -523,9 +528,10 @@ def reduction_table(log: list[dict[str, Any]], cells: dict[tuple[str, int, str],
             else ""
             for name in names
         ]
-        carry, guided = (np.mean([r.get(k, np.nan) for r in rs]) for k in ("kept", "guided"))
+        carry, guided, share = (np.mean([r.get(k, np.nan) for r in rs]) for k in ("kept", "guided", "share"))
         out.append(
             f"| {task} ({detect}) | {n:,} | {truth:.3f} | {carry:.3f} ({100 * (carry / truth - 1):+.0f} %) | "
+            f"{share:.2f} (closed form: {carry / truth:.2f}) | "
             f"{guided:.3f} ({100 * (guided / truth - 1):+.0f} %) | " + " | ".join(reads) + " |"
         )
     return out

@@ -200,7 +200,15 @@ class PCAReducedMI(MIEstimator):
         The last few reductions are remembered (:class:`LastReductions`): the
         band's bias check and the next evaluation's unchanged input side
         (the probe's X) reuse them instead of decomposing the same data again."""
-        return self._memo.get_or_compute(t, offset, self._reduce)
+        return self._memo.get_or_compute(t, offset, self._reduce)[0]
+
+    def kept_share(self, t: Any, offset: int = 0) -> float:
+        """How much of what the layer's detectable signal could carry its kept axes keep, in the spiked model
+        (:func:`~ssl_it.estimators.reduction.kept_information_share`): near 1 when the kept axes are good
+        estimates of the signal's directions, low when they sit near the noise edge or the cap of ``dim``
+        axes leaves spikes out. The reduction's loss, which neither the band nor the bias allowance sees
+        (docs/design.md §8)."""
+        return self._memo.get_or_compute(torch.as_tensor(t), offset, self._reduce)[1]
 
     def projection(self, t: Any, offset: int = 0) -> torch.Tensor:
         """The ``(d, q)`` matrix ``M`` with ``reduce(t) = (t - mean(t)) @ M``: which directions of the layer the
@@ -232,7 +240,8 @@ class PCAReducedMI(MIEstimator):
             return shrunk_unit_scales(t)[0]
         return torch.ones(t.shape[1], dtype=t.dtype, device=t.device)
 
-    def _reduce(self, t: torch.Tensor, offset: int) -> torch.Tensor:
+    def _reduce(self, t: torch.Tensor, offset: int) -> tuple[torch.Tensor, float]:
+        """``(scores, kept share)`` of one side (:meth:`reduce`, :meth:`kept_share`)."""
         t = normal_scores(t) if self.standardize == "rank" else t / self._unit_scales(t)
         axes = PrincipalAxes(t, self.seed + offset)
         scores, var = (
@@ -240,20 +249,25 @@ class PCAReducedMI(MIEstimator):
             if self.select == "noise_edge"
             else axes.scores(self.dim)
         )
-        if scores.shape[1] == 0:  # a constant side carries no information
-            return torch.zeros(t.shape[0], 1, dtype=t.dtype, device=t.device)
-        return scores / var.sqrt() if self.whiten else scores
+        if scores.shape[1] == 0:  # a constant side carries no information, and its reduction loses none
+            return torch.zeros(t.shape[0], 1, dtype=t.dtype, device=t.device), 1.0
+        # the edge rule's count without the cap (up to 4 caps: what the cap leaves out)
+        above = axes.count_above_noise(noise=self._noise_model, cap=4 * self.dim)
+        share = axes.kept_share(scores.shape[1], above)
+        return (scores / var.sqrt() if self.whiten else scores), share
 
     def _estimate(self, pair: Pair) -> tuple[float, dict[str, Any]]:
         x = self.reduce(pair.x, 0)
         y = pair.y if pair.labels else self.reduce(pair.y, 1)
         info = self.estimator.estimate_with_info(x, y)
         dims = [int(x.shape[1])] + ([] if pair.labels else [int(y.shape[1])])
+        shares = [self.kept_share(pair.x, 0)] + ([] if pair.labels else [self.kept_share(pair.y, 1)])
+        diagnostics = {"dims": dims, "kept_share": min(shares), "kept_shares": shares, **info.diagnostics}
         if self.bias_correction == "none" or pair.labels or not (x.any() and y.any()):
             # a constant side (no axis kept) carries nothing: there is no bias to correct, only twin noise to add
-            return info.value, {"dims": dims, **info.diagnostics}
+            return info.value, diagnostics
         bias = self._twin_bias(x, y)
-        return info.value + bias, {"dims": dims, **info.diagnostics, "uncorrected": info.value, "twin_bias": bias}
+        return info.value + bias, {**diagnostics, "uncorrected": info.value, "twin_bias": bias}
 
     def gaussian_bias(self, x: Any, y: Any) -> float | None:
         """How far the inner estimator reads below the truth on a Gaussian twin of the reduced pair (nats).
@@ -298,11 +312,9 @@ class LastReductions:
 
     def __init__(self, size: int = 4) -> None:
         self.size = size
-        self._entries: dict[tuple[Any, ...], tuple[torch.Tensor, torch.Tensor]] = {}
+        self._entries: dict[tuple[Any, ...], tuple[torch.Tensor, Any]] = {}
 
-    def get_or_compute(
-        self, t: torch.Tensor, offset: int, compute: Callable[[torch.Tensor, int], torch.Tensor]
-    ) -> torch.Tensor:
+    def get_or_compute(self, t: torch.Tensor, offset: int, compute: Callable[[torch.Tensor, int], Any]) -> Any:
         """``compute(t, offset)``, remembered for the same ``t`` (memory, shape, version) and ``offset``."""
         key = (
             t.untyped_storage().data_ptr(),

@@ -67,6 +67,7 @@ class PrincipalAxes:
         self.t, self.seed = t, seed
         self.n, self.d = t.shape
         self._eigen: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._spectrum: torch.Tensor | None = None
         self._units: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def _exact(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -90,12 +91,29 @@ class PrincipalAxes:
 
         ``noise="white"``: :func:`axes_above_noise`; ``"per_unit"``:
         :func:`axes_above_unit_noise`, each unit with its own noise variance."""
-        ev = spectrum(self.t) if min(self.n, self.d) > EXACT_MAX else self._exact()[1]
+        return self.scores(min(cap, max(floor, self.count_above_noise(margin, noise, cap))))
+
+    def count_above_noise(self, margin: float = 0.1, noise: NoiseModel = "white", cap: int | None = None) -> int:
+        """How many axes stand above the noise edge (:meth:`above_noise`'s rule); with ``cap``, the count
+        may stop at the first value of at least ``cap``."""
+        ev = self.eigenvalues()
         if noise == "per_unit":
-            count = axes_above_unit_noise(ev, self.unit_residuals, self.n, self.d, margin, cap)
-        else:
-            count = axes_above_noise(ev, self.n, self.d, margin)
-        return self.scores(min(cap, max(floor, count)))
+            return axes_above_unit_noise(ev, self.unit_residuals, self.n, self.d, margin, cap)
+        return axes_above_noise(ev, self.n, self.d, margin)
+
+    def eigenvalues(self) -> torch.Tensor:
+        """All ``min(N, d)`` eigenvalues of the centred Gram matrix, decreasing (:func:`spectrum`)."""
+        if min(self.n, self.d) <= EXACT_MAX:
+            return self._exact()[1]
+        if self._spectrum is None:
+            self._spectrum = spectrum(self.t)
+        return self._spectrum
+
+    def kept_share(self, kept: int, above: int) -> float:
+        """:func:`kept_information_share` of the first ``kept`` axes when ``above`` axes stand above the
+        noise edge, the noise variance read from the units' residuals outside them (:meth:`unit_residuals`)."""
+        noise_var = float(self.unit_residuals(kept).mean()) / self.n
+        return kept_information_share(self.eigenvalues(), kept, above, noise_var, self.n, self.d)
 
     def unit_residuals(self, k: int) -> torch.Tensor:
         """``(d,)``: each unit's noise sum of squares (centred), estimated outside the top ``k`` principal axes.
@@ -315,6 +333,76 @@ def axes_above_unit_noise(
             break
         k = nxt
     return k
+
+
+def spike_alignment(ratio: torch.Tensor, gamma: float, margin: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """What each principal axis says of the signal direction it estimates, in the spiked model.
+
+    A layer of N samples whose d units carry unit-variance white noise plus
+    spikes of variance ``l`` along fixed directions (``gamma = d / N``): a
+    spike with ``l > sqrt(gamma)`` (the BBP threshold; Baik, Ben Arous &
+    Péché 2005) gives a sample eigenvalue ``x = (1 + l)(1 + gamma / l)``
+    above the bulk edge ``(1 + sqrt(gamma))^2``, and its sample axis has a
+    squared cosine ``c^2 = (1 - gamma / l^2) / (1 + gamma / l)`` with the
+    spike's direction (Paul 2007, Statistica Sinica 17:1617;
+    Benaych-Georges & Nadakuditi 2011, Adv. Math. 227:494). Inverting the
+    first relation reads ``l`` off ``x``.
+
+    Args:
+        ratio: eigenvalues divided by the noise variance (``x``).
+        gamma: ``d / N``.
+        margin: count an eigenvalue as a spike only above the edge times ``1 + margin`` (the bulk's
+            largest eigenvalues fluctuate above the edge by order ``N^(-2/3)``).
+
+    Returns:
+        ``(l, c^2)`` per eigenvalue; both 0 at or below the edge.
+    """
+    x = ratio.double()
+    b = x - 1 - gamma
+    root = torch.sqrt((b * b - 4 * gamma).clamp_min(0))
+    spike = torch.where(x > (1 + math.sqrt(gamma)) ** 2 * (1 + margin), (b + root) / 2, torch.zeros_like(x))
+    safe = spike.clamp_min(torch.finfo(x.dtype).tiny)
+    cos2 = torch.where(spike > 0, (1 - gamma / safe**2) / (1 + gamma / safe), torch.zeros_like(x))
+    return spike, cos2.clamp(0.0, 1.0)
+
+
+def kept_information_share(eigenvalues: torch.Tensor, kept: int, above: int, noise_var: float, n: int, d: int) -> float:
+    """The share of the information the layer's detectable spikes could carry that its first ``kept`` axes keep.
+
+    Each spike ``i`` above the noise edge (:func:`spike_alignment`) would
+    carry ``1/2 log(1 + l_i)`` nats about a latent it reads perfectly (a
+    Gaussian channel of SNR ``l_i``); reading it along its sample axis
+    keeps the part of the spike on that axis, an SNR of ``c_i^2 l_i``::
+
+        share = sum_{i <= min(kept, above)} log(1 + c_i^2 l_i) / sum_{i <= above} log(1 + l_i)
+
+    with ``above`` the axes the reduction's own noise-edge rule counts (the
+    white or per-unit edge, with its margin; ``l_i`` and ``c_i`` from the
+    white model at the units' mean noise variance). 1 when the kept axes are
+    exact (a layer without a noise bulk, or strong spikes), lower as the
+    kept spikes near the edge or as spikes beyond the cap are left out, 0
+    when no axis stands above the edge (a noise-level layer, or a flat
+    spectrum that one side alone cannot tell from noise).
+    Spikes below the BBP threshold are invisible and not counted, so this is
+    what the reduction keeps of what it can see. A model-based reading, not
+    a bound: on the spiked ladder of docs/design.md §8 it was within 0.1 of
+    the closed-form share (``spiked_channel_kept_mi``).
+
+    Args:
+        eigenvalues: the layer's Gram eigenvalues (``N`` times the variances along its axes), decreasing.
+        kept: how many leading axes the reduction keeps.
+        above: how many leading axes stand above the noise edge.
+        noise_var: the noise variance per unit, in the same units as ``eigenvalues / N``.
+        n, d: the layer's shape.
+    """
+    if noise_var <= 0:
+        return 1.0  # no noise bulk: the axes are the signal's
+    spike, cos2 = spike_alignment(eigenvalues[:above].double().cpu() / (n * noise_var), d / max(n - 1, 1))
+    whole = float(torch.log1p(spike).sum())
+    if whole <= 0:
+        return 0.0
+    seen = min(kept, above)
+    return float(torch.log1p(cos2[:seen] * spike[:seen]).sum()) / whole
 
 
 def shrunk_unit_scales(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -53,6 +53,8 @@ COLUMNS = [
     "I_TY_linear",
     "I_TY_nonlinear",
     "nonlinear_gap_TY",
+    "kept_share_XT",
+    "kept_share_Z1Z2",
     "dpi_upstream",
     "dpi_XT",
     "dpi_TY",

@@ -32,8 +32,10 @@ def test_every_point_of_the_default_estimators_has_a_band_and_the_dpi_pair_is_ch
             assert hi <= ceiling + 1e-9
             assert float(r[f"{q}_spread"]) >= 0.0  # the rotation re-estimate (both defaults are per-unit invariant)
         assert float(r["I_TY_nonlinear"]) - float(r["I_TY_linear"]) == pytest.approx(float(r["nonlinear_gap_TY"]))
+        assert 0.0 <= float(r["kept_share_XT"]) <= 1.0  # pca_ksg's reading of what its reduction kept
     for r in views:
         assert float(r["I_Z1Z2_lo"]) <= float(r["I_Z1Z2_hi"])
+        assert 0.0 <= float(r["kept_share_Z1Z2"]) <= 1.0
     projector = [r for r in layers if r["layer"] == "projector"]
     assert projector and all(r["dpi_upstream"] == "backbone" for r in projector)
     assert all(r["dpi_XT"] in ("0", "1") for r in projector)
@@ -53,6 +55,7 @@ def test_bands_can_be_switched_off(make_cfg, tmp_path):
     )
     got = rows(tmp_path / "run")
     assert got and all(r["I_XT_lo"] == "" and r["dpi_XT"] == "" for r in got)
+    assert all(r["kept_share_XT"] == "" for r in got)  # KDE reduces nothing
 
 
 def _row(layer: str, xt: float, lo: float, hi: float, bound_ty: str = "lower") -> dict:

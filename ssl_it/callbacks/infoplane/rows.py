@@ -71,7 +71,9 @@ def quantity_columns(
 ) -> dict[str, Any]:
     """``{I_XT, estimator_XT, bound_XT, ceiling_XT, saturated_XT}`` (suffix per quantity), with a band
     ``{I_XT_lo, I_XT_hi, I_XT_sd, I_XT_spread, I_XT_bias}`` (:data:`BAND_SUFFIXES`), and for a label
-    bound with a non-linear probe ``I_TY_linear``, ``I_TY_nonlinear`` and ``nonlinear_gap_TY``."""
+    bound with a non-linear probe ``I_TY_linear``, ``I_TY_nonlinear`` and ``nonlinear_gap_TY``; for a
+    principal-axis reduction ``kept_share_XT`` (the smaller side's
+    :meth:`~ssl_it.estimators.PCAReducedMI.kept_share`)."""
     s = QUANTITIES[quantity]
     out = {
         quantity: estimate.value,
@@ -90,6 +92,9 @@ def quantity_columns(
                 f"{quantity}_bias": band.bias_allowance,
             }
         )
+    kept_share = estimate.diagnostics.get("kept_share")
+    if kept_share is not None:
+        out[f"kept_share_{s}"] = kept_share
     linear, nonlinear = estimate.diagnostics.get("I_linear"), estimate.diagnostics.get("I_nonlinear")
     if linear is not None and nonlinear is not None:
         out.update(
