@@ -1,4 +1,4 @@
-"""logger=tensorboard: the information-plane figure as images, the final metric as hp_metric."""
+"""logger=tensorboard: the information-plane figure as images, the bands as scalars, the final metric as hp_metric."""
 
 from __future__ import annotations
 
@@ -25,5 +25,8 @@ def test_tensorboard_gets_the_figure_and_the_final_metric(make_cfg, tmp_path):
     assert [im.step for im in figures] == steps  # one image per evaluation, at its step
     assert figures[-1].width > 300 and figures[-1].height > 300
     assert [s.value for s in events.Scalars("hp_metric")] == [pytest.approx(acc)]
+    lo, hi = (events.Scalars(f"infoplane/projector/I_XT_{end}") for end in ("lo", "hi"))
+    assert [s.step for s in lo] == [s.step for s in hi] == steps  # the band beside every value
+    assert all(a.value <= b.value for a, b in zip(lo, hi))
     hparams = events.PluginTagToContent("hparams")  # the HParams tab: config values and final metrics
     assert b"hp_metric" in hparams["_hparams_/experiment"] and b"optimizer/lr" in hparams["_hparams_/experiment"]

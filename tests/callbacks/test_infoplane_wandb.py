@@ -60,8 +60,15 @@ def test_trajectory_rows_in_wandb_match_infoplane_csv(make_cfg, tmp_path, monkey
         assert (w["estimator"], w["bound"]) == (r[f"estimator_{s}"], r[f"bound_{s}"])
         assert w["epoch"] == pytest.approx(r["epoch"]) and w["n_probe"] == r["n_probe"]
         assert w["run_id"] == run_id and w["run_name"] and w["objective"] == "vicreg"
+        assert r[f"{q}_lo"] is not None  # every value has its band, logged beside it
+        assert (w["lo"], w["hi"]) == (pytest.approx(r[f"{q}_lo"], rel=1e-9), pytest.approx(r[f"{q}_hi"], rel=1e-9))
     assert {w["estimator"] for w in logged if w["quantity"] == "I_TY"} == {"gaussian"}
     assert all(not math.isnan(w["value"]) for w in logged)
+    # the scalars carry the band and the reduction's kept share beside each value
+    scalars = [h for h in run["history"] if "infoplane/backbone/I_XT" in h]
+    assert len(scalars) == len(evaluations)
+    assert all(h["infoplane/backbone/I_XT_lo"] <= h["infoplane/backbone/I_XT_hi"] for h in scalars)
+    assert all(0.0 <= h["infoplane/backbone/kept_share_XT"] <= 1.0 for h in scalars)
 
     # the whole trajectory once more at the end, for custom charts and cross-run queries
     final = [h["infoplane/trajectory"] for h in run["history"] if "infoplane/trajectory" in h]

@@ -1,11 +1,12 @@
 """Where the information-plane rows go besides ``infoplane.csv``.
 
-* every logger: ``infoplane/<layer>/<quantity>`` scalars and
-  ``infoplane/seconds``;
+* every logger: ``infoplane/<layer>/<quantity>`` scalars, each value's
+  band (``<quantity>_lo``, ``<quantity>_hi``), the reduction's kept share
+  (``kept_share_XT``, ``kept_share_Z1Z2``) and ``infoplane/seconds``;
 * ``infoplane.png``, redrawn from the rows held in memory;
 * W&B: the trajectory as long rows, one per (layer, quantity), carrying the
-  run, step, epoch, layer, objective, estimator, value, bound, ceiling,
-  saturated flag and probe size, so one panel or query can plot any subset
+  run, step, epoch, layer, objective, estimator, value, band (lo, hi),
+  bound, ceiling, saturated flag and probe size, so one panel or query can plot any subset
   of runs by layer, estimator or objective over time. During the run they
   go to an ``INCREMENTAL`` table (``infoplane/rows``: each evaluation logs
   only its new rows); at the end the whole trajectory is logged once as
@@ -24,6 +25,12 @@ from ssl_it.analysis.plotting import plot_information_plane, save_figure
 from ssl_it.callbacks.infoplane.rows import QUANTITIES
 
 SCALARS = ("I_XT", "I_TY", "I_Z1Z2", "H_gauss", "effective_rank")
+ROW_SCALARS = (
+    *[f"{q}_{end}" for q in ("I_XT", "I_TY", "I_Z1Z2") for end in ("lo", "hi")],
+    "kept_share_XT",
+    "kept_share_Z1Z2",
+)
+"""Logged beside each value where the row has them: its band, and what the reduction kept."""
 WANDB_COLUMNS = [
     "run_id",
     "run_name",
@@ -34,6 +41,8 @@ WANDB_COLUMNS = [
     "quantity",
     "estimator",
     "value",
+    "lo",
+    "hi",
     "bound",
     "ceiling",
     "saturated",
@@ -42,10 +51,11 @@ WANDB_COLUMNS = [
 
 
 def scalar_metrics(rows: list[dict[str, Any]], seconds: float) -> dict[str, float]:
-    """``{"infoplane/<layer>/<quantity>": value, "infoplane/seconds": ...}``."""
+    """``{"infoplane/<layer>/<quantity>": value, "infoplane/seconds": ...}``, with each value's band
+    (``<quantity>_lo``, ``<quantity>_hi``) and the reduction's kept share (:data:`ROW_SCALARS`)."""
     metrics: dict[str, float] = {"infoplane/seconds": seconds}
     for row in rows:
-        for q in SCALARS:
+        for q in (*SCALARS, *ROW_SCALARS):
             if row.get(q) is not None:
                 metrics[f"infoplane/{row['layer']}/{q}"] = float(row[q])
     return metrics
@@ -69,6 +79,8 @@ def long_rows(rows: list[dict[str, Any]], run_id: str, run_name: str, objective:
                     q,
                     row.get(f"estimator_{s}") or row.get("estimator"),
                     float(row[q]),
+                    _float_or_none(row.get(f"{q}_lo")),
+                    _float_or_none(row.get(f"{q}_hi")),
                     row.get(f"bound_{s}") or row.get("bound"),
                     _float_or_none(row.get(f"ceiling_{s}")),
                     bool(row.get(f"saturated_{s}")),
