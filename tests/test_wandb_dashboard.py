@@ -43,7 +43,15 @@ def test_chart_fields_map_to_logged_columns_and_the_spec_is_valid_vega_lite():
     assert "${" not in json.dumps(spec)
     schema = json.loads(resources.files("altair.vegalite.v6.schema").joinpath("vega-lite-schema.json").read_text())
     jsonschema.validate(spec, schema)
-    assert spec["facet"]["field"] == "layer" and spec["transform"][3]["pivot"] == "quantity"
+    pivots = [t for t in spec["transform"] if "pivot" in t]
+    assert spec["facet"]["field"] == "layer" and [t["pivot"] for t in pivots] == ["quantity"]
+    # the band of each value rides along the pivot, and the bars read it
+    assert {"I_XT_lo", "I_XT_hi", "I_TY_lo", "I_TY_hi"} <= set(pivots[0]["groupby"])
+    rules = [layer for layer in spec["spec"]["layer"] if layer["mark"]["type"] == "rule"]
+    assert {(r["encoding"]["x"]["field"], r["encoding"]["y"]["field"]) for r in rules} == {
+        ("I_XT_lo", "I_TY"),
+        ("I_XT", "I_TY_lo"),
+    }
 
 
 def test_workspace_reads_the_table_the_callback_logs_at_the_end():
