@@ -35,7 +35,9 @@ Task families (``ssl_it.synthetic``; truths in nats, closed form or Monte Carlo)
 
 Estimators: the defaults of ``configs/estimator/calibrated.yaml``
 (``pca_ksg`` for I(X;T), ``classifier`` for I(T;Y)), each with the
-callback's band (``ssl_it.estimators.BandMaker``), against ``pca_ksg_twin``
+callback's band (``ssl_it.estimators.BandMaker``), against ``pca_ksg`` uncorrected
+(``bias_correction: none``, the default before the extrapolation from N/2),
+with four half-samples instead of two, ``pca_ksg_twin``
 (``pca_ksg`` with its bias on Gaussian twins added) and the previous
 defaults (16 fixed whitened axes; each unit z-scored instead of its scale
 shrunk towards the layer's common one; the linear probe with layer
@@ -101,6 +103,8 @@ ESTIMATORS: dict[str, Callable[[], MIEstimator]] = {
     "pca_ksg[previous: 16 fixed axes]": lambda: PCAReducedMI(_ksg(), select="fixed", standardize="none"),
     "pca_ksg[standardize=rank]": lambda: _configured("pca_ksg", standardize="rank"),
     "pca_ksg[previous: standardize=unit]": lambda: _configured("pca_ksg", standardize="unit"),
+    "pca_ksg[uncorrected]": lambda: _configured("pca_ksg", bias_correction="none"),
+    "pca_ksg[halves=4]": lambda: _configured("pca_ksg", halves=4),
     "pca_ksg[k=1]": lambda: _configured("pca_ksg", estimator={"k": 1}),
     "pca_ksg[k=2]": lambda: _configured("pca_ksg", estimator={"k": 2}),
     "classifier": lambda: _configured("classifier"),
@@ -113,6 +117,8 @@ PAIR = (
     "pca_ksg[previous: 16 fixed axes]",
     "pca_ksg[standardize=rank]",
     "pca_ksg[previous: standardize=unit]",
+    "pca_ksg[uncorrected]",
+    "pca_ksg[halves=4]",
     "pca_ksg[k=1]",
     "pca_ksg[k=2]",
 )
@@ -377,10 +383,13 @@ def _invariance_cases(d: int, n: int) -> list[tuple[str, str, Any]]:
     if d in (128, 512):
         layer = _network_layer(n, d)
         task = "convnet features (random init), digits" if d == 128 else "random projector on them"
-        return [(name, task, layer) for name in ("pca_ksg", "pca_ksg[previous: standardize=unit]")]
+        names = ("pca_ksg", "pca_ksg[uncorrected]", "pca_ksg[previous: standardize=unit]")
+        return [(name, task, layer) for name in names]
     return [
         ("pca_ksg", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
         ("pca_ksg", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
+        ("pca_ksg[uncorrected]", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
+        ("pca_ksg[uncorrected]", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
         ("pca_ksg_twin", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
         ("pca_ksg_twin", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
         ("pca_ksg[previous: standardize=unit]", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),

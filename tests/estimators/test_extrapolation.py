@@ -1,0 +1,140 @@
+"""``pca_ksg``'s sample-size extrapolation: ``2 I(N) - mean I(N/2)``, checked against known MI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from ssl_it import synthetic
+from ssl_it.estimators import KSGMI, BandMaker, PCAReducedMI
+from ssl_it.synthetic.classic import rho_for_mi
+from ssl_it.synthetic.layers import clustered_views, spiked_channel
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pca_ksg(**kwargs: object) -> PCAReducedMI:
+    return PCAReducedMI(KSGMI(k=3, metric="euclidean"), **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_default_config_extrapolates_from_two_half_samples() -> None:
+    est = instantiate(OmegaConf.load(ROOT / "configs" / "estimator" / "pca_ksg.yaml"))
+    assert isinstance(est, PCAReducedMI)
+    assert est.bias_correction == "extrapolate" and est.halves == 2 and est.name == "pca_ksg"
+    assert est.settings()["halves"] == 2
+
+
+@pytest.mark.parametrize("halves", [2, 4])
+def test_the_value_is_twice_the_full_estimate_less_the_mean_of_its_half_samples(halves: int) -> None:
+    s = spiked_channel(400, 4, 64, 256, 3.0, seed=11)
+    est = _pca_ksg(bias_correction="extrapolate", halves=halves)
+    info = est.estimate_with_info(s.x, s.y)
+    plain = _pca_ksg()
+    x, y = torch.as_tensor(s.x, dtype=torch.float64), torch.as_tensor(s.y, dtype=torch.float64)
+    parts = est._half_samples(400)
+    assert len(parts) == halves and all(len(p) == 200 for p in parts)
+    for a, b in zip(parts[0::2], parts[1::2], strict=True):  # complementary pairs
+        assert sorted(torch.cat([a, b]).tolist()) == list(range(400))
+    halves_read = [plain.estimate(x[p], y[p]) for p in parts]
+    assert info.diagnostics["uncorrected"] == pytest.approx(plain.estimate(s.x, s.y), abs=1e-12)
+    assert info.diagnostics["half_mean"] == pytest.approx(float(np.mean(halves_read)), abs=1e-12)
+    assert info.value == pytest.approx(2 * info.diagnostics["uncorrected"] - info.diagnostics["half_mean"], abs=1e-12)
+    assert est.estimate(s.x, s.y) == info.value  # the split is fixed by seed and N
+
+
+@pytest.mark.parametrize(("d", "snr", "seed"), [(256, 8.0, 21), (256, 1.5, 22), (1024, 3.0, 23)])
+def test_extrapolation_closes_most_of_the_gap_on_detectable_spiked_layers_without_passing_the_truth(
+    d: int, snr: float, seed: int
+) -> None:
+    # bench_layers' ladder at N = 512, 3 seeds: -33 / -51 / -52 % as read, -23 / -32 / -32 % extrapolated
+    s = spiked_channel(512, 4, 64, d, snr, seed=seed)
+    plain = _pca_ksg().estimate(s.x, s.y)
+    value = _pca_ksg(bias_correction="extrapolate").estimate(s.x, s.y)
+    assert plain < value < s.mi
+    assert value > 0.6 * s.mi
+
+
+def test_extrapolation_adds_nothing_to_independent_sides() -> None:
+    s = spiked_channel(512, 4, 64, 256, 3.0, seed=31)
+    rows = np.random.default_rng(0).permutation(512)
+    values = [_pca_ksg(bias_correction="extrapolate", seed=k).estimate(s.x, s.y[rows]) for k in range(3)]
+    assert max(abs(v) for v in values) < 0.1
+
+
+@pytest.mark.parametrize("noise", [0.1, 0.3])
+def test_extrapolation_stays_below_the_truth_on_clustered_views_where_the_twin_overshoots(noise: float) -> None:
+    # bench_layers' views, M = 512 atoms, N = 512, 3 seeds: -17 / -32 % extrapolated; the twin +397 / +139 %
+    s = clustered_views(512, 512, 16, 256, noise, seed=41)
+    plain = _pca_ksg().estimate(s.x, s.y)
+    value = _pca_ksg(bias_correction="extrapolate").estimate(s.x, s.y)
+    assert plain < value < s.mi
+
+
+def test_extrapolation_is_closer_to_a_low_dimensional_gaussian_pair() -> None:
+    s = synthetic.correlated_gaussian(512, 4, rho_for_mi(2.0, 4), seed=51)
+    plain = _pca_ksg().estimate(s.x, s.y)
+    value = _pca_ksg(bias_correction="extrapolate").estimate(s.x, s.y)
+    assert abs(value - s.mi) < abs(plain - s.mi)
+    assert abs(value - s.mi) < 0.15 * s.mi
+
+
+def test_extrapolation_keeps_the_estimators_exact_invariances() -> None:
+    s = spiked_channel(400, 4, 64, 256, 3.0, seed=61)
+    factors = np.exp(np.random.default_rng(1).uniform(np.log(0.1), np.log(10.0), 256))
+    unit = _pca_ksg(bias_correction="extrapolate", standardize="unit")
+    assert unit.invariances == {"unit_scale"}
+    assert unit.estimate(s.x, s.y * factors) == pytest.approx(unit.estimate(s.x, s.y), abs=1e-9)
+    rotation = torch.linalg.qr(torch.randn(256, 256, generator=torch.Generator().manual_seed(2)))[0].numpy()
+    white = _pca_ksg(bias_correction="extrapolate", standardize="none")
+    assert white.invariances == {"rotation"}
+    assert white.estimate(s.x, s.y @ rotation) == pytest.approx(white.estimate(s.x, s.y), abs=1e-6)
+    default = _pca_ksg(bias_correction="extrapolate")
+    assert default.estimate(s.x * 100.0, s.y * 0.01) == pytest.approx(default.estimate(s.x, s.y), abs=1e-9)
+
+
+def test_the_ceiling_is_the_extrapolated_ceiling_and_labels_are_not_corrected() -> None:
+    inner = KSGMI(k=3, metric="euclidean")
+    est = _pca_ksg(bias_correction="extrapolate")
+    c512, c256 = inner.ceiling(512), inner.ceiling(256)
+    assert c512 is not None and c256 is not None
+    assert est.ceiling(512) == pytest.approx(2 * c512 - c256)
+    assert est.ceiling(512) < np.log(512)  # still under log N, the bound of I(X;T) on the probe set
+    s = synthetic.gaussian_mixture_labels(300, 4, 16, seed=3)
+    info = est.estimate_with_info(s.x, s.y)
+    assert "extrapolation" not in info.diagnostics
+    assert info.value == pytest.approx(_pca_ksg().estimate(s.x, s.y), abs=1e-12)
+    assert info.ceiling == inner.ceiling(300, s.y)
+
+
+def test_a_constant_side_reads_zero_with_no_correction() -> None:
+    x = torch.randn(128, 32, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    info = _pca_ksg(bias_correction="extrapolate").estimate_with_info(x, torch.full((128, 16), 0.5))
+    assert info.value == pytest.approx(0.0, abs=0.05)
+    assert "extrapolation" not in info.diagnostics
+
+
+def test_the_bias_allowance_is_what_the_extrapolated_estimator_leaves_on_a_gaussian_twin() -> None:
+    s = spiked_channel(512, 4, 64, 256, 8.0, seed=71)
+    plain, extrapolated = _pca_ksg(), _pca_ksg(bias_correction="extrapolate")
+    left, whole = extrapolated.gaussian_bias(s.x, s.y), plain.gaussian_bias(s.x, s.y)
+    assert left is not None and whole is not None
+    assert 0 < left < whole
+    band = BandMaker(transforms=()).band(extrapolated, s.x, s.y)
+    assert band.bias_allowance == pytest.approx(left) and band.hi_with_bias >= band.hi
+    assert band.lo <= band.value <= band.hi
+
+
+@pytest.mark.parametrize("halves", [0, 1, 3, 2.5, "2"])
+def test_bad_halves_are_refused_naming_the_field(halves: object) -> None:
+    with pytest.raises(ValueError, match="halves"):
+        _pca_ksg(bias_correction="extrapolate", halves=halves)
+
+
+def test_bad_bias_correction_names_the_allowed_values() -> None:
+    with pytest.raises(ValueError, match="extrapolate"):
+        _pca_ksg(bias_correction="richardson")
