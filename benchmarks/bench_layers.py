@@ -22,9 +22,10 @@ Task families (``ssl_it.synthetic``; truths in nats, closed form or Monte Carlo)
   coordinate cubed) placed in a 64 x 256 layer with unit noise in every
   other direction (``in_noise``): where a Gaussian model of the signal,
   which the twin bias correction uses, is wrong.
-* ``atoms``: X uniform on 4,096 points (more than N), T = tanh(W X + b):
-  ``I(X;T) = log 4,096``, of which no estimator can see beyond ~log N.
-* ``views``: two views of M = 512 or 4,096 atoms (16 directions of a
+* ``atoms``: X uniform on 64 or 4,096 points (fewer or more than N),
+  T = tanh(W X + b): ``I(X;T) = log M``; beyond N no estimator can see
+  more than ~log N.
+* ``views``: two views of M = 64, 512 or 4,096 atoms (16 directions of a
   256-wide layer), each with its own noise of sd 0.1, 0.3 or 1 in every
   coordinate (``clustered_views``; Monte Carlo truth, at most log M): the
   shape of I(Z1;Z2) on a probe set, a mixture of clusters.
@@ -35,9 +36,8 @@ Task families (``ssl_it.synthetic``; truths in nats, closed form or Monte Carlo)
 
 Estimators: the defaults of ``configs/estimator/calibrated.yaml``
 (``pca_ksg`` for I(X;T), ``classifier`` for I(T;Y)), each with the
-callback's band (``ssl_it.estimators.BandMaker``), against ``pca_ksg`` uncorrected
-(``bias_correction: none``, the default before the extrapolation from N/2),
-with four half-samples instead of two, ``pca_ksg_twin``
+callback's band (``ssl_it.estimators.BandMaker``), against ``pca_ksg`` extrapolated
+from N/2 (``bias_correction: extrapolate``, with two or four half-samples), ``pca_ksg_twin``
 (``pca_ksg`` with its bias on Gaussian twins added) and the previous
 defaults (16 fixed whitened axes; each unit z-scored instead of its scale
 shrunk towards the layer's common one; the linear probe with layer
@@ -103,8 +103,8 @@ ESTIMATORS: dict[str, Callable[[], MIEstimator]] = {
     "pca_ksg[previous: 16 fixed axes]": lambda: PCAReducedMI(_ksg(), select="fixed", standardize="none"),
     "pca_ksg[standardize=rank]": lambda: _configured("pca_ksg", standardize="rank"),
     "pca_ksg[previous: standardize=unit]": lambda: _configured("pca_ksg", standardize="unit"),
-    "pca_ksg[uncorrected]": lambda: _configured("pca_ksg", bias_correction="none"),
-    "pca_ksg[halves=4]": lambda: _configured("pca_ksg", halves=4),
+    "pca_ksg[extrapolate]": lambda: _configured("pca_ksg", bias_correction="extrapolate"),
+    "pca_ksg[extrapolate, halves=4]": lambda: _configured("pca_ksg", bias_correction="extrapolate", halves=4),
     "pca_ksg[k=1]": lambda: _configured("pca_ksg", estimator={"k": 1}),
     "pca_ksg[k=2]": lambda: _configured("pca_ksg", estimator={"k": 2}),
     "classifier": lambda: _configured("classifier"),
@@ -117,8 +117,8 @@ PAIR = (
     "pca_ksg[previous: 16 fixed axes]",
     "pca_ksg[standardize=rank]",
     "pca_ksg[previous: standardize=unit]",
-    "pca_ksg[uncorrected]",
-    "pca_ksg[halves=4]",
+    "pca_ksg[extrapolate]",
+    "pca_ksg[extrapolate, halves=4]",
     "pca_ksg[k=1]",
     "pca_ksg[k=2]",
 )
@@ -193,18 +193,19 @@ def tasks(quick: bool) -> list[Task]:
         out.append(
             Task(name, "offmodel", False, 256, 0.0, lambda n, s, make=make: in_noise(make(n, s), 64, 256, seed=s))
         )
-    out.append(
-        Task(
-            "atoms M=4096 64x256",
-            "atoms",
-            False,
-            256,
-            0.0,
-            lambda n, s: synthetic.deterministic_encoder(n, 4096, 64, 256, seed=s),
+    for atoms in (64, 4096):
+        out.append(
+            Task(
+                f"atoms M={atoms} 64x256",
+                "atoms",
+                False,
+                256,
+                0.0,
+                lambda n, s, atoms=atoms: synthetic.deterministic_encoder(n, atoms, 64, 256, seed=s),
+            )
         )
-    )
-    for atoms in (512, 4096):
-        for noise in (0.1, 0.3, 1.0):
+    for atoms, noises in ((64, (0.1,)), (512, (0.1, 0.3, 1.0)), (4096, (0.1, 0.3, 1.0))):
+        for noise in noises:
             out.append(
                 Task(
                     f"views M={atoms} k=16 d=256 noise={noise:g}",
@@ -383,13 +384,13 @@ def _invariance_cases(d: int, n: int) -> list[tuple[str, str, Any]]:
     if d in (128, 512):
         layer = _network_layer(n, d)
         task = "convnet features (random init), digits" if d == 128 else "random projector on them"
-        names = ("pca_ksg", "pca_ksg[uncorrected]", "pca_ksg[previous: standardize=unit]")
+        names = ("pca_ksg", "pca_ksg[extrapolate]", "pca_ksg[previous: standardize=unit]")
         return [(name, task, layer) for name in names]
     return [
         ("pca_ksg", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
         ("pca_ksg", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
-        ("pca_ksg[uncorrected]", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
-        ("pca_ksg[uncorrected]", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
+        ("pca_ksg[extrapolate]", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
+        ("pca_ksg[extrapolate]", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
         ("pca_ksg_twin", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),
         ("pca_ksg_twin", "spiked snr 3", spiked_channel(n, 4, 64, d, 3.0, seed=0)),
         ("pca_ksg[previous: standardize=unit]", "spiked snr 8", spiked_channel(n, 4, 64, d, 8.0, seed=0)),

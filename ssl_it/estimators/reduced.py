@@ -97,7 +97,7 @@ class PCAReducedMI(MIEstimator):
     I(Z1;Z2) on the probe set (docs/design.md §8). It does not restore what the projection lost
     (signal axes poorly estimated near the noise edge).
 
-    ``"extrapolate"`` (``configs/estimator/pca_ksg.yaml``) extrapolates the
+    ``"extrapolate"`` extrapolates the
     whole estimate, reduction included, from N and N/2 samples to infinite
     N: ``I_corrected = 2 I_hat(N) - mean_j I_hat_j(N/2)``, the mean over
     ``halves`` half-samples in complementary pairs, each reduced and
@@ -110,17 +110,22 @@ class PCAReducedMI(MIEstimator):
     adds nothing. Where the bias decays as ``a N^-beta`` with ``beta < 1``
     (KSG's on strong dependence; the loss of principal axes estimated near
     the noise edge), it removes the share ``2^beta - 1`` of it and stays
-    on the low side; it reads above the truth only where the bias falls
-    faster than 1/N between N/2 and N. On the layer suite it read above
-    the truth on none of 116 seeds (28 cells at N = 512: ladder, heavy
-    tails, 16 directions, off-model pairs, atoms, views; the ladder at
-    2,048), and brought the spiked ladder's detectable rungs at N = 512
-    from -33 % ... -84 % to -24 % ... -78 % (within 35 % on 5 of 7 instead
-    of 1; docs/design.md §8). Its sampling spread is larger (the difference
-    of two correlated estimates: bands 1.8 times wider at N = 512, which the
-    band's half-samples measure), and it costs the ``halves`` re-estimates
-    at N/2.
-    ``"none"`` reports KSG as it reads.
+    on the low side. It reads above the truth where the bias falls faster
+    than 1/N between N/2 and N: where the layer is a mixture of fewer
+    clusters than about N/4, which KSG resolves at N but not at N/2 (64
+    atoms at N = 512: 4.44-4.77 of log 64 = 4.16, where ``"none"`` reads
+    4.09-4.17; two views of 64 or 128 clusters: +5 to +7 %). On noisy
+    layers it read above the truth on none of 116 seeds (the spiked
+    ladder, heavy tails, 16 directions, off-model pairs, views of 512 and
+    4,096 clusters), and brought the spiked ladder's detectable rungs at
+    N = 512 from -33 % ... -84 % to -24 % ... -78 % (within 35 % on 5 of 7
+    instead of 1; docs/design.md §8). Its sampling spread is larger (the
+    difference of two correlated estimates: bands 1.8 times wider at
+    N = 512, which the band's half-samples measure), and it costs the
+    ``halves`` re-estimates at N/2. Not the default: a layer collapsing
+    into clusters would gain spurious information just where a
+    compression phase is looked for.
+    ``"none"`` (the default) reports KSG as it reads.
 
     Ceiling and bound: the inner estimator's (``psi(N) - psi(k)`` for KSG;
     with ``"extrapolate"``, its extrapolation ``2 c(N) - c(N/2)``).
