@@ -103,6 +103,32 @@ def knn_scale(t: torch.Tensor, k: int, seed: int, p: float = 2.0, max_queries: i
     return med if med > 0 else 1.0
 
 
+def kth_neighbour_distances(t: torch.Tensor, k: int) -> torch.Tensor:
+    """Euclidean distance from each row of ``t`` ``(N, d)`` to its k-th nearest other row, ``(N,)``
+    (0 where k other rows coincide with it)."""
+    n = t.shape[0]
+    kth = torch.empty(n, dtype=t.dtype, device=t.device)
+    for block in row_chunks(n, n, n_blocks=2):
+        dist = torch.cdist(t[block], t)  # the row itself is at 0
+        kth[block] = torch.kthvalue(dist, min(k + 1, n), dim=1).values
+    return kth
+
+
+def neighbour_jump_share(t: torch.Tensor, parts: list[torch.Tensor], k: int, factor: float = 2.0) -> float:
+    """The share of the rows of ``parts`` (subsets of ``t``'s rows) whose k-th neighbour distance within their
+    part is more than ``factor`` times that within all of ``t``, averaged over the parts.
+
+    Halving a sample of a continuous density of local dimension ``m`` stretches
+    the k-th neighbour distance by about ``2 ** (1 / m)``: by more than 2 only
+    where ``m < 1``, which a density never has in the dimensions a reduced
+    pair has. A row whose k neighbours at N are members of a tight cluster
+    that the half no longer fills jumps to the distance between clusters:
+    this share is the part of the sample in such clusters."""
+    full = kth_neighbour_distances(t, k)
+    shares = [float((kth_neighbour_distances(t[part], k) > factor * full[part]).to(t.dtype).mean()) for part in parts]
+    return sum(shares) / len(shares)
+
+
 def layer_scale(t: torch.Tensor, scale: Scale) -> float:
     """Divisor that puts T ``(N, d)`` on the chosen reference scale (1.0 for ``"absolute"``).
 

@@ -10,6 +10,7 @@ from typing_extensions import override
 
 from ssl_it import checks
 from ssl_it.estimators.base import BoundKind, MIEstimator, Pair, YKind
+from ssl_it.estimators.pairwise import neighbour_jump_share
 from ssl_it.estimators.reduction import NoiseModel, PrincipalAxes, normal_scores, shrunk_unit_scales
 from ssl_it.linalg import column_std
 
@@ -106,25 +107,27 @@ class PCAReducedMI(MIEstimator):
     estimates (Strong, Koberle, de Ruyter van Steveninck & Bialek 1998,
     Phys. Rev. Lett. 80:197; for KSG, Holmes & Nemenman 2019, Phys. Rev. E
     100:022404). It needs no model of the data: where the estimate does not
-    move with N (clustered views that KSG resolves, independent sides) it
-    adds nothing. Where the bias decays as ``a N^-beta`` with ``beta < 1``
-    (KSG's on strong dependence; the loss of principal axes estimated near
-    the noise edge), it removes the share ``2^beta - 1`` of it and stays
-    on the low side. It reads above the truth where the bias falls faster
-    than 1/N between N/2 and N: where the layer is a mixture of fewer
-    clusters than about N/4, which KSG resolves at N but not at N/2 (64
-    atoms at N = 512: 4.44-4.77 of log 64 = 4.16, where ``"none"`` reads
-    4.09-4.17; two views of 64 or 128 clusters: +5 to +7 %). On noisy
-    layers it read above the truth on none of 116 seeds (the spiked
-    ladder, heavy tails, 16 directions, off-model pairs, views of 512 and
-    4,096 clusters), and brought the spiked ladder's detectable rungs at
-    N = 512 from -33 % ... -84 % to -24 % ... -78 % (within 35 % on 5 of 7
-    instead of 1; docs/design.md §8). Its sampling spread is larger (the
-    difference of two correlated estimates: bands 1.8 times wider at
-    N = 512, which the band's half-samples measure), and it costs the
-    ``halves`` re-estimates at N/2. Not the default: a layer collapsing
-    into clusters would gain spurious information just where a
-    compression phase is looked for.
+    move with N it adds nothing, and where the bias decays as
+    ``a N^-beta`` with ``beta < 1`` (KSG's on strong dependence; the loss
+    of principal axes estimated near the noise edge) it removes the share
+    ``2^beta - 1`` of it and stays on the low side. It would read above
+    the truth where the bias falls faster than 1/N between N/2 and N: on a
+    mixture of fewer clusters than about N/4, which KSG resolves at N but
+    not at N/2 (64 atoms at N = 512: 4.44-4.77 of log 64 = 4.16, where
+    ``"none"`` reads 4.09-4.17). So it is withheld, and the value is the
+    uncorrected one, where more than ``max_jump_share`` of the halves' rows
+    see their k-th neighbour distance in the reduced pair more than double
+    from N to N/2 (:func:`~ssl_it.estimators.pairwise.neighbour_jump_share`):
+    a density of local dimension ``m`` stretches it by ``2^(1/m)``, a row
+    whose cluster the half no longer fills jumps to the next cluster. On
+    the layer suite that share was at most 0.002 on every noisy layer and
+    0.02-0.47 on every clustered one. Guarded, it read above the truth on
+    none of the suite's noisy-layer seeds, and brought the spiked ladder's
+    detectable rungs at N = 512 from -33 % ... -84 % to -24 % ... -78 %
+    (within 35 % on 5 of 7 instead of 1; docs/design.md §8). Its sampling
+    spread is larger (the difference of two correlated estimates: bands
+    1.8 times wider at N = 512, which the band's half-samples measure), and
+    it costs the ``halves`` re-estimates at N/2.
     ``"none"`` (the default) reports KSG as it reads.
 
     Ceiling and bound: the inner estimator's (``psi(N) - psi(k)`` for KSG;
@@ -158,6 +161,10 @@ class PCAReducedMI(MIEstimator):
             :meth:`gaussian_bias` (>= 1).
         halves: half-samples averaged by ``"extrapolate"`` (even, >= 2:
             complementary pairs).
+        max_jump_share: ``"extrapolate"`` is withheld (the value is the
+            uncorrected one) where more than this share of the halves' rows
+            see their k-th neighbour distance in the reduced pair more than
+            double from N to N/2 (above).
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
     """
 
@@ -177,6 +184,7 @@ class PCAReducedMI(MIEstimator):
         bias_correction: BiasCorrection = "none",
         twin_draws: int = 1,
         halves: int = 2,
+        max_jump_share: float = 0.01,
     ) -> None:
         super().__init__(seed=seed, y_kind=y_kind)
         if not isinstance(estimator, MIEstimator):
@@ -191,6 +199,7 @@ class PCAReducedMI(MIEstimator):
         if not (checks.is_integer(halves) and halves >= 2 and halves % 2 == 0):
             checks.fail("halves", "an even integer >= 2 (complementary pairs of half-samples)", halves)
         self.bias_correction, self.twin_draws, self.halves = bias_correction, twin_draws, int(halves)
+        self.max_jump_share = checks.probability("max_jump_share", max_jump_share)
         self.estimator, self.dim, self.min_dim = estimator, dim, min_dim
         self.select, self.standardize, self.whiten, self.noise = select, standardize, bool(whiten), noise
         self.name = f"pca_{estimator.name}" + ("_twin" if bias_correction == "gaussian_twin" else "")
@@ -221,6 +230,7 @@ class PCAReducedMI(MIEstimator):
             "bias_correction": self.bias_correction,
             "twin_draws": self.twin_draws,
             "halves": self.halves,
+            "max_jump_share": self.max_jump_share,
             "seed": self.seed,
             "y_kind": self.y_kind,
             "estimator": {"name": self.estimator.name, **self.estimator.settings()},
@@ -309,17 +319,33 @@ class PCAReducedMI(MIEstimator):
         if self.bias_correction == "extrapolate":
             if pair.n // 2 < self.min_samples:
                 return info.value, {**diagnostics, "uncorrected": info.value, "extrapolation": 0.0}
+            jumps = self._jump_share(x, y)
+            guard = {"uncorrected": info.value, "jump_share": jumps}
+            if jumps > self.max_jump_share:  # clusters resolved at N but not at N/2: the 1/N model fails
+                return info.value, {**diagnostics, **guard, "extrapolation": 0.0, "extrapolation_withheld": True}
             halves = [self._half_estimate(pair.x, pair.y, part) for part in self._half_samples(pair.n)]
             mean_half = sum(halves) / len(halves)
             extrapolation = info.value - mean_half
             return info.value + extrapolation, {
                 **diagnostics,
-                "uncorrected": info.value,
+                **guard,
                 "half_mean": mean_half,
                 "extrapolation": extrapolation,
+                "extrapolation_withheld": False,
             }
         bias = self._twin_bias(x, y)
         return info.value + bias, {**diagnostics, "uncorrected": info.value, "twin_bias": bias}
+
+    @property
+    def _inner_k(self) -> int:
+        """The inner estimator's k (KSG's neighbours; 3 for an estimator without one)."""
+        k = getattr(self.estimator, "k", 3)
+        return k if isinstance(k, int) and k >= 1 else 3
+
+    def _jump_share(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """:func:`~ssl_it.estimators.pairwise.neighbour_jump_share` of the reduced pair over the half-samples."""
+        parts = [p.to(x.device) for p in self._half_samples(x.shape[0])]
+        return neighbour_jump_share(torch.cat([x, y], 1), parts, self._inner_k)
 
     def _half_samples(self, n: int) -> list[torch.Tensor]:
         """``halves`` row indices of N // 2 each, in complementary pairs, fixed by ``seed`` and N: every
@@ -354,11 +380,18 @@ class PCAReducedMI(MIEstimator):
         pair = self._check(x, y)
         if pair.labels or self.bias_correction == "gaussian_twin":
             return None
-        return self._twin_bias(self.reduce(pair.x, 0), self.reduce(pair.y, 1))
+        rx, ry = self.reduce(pair.x, 0), self.reduce(pair.y, 1)
+        extrapolated = (
+            self.bias_correction == "extrapolate"
+            and pair.n // 2 >= self.min_samples
+            and bool(rx.any() and ry.any())
+            and self._jump_share(rx, ry) <= self.max_jump_share
+        )
+        return self._twin_bias(rx, ry, extrapolated)
 
-    def _twin_bias(self, x: torch.Tensor, y: torch.Tensor) -> float:
+    def _twin_bias(self, x: torch.Tensor, y: torch.Tensor, extrapolated: bool = False) -> float:
         """``I_G(S) - mean_j I_hat(twin_j)`` for the reduced pair ``(x, y)`` (:meth:`gaussian_bias`), each
-        ``I_hat(twin_j)`` extrapolated from its half-samples with ``bias_correction="extrapolate"``."""
+        ``I_hat(twin_j)`` extrapolated from its half-samples where the value was (``extrapolated``)."""
         joint = torch.cat([x, y], 1)
         dx = x.shape[1]
         cov = torch.cov(joint.T) + 1e-9 * torch.eye(joint.shape[1], dtype=joint.dtype, device=joint.device)
@@ -370,7 +403,7 @@ class PCAReducedMI(MIEstimator):
             gen = torch.Generator().manual_seed(self.seed + 31 + 1009 * draw)
             twin = (torch.randn(joint.shape[0], joint.shape[1], generator=gen, dtype=torch.float64) @ factor).to(joint)
             reading = self.estimator.estimate(twin[:, :dx], twin[:, dx:])
-            if self.bias_correction == "extrapolate":
+            if extrapolated:
                 parts = [p.to(twin.device) for p in self._half_samples(twin.shape[0])]
                 halves = [self.estimator.estimate(twin[p, :dx], twin[p, dx:]) for p in parts]
                 reading = 2.0 * reading - sum(halves) / len(halves)

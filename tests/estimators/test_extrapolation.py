@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 
 from ssl_it import synthetic
 from ssl_it.estimators import KSGMI, BandMaker, PCAReducedMI
+from ssl_it.estimators.pairwise import neighbour_jump_share
 from ssl_it.synthetic.classic import rho_for_mi
 from ssl_it.synthetic.layers import clustered_views, spiked_channel
 
@@ -32,14 +33,33 @@ def test_the_config_leaves_it_off_and_one_override_turns_it_on() -> None:
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_it_reads_above_the_truth_where_clusters_fill_up_between_n_half_and_n(seed: int) -> None:
-    # why it is not the default (docs/design.md §8): 64 atoms at N = 512 have about 4 copies each at N/2, where
-    # KSG still reads low, and 8 at N, where it reads log 64 already; the 1/N model then adds what is not there
+def test_it_is_withheld_where_clusters_fill_up_between_n_half_and_n(seed: int) -> None:
+    # 64 atoms at N = 512 have about 4 copies each at N/2, where KSG still reads low, and 8 at N, where it reads
+    # log 64 already: the 1/N model would add what is not there (unguarded: +10 to +15 %)
     s = synthetic.deterministic_encoder(512, 64, 64, 256, seed=seed)
     plain = _pca_ksg().estimate(s.x, s.y)
-    value = _pca_ksg(bias_correction="extrapolate").estimate(s.x, s.y)
+    unguarded = _pca_ksg(bias_correction="extrapolate", max_jump_share=1.0).estimate_with_info(s.x, s.y)
     assert abs(plain - s.mi) < 0.02 * s.mi
-    assert value > 1.05 * s.mi
+    assert unguarded.value > 1.05 * s.mi and unguarded.diagnostics["extrapolation_withheld"] is False
+    info = _pca_ksg(bias_correction="extrapolate").estimate_with_info(s.x, s.y)
+    assert info.diagnostics["jump_share"] > 0.1 and info.diagnostics["extrapolation_withheld"] is True
+    assert info.value == pytest.approx(plain, abs=1e-12)
+    # the bias allowance is then the uncorrected estimator's too
+    guarded = _pca_ksg(bias_correction="extrapolate").gaussian_bias(s.x, s.y)
+    assert guarded == pytest.approx(_pca_ksg().gaussian_bias(s.x, s.y), abs=1e-12)
+
+
+def test_the_jump_share_is_zero_on_a_density_and_the_clustered_share_on_tight_clusters() -> None:
+    gen = torch.Generator().manual_seed(0)
+    parts = [torch.arange(0, 1024, 2), torch.arange(1, 1024, 2)]
+    density = torch.randn(1024, 8, generator=gen, dtype=torch.float64)
+    assert neighbour_jump_share(density, parts, 3) < 0.01
+    centres = 10.0 * torch.randn(64, 8, generator=gen, dtype=torch.float64)
+    clusters = centres[torch.arange(1024) % 64] + 1e-3 * torch.randn(1024, 8, generator=gen, dtype=torch.float64)
+    # 16 members a cluster: 8 in each half, more than k = 3 others, so no row jumps ...
+    assert neighbour_jump_share(clusters, parts, 3) == 0.0
+    # ... while with 4 members a cluster (2 a half) every row's third neighbour leaves its cluster
+    assert neighbour_jump_share(clusters[:256], [torch.arange(0, 128), torch.arange(128, 256)], 3) == 1.0
 
 
 @pytest.mark.parametrize("halves", [2, 4])
@@ -57,6 +77,7 @@ def test_the_value_is_twice_the_full_estimate_less_the_mean_of_its_half_samples(
     assert info.diagnostics["uncorrected"] == pytest.approx(plain.estimate(s.x, s.y), abs=1e-12)
     assert info.diagnostics["half_mean"] == pytest.approx(float(np.mean(halves_read)), abs=1e-12)
     assert info.value == pytest.approx(2 * info.diagnostics["uncorrected"] - info.diagnostics["half_mean"], abs=1e-12)
+    assert info.diagnostics["extrapolation_withheld"] is False and info.diagnostics["jump_share"] < 0.01
     assert est.estimate(s.x, s.y) == info.value  # the split is fixed by seed and N
 
 
@@ -84,8 +105,9 @@ def test_extrapolation_stays_below_the_truth_on_clustered_views_where_the_twin_o
     # bench_layers' views, M = 512 atoms, N = 512, 3 seeds: -17 / -32 % extrapolated; the twin +397 / +139 %
     s = clustered_views(512, 512, 16, 256, noise, seed=41)
     plain = _pca_ksg().estimate(s.x, s.y)
-    value = _pca_ksg(bias_correction="extrapolate").estimate(s.x, s.y)
+    value = _pca_ksg(bias_correction="extrapolate", max_jump_share=1.0).estimate(s.x, s.y)
     assert plain < value < s.mi
+    assert plain <= _pca_ksg(bias_correction="extrapolate").estimate(s.x, s.y) < s.mi
 
 
 def test_extrapolation_is_closer_to_a_low_dimensional_gaussian_pair() -> None:
@@ -146,6 +168,12 @@ def test_the_bias_allowance_is_what_the_extrapolated_estimator_leaves_on_a_gauss
 def test_bad_halves_are_refused_naming_the_field(halves: object) -> None:
     with pytest.raises(ValueError, match="halves"):
         _pca_ksg(bias_correction="extrapolate", halves=halves)
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5, float("nan"), "0.01"])
+def test_a_bad_jump_share_is_refused_naming_the_field(share: object) -> None:
+    with pytest.raises(ValueError, match="max_jump_share"):
+        _pca_ksg(bias_correction="extrapolate", max_jump_share=share)
 
 
 def test_bad_bias_correction_names_the_allowed_values() -> None:
