@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -114,14 +115,21 @@ class PCAReducedMI(MIEstimator):
     the truth where the bias falls faster than 1/N between N/2 and N: on a
     mixture of fewer clusters than about N/4, which KSG resolves at N but
     not at N/2 (64 atoms at N = 512: 4.44-4.77 of log 64 = 4.16, where
-    ``"none"`` reads 4.09-4.17). So it is withheld, and the value is the
-    uncorrected one, where more than ``max_jump_share`` of the halves' rows
-    see their k-th neighbour distance in the reduced pair more than double
-    from N to N/2 (:func:`~ssl_it.estimators.pairwise.neighbour_jump_share`):
-    a density of local dimension ``m`` stretches it by ``2^(1/m)``, a row
-    whose cluster the half no longer fills jumps to the next cluster. On
-    the layer suite that share was at most 0.002 on every noisy layer and
-    0.02-0.47 on every clustered one. Guarded, it read above the truth on
+    ``"none"`` reads 4.09-4.17). So it fades out with the share of the
+    halves' rows whose k-th neighbour distance in the reduced pair more
+    than doubles from N to N/2
+    (:func:`~ssl_it.estimators.pairwise.neighbour_jump_share`): a density
+    of local dimension ``m`` stretches it by ``2^(1/m)``, a row whose
+    cluster the half no longer fills jumps to the next cluster. The whole
+    correction is kept up to half of ``max_jump_share``, half of it at
+    ``max_jump_share`` and none from twice it on, linearly in the log of
+    the share in between (:func:`extrapolation_weight`); with none, the
+    value is the uncorrected one. On the layer suite that share was at most
+    0.002 on every noisy layer and 0.02-0.47 on every clustered one at
+    N = 512; a switch at one share instead had moved two seeds of one task
+    0.7 nats apart, and widened the bands of clustered layers to 2 nats,
+    wherever the share of the data and that of a re-estimate fell on either
+    side of it. Guarded, it read above the truth on
     none of the suite's noisy-layer seeds, and brought the spiked ladder's
     detectable rungs at N = 512 from -33 % ... -84 % to -24 % ... -78 %
     (within 35 % on 5 of 7 instead of 1; docs/design.md §8). Its sampling
@@ -161,10 +169,10 @@ class PCAReducedMI(MIEstimator):
             :meth:`gaussian_bias` (>= 1).
         halves: half-samples averaged by ``"extrapolate"`` (even, >= 2:
             complementary pairs).
-        max_jump_share: ``"extrapolate"`` is withheld (the value is the
-            uncorrected one) where more than this share of the halves' rows
-            see their k-th neighbour distance in the reduced pair more than
-            double from N to N/2 (above).
+        max_jump_share: the share of the halves' rows whose k-th neighbour
+            distance in the reduced pair more than doubles from N to N/2 at
+            which ``"extrapolate"`` keeps half its correction; all of it up
+            to half this share, none from twice it (above).
         y_kind: see :class:`~ssl_it.estimators.base.MIEstimator`.
     """
 
@@ -320,12 +328,13 @@ class PCAReducedMI(MIEstimator):
             if pair.n // 2 < self.min_samples:
                 return info.value, {**diagnostics, "uncorrected": info.value, "extrapolation": 0.0}
             jumps = self._jump_share(x, y)
-            guard = {"uncorrected": info.value, "jump_share": jumps}
-            if jumps > self.max_jump_share:  # clusters resolved at N but not at N/2: the 1/N model fails
+            weight = extrapolation_weight(jumps, self.max_jump_share)
+            guard = {"uncorrected": info.value, "jump_share": jumps, "extrapolation_weight": weight}
+            if weight == 0.0:  # clusters resolved at N but not at N/2: the 1/N model fails
                 return info.value, {**diagnostics, **guard, "extrapolation": 0.0, "extrapolation_withheld": True}
             halves = [self._half_estimate(pair.x, pair.y, part) for part in self._half_samples(pair.n)]
             mean_half = sum(halves) / len(halves)
-            extrapolation = info.value - mean_half
+            extrapolation = weight * (info.value - mean_half)
             return info.value + extrapolation, {
                 **diagnostics,
                 **guard,
@@ -381,17 +390,16 @@ class PCAReducedMI(MIEstimator):
         if pair.labels or self.bias_correction == "gaussian_twin":
             return None
         rx, ry = self.reduce(pair.x, 0), self.reduce(pair.y, 1)
-        extrapolated = (
-            self.bias_correction == "extrapolate"
-            and pair.n // 2 >= self.min_samples
-            and bool(rx.any() and ry.any())
-            and self._jump_share(rx, ry) <= self.max_jump_share
+        weight = (
+            extrapolation_weight(self._jump_share(rx, ry), self.max_jump_share)
+            if self.bias_correction == "extrapolate" and pair.n // 2 >= self.min_samples and bool(rx.any() and ry.any())
+            else 0.0
         )
-        return self._twin_bias(rx, ry, extrapolated)
+        return self._twin_bias(rx, ry, weight)
 
-    def _twin_bias(self, x: torch.Tensor, y: torch.Tensor, extrapolated: bool = False) -> float:
+    def _twin_bias(self, x: torch.Tensor, y: torch.Tensor, weight: float = 0.0) -> float:
         """``I_G(S) - mean_j I_hat(twin_j)`` for the reduced pair ``(x, y)`` (:meth:`gaussian_bias`), each
-        ``I_hat(twin_j)`` extrapolated from its half-samples where the value was (``extrapolated``)."""
+        ``I_hat(twin_j)`` extrapolated from its half-samples with the value's ``weight``."""
         joint = torch.cat([x, y], 1)
         dx = x.shape[1]
         cov = torch.cov(joint.T) + 1e-9 * torch.eye(joint.shape[1], dtype=joint.dtype, device=joint.device)
@@ -403,12 +411,24 @@ class PCAReducedMI(MIEstimator):
             gen = torch.Generator().manual_seed(self.seed + 31 + 1009 * draw)
             twin = (torch.randn(joint.shape[0], joint.shape[1], generator=gen, dtype=torch.float64) @ factor).to(joint)
             reading = self.estimator.estimate(twin[:, :dx], twin[:, dx:])
-            if extrapolated:
+            if weight > 0.0:
                 parts = [p.to(twin.device) for p in self._half_samples(twin.shape[0])]
                 halves = [self.estimator.estimate(twin[p, :dx], twin[p, dx:]) for p in parts]
-                reading = 2.0 * reading - sum(halves) / len(halves)
+                reading += weight * (reading - sum(halves) / len(halves))
             readings.append(reading)
         return truth - sum(readings) / len(readings)
+
+
+def extrapolation_weight(jump_share: float, max_jump_share: float) -> float:
+    """The share of the N/2 extrapolation kept at this jump share: 1 up to half of ``max_jump_share``, 0 from
+    twice it on, and linear in ``log(jump_share)`` in between (1/2 at ``max_jump_share``), so that a layer
+    whose share drifts across the limit between evaluations, or between a band's re-estimates, changes its
+    value gradually instead of by the whole correction."""
+    if jump_share <= max_jump_share / 2.0:
+        return 1.0
+    if jump_share >= 2.0 * max_jump_share:
+        return 0.0
+    return 0.5 + math.log(max_jump_share / jump_share) / math.log(4.0)
 
 
 class LastReductions:

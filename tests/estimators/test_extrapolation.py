@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from omegaconf import OmegaConf
 from ssl_it import synthetic
 from ssl_it.estimators import KSGMI, BandMaker, PCAReducedMI
 from ssl_it.estimators.pairwise import neighbour_jump_share
+from ssl_it.estimators.reduced import extrapolation_weight
 from ssl_it.synthetic.classic import rho_for_mi
 from ssl_it.synthetic.layers import clustered_views, spiked_channel
 
@@ -179,3 +181,34 @@ def test_a_bad_jump_share_is_refused_naming_the_field(share: object) -> None:
 def test_bad_bias_correction_names_the_allowed_values() -> None:
     with pytest.raises(ValueError, match="extrapolate"):
         _pca_ksg(bias_correction="richardson")
+
+
+def test_the_weight_fades_from_whole_at_half_the_limit_to_none_at_twice_it() -> None:
+    limit = 0.01
+    assert extrapolation_weight(0.0, limit) == extrapolation_weight(limit / 2, limit) == 1.0
+    assert extrapolation_weight(limit, limit) == pytest.approx(0.5)
+    assert extrapolation_weight(2 * limit, limit) == extrapolation_weight(0.5, limit) == 0.0
+    shares = np.geomspace(limit / 4, 4 * limit, 200)
+    weights = np.array([extrapolation_weight(float(s), limit) for s in shares])
+    assert np.all(np.diff(weights) <= 0) and np.max(np.abs(np.diff(weights))) < 0.02  # monotone, no step
+    assert extrapolation_weight(0.0, 0.0) == 1.0 and extrapolation_weight(1e-9, 0.0) == 0.0
+
+
+def test_within_the_fade_the_value_keeps_that_share_of_the_correction() -> None:
+    # views of 512 clusters at N = 512: a jump share of a few per cent, which the limit is set around
+    s = clustered_views(512, 512, 16, 256, 0.1, seed=43)
+    whole = _pca_ksg(bias_correction="extrapolate", max_jump_share=1.0).estimate_with_info(s.x, s.y)
+    share = whole.diagnostics["jump_share"]
+    assert 0.01 < share < 0.2 and whole.diagnostics["extrapolation_weight"] == 1.0
+    correction = whole.value - whole.diagnostics["uncorrected"]
+    for limit, weight in ((share, 0.5), (share / 1.5, 0.5 - math.log(1.5) / math.log(4)), (share / 2, 0.0)):
+        info = _pca_ksg(bias_correction="extrapolate", max_jump_share=limit).estimate_with_info(s.x, s.y)
+        assert info.diagnostics["extrapolation_weight"] == pytest.approx(weight, abs=1e-9)
+        assert info.value == pytest.approx(whole.diagnostics["uncorrected"] + weight * correction, abs=1e-9)
+        assert info.diagnostics["extrapolation_withheld"] is (weight == 0.0)
+    # the bias allowance reads its twins with the same share of their correction
+    plain_bias = _pca_ksg().gaussian_bias(s.x, s.y)
+    whole_bias = _pca_ksg(bias_correction="extrapolate", max_jump_share=1.0).gaussian_bias(s.x, s.y)
+    half_bias = _pca_ksg(bias_correction="extrapolate", max_jump_share=share).gaussian_bias(s.x, s.y)
+    assert plain_bias is not None and whole_bias is not None and half_bias is not None
+    assert half_bias == pytest.approx((plain_bias + whole_bias) / 2, abs=1e-9)
