@@ -264,6 +264,8 @@ def band_row(name: str, x: np.ndarray, y: np.ndarray, ceiling: float) -> dict[st
         "lo": band.lo,
         "hi": band.hi,
         "hi_bias": band.hi_with_bias,
+        "level_hi": band.level_hi,
+        "ceiling": ceiling,
         "sd": band.sampling_sd,
         "spread": band.invariance_spread,
         "seconds": time.perf_counter() - start,
@@ -448,8 +450,8 @@ def report(log: list[dict[str, Any]]) -> list[str]:
             cells.setdefault((r["task"], r["n"], r["estimator"]), []).append(r)
     out = [
         "| task | N | estimator | truth | mean ± sd | level error | band width | truth in band | "
-        "in band + bias | band above truth |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "in band + bias | in [lo, level_hi] (level_hi at the ceiling) | band above truth |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (task, n, name), rs in cells.items():
         v = np.array([r["value"] for r in rs])
@@ -457,6 +459,10 @@ def report(log: list[dict[str, Any]]) -> list[str]:
         inside = sum(r["lo"] <= r["truth"] <= r["hi"] for r in rs)
         inside_b = sum(r["lo"] <= r["truth"] <= r["hi_bias"] for r in rs)
         above = sum(r["lo"] > r["truth"] for r in rs)
+        reach = [r for r in rs if "level_hi" in r]  # rows logged before the column have none
+        inside_l = sum(r["lo"] <= r["truth"] <= r["level_hi"] for r in reach)
+        at_ceiling = sum(r["level_hi"] >= r["ceiling"] - 1e-9 for r in reach)  # a bound that says nothing
+        level = f"{inside_l}/{len(reach)} ({at_ceiling})" if reach else "–"
         detect = ""
         if rs[0]["family"] in ("ladder", "heavy", "wide") and rs[0]["snr"] > 0:
             detect = " (detectable)" if rs[0]["snr"] > math.sqrt(rs[0]["dim"] / n) else " (below threshold)"
@@ -464,7 +470,7 @@ def report(log: list[dict[str, Any]]) -> list[str]:
         out.append(
             f"| {task}{detect} | {n:,} | {name} | {truth:.3f} | {v.mean():.3f} ± {sd:.3f} | "
             f"{100 * (v.mean() - truth) / truth:+.0f} % | {np.mean([r['hi'] - r['lo'] for r in rs]):.3f} | "
-            f"{inside}/{len(rs)} | {inside_b}/{len(rs)} | {above}/{len(rs)} |"
+            f"{inside}/{len(rs)} | {inside_b}/{len(rs)} | {level} | {above}/{len(rs)} |"
         )
     out += reduction_table(log, cells)
     out += [

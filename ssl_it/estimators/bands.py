@@ -42,8 +42,11 @@ two layers measured alike needs. It is not a confidence interval for the
 truth: an estimator's bias lies outside it. Where the estimator can size
 its own bias (``gaussian_bias``: KSG's on a Gaussian twin of the reduced
 pair), ``bias_allowance`` says how far above the band the level may lie;
-a lower bound (the classifier) is a lower bound. docs/design.md §8 gives
-the coverage of both on the validation suite.
+a lower bound (the classifier) is a lower bound. Where the estimator also
+reads what its reduction to principal axes kept of the layer's detectable
+information (``kept_share``), ``level_hi`` divides the top by it: the
+reduction's loss, which neither the band nor the allowance sees.
+docs/design.md §8 gives the coverage of all three on the validation suite.
 """
 
 from __future__ import annotations
@@ -89,6 +92,13 @@ class Band:
             (``gaussian_bias``), where it has one, else 0.
         hi_with_bias: ``hi + bias_allowance`` (clipped): where the level may
             reach once the estimator's own bias is allowed for.
+        level_hi: where the level may reach once the reduction's loss is
+            allowed for too: ``hi_with_bias / kept_share`` for an estimator
+            that reports what its reduction kept (``diagnostics["kept_share"]``,
+            ``PCAReducedMI``), the ceiling (``inf`` without one) where it kept
+            none it can vouch for (a share of 0) and for a lower bound (the
+            truth may lie anywhere above it), else ``hi_with_bias``; clipped
+            to the ceiling.
         carried: the invariance values come from deltas measured earlier
             (``band(..., carried=...)``), not from re-estimates on this data.
         sampling_carried: ``sampling_sd`` comes from half-samples of an
@@ -106,6 +116,7 @@ class Band:
     hi_with_bias: float = math.nan
     carried: bool = False
     sampling_carried: bool = False
+    level_hi: float = math.nan
 
     @property
     def value(self) -> float:
@@ -205,6 +216,7 @@ class BandMaker:
         allowance = max(0.0, bias) if bias is not None and math.isfinite(bias) else 0.0
         top = math.inf if ceiling is None else ceiling
         lo, hi = min(values) - half, max(values) + half
+        hi_with_bias = float(np.clip(hi + allowance, 0.0, top))
         return Band(
             estimate,
             float(np.clip(lo, 0.0, top)),
@@ -214,9 +226,10 @@ class BandMaker:
             method,
             dof,
             allowance,
-            float(np.clip(hi + allowance, 0.0, top)),
+            hi_with_bias,
             carried is not None,
             sampling_carried,
+            level_reach(estimate, hi_with_bias, top),
         )
 
     def _sampling_sd(
@@ -265,6 +278,18 @@ class BandMaker:
         gen = torch.Generator().manual_seed(self.seed * 7919 + 500_000 + d * 1000 + offset)
         factors = torch.exp(torch.empty(d, dtype=torch.float64).uniform_(math.log(0.1), math.log(10.0), generator=gen))
         return t * factors.to(device=t.device, dtype=t.dtype)
+
+
+def level_reach(estimate: MIEstimate, hi_with_bias: float, ceiling: float = math.inf) -> float:
+    """:attr:`Band.level_hi`: ``hi_with_bias`` divided by the share of the information the estimator's reduction
+    kept (``estimate.diagnostics["kept_share"]``), ``ceiling`` where that share is 0 or the estimate is a lower
+    bound; at most ``ceiling``."""
+    if estimate.bound == "lower":
+        return ceiling
+    kept = estimate.diagnostics.get("kept_share")
+    if kept is None or not math.isfinite(kept):
+        return min(hi_with_bias, ceiling)
+    return min(hi_with_bias / kept, ceiling) if kept > 0 else ceiling
 
 
 def _estimate_or_nan(estimator: MIEstimator, x: torch.Tensor, y: torch.Tensor) -> float:

@@ -49,7 +49,7 @@ COLUMNS = [
     "saturated_Z1Z2",
     "settings",
     "seconds",
-    *[f"{q}_{b}" for q in ("I_XT", "I_TY", "I_Z1Z2") for b in ("lo", "hi", "sd", "spread", "bias")],
+    *[f"{q}_{b}" for q in ("I_XT", "I_TY", "I_Z1Z2") for b in ("lo", "hi", "sd", "spread", "bias", "level_hi")],
     "I_TY_linear",
     "I_TY_nonlinear",
     "nonlinear_gap_TY",

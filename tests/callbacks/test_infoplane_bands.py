@@ -33,9 +33,16 @@ def test_every_point_of_the_default_estimators_has_a_band_and_the_dpi_pair_is_ch
             assert float(r[f"{q}_spread"]) >= 0.0  # the rotation re-estimate (both defaults are per-unit invariant)
         assert float(r["I_TY_nonlinear"]) - float(r["I_TY_linear"]) == pytest.approx(float(r["nonlinear_gap_TY"]))
         assert 0.0 <= float(r["kept_share_XT"]) <= 1.0  # pca_ksg's reading of what its reduction kept
+        # where the level may reach: the band's top with the bias allowance, over the kept share, under log N
+        level_hi, hi_bias = float(r["I_XT_level_hi"]), float(r["I_XT_hi"]) + float(r["I_XT_bias"])
+        kept = float(r["kept_share_XT"])
+        expected = min(hi_bias, float(r["H_X"])) / kept if kept > 0 else float(r["H_X"])
+        assert level_hi == pytest.approx(min(expected, float(r["H_X"])), rel=1e-9)
+        assert float(r["I_TY_level_hi"]) == pytest.approx(float(r["H_Y"]))  # a lower bound: up to H(Y)
     for r in views:
         assert float(r["I_Z1Z2_lo"]) <= float(r["I_Z1Z2_hi"])
         assert 0.0 <= float(r["kept_share_Z1Z2"]) <= 1.0
+        assert float(r["I_Z1Z2_hi"]) <= float(r["I_Z1Z2_level_hi"]) <= float(r["H_X"]) + 1e-9
     projector = [r for r in layers if r["layer"] == "projector"]
     assert projector and all(r["dpi_upstream"] == "backbone" for r in projector)
     assert all(r["dpi_XT"] in ("0", "1") for r in projector)

@@ -69,6 +69,8 @@ def test_trajectory_rows_in_wandb_match_infoplane_csv(make_cfg, tmp_path, monkey
     assert len(scalars) == len(evaluations)
     assert all(h["infoplane/backbone/I_XT_lo"] <= h["infoplane/backbone/I_XT_hi"] for h in scalars)
     assert all(0.0 <= h["infoplane/backbone/kept_share_XT"] <= 1.0 for h in scalars)
+    assert all(h["infoplane/backbone/I_XT_hi"] <= h["infoplane/backbone/I_XT_level_hi"] for h in scalars)
+    assert all("infoplane/backbone/I_TY_level_hi" not in h for h in scalars)  # a lower bound's is its ceiling
 
     # the whole trajectory once more at the end, for custom charts and cross-run queries
     final = [h["infoplane/trajectory"] for h in run["history"] if "infoplane/trajectory" in h]

@@ -224,6 +224,32 @@ def test_gaussian_bias_allowance_reaches_the_truth_on_a_strong_channel() -> None
         assert band.hi_with_bias <= s.mi + 0.5
 
 
+def test_the_level_reach_allows_for_what_the_reduction_lost_where_the_bias_allowance_falls_short() -> None:
+    # bench_layers' ladder at N = 512, 3 seeds: the truth in [lo, hi + bias] 0/3, in [lo, level_hi] 3/3
+    ceiling = math.log(512)
+    for seed in (0, 1):
+        s = spiked_channel(512, 4, 64, 1024, 3.0, seed=seed)
+        band = BandMaker().band(PCAReducedMI(KSGMI(metric="euclidean")), s.x, s.y, ceiling=ceiling)
+        kept = band.estimate.diagnostics["kept_share"]
+        assert 0.5 < kept < 0.9  # the kept axes are rough estimates of the signal's directions at 3 times the edge
+        assert band.level_hi == pytest.approx(band.hi_with_bias / kept)
+        assert band.hi_with_bias < s.mi <= band.level_hi < ceiling
+
+
+def test_the_level_reach_is_the_ceiling_where_nothing_kept_can_be_vouched_for_or_for_a_lower_bound() -> None:
+    ceiling = math.log(512)
+    s = spiked_channel(512, 4, 64, 1024, 0.8, seed=0)  # below the detectability threshold sqrt(1024 / 512)
+    band = BandMaker().band(PCAReducedMI(KSGMI(metric="euclidean")), s.x, s.y, ceiling=ceiling)
+    assert band.estimate.diagnostics["kept_share"] == 0.0 and band.level_hi == ceiling
+    assert BandMaker().band(PCAReducedMI(KSGMI(metric="euclidean")), s.x, s.y).level_hi == math.inf
+    labels = synthetic.subspace_mixture(400, 32, 2, 2, 4.0, seed=0)
+    band = BandMaker().band(ClassifierMI(standardize="unit"), labels.x, labels.y, ceiling=0.69)
+    assert band.level_hi == 0.69 and band.hi <= 0.69  # the truth may lie anywhere above a lower bound
+    g = synthetic.correlated_gaussian(300, 2, 0.6, seed=0)
+    band = BandMaker().band(KSGMI(), g.x, g.y, ceiling=math.log(300))
+    assert band.level_hi == band.hi_with_bias  # no reduction, no allowance: the band's top
+
+
 def test_normal_scores_ignore_increasing_maps_and_share_ties() -> None:
     from ssl_it.estimators.reduction import normal_scores
 

@@ -112,7 +112,7 @@ class InformationPlane(pl.Callback):
             objective's class name in lower case (the tags' fallback too).
         bands: give every value a band (``ssl_it.estimators.bands``:
             sampling spread and invariance spread; ``<quantity>_lo``,
-            ``_hi``, ``_sd``, ``_spread``, ``_bias`` columns).
+            ``_hi``, ``_sd``, ``_spread``, ``_bias``, ``_level_hi`` columns).
         band_halves: half-samples of the sampling spread, for estimators
             that do not report their standard error.
         band_transforms: MI-preserving maps of the invariance spread

@@ -31,7 +31,7 @@ from ssl_it.estimators import Band, MIEstimate, MIEstimator
 
 QUANTITIES: dict[str, str] = {"I_XT": "XT", "I_TY": "TY", "I_Z1Z2": "Z1Z2"}  # quantity -> column suffix
 LABELS = {"I_XT": "I(X;T)", "I_TY": "I(T;Y)", "I_Z1Z2": "I(Z1;Z2)"}
-BAND_SUFFIXES: tuple[str, ...] = ("lo", "hi", "sd", "spread", "bias")
+BAND_SUFFIXES: tuple[str, ...] = ("lo", "hi", "sd", "spread", "bias", "level_hi")
 """Band columns of each quantity: ``I_XT_lo`` ... (``ssl_it.estimators.bands``)."""
 CeilingSource = Literal["H_X", "H_Y", "estimator"]
 
@@ -70,7 +70,7 @@ def quantity_columns(
     band: Band | None = None,
 ) -> dict[str, Any]:
     """``{I_XT, estimator_XT, bound_XT, ceiling_XT, saturated_XT}`` (suffix per quantity), with a band
-    ``{I_XT_lo, I_XT_hi, I_XT_sd, I_XT_spread, I_XT_bias}`` (:data:`BAND_SUFFIXES`), and for a label
+    ``{I_XT_lo, I_XT_hi, I_XT_sd, I_XT_spread, I_XT_bias, I_XT_level_hi}`` (:data:`BAND_SUFFIXES`), and for a label
     bound with a non-linear probe ``I_TY_linear``, ``I_TY_nonlinear`` and ``nonlinear_gap_TY``; for a
     principal-axis reduction ``kept_share_XT`` (the smaller side's
     :meth:`~ssl_it.estimators.PCAReducedMI.kept_share`)."""
@@ -90,6 +90,7 @@ def quantity_columns(
                 f"{quantity}_sd": band.sampling_sd,
                 f"{quantity}_spread": band.invariance_spread,
                 f"{quantity}_bias": band.bias_allowance,
+                f"{quantity}_level_hi": band.level_hi,
             }
         )
     kept_share = estimate.diagnostics.get("kept_share")

@@ -1,8 +1,10 @@
 """Where the information-plane rows go besides ``infoplane.csv``.
 
 * every logger: ``infoplane/<layer>/<quantity>`` scalars, each value's
-  band (``<quantity>_lo``, ``<quantity>_hi``), the reduction's kept share
-  (``kept_share_XT``, ``kept_share_Z1Z2``) and ``infoplane/seconds``;
+  band (``<quantity>_lo``, ``<quantity>_hi``), where the level of I(X;T)
+  and I(Z1;Z2) may reach (``I_XT_level_hi``, ``I_Z1Z2_level_hi``), the
+  reduction's kept share (``kept_share_XT``, ``kept_share_Z1Z2``) and
+  ``infoplane/seconds``;
 * ``infoplane.png``, redrawn from the rows held in memory;
 * W&B: the trajectory as long rows, one per (layer, quantity), carrying the
   run, step, epoch, layer, objective, estimator, value, band (lo, hi),
@@ -27,10 +29,13 @@ from ssl_it.callbacks.infoplane.rows import QUANTITIES
 SCALARS = ("I_XT", "I_TY", "I_Z1Z2", "H_gauss", "effective_rank")
 ROW_SCALARS = (
     *[f"{q}_{end}" for q in ("I_XT", "I_TY", "I_Z1Z2") for end in ("lo", "hi")],
+    "I_XT_level_hi",
+    "I_Z1Z2_level_hi",
     "kept_share_XT",
     "kept_share_Z1Z2",
 )
-"""Logged beside each value where the row has them: its band, and what the reduction kept."""
+"""Logged beside each value where the row has them: its band, where the level may reach (the label bound's is
+its ceiling, not logged), and what the reduction kept."""
 WANDB_COLUMNS = [
     "run_id",
     "run_name",
