@@ -191,6 +191,11 @@ class BandMaker:
             carried_sampling: an earlier band's :attr:`Band.sampling`: used
                 instead of new half-samples (an estimator's own standard
                 error is still read from this estimate).
+
+        The re-estimates use ``estimator.resampling_estimator(estimate)``
+        where the estimator has one: an estimator whose method depends on
+        the sample (``PCAReducedMI``'s extrapolation weight) re-estimates
+        with the method this estimate used.
         """
         xt, yt = to_tensor(x, "x"), to_tensor(y, "y")
         labels = yt.ndim == 1 and not (yt.is_floating_point() or yt.is_complex())
@@ -201,7 +206,9 @@ class BandMaker:
         estimate = estimator.estimate_with_info(xt, yt)
         bias = estimator.gaussian_bias(xt, yt) if hasattr(estimator, "gaussian_bias") else None  # right after:
         # an estimator that remembers its last reductions of xt, yt reuses them
-        sd, dof, method = self._sampling_sd(estimator, estimate, xt, yt, carried_sampling)
+        # an estimator whose method depends on N (the extrapolation's fade) re-estimates as it estimated at N
+        resampler = getattr(estimator, "resampling_estimator", lambda _: estimator)(estimate)
+        sd, dof, method = self._sampling_sd(resampler, estimate, xt, yt, carried_sampling)
         sampling_carried = method == "half_samples" and carried_sampling is not None
         invariance = {}
         for k, name in enumerate(t for t in self.transforms if t not in estimator.invariances):
@@ -210,7 +217,7 @@ class BandMaker:
                 continue
             xs = self._transform(name, xt, 2 * k)
             ys = yt if labels else self._transform(name, yt, 2 * k + 1)
-            invariance[name] = _estimate_or_nan(estimator, xs, ys)
+            invariance[name] = _estimate_or_nan(resampler, xs, ys)
         values = [estimate.value, *[v for v in invariance.values() if math.isfinite(v)]]
         half = float(student_t.ppf(0.975, dof)) * sd if math.isfinite(sd) else 0.0
         allowance = max(0.0, bias) if bias is not None and math.isfinite(bias) else 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from typing import Any, Literal
@@ -10,7 +11,7 @@ import torch
 from typing_extensions import override
 
 from ssl_it import checks
-from ssl_it.estimators.base import BoundKind, MIEstimator, Pair, YKind
+from ssl_it.estimators.base import BoundKind, MIEstimate, MIEstimator, Pair, YKind
 from ssl_it.estimators.pairwise import neighbour_jump_share
 from ssl_it.estimators.reduction import NoiseModel, PrincipalAxes, normal_scores, shrunk_unit_scales
 from ssl_it.linalg import column_std
@@ -127,9 +128,10 @@ class PCAReducedMI(MIEstimator):
     value is the uncorrected one. On the layer suite that share was at most
     0.002 on every noisy layer and 0.02-0.47 on every clustered one at
     N = 512; a switch at one share instead had moved two seeds of one task
-    0.7 nats apart, and widened the bands of clustered layers to 2 nats,
-    wherever the share of the data and that of a re-estimate fell on either
-    side of it. Guarded, it read above the truth on
+    0.7 nats apart. A band re-estimates with the weight the value was read
+    with (:meth:`resampling_estimator`): a half-sample measures its own
+    share between N/2 and N/4, and on views of 512 clusters at N = 512 its
+    own weight had widened the band to 2 nats. Guarded, it read above the truth on
     none of the suite's noisy-layer seeds, and brought the spiked ladder's
     detectable rungs at N = 512 from -33 % ... -84 % to -24 % ... -78 %
     (within 35 % on 5 of 7 instead of 1; docs/design.md §8). Its sampling
@@ -220,6 +222,7 @@ class PCAReducedMI(MIEstimator):
             {"unit_scale"} if standardize in ("unit", "rank") else {"rotation"} if rotation_invariant else set()
         )
         self._memo = LastReductions()
+        self._fixed_weight: float | None = None
 
     @property
     @override
@@ -328,7 +331,9 @@ class PCAReducedMI(MIEstimator):
             if pair.n // 2 < self.min_samples:
                 return info.value, {**diagnostics, "uncorrected": info.value, "extrapolation": 0.0}
             jumps = self._jump_share(x, y)
-            weight = extrapolation_weight(jumps, self.max_jump_share)
+            weight = self._fixed_weight
+            if weight is None:
+                weight = extrapolation_weight(jumps, self.max_jump_share)
             guard = {"uncorrected": info.value, "jump_share": jumps, "extrapolation_weight": weight}
             if weight == 0.0:  # clusters resolved at N but not at N/2: the 1/N model fails
                 return info.value, {**diagnostics, **guard, "extrapolation": 0.0, "extrapolation_withheld": True}
@@ -344,6 +349,19 @@ class PCAReducedMI(MIEstimator):
             }
         bias = self._twin_bias(x, y)
         return info.value + bias, {**diagnostics, "uncorrected": info.value, "twin_bias": bias}
+
+    def resampling_estimator(self, estimate: MIEstimate) -> PCAReducedMI:
+        """The estimator a band re-estimates ``estimate`` with (:class:`~ssl_it.estimators.BandMaker`): this one,
+        or with ``"extrapolate"`` a copy that keeps the extrapolation weight ``estimate`` was read with. The
+        weight fades with the share of rows whose neighbours jump between N and N/2, which a half-sample of N/2
+        rows measures between N/2 and N/4: on a layer of clusters the halves would be extrapolated where the
+        value was not, and the band would measure that switch instead of the value's spread."""
+        weight = estimate.diagnostics.get("extrapolation_weight")
+        if self.bias_correction != "extrapolate" or weight is None:
+            return self
+        fixed = copy.copy(self)
+        fixed._fixed_weight = float(weight)
+        return fixed
 
     @property
     def _inner_k(self) -> int:

@@ -212,3 +212,22 @@ def test_within_the_fade_the_value_keeps_that_share_of_the_correction() -> None:
     half_bias = _pca_ksg(bias_correction="extrapolate", max_jump_share=share).gaussian_bias(s.x, s.y)
     assert plain_bias is not None and whole_bias is not None and half_bias is not None
     assert half_bias == pytest.approx((plain_bias + whole_bias) / 2, abs=1e-9)
+
+
+def test_the_band_reestimates_with_the_weight_the_value_was_read_with() -> None:
+    # views of 512 clusters at N = 512: withheld at N (jump share a few per cent), while half-samples of 256 rows,
+    # whose clusters hold about one member, would read their own share as 0 and extrapolate
+    s = clustered_views(512, 512, 16, 256, 0.1, seed=44)
+    est = _pca_ksg(bias_correction="extrapolate")
+    withheld = BandMaker().band(est, s.x, s.y, ceiling=math.log(512))
+    assert withheld.estimate.diagnostics["extrapolation_weight"] == 0.0
+    plain = BandMaker().band(_pca_ksg(), s.x, s.y, ceiling=math.log(512))
+    assert (withheld.lo, withheld.hi, withheld.sampling_sd) == pytest.approx((plain.lo, plain.hi, plain.sampling_sd))
+    assert withheld.invariance == pytest.approx(plain.invariance)
+    halves = [est.estimate_with_info(s.x[p], s.y[p]).diagnostics for p in est._half_samples(512)]
+    assert max(h["extrapolation_weight"] for h in halves) > 0.0  # what the halves would have done on their own
+    # a copy, not the estimator itself, carries the weight
+    resampler = est.resampling_estimator(withheld.estimate)
+    assert resampler is not est and est._fixed_weight is None and resampler._fixed_weight == 0.0
+    uncorrected = _pca_ksg()
+    assert uncorrected.resampling_estimator(plain.estimate) is uncorrected
