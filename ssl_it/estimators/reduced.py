@@ -330,10 +330,12 @@ class PCAReducedMI(MIEstimator):
         if self.bias_correction == "extrapolate":
             if pair.n // 2 < self.min_samples:
                 return info.value, {**diagnostics, "uncorrected": info.value, "extrapolation": 0.0}
-            jumps = self._jump_share(x, y)
-            weight = self._fixed_weight
-            if weight is None:
+            # a band's re-estimate keeps the value's weight (resampling_estimator): no neighbour pass for it
+            if self._fixed_weight is None:
+                jumps = self._jump_share(x, y)
                 weight = extrapolation_weight(jumps, self.max_jump_share)
+            else:
+                jumps, weight = math.nan, self._fixed_weight
             guard = {"uncorrected": info.value, "jump_share": jumps, "extrapolation_weight": weight}
             if weight == 0.0:  # clusters resolved at N but not at N/2: the 1/N model fails
                 return info.value, {**diagnostics, **guard, "extrapolation": 0.0, "extrapolation_withheld": True}
