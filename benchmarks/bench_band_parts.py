@@ -6,7 +6,8 @@ X a 64-d projection, a 128-wide backbone and a 1,024-wide projector carrying
 projector. For each band (``configs/estimator/calibrated.yaml``, the
 callback's ``BandMaker``) it times the estimate, the Gaussian bias check,
 the sampling spread (half-samples), and each MI-preserving map of the
-invariance spread (a random rotation, a per-unit rescaling) with its
+invariance spread (a random rotation, a per-unit rescaling, the Gaussian
+copula; those ``infoplane.band_transforms`` gives each quantity) with its
 re-estimate, each as the median of ``--repeats`` runs after one warm-up
 (the rotations are drawn once and cached, as in the callback). CPU time of
 this process, so other jobs on a shared machine inflate it less than wall
@@ -31,6 +32,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from ssl_it.callbacks.infoplane.rows import transforms_per_quantity
 from ssl_it.estimators import BandMaker
 from ssl_it.estimators.bands import _estimate_or_nan
 from ssl_it.train import CONFIG_DIR
@@ -55,7 +57,9 @@ def layers(n: int = 512, seed: int = 0) -> dict[str, torch.Tensor]:
     return {"x": x.float(), "backbone": bb.float(), "projector": pj.float(), "z2": z2.float(), "y": y}
 
 
-def parts(maker: BandMaker, est: Any, a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
+def parts(
+    maker: BandMaker, est: Any, a: torch.Tensor, b: torch.Tensor, transforms: tuple[str, ...]
+) -> dict[str, float]:
     """Process-CPU seconds of each part of one band (estimate, bias check, sampling sd, ...)."""
     clock = time.process_time
     xt, yt = a.double(), b.double() if b.is_floating_point() else b
@@ -70,7 +74,7 @@ def parts(maker: BandMaker, est: Any, a: torch.Tensor, b: torch.Tensor) -> dict[
     start = clock()
     maker._sampling_sd(est, estimate, xt, yt)
     out["sampling spread"] = clock() - start
-    for k, name in enumerate(t for t in maker.transforms if t not in est.invariances):
+    for k, name in enumerate(t for t in transforms if t not in est.invariances):
         start = clock()
         xs = maker._transform(name, xt, 2 * k)
         ys = maker._transform(name, yt, 2 * k + 1) if yt.is_floating_point() else yt
@@ -103,6 +107,7 @@ def main() -> None:
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=[])
         est = instantiate(cfg.estimator)
+        per_quantity = transforms_per_quantity(cfg.infoplane.band_transforms)
     every = args.invariance_every or int(cfg.infoplane.get("invariance_every", 1))
     sampling_every = args.sampling_every or int(cfg.infoplane.get("sampling_every", 1))
     t = layers()
@@ -120,8 +125,9 @@ def main() -> None:
     print("|---" * (len(names) + 2) + "|")
     totals = dict.fromkeys(names, 0.0)
     for label, e, a, b in jobs:
-        parts(maker, e, a, b)  # warm-up: draws and caches the rotations
-        runs = [parts(maker, e, a, b) for _ in range(args.repeats)]
+        chosen = per_quantity[label.split()[1]]
+        parts(maker, e, a, b, chosen)  # warm-up: draws and caches the rotations
+        runs = [parts(maker, e, a, b, chosen) for _ in range(args.repeats)]
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         for k, v in med.items():
             totals[k] += v

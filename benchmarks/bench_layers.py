@@ -72,6 +72,7 @@ from scipy.stats import spearmanr
 from task_rows import accuracy_row
 
 from ssl_it import synthetic
+from ssl_it.callbacks.infoplane.rows import BAND_TRANSFORMS
 from ssl_it.estimators import KSGMI, BandMaker, ClassifierMI, MIEstimator, PCAReducedMI
 from ssl_it.synthetic.classic import rho_for_mi, student_t, transformed_gaussian
 from ssl_it.synthetic.layers import (
@@ -254,11 +255,17 @@ def tasks(quick: bool) -> list[Task]:
     return out
 
 
-def band_row(name: str, x: np.ndarray, y: np.ndarray, ceiling: float) -> dict[str, Any]:
-    """The band of estimator ``name`` on ``(x, y)`` as a log row, with its seconds."""
+def band_row(
+    name: str, x: np.ndarray, y: np.ndarray, ceiling: float, transforms: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """The band of estimator ``name`` on ``(x, y)`` as a log row, with its seconds. ``transforms``: the maps of
+    its invariance spread; by default the callback's for the quantity (``I_TY`` for labels, else ``I_XT``)."""
     est = ESTIMATORS[name]()
+    labels = np.asarray(y).ndim == 1 and np.issubdtype(np.asarray(y).dtype, np.integer)
+    if transforms is None:
+        transforms = BAND_TRANSFORMS["I_TY" if labels else "I_XT"]
     start = time.perf_counter()
-    band = BandMaker().band(est, x, y, ceiling)
+    band = BandMaker().band(est, x, y, ceiling, transforms=transforms)
     return {
         "value": band.value,
         "lo": band.lo,
@@ -268,6 +275,7 @@ def band_row(name: str, x: np.ndarray, y: np.ndarray, ceiling: float) -> dict[st
         "ceiling": ceiling,
         "sd": band.sampling_sd,
         "spread": band.invariance_spread,
+        "invariance": band.invariance,
         "seconds": time.perf_counter() - start,
     }
 
@@ -281,8 +289,10 @@ def accuracy(
     seeds: int = 3,
     defaults_only: bool = False,
     only: tuple[str, ...] | None = None,
+    transforms: tuple[str, ...] | None = None,
 ) -> None:
-    """Log every band not yet logged: task x probe size x seed x estimator (``only``: these estimators)."""
+    """Log every band not yet logged: task x probe size x seed x estimator (``only``: these estimators;
+    ``transforms``: the pairs' invariance maps, instead of the callback's)."""
     done = {r["key"] for r in log}
     for task in tasks(quick):
         if families is not None and task.family not in families:
@@ -308,7 +318,7 @@ def accuracy(
                     row = {
                         **accuracy_row(key, task, n, seed, name, sample.mi),
                         "snr": task.snr,
-                        **band_row(name, sample.x, sample.y, ceiling),
+                        **band_row(name, sample.x, sample.y, ceiling, None if task.labels else transforms),
                     }
                     _add(log, path, row)
             print(f"{task.name} N={n}: done", flush=True)
@@ -590,6 +600,7 @@ def run(
     defaults_only: bool = False,
     invariances: bool = True,
     only: tuple[str, ...] | None = None,
+    transforms: tuple[str, ...] | None = None,
 ) -> None:
     """Run the sections into ``<out>.jsonl`` (resumable) and write the tables to ``out``."""
     torch.set_num_threads(1)
@@ -601,7 +612,7 @@ def run(
     start = time.perf_counter()
     if invariances:
         invariance(log, path, quick)
-    accuracy(log, path, quick, sizes, families, seeds, defaults_only, only)
+    accuracy(log, path, quick, sizes, families, seeds, defaults_only, only, transforms)
     if families is None or "ladder" in families:
         reduction(log, path, quick, sizes, seeds)
     text = [
@@ -640,6 +651,12 @@ def main() -> None:
     parser.add_argument("--defaults-only", action="store_true", help="only pca_ksg and classifier, not the others")
     parser.add_argument("--no-invariance", action="store_true", help="skip the rotation / rescaling table")
     parser.add_argument("--estimators", nargs="+", default=None, help="only these estimators (names as in the tables)")
+    parser.add_argument(
+        "--band-transforms",
+        nargs="*",
+        default=None,
+        help="the pairs' invariance maps (default: the callback's for I(X;T), rotation unit_scale copula)",
+    )
     args = parser.parse_args()
     if args.merge:
         log = [json.loads(line) for p in args.merge for line in Path(p).read_text().splitlines()]
@@ -655,6 +672,7 @@ def main() -> None:
         args.defaults_only,
         not args.no_invariance,
         None if args.estimators is None else tuple(args.estimators),
+        None if args.band_transforms is None else tuple(args.band_transforms),
     )
 
 

@@ -15,10 +15,12 @@ Two sources of error that need no ground truth (docs/design.md §8):
   which break k-NN estimators) never occur.
 * **Invariance spread.** MI does not change under an invertible map of
   either side; an estimator does. Each estimate is repeated on a random
-  rotation and on a random per-unit rescaling (factors log-uniform in
-  [0.1, 10], what a normalisation layer may do) of every continuous side,
-  except those the estimator declares itself exactly invariant to
-  (``MIEstimator.invariances``, each pinned by a test).
+  rotation, on a random per-unit rescaling (factors log-uniform in
+  [0.1, 10], what a normalisation layer may do) and on the Gaussian copula
+  of every continuous side (each unit replaced by the normal scores of its
+  ranks, an increasing map of the unit: what a per-unit non-linearity
+  changes), except those the estimator declares itself exactly invariant
+  to (``MIEstimator.invariances``, each pinned by a test).
 
 The invariance spread may be carried: ``band(..., carried=...)`` skips
 the re-estimates and adds the deltas ``value(transformed) - value`` that an
@@ -63,8 +65,9 @@ from scipy.stats import t as student_t
 
 from ssl_it import checks
 from ssl_it.estimators.base import MIEstimate, MIEstimator, to_tensor
+from ssl_it.estimators.reduction import normal_scores
 
-TRANSFORMS: tuple[str, ...] = ("rotation", "unit_scale")
+TRANSFORMS: tuple[str, ...] = ("rotation", "unit_scale", "copula")
 """MI-preserving maps the invariance spread may apply (``MIEstimator.invariances`` names the ones skipped)."""
 
 
@@ -177,6 +180,7 @@ class BandMaker:
         ceiling: float | None = None,
         carried: dict[str, float] | None = None,
         carried_sampling: SamplingSpread | None = None,
+        transforms: Sequence[str] | None = None,
     ) -> Band:
         """Estimate ``I(x; y)`` with ``estimator`` and its band (module docstring).
 
@@ -191,6 +195,8 @@ class BandMaker:
             carried_sampling: an earlier band's :attr:`Band.sampling`: used
                 instead of new half-samples (an estimator's own standard
                 error is still read from this estimate).
+            transforms: the maps of this band's invariance spread, instead of
+                the maker's (checked by :func:`check_band_settings`).
 
         The re-estimates use ``estimator.resampling_estimator(estimate)``
         where the estimator has one: an estimator whose method depends on
@@ -211,7 +217,8 @@ class BandMaker:
         sd, dof, method = self._sampling_sd(resampler, estimate, xt, yt, carried_sampling)
         sampling_carried = method == "half_samples" and carried_sampling is not None
         invariance = {}
-        for k, name in enumerate(t for t in self.transforms if t not in estimator.invariances):
+        chosen = self.transforms if transforms is None else tuple(transforms)
+        for k, name in enumerate(t for t in chosen if t not in estimator.invariances):
             if carried is not None:
                 invariance[name] = estimate.value + carried.get(name, math.nan)
                 continue
@@ -273,6 +280,8 @@ class BandMaker:
         t = t.double() if not t.is_floating_point() else t
         t = t[:, None] if t.ndim == 1 else t
         d = t.shape[1]
+        if name == "copula":
+            return normal_scores(t)
         if name == "rotation":
             key = d * 1000 + offset
             with self._rotations_lock:

@@ -192,8 +192,9 @@ class MIEstimator(abc.ABC):
     """True for estimators of ``I(T;Y)`` with class labels ``y`` only (no continuous pairs)."""
     invariances: frozenset[str] = frozenset()
     """Maps of either side under which the value is exactly unchanged (up to round-off), among
-    ``"rotation"`` and ``"unit_scale"`` (a factor per column); the bands (:mod:`ssl_it.estimators.bands`)
-    re-estimate only under the others. Each claim is pinned by a test."""
+    ``"rotation"``, ``"unit_scale"`` (a factor per column) and ``"copula"`` (each column replaced by the normal
+    scores of its ranks); the bands (:mod:`ssl_it.estimators.bands`) re-estimate only under the others. Each
+    claim is pinned by a test."""
     thread_safe: bool = True
     """Whether two instances may estimate at once in two threads of one process (the information plane's
     ``estimate_workers``). False for estimators that touch process-wide state, such as the global RNG."""

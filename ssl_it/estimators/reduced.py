@@ -80,7 +80,9 @@ class PCAReducedMI(MIEstimator):
     With ``"none"`` exact under a common rescaling and under rotations (the
     scores change by column signs, which the distances ignore; exact PCA
     up to ``min(N, d) = 2,048``; with the white noise model, which
-    ``"auto"`` picks there), not under per-unit rescaling. Every setting is
+    ``"auto"`` picks there), not under per-unit rescaling. With ``"rank"``
+    exact under any increasing map of each unit (a per-unit rescaling, the
+    band's ``copula``). Every setting is
     exact under a common rescaling; none under general invertible linear
     maps, which change the axes.
 
@@ -219,7 +221,13 @@ class PCAReducedMI(MIEstimator):
         )
         rotation_invariant = standardize == "none" and (self._noise_model == "white" or select == "fixed")
         self.invariances = frozenset(
-            {"unit_scale"} if standardize in ("unit", "rank") else {"rotation"} if rotation_invariant else set()
+            {"unit_scale"}
+            if standardize == "unit"
+            else {"unit_scale", "copula"}
+            if standardize == "rank"
+            else {"rotation"}
+            if rotation_invariant
+            else set()
         )
         self._memo = LastReductions()
         self._fixed_weight: float | None = None

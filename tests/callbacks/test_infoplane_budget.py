@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -151,7 +152,24 @@ def test_a_bad_probe_size_names_the_key(make_cfg, value):
             {"band_halves": 3},
             "infoplane.band_halves: must be an even integer >= 2 (complementary pairs of halves); got 3",
         ),
-        ({"band_transforms": ["flip"]}, "infoplane.band_transforms: must be one of rotation, unit_scale; got 'flip'"),
+        (
+            {"band_transforms": ["flip"]},
+            "infoplane.band_transforms: must be one of rotation, unit_scale, copula; got 'flip'",
+        ),
+        (
+            {"band_transforms": {"I_TY": ["rotation", "flip"]}},
+            "infoplane.band_transforms.I_TY: must be one of rotation, unit_scale, copula; got 'flip'",
+        ),
+        (
+            {"band_transforms": {"I_XY": ["rotation"]}},
+            "infoplane.band_transforms: must be a list of maps, or a mapping from ['I_XT', 'I_TY', 'I_Z1Z2'] to "
+            "lists of maps; got ['I_XY']",
+        ),
+        (
+            {"band_transforms": "rotation"},
+            "infoplane.band_transforms: must be a list of maps among ['rotation', "
+            "'unit_scale', 'copula']; got 'rotation'",
+        ),
     ],
 )
 def test_bad_plane_settings_get_the_standard_wording(tmp_path, kwargs, message):
@@ -186,3 +204,22 @@ def test_the_last_epoch_is_always_evaluated():
     assert [e for e in range(5) if schedule.due_after_epoch(e)] == [1, 3, 4]  # epochs 2, 4 and the last, 5
     schedule.fit_start(10, max_epochs=-1)  # a run limited by steps: no last epoch known in advance
     assert [e for e in range(5) if schedule.due_after_epoch(e)] == [1, 3]
+
+
+def test_band_transforms_are_chosen_per_quantity_and_only_i_xt_takes_the_copula_by_default(tmp_path):
+    from omegaconf import OmegaConf
+
+    from ssl_it.train import CONFIG_DIR
+
+    default = InformationPlane(KDEMI(), str(tmp_path)).band_transforms
+    assert default == {
+        "I_XT": ("rotation", "unit_scale", "copula"),
+        "I_TY": ("rotation", "unit_scale"),
+        "I_Z1Z2": ("rotation", "unit_scale"),
+    }
+    configured = OmegaConf.load(Path(CONFIG_DIR) / "infoplane" / "default.yaml").band_transforms
+    assert InformationPlane(KDEMI(), str(tmp_path), band_transforms=configured).band_transforms == default
+    every = InformationPlane(KDEMI(), str(tmp_path), band_transforms=["rotation"]).band_transforms
+    assert set(every.values()) == {("rotation",)}
+    partial = InformationPlane(KDEMI(), str(tmp_path), band_transforms={"I_TY": []}).band_transforms
+    assert partial["I_TY"] == () and partial["I_XT"] == ("rotation", "unit_scale", "copula")

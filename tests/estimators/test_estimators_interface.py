@@ -98,7 +98,10 @@ def test_constructor_rejects_bad_arguments_by_name(name: str, kwargs: dict, fiel
         ),
         (lambda: est.RenyiMI(kernel_width=0.0), "kernel_width: must be median, silverman or a number > 0; got 0.0"),
         (lambda: est.BandMaker(n_halves=3), "n_halves: must be an even integer >= 2 (complementary pairs of halves)"),
-        (lambda: est.BandMaker(transforms=["flip"]), "transforms: must be one of rotation, unit_scale; got 'flip'"),
+        (
+            lambda: est.BandMaker(transforms=["flip"]),
+            "transforms: must be one of rotation, unit_scale, copula; got 'flip'",
+        ),
         (lambda: est.ClassifierMI(penalties=[]), "penalties: must be a non-empty list of numbers > 0; got []"),
         (lambda: est.ClassifierMI(ranks=[]), "ranks: must be null or a non-empty list of positive integers; got []"),
         (lambda: est.ClassifierMI(bandwidths=()), "bandwidths: must be a non-empty list of numbers > 0; got ()"),

@@ -93,7 +93,7 @@ def test_a_band_with_carried_deltas_equals_the_measured_band_and_re_estimates_no
     g = torch.Generator().manual_seed(0)
     y = torch.arange(120) % 3
     t = torch.randn(120, 8, generator=g, dtype=torch.float64) + torch.nn.functional.one_hot(y, 8).double()
-    est, maker = _Counting(nonlinear=False, standardize="unit"), BandMaker()
+    est, maker = _Counting(nonlinear=False, standardize="unit"), BandMaker(transforms=("rotation", "unit_scale"))
     measured = maker.band(est, t, y, math.log(3))
     assert set(measured.invariance) == {"rotation"} and not measured.carried
     _Counting.calls = 0

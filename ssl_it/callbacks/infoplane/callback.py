@@ -43,7 +43,7 @@ import dataclasses
 import functools
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -116,7 +116,10 @@ class InformationPlane(pl.Callback):
         band_halves: half-samples of the sampling spread, for estimators
             that do not report their standard error.
         band_transforms: MI-preserving maps of the invariance spread
-            (``rotation``, ``unit_scale``; ``[]`` for none).
+            (``rotation``, ``unit_scale``, ``copula``; ``[]`` for none): one
+            list for every quantity, or ``{quantity: list}`` (a quantity
+            not named gets all three); the default, as in the config, takes
+            the copula for ``I_XT`` only.
         dpi_pairs: ``[[upstream, downstream], ...]`` tapped layers where the
             downstream one is a function of the upstream one, checked
             against the data-processing inequality at every evaluation
@@ -175,7 +178,7 @@ class InformationPlane(pl.Callback):
         objective_name: str | None = None,
         bands: bool = True,
         band_halves: int = 4,
-        band_transforms: list[str] | tuple[str, ...] = TRANSFORMS,
+        band_transforms: Sequence[str] | Mapping[str, Sequence[str]] = rows_lib.BAND_TRANSFORMS,
         dpi_pairs: list[list[str]] | None = None,
         probe_size: int | Literal["auto"] | None = None,
         time_share: float = 0.1,
@@ -216,9 +219,14 @@ class InformationPlane(pl.Callback):
         self._held: list[tuple[int, float, dict[str, torch.Tensor], list[torch.Tensor]]] = []
         self._subset: tuple[torch.Tensor, ProbeSet] | None = None
         self.band_maker = None
+        self.band_transforms: dict[str, tuple[str, ...]] = {}
         if bands:
-            check_band_settings(band_halves, band_transforms, "infoplane.band_halves", "infoplane.band_transforms")
-            self.band_maker = BandMaker(band_halves, band_transforms, seed)
+            self.band_transforms = rows_lib.transforms_per_quantity(band_transforms)
+            per_key = isinstance(band_transforms, Mapping)
+            for q, chosen in self.band_transforms.items():
+                key = f"infoplane.band_transforms{f'.{q}' if per_key else ''}"
+                check_band_settings(band_halves, chosen, "infoplane.band_halves", key)
+            self.band_maker = BandMaker(band_halves, TRANSFORMS, seed)
         self.dpi = DataProcessingCheck(dpi_layer_pairs(list(layers), dpi_pairs))
         self.schedule = EvaluationSchedule(every_n_epochs, log_spaced_evals, log_spaced_epochs, at_start)
         self.estimator = estimator
@@ -598,7 +606,9 @@ class InformationPlane(pl.Callback):
         bound = probe.h_y if quantity == "I_TY" else probe.h_x
         band = None
         if self.band_maker is not None:
-            band = self.band_maker.band(est, a, b, bound, carried=carried, carried_sampling=carried_sampling)
+            band = self.band_maker.band(
+                est, a, b, bound, carried, carried_sampling, transforms=self.band_transforms[quantity]
+            )
         result = band.estimate if band is not None else est.estimate_with_info(a, b)
         ceiling = rows_lib.ceiling_of(quantity, result, probe.h_x, probe.h_y)
         columns = rows_lib.quantity_columns(quantity, result, est, ceiling, self.saturation_tolerance, band)

@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pytorch_lightning.utilities import rank_zero_warn
 
+from ssl_it import checks
 from ssl_it.estimators import Band, MIEstimate, MIEstimator
+from ssl_it.estimators.bands import TRANSFORMS
 
 QUANTITIES: dict[str, str] = {"I_XT": "XT", "I_TY": "TY", "I_Z1Z2": "Z1Z2"}  # quantity -> column suffix
 LABELS = {"I_XT": "I(X;T)", "I_TY": "I(T;Y)", "I_Z1Z2": "I(Z1;Z2)"}
@@ -230,3 +233,30 @@ class SaturationWarnings:
             f"hollow and say nothing about the layer. To lift the ceiling: {advice}. "
             f"(Warned once per layer and quantity; see docs/design.md §3.)"
         )
+
+
+BAND_TRANSFORMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"I_XT": TRANSFORMS, "I_TY": ("rotation", "unit_scale"), "I_Z1Z2": ("rotation", "unit_scale")}
+)
+"""The invariance spread's maps per quantity, as in ``configs/infoplane/default.yaml``: the copula for I(X;T) only,
+which keeps the callback within its share of the run (docs/design.md §8)."""
+
+
+def transforms_per_quantity(transforms: Sequence[str] | Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """``{quantity: maps}`` of the bands' invariance spread, from ``infoplane.band_transforms``: one list for
+    every quantity, or a mapping from quantities (:data:`QUANTITIES`) to lists, where a quantity left out gets
+    every map of :data:`~ssl_it.estimators.bands.TRANSFORMS` (each name is checked by the band settings)."""
+    key = "infoplane.band_transforms"
+    if isinstance(transforms, Mapping):
+        unknown = sorted(set(transforms) - set(QUANTITIES))
+        if unknown:
+            checks.fail(key, f"a list of maps, or a mapping from {list(QUANTITIES)} to lists of maps", unknown)
+        return {q: _transform_list(f"{key}.{q}", transforms.get(q, TRANSFORMS)) for q in QUANTITIES}
+    chosen = _transform_list(key, transforms)
+    return {q: chosen for q in QUANTITIES}
+
+
+def _transform_list(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        checks.fail(key, f"a list of maps among {list(TRANSFORMS)}", value)
+    return tuple(value)
