@@ -263,6 +263,8 @@ def test_normal_scores_ignore_increasing_maps_and_share_ties() -> None:
     scores = normal_scores(relu)[:, 0]
     assert scores[0] == scores[1] and scores[1] < scores[2] < scores[3]  # the tied zeros share rank 1.5
     assert normal_scores(torch.ones(5, 1)).abs().max() == 0
+    low = normal_scores(t.to(torch.bfloat16))  # a bf16 layer (trainer=gpu) ranks like its float64 values
+    assert low.dtype == torch.bfloat16 and low.shape == t.shape
 
 
 def test_rank_standardized_pca_ksg_reads_a_heavy_tailed_layer_like_a_gaussian_one() -> None:
