@@ -196,7 +196,7 @@ class BandMaker:
                 instead of new half-samples (an estimator's own standard
                 error is still read from this estimate).
             transforms: the maps of this band's invariance spread, instead of
-                the maker's (checked by :func:`check_band_settings`).
+                the maker's (each one of :data:`TRANSFORMS`).
 
         The re-estimates use ``estimator.resampling_estimator(estimate)``
         where the estimator has one: an estimator whose method depends on
@@ -218,6 +218,8 @@ class BandMaker:
         sampling_carried = method == "half_samples" and carried_sampling is not None
         invariance = {}
         chosen = self.transforms if transforms is None else tuple(transforms)
+        if transforms is not None:
+            check_band_settings(self.n_halves, chosen)
         for k, name in enumerate(t for t in chosen if t not in estimator.invariances):
             if carried is not None:
                 invariance[name] = estimate.value + carried.get(name, math.nan)

@@ -183,6 +183,8 @@ def test_band_reestimates_only_under_maps_the_estimator_is_not_invariant_to() ->
     est.calls = 0
     assert set(BandMaker(n_halves=4).band(est, s.x, s.y, transforms=["rotation"]).invariance) == set()
     assert est.calls == 1 + 4  # the band's own maps: only the rotation, to which the estimator is invariant
+    with pytest.raises(ValueError, match="transforms: must be one of rotation, unit_scale, copula; got 'flip'"):
+        BandMaker().band(est, s.x, s.y, transforms=["flip"])
     assert band.method == "half_samples" and band.dof == 3
     assert band.lo <= band.value <= band.hi
 
