@@ -220,15 +220,8 @@ class PCAReducedMI(MIEstimator):
             "per_unit" if noise == "per_unit" or (noise == "auto" and standardize != "none") else "white"
         )
         rotation_invariant = standardize == "none" and (self._noise_model == "white" or select == "fixed")
-        self.invariances = frozenset(
-            {"unit_scale"}
-            if standardize == "unit"
-            else {"unit_scale", "copula"}
-            if standardize == "rank"
-            else {"rotation"}
-            if rotation_invariant
-            else set()
-        )
+        per_unit = {"unit": {"unit_scale"}, "rank": {"unit_scale", "copula"}}
+        self.invariances = frozenset(per_unit.get(standardize, {"rotation"} if rotation_invariant else set()))
         self._memo = LastReductions()
         self._fixed_weight: float | None = None
 
